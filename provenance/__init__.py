@@ -1,0 +1,118 @@
+"""provenance: content-addressed provenance caching.
+
+Decorate an expensive function with :func:`provenance`; each call is hashed
+into an artifact id, computed once, stored in a repository (an SQL index plus
+a blobstore) and found again by id, with the lineage of every input artifact.
+
+>>> import provenance as p
+>>> @p.provenance(version=1)
+... def load_data(path, n_rows=None): ...
+"""
+
+from ._version import __version__
+from .artifact import (
+    Artifact,
+    ArtifactProxy,
+    CompositeDict,
+    is_proxy,
+    lazy_dict,
+    lazy_proxy_dict,
+)
+from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from .config import (
+    Config,
+    current_config,
+    from_config,
+    get_check_mutations,
+    get_default_repo,
+    get_repo_by_name,
+    get_use_cache,
+    load_config,
+    load_yaml_config,
+    set_check_mutations,
+    set_default_repo,
+    set_use_cache,
+    using_repo,
+)
+from .decorator import ProvenanceFunction, ensure_proxies, provenance
+from .errors import (
+    ArtifactNotFound,
+    BlobNotFound,
+    ConfigError,
+    CorruptBlob,
+    HashingError,
+    ImpureFunctionError,
+    InvalidId,
+    MissingDependency,
+    NotFound,
+    PermissionDenied,
+    ProvenanceError,
+    RepoNotFound,
+    SchemaError,
+    SchemaOutdated,
+    SerializationError,
+    SetNotFound,
+    UnknownSerializer,
+)
+from .hashing import hash_value
+from .loading import load_artifact, load_proxy
+from .repos import ChainedRepository, Repository, memory_repo
+from .runinfo import get_run_info, set_run_info_fn
+from .serializers import available_serializers, register_serializer
+
+__all__ = [
+    "Artifact",
+    "ArtifactNotFound",
+    "ArtifactProxy",
+    "BlobNotFound",
+    "Blobstore",
+    "ChainedRepository",
+    "ChainedStore",
+    "CompositeDict",
+    "Config",
+    "ConfigError",
+    "CorruptBlob",
+    "DiskStore",
+    "HashingError",
+    "ImpureFunctionError",
+    "InvalidId",
+    "MemoryStore",
+    "MissingDependency",
+    "NotFound",
+    "PermissionDenied",
+    "ProvenanceError",
+    "ProvenanceFunction",
+    "RepoNotFound",
+    "Repository",
+    "SchemaError",
+    "SchemaOutdated",
+    "SerializationError",
+    "SetNotFound",
+    "UnknownSerializer",
+    "__version__",
+    "available_serializers",
+    "current_config",
+    "ensure_proxies",
+    "from_config",
+    "get_check_mutations",
+    "get_default_repo",
+    "get_repo_by_name",
+    "get_run_info",
+    "get_use_cache",
+    "hash_value",
+    "is_proxy",
+    "lazy_dict",
+    "lazy_proxy_dict",
+    "load_artifact",
+    "load_config",
+    "load_proxy",
+    "load_yaml_config",
+    "memory_repo",
+    "provenance",
+    "register_serializer",
+    "set_check_mutations",
+    "set_default_repo",
+    "set_run_info_fn",
+    "set_use_cache",
+    "using_repo",
+]

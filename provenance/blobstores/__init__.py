@@ -1,0 +1,17 @@
+"""Blobstores: where the bytes of artifact values live, by key.
+
+========  ======================================================
+type      class
+========  ======================================================
+memory    :class:`~provenance.blobstores.memory.MemoryStore`
+disk      :class:`~provenance.blobstores.disk.DiskStore`
+chained   :class:`~provenance.blobstores.chained.ChainedStore`
+========  ======================================================
+"""
+
+from .base import Blobstore
+from .chained import ChainedStore
+from .disk import DiskStore
+from .memory import MemoryStore
+
+__all__ = ["Blobstore", "ChainedStore", "DiskStore", "MemoryStore"]

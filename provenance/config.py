@@ -1,0 +1,468 @@
+"""Configuration: building repos and blobstores from a dict or YAML, and process-wide settings.
+
+The config format is the original library's::
+
+    blobstores:
+      local_disk: {type: disk, cachedir: /data/provenance/blobs, delete: true}
+    artifact_repos:
+      local: {type: sql, db: "sqlite:////data/provenance/index.db", store: local_disk}
+    default_repo: local
+
+Each blobstore and repo has a ``type`` and the flags ``read``, ``write``
+and ``delete``; an entry may name a ``prototype`` entry whose keys it
+inherits.  A mistake raises :class:`~provenance.errors.ConfigError` naming
+the offending key (``artifact_repos.local.store``).
+
+With no configuration at all, the default repo is an SQLite index and a
+disk blobstore under ``.provenance/`` in the current directory, or under
+``$PROVENANCE_HOME``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import copy
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from .errors import ConfigError, RepoNotFound
+from .index import SqlIndex
+from .repos import ChainedRepository, Repository, memory_repo, remember_repo
+
+__all__ = [
+    "Config",
+    "current_config",
+    "default_config",
+    "from_config",
+    "get_check_mutations",
+    "get_default_repo",
+    "get_repo_by_name",
+    "get_use_cache",
+    "load_config",
+    "load_yaml_config",
+    "set_check_mutations",
+    "set_default_repo",
+    "set_use_cache",
+    "using_repo",
+]
+
+_FLAGS = ("read", "write", "delete")
+
+_BLOBSTORE_KEYS: dict[str, set[str]] = {
+    "memory": set(),
+    "disk": {"cachedir", "path", "fsync"},
+    "chained": {"stores", "read_through_write"},
+}
+_REPO_KEYS: dict[str, set[str]] = {
+    "sql": {"db", "store", "schema", "create_db", "create_schema", "engine_kwargs"},
+    "memory": {"store"},
+    "chained": {"repos"},
+}
+_REPO_ALIASES = {"sqlite": "sql", "postgres": "sql", "postgresql": "sql", "sqlalchemy": "sql"}
+_PLANNED = {"s3": "the S3 blobstore (provenance[s3])", "sftp": "SFTP blobstores", "gs": "GCS"}
+
+
+@dataclass
+class Config:
+    """The objects built from one configuration.
+
+    Attributes
+    ----------
+    blobstores : dict
+        Blobstores by name.
+    repos : dict
+        Repositories by name.
+    default_repo : str
+        The name of the default repo.
+    source : dict
+        The configuration they were built from.
+    """
+
+    blobstores: dict[str, Blobstore]
+    repos: dict[str, Any]
+    default_repo: str
+    source: dict[str, Any] = field(default_factory=dict)
+
+
+# -- building -------------------------------------------------------------------
+
+
+def _resolve_prototypes(section: str, items: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    if not isinstance(items, Mapping):
+        raise ConfigError(f"'{section}' must be a mapping of names to settings")
+
+    def full(name: str, seen: tuple[str, ...]) -> dict[str, Any]:
+        entry = items[name]
+        if not isinstance(entry, Mapping):
+            raise ConfigError(f"'{section}.{name}' must be a mapping of settings")
+        entry = dict(entry)
+        proto = entry.pop("prototype", None)
+        if proto is None:
+            return entry
+        if proto not in items:
+            raise ConfigError(f"'{section}.{name}.prototype' names unknown entry {proto!r}")
+        if proto in seen:
+            raise ConfigError(f"'{section}.{name}.prototype' forms a cycle: {seen + (proto,)}")
+        return {**full(proto, seen + (proto,)), **entry}
+
+    return {str(name): full(name, (name,)) for name in items}
+
+
+def _flags(where: str, entry: Mapping[str, Any], delete_default: bool) -> dict[str, bool]:
+    out = {}
+    for flag in _FLAGS:
+        value = entry.get(flag, delete_default if flag == "delete" else True)
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{where}.{flag}' must be true or false, got {value!r}")
+        out[flag] = value
+    return out
+
+
+def _check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
+    for key in entry:
+        if key not in allowed and key not in _FLAGS and key != "type":
+            raise ConfigError(
+                f"unknown key '{where}.{key}'; allowed keys: "
+                f"{', '.join(sorted(allowed | set(_FLAGS) | {'type'}))}"
+            )
+
+
+def _entry_type(where: str, entry: Mapping[str, Any], known: Mapping[str, Any]) -> str:
+    kind = entry.get("type")
+    if kind is None:
+        raise ConfigError(f"'{where}.type' is missing")
+    kind = _REPO_ALIASES.get(kind, kind) if known is _REPO_KEYS else kind
+    if kind in _PLANNED and kind not in known:
+        raise ConfigError(f"'{where}.type': {_PLANNED[kind]} is not available in this version")
+    if kind not in known:
+        raise ConfigError(
+            f"'{where}.type' is {entry.get('type')!r}; known types: {', '.join(sorted(known))}"
+        )
+    return str(kind)
+
+
+def _build_blobstore(where: str, entry: Mapping[str, Any], built: Mapping[str, Blobstore]) -> Blobstore:
+    kind = _entry_type(where, entry, _BLOBSTORE_KEYS)
+    _check_keys(where, entry, _BLOBSTORE_KEYS[kind])
+    if kind == "memory":
+        return MemoryStore(**_flags(where, entry, True))
+    if kind == "disk":
+        path = entry.get("cachedir", entry.get("path"))
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"'{where}.cachedir' (the directory of the blobs) is missing")
+        return DiskStore(path, fsync=bool(entry.get("fsync", False)), **_flags(where, entry, False))
+    names = entry.get("stores")
+    if not isinstance(names, list) or not names:
+        raise ConfigError(f"'{where}.stores' must be a non-empty list of blobstore names")
+    stores = []
+    for n in names:
+        if isinstance(n, Mapping):
+            stores.append(_build_blobstore(f"{where}.stores", n, built))
+        elif n not in built:
+            raise ConfigError(f"'{where}.stores' names unknown blobstore {n!r}")
+        else:
+            stores.append(built[n])
+    return ChainedStore(
+        stores,
+        read_through_write=bool(entry.get("read_through_write", True)),
+        **_flags(where, entry, False),
+    )
+
+
+def _sql_url(where: str, db: Any, kind: str) -> str:
+    if not isinstance(db, str) or not db:
+        raise ConfigError(f"'{where}.db' (an SQLAlchemy database URL) is missing")
+    if "://" not in db:
+        if kind in ("sqlite", "sql"):
+            # A bare path is an SQLite file.
+            return "sqlite:///" + os.path.abspath(os.path.expanduser(db))
+        raise ConfigError(f"'{where}.db' must be an SQLAlchemy URL, got {db!r}")
+    return db
+
+
+def _build_repo(
+    name: str,
+    where: str,
+    entry: Mapping[str, Any],
+    stores: Mapping[str, Blobstore],
+    built: Mapping[str, Any],
+) -> Any:
+    kind = _entry_type(where, entry, _REPO_KEYS)
+    _check_keys(where, entry, _REPO_KEYS[kind])
+    flags = _flags(where, entry, False)
+
+    def store(required: bool) -> Blobstore | None:
+        ref = entry.get("store")
+        if ref is None:
+            if required:
+                raise ConfigError(f"'{where}.store' (the name of its blobstore) is missing")
+            return None
+        if isinstance(ref, Mapping):
+            return _build_blobstore(f"{where}.store", ref, stores)
+        if ref not in stores:
+            raise ConfigError(f"'{where}.store' names unknown blobstore {ref!r}")
+        return stores[ref]
+
+    if kind == "memory":
+        repo = memory_repo(name, read=flags["read"], write=flags["write"])
+        explicit = store(False)
+        if explicit is not None:
+            repo.blobstore = explicit
+        return repo
+    if kind == "sql":
+        db = _sql_url(where, entry.get("db"), str(entry["type"]))
+        index = SqlIndex(
+            db,
+            schema=entry.get("schema"),
+            create_db=bool(entry.get("create_db", True)),
+            create_schema=bool(entry.get("create_schema", True)),
+            engine_kwargs=entry.get("engine_kwargs"),
+        )
+        blobstore = store(True)
+        assert blobstore is not None
+        return Repository(index, blobstore, name=name, **flags)
+    names = entry.get("repos")
+    if not isinstance(names, list) or not names:
+        raise ConfigError(f"'{where}.repos' must be a non-empty list of repo names")
+    members = []
+    for n in names:
+        if n not in built:
+            raise ConfigError(f"'{where}.repos' names unknown or later-defined repo {n!r}")
+        members.append(built[n])
+    return ChainedRepository(members, name=name, **flags)
+
+
+def from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Build the blobstores and repos a config describes, without making them current.
+
+    Returns
+    -------
+    dict
+        ``{'blobstores': {name: Blobstore}, 'repos': {name: repo}}``.
+    """
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"a config must be a mapping, got {type(config).__name__}")
+    allowed = {"blobstores", "artifact_repos", "default_repo", "silence_warnings"}
+    for key in config:
+        if key not in allowed:
+            raise ConfigError(f"unknown top-level config key {key!r}; allowed: {sorted(allowed)}")
+    store_entries = _resolve_prototypes("blobstores", config.get("blobstores") or {})
+    repo_entries = _resolve_prototypes("artifact_repos", config.get("artifact_repos") or {})
+
+    stores: dict[str, Blobstore] = {}
+    # Chained stores refer to others by name: build plain ones first.
+    for name, entry in sorted(store_entries.items(), key=lambda kv: kv[1].get("type") == "chained"):
+        stores[name] = _build_blobstore(f"blobstores.{name}", entry, stores)
+
+    repos: dict[str, Any] = {}
+    for name, entry in sorted(repo_entries.items(), key=lambda kv: kv[1].get("type") == "chained"):
+        repos[name] = _build_repo(name, f"artifact_repos.{name}", entry, stores, repos)
+    return {"blobstores": stores, "repos": repos}
+
+
+def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
+    """Rebuild a repo from :meth:`Repository.spec` (in a worker process)."""
+    spec = dict(spec)
+    if spec.get("type") == "chained":
+        return ChainedRepository(
+            [build_repo_from_spec(s) for s in spec["repos"]],
+            read=spec.get("read", True),
+            write=spec.get("write", True),
+        )
+    store_spec = dict(spec.pop("store"))
+    store = _build_blobstore("store", store_spec, {})
+    index = SqlIndex(spec["db"], schema=spec.get("schema"))
+    return Repository(
+        index,
+        store,
+        read=spec.get("read", True),
+        write=spec.get("write", True),
+        delete=spec.get("delete", False),
+    )
+
+
+# -- the process-wide state -----------------------------------------------------------
+
+_lock = threading.RLock()
+_current: Config | None = None
+_default_override: contextvars.ContextVar[Any] = contextvars.ContextVar(
+    "provenance_repo", default=None
+)
+
+
+@dataclass
+class _Settings:
+    check_mutations: bool = False
+    use_cache: bool = True
+    run_info_fn: Callable[[dict[str, Any]], Any] | None = None
+
+
+settings = _Settings()
+
+
+def provenance_home() -> str:
+    """Where the default repo lives: ``$PROVENANCE_HOME`` or ``./.provenance``."""
+    return os.path.abspath(os.environ.get("PROVENANCE_HOME") or ".provenance")
+
+
+def default_config(home: str | None = None) -> dict[str, Any]:
+    """The configuration used when none is loaded."""
+    home = os.path.abspath(home or provenance_home())
+    return {
+        "blobstores": {
+            "default": {"type": "disk", "cachedir": os.path.join(home, "blobs"), "delete": True}
+        },
+        "artifact_repos": {
+            "default": {
+                "type": "sql",
+                "db": "sqlite:///" + os.path.join(home, "provenance.db"),
+                "store": "default",
+                "delete": True,
+            }
+        },
+        "default_repo": "default",
+    }
+
+
+def load_config(config: Mapping[str, Any]) -> Config:
+    """Build the repos of ``config`` and make it the current configuration.
+
+    Raises
+    ------
+    ConfigError
+        If the config is malformed; the message names the key.
+    """
+    objs = from_config(config)
+    default = config.get("default_repo")
+    if default is None and len(objs["repos"]) == 1:
+        default = next(iter(objs["repos"]))
+    if default is None:
+        raise ConfigError("'default_repo' is missing (the name of the repo to use by default)")
+    if default not in objs["repos"]:
+        raise ConfigError(f"'default_repo' names unknown repo {default!r}")
+    cfg = Config(objs["blobstores"], objs["repos"], str(default), copy.deepcopy(dict(config)))
+    for repo in cfg.repos.values():
+        remember_repo(repo)
+    global _current
+    with _lock:
+        _current = cfg
+    return cfg
+
+
+def load_yaml_config(filename: str | os.PathLike[str]) -> Config:
+    """Load a YAML config file (parsed with ``yaml.safe_load``) and make it current."""
+    import yaml
+
+    with open(filename, encoding="utf-8") as f:
+        try:
+            config = yaml.safe_load(f)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{os.fspath(filename)} is not valid YAML: {exc}") from None
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"{os.fspath(filename)} must hold a mapping at the top level")
+    return load_config(config)
+
+
+def current_config() -> Config:
+    """The current configuration, building the default one on first use."""
+    global _current
+    cfg = _current
+    if cfg is not None:
+        return cfg
+    with _lock:
+        if _current is None:
+            load_config(default_config())
+        assert _current is not None
+        return _current
+
+
+def get_repo_by_name(repo_name: str) -> Any:
+    """The configured repo called ``repo_name``.
+
+    Raises
+    ------
+    RepoNotFound
+        If no repo of that name is configured (also a ``KeyError``).
+    """
+    repos = current_config().repos
+    try:
+        return repos[repo_name]
+    except KeyError:
+        raise RepoNotFound(
+            f"no repo named {repo_name!r} is configured; configured repos: "
+            f"{', '.join(sorted(repos)) or '(none)'}"
+        ) from None
+
+
+def _coerce_repo(repo_or_name: Any) -> Any:
+    if isinstance(repo_or_name, str):
+        return get_repo_by_name(repo_or_name)
+    if not hasattr(repo_or_name, "lookup"):
+        raise TypeError(f"expected a repo or a configured repo name, got {repo_or_name!r}")
+    return repo_or_name
+
+
+def set_default_repo(repo_or_name: Any) -> None:
+    """Make a repo (or a configured repo name) the process-wide default."""
+    repo = _coerce_repo(repo_or_name)
+    cfg = current_config()
+    with _lock:
+        name = repo.name if repo.name in cfg.repos and cfg.repos[repo.name] is repo else None
+        if name is None:
+            name = repo.name or f"repo-{id(repo):x}"
+            cfg.repos[name] = repo
+            remember_repo(repo)
+        cfg.default_repo = name
+
+
+def get_default_repo() -> Any:
+    """The repo used when a decorated function names none.
+
+    Inside :func:`using_repo`, the repo it set; otherwise the current
+    config's default repo.
+    """
+    repo = _default_override.get()
+    if repo is not None:
+        return repo
+    cfg = current_config()
+    return cfg.repos[cfg.default_repo]
+
+
+@contextlib.contextmanager
+def using_repo(repo_or_name: Any) -> Iterator[Any]:
+    """Use another default repo inside a ``with`` block.
+
+    The change is local to the current thread (and asyncio task): other
+    threads keep their default.
+    """
+    repo = _coerce_repo(repo_or_name)
+    token = _default_override.set(repo)
+    try:
+        yield repo
+    finally:
+        _default_override.reset(token)
+
+
+def set_check_mutations(setting: bool) -> None:
+    """Whether decorated calls check that they did not modify their input artifacts."""
+    settings.check_mutations = bool(setting)
+
+
+def get_check_mutations() -> bool:
+    """See :func:`set_check_mutations`."""
+    return settings.check_mutations
+
+
+def set_use_cache(setting: bool) -> None:
+    """Process-wide default of the decorator's ``use_cache``."""
+    settings.use_cache = bool(setting)
+
+
+def get_use_cache() -> bool:
+    """See :func:`set_use_cache`."""
+    return settings.use_cache

@@ -1,0 +1,653 @@
+"""The ``@provenance`` decorator.
+
+A decorated call is normalized by the function's signature, each argument
+is hashed (proxies by their known value id), and the name, version and
+argument hashes are hashed into the artifact id.  If the repo holds that id,
+the stored value comes back as a proxy; otherwise the function runs, its
+value is hashed and stored (blob first, then the index row), and the proxy
+of the new artifact is returned.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import inspect
+import logging
+import sys
+import time
+import types
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from . import config as _config
+from .artifact import Artifact, ArtifactProxy, CompositeDict, dumps_inputs, is_proxy
+from .errors import (
+    BlobNotFound,
+    CorruptBlob,
+    HashingError,
+    ImpureFunctionError,
+    ProvenanceError,
+)
+from .hashing import HASH_SCHEME, hash_value
+from .index import COLUMNS
+from .runinfo import get_run_info
+from .serializers import DEFAULT_SERIALIZER, get_serializer, serializer_for
+
+__all__ = ["ProvenanceFunction", "ensure_proxies", "provenance"]
+
+logger = logging.getLogger(__name__)
+
+#: Pickled inputs up to this size live in the index row; larger ones in the blobstore.
+_INLINE_INPUTS = 64 * 1024
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+# Observers (artifact sets' capture_set) are called with every artifact
+# computed or loaded in the current context.
+_artifact_observers: contextvars.ContextVar[list[Callable[[Artifact], None]]] = (
+    contextvars.ContextVar("provenance_observers", default=[])
+)
+
+
+def _notify(artifact: Artifact) -> None:
+    for observer in _artifact_observers.get():
+        observer(artifact)
+
+
+class _Signature:
+    """Normalizes call arguments: ``f(1, b=2)``, ``f(1, 2)`` and ``f(1)`` (b=2 default) agree."""
+
+    def __init__(self, fn: Callable[..., Any], merge_defaults: Any) -> None:
+        # A partial's fixed arguments are part of the call: bind against the
+        # wrapped function so they are hashed and recorded like the others.
+        self.fixed_args: tuple[Any, ...] = ()
+        self.fixed_kwargs: dict[str, Any] = {}
+        while isinstance(fn, functools.partial):
+            self.fixed_args = fn.args + self.fixed_args
+            self.fixed_kwargs = {**fn.keywords, **self.fixed_kwargs}
+            fn = fn.func
+        self.target = fn
+        self.signature = inspect.signature(fn)
+        params = list(self.signature.parameters.values())
+        self.var_positional = next(
+            (p.name for p in params if p.kind is p.VAR_POSITIONAL), None
+        )
+        self.var_keyword = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+        dict_defaults = {
+            p.name: p.default for p in params if isinstance(p.default, Mapping)
+        }
+        if merge_defaults is True:
+            self.merge = dict_defaults
+        elif merge_defaults:
+            names = [merge_defaults] if isinstance(merge_defaults, str) else list(merge_defaults)
+            missing = [n for n in names if n not in dict_defaults]
+            if missing:
+                raise ValueError(
+                    f"merge_defaults names {missing}, which are not parameters with a dict default"
+                )
+            self.merge = {n: dict_defaults[n] for n in names}
+        else:
+            self.merge = {}
+
+    def bind(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[list[Any], dict[str, Any], inspect.BoundArguments]:
+        """``(varargs, kargs, bound)``: the call as hashed, and as the function gets it."""
+        if self.fixed_args or self.fixed_kwargs:
+            args = self.fixed_args + tuple(args)
+            kwargs = {**self.fixed_kwargs, **kwargs}
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        for name, default in self.merge.items():
+            given = bound.arguments.get(name)
+            if isinstance(given, Mapping) and given is not default:
+                bound.arguments[name] = {**default, **given}
+        varargs: list[Any] = []
+        kargs: dict[str, Any] = {}
+        for name, value in bound.arguments.items():
+            if name == self.var_positional:
+                varargs = list(value)
+            elif name == self.var_keyword:
+                kargs.update(value)
+            else:
+                kargs[name] = value
+        return varargs, kargs, bound
+
+
+def _remove_inputs_fn(names: frozenset[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    def remove(inputs: dict[str, Any]) -> dict[str, Any]:
+        kargs = {k: v for k, v in inputs["kargs"].items() if k not in names}
+        return {"kargs": kargs, "varargs": inputs["varargs"]}
+
+    return remove
+
+
+def _iter_proxies(value: Any, path: str, depth: int = 0) -> Iterable[tuple[str, Any]]:
+    """Proxies in an argument, with where they sit (``data``, ``items[2]``)."""
+    if is_proxy(value):
+        yield path, value
+        return
+    if depth >= 4:
+        return
+    kind = type(value)
+    if kind in (list, tuple):
+        for i, item in enumerate(value):
+            yield from _iter_proxies(item, f"{path}[{i}]", depth + 1)
+    elif kind is dict:
+        for key, item in value.items():
+            yield from _iter_proxies(item, f"{path}[{key!r}]", depth + 1)
+
+
+def _json_summary(value: Any, depth: int = 0) -> Any:
+    """A JSON-safe description of an argument, for queries over recorded inputs."""
+    if is_proxy(value):
+        return {"$artifact": value.artifact.id}
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        if kind is float and value != value:  # NaN is not JSON
+            return {"$type": "float", "$repr": "nan"}
+        if kind is str and len(value) > 1000:
+            return {"$type": "str", "$hash": hash_value(value), "$len": len(value)}
+        return value
+    if kind in (list, tuple) and depth < 3 and len(value) <= 100:
+        return [_json_summary(v, depth + 1) for v in value]
+    if kind is dict and depth < 3 and len(value) <= 100 and all(type(k) is str for k in value):
+        return {k: _json_summary(v, depth + 1) for k, v in value.items()}
+    return {"$type": f"{kind.__module__}.{kind.__qualname__}", "$hash": hash_value(value)}
+
+
+class ProvenanceFunction:
+    """A function whose calls are cached and recorded as artifacts.
+
+    Made by :func:`provenance`; calling it returns an
+    :class:`~provenance.ArtifactProxy`.  It can be inspected
+    (:meth:`artifact_id`, :meth:`in_cache`) and pickled to worker processes.
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        version: int = 0,
+        repo: Any = None,
+        name: str | None = None,
+        merge_defaults: Any = None,
+        ignore: Iterable[str] | None = None,
+        input_hash_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        remove: Iterable[str] | None = None,
+        input_process_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        archive_file: bool = False,
+        delete_original_file: bool = False,
+        preserve_file_ext: bool = False,
+        returns_composite: bool = False,
+        custom_fields: Mapping[str, Any] | None = None,
+        serializer: str | Mapping[str, str] | None = None,
+        load_kwargs: Mapping[str, Any] | None = None,
+        dump_kwargs: Mapping[str, Any] | None = None,
+        use_cache: bool | None = None,
+        tags: Iterable[str] | None = None,
+    ) -> None:
+        if not callable(fn):
+            raise TypeError(f"@provenance decorates callables, got {fn!r}")
+        if ignore and input_hash_fn:
+            raise ValueError("pass either ignore or input_hash_fn, not both")
+        if remove and input_process_fn:
+            raise ValueError("pass either remove or input_process_fn, not both")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise TypeError(f"version must be an int, got {version!r}")
+        if archive_file:
+            raise ProvenanceError(
+                "archive_file=True is not available yet in this version of provenance"
+            )
+        if returns_composite and isinstance(serializer, str):
+            raise ValueError(
+                "with returns_composite=True, serializer must be a dict of key -> serializer name"
+            )
+        if isinstance(serializer, str):
+            get_serializer(serializer)  # fail at decoration time on a typo
+        elif isinstance(serializer, Mapping):
+            for s in serializer.values():
+                get_serializer(s)
+
+        self._fn = fn
+        self._options = {
+            "version": version, "repo": repo, "name": name,
+            "merge_defaults": merge_defaults, "ignore": ignore,
+            "input_hash_fn": input_hash_fn, "remove": remove,
+            "input_process_fn": input_process_fn, "archive_file": archive_file,
+            "delete_original_file": delete_original_file,
+            "preserve_file_ext": preserve_file_ext,
+            "returns_composite": returns_composite, "custom_fields": custom_fields,
+            "serializer": serializer, "load_kwargs": load_kwargs,
+            "dump_kwargs": dump_kwargs, "use_cache": use_cache, "tags": tags,
+        }  # fmt: skip
+        target = fn
+        while isinstance(target, functools.partial):
+            target = target.func
+        self.fn_module = getattr(target, "__module__", None)
+        self.fn_name = getattr(target, "__qualname__", getattr(target, "__name__", None))
+        self.name = name or getattr(target, "__name__", None) or repr(target)
+        self.version = version
+        self.repo = repo
+        self.returns_composite = bool(returns_composite)
+        self.serializer = serializer
+        self.load_kwargs = dict(load_kwargs) if load_kwargs else None
+        self.dump_kwargs = dict(dump_kwargs) if dump_kwargs else None
+        self.use_cache = use_cache
+        self.tags = [str(t) for t in tags] if tags else []
+        fields = dict(custom_fields or {})
+        if self.tags:
+            fields["tags"] = self.tags
+        self.custom_fields = fields
+        self._input_hash_fn = (
+            _remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
+        )
+        self._input_process_fn = (
+            _remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
+        )
+        self._signature = _Signature(fn, merge_defaults)
+        functools.update_wrapper(self, target)
+        self.__wrapped__ = fn
+
+    # -- identity ------------------------------------------------------------------
+
+    def _repo(self) -> Any:
+        repo = self.repo
+        if repo is None:
+            return _config.get_default_repo()
+        if isinstance(repo, str):
+            return _config.get_repo_by_name(repo)
+        return repo
+
+    def _inputs(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], inspect.BoundArguments]:
+        try:
+            varargs, kargs, bound = self._signature.bind(args, kwargs)
+        except TypeError as exc:
+            raise TypeError(f"{self.name}(): {exc}") from None
+        inputs = {"kargs": kargs, "varargs": varargs}
+        if self._input_process_fn is not None:
+            inputs = self._input_process_fn(inputs)
+        return inputs, bound
+
+    def _hash_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        kargs: dict[str, str] = {}
+        for name, value in inputs["kargs"].items():
+            try:
+                kargs[name] = hash_value(value)
+            except HashingError as exc:
+                raise HashingError(
+                    f"{self.name}(): cannot hash parameter {name!r}: {exc}"
+                ) from None
+        varargs = []
+        for i, value in enumerate(inputs["varargs"]):
+            try:
+                varargs.append(hash_value(value))
+            except HashingError as exc:
+                raise HashingError(
+                    f"{self.name}(): cannot hash positional argument {i} (*args): {exc}"
+                ) from None
+        hashes = {"kargs": kargs, "varargs": varargs}
+        if self._input_hash_fn is not None:
+            hashes = self._input_hash_fn(hashes)
+        return hashes
+
+    def _artifact_id(self, name: str, input_hashes: Mapping[str, Any]) -> str:
+        return hash_value(
+            (
+                "provenance-artifact",
+                HASH_SCHEME,
+                name,
+                self.version,
+                dict(input_hashes["kargs"]),
+                list(input_hashes["varargs"]),
+            )
+        )
+
+    def artifact_id(self, *args: Any, **kwargs: Any) -> str:
+        """The id a call with these arguments has (nothing runs, nothing is loaded)."""
+        inputs, _ = self._inputs(args, kwargs)
+        return self._artifact_id(self.name, self._hash_inputs(inputs))
+
+    def in_cache(self, *args: Any, **kwargs: Any) -> bool:
+        """Whether a call with these arguments would be served from the repo."""
+        return self._repo().lookup(self.artifact_id(*args, **kwargs)) is not None
+
+    # -- calling -------------------------------------------------------------------
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        repo = self._repo()
+        start = time.perf_counter()
+        inputs, bound = self._inputs(args, kwargs)
+        input_hashes = self._hash_inputs(inputs)
+        artifact_id = self._artifact_id(self.name, input_hashes)
+        input_id_duration = time.perf_counter() - start
+
+        use_cache = _config.settings.use_cache if self.use_cache is None else self.use_cache
+        replace = not use_cache
+        repair = False
+        if use_cache and repo.read:
+            artifact = repo.lookup(artifact_id)
+            if artifact is not None:
+                try:
+                    proxy = artifact.proxy()
+                except (BlobNotFound, CorruptBlob) as exc:
+                    warnings.warn(f"{exc}; recomputing it", RuntimeWarning, stacklevel=2)
+                    replace = repair = True
+                else:
+                    _notify(artifact)
+                    return proxy
+
+        computed_at = datetime.now(timezone.utc)
+        t0 = time.perf_counter()
+        value = self._signature.target(*bound.args, **bound.kwargs)
+        compute_duration = time.perf_counter() - t0
+
+        if _config.settings.check_mutations:
+            self._check_mutations(inputs, input_hashes)
+
+        record = {
+            "repair": repair,
+            "inputs": inputs,
+            "input_hashes": input_hashes,
+            "computed_at": computed_at,
+            "compute_duration": compute_duration,
+            "input_id_duration": input_id_duration,
+        }
+        if self.returns_composite:
+            return self._store_composite(repo, artifact_id, value, record, replace)
+        artifact = self._store(repo, artifact_id, self.name, value, record, replace, self.serializer)
+        _notify(artifact)
+        return ArtifactProxy(value.__wrapped__ if is_proxy(value) else value, artifact)
+
+    def _check_mutations(self, inputs: Mapping[str, Any], before: Mapping[str, Any]) -> None:
+        changed = []
+        for name, value in inputs["kargs"].items():
+            raw = value.__wrapped__ if is_proxy(value) else value
+            if name in before["kargs"] and hash_value(raw) != before["kargs"][name]:
+                changed.append(name)
+        for i, value in enumerate(inputs["varargs"]):
+            raw = value.__wrapped__ if is_proxy(value) else value
+            if i < len(before["varargs"]) and hash_value(raw) != before["varargs"][i]:
+                changed.append(f"*args[{i}]")
+        if changed:
+            raise ImpureFunctionError(
+                f"{self.fn_module}.{self.fn_name} modified its input(s) in place: "
+                f"{', '.join(changed)}; copy them before changing them"
+            )
+
+    def _row(
+        self,
+        artifact_id: str,
+        name: str,
+        record: Mapping[str, Any],
+        repo: Any,
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        inputs = record["inputs"]
+        edges: list[tuple[str, str]] = []
+        summary: dict[str, Any] = {"kargs": {}, "varargs": []}
+        for pname, value in inputs["kargs"].items():
+            edges.extend((p.artifact.id, path) for path, p in _iter_proxies(value, pname))
+            summary["kargs"][pname] = _json_summary(value)
+        for i, value in enumerate(inputs["varargs"]):
+            edges.extend((p.artifact.id, path) for path, p in _iter_proxies(value, f"*args[{i}]"))
+            summary["varargs"].append(_json_summary(value))
+        try:
+            pickled: bytes | None = dumps_inputs(inputs)
+        except Exception as exc:  # an input that cannot be pickled is still hashed
+            logger.debug("inputs of %s are not picklable: %s", self.name, exc)
+            pickled = None
+        inputs_blob = None
+        if pickled is not None and len(pickled) > _INLINE_INPUTS and repo.write:
+            inputs_blob = repo.store_bytes(pickled)
+            pickled = None
+        row = {
+            "id": artifact_id,
+            "hash_scheme": HASH_SCHEME,
+            "name": name,
+            "version": self.version,
+            "fn_module": self.fn_module,
+            "fn_name": self.fn_name,
+            "inputs_json": summary,
+            "inputs_pickle": pickled,
+            "inputs_blob_id": inputs_blob,
+            "input_artifact_ids": list(dict.fromkeys(i for i, _ in edges)),
+            "custom_fields": self.custom_fields,
+            "run_info": get_run_info(),
+            "computed_at": record["computed_at"],
+            "compute_duration": record["compute_duration"],
+            "input_id_duration": record["input_id_duration"],
+        }
+        return row, edges
+
+    def _store(
+        self,
+        repo: Any,
+        artifact_id: str,
+        name: str,
+        value: Any,
+        record: Mapping[str, Any],
+        replace: bool,
+        serializer: Any,
+        *,
+        composite: bool = False,
+        blob: tuple[str, int] | None = None,
+    ) -> Artifact:
+        t0 = time.perf_counter()
+        value_id = hash_value(value)
+        hash_duration = time.perf_counter() - t0
+        raw = value.__wrapped__ if is_proxy(value) else value
+        serializer = serializer or serializer_for(raw)
+        row, edges = self._row(artifact_id, name, record, repo)
+        row.update(
+            value_id=value_id,
+            serializer=serializer,
+            composite=composite,
+            load_kwargs=self.load_kwargs,
+            dump_kwargs=self.dump_kwargs,
+            hash_duration=hash_duration,
+        )
+        if not repo.write:
+            warnings.warn(
+                f"{repo!r} is read-only: {name} was computed but not stored",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            row.update(blob_id=None, size=None)
+            return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
+        # The blob is stored before the row that points to it, so an index
+        # row never refers to a missing blob.
+        blob_id, size = blob or repo.store_value(
+            raw, serializer, self.dump_kwargs, overwrite=record["repair"]
+        )
+        row.update(blob_id=blob_id, size=size)
+        inserted = repo.put_row(row, edges, self.tags, replace=replace)
+        if not inserted:
+            # Another process stored the same call first: its record wins.
+            existing = repo.lookup(artifact_id)
+            if existing is not None:
+                existing._value = raw
+                return existing
+        return Artifact(_writer_repo(repo), tuple(row.get(c) for c in COLUMNS), raw)
+
+    def _store_composite(
+        self, repo: Any, artifact_id: str, value: Any, record: Mapping[str, Any], replace: bool
+    ) -> CompositeDict:
+        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+            raise TypeError(
+                f"{self.name} is declared returns_composite=True and must return a dict "
+                f"with str keys, got {type(value).__name__}"
+            )
+        serializers = dict(self.serializer or {})
+        members: dict[str, Artifact] = {}
+        for key, item in value.items():
+            sub_name = f"{self.name}_{key}"
+            sub_id = self._artifact_id(sub_name, record["input_hashes"])
+            members[key] = self._store(
+                repo, sub_id, sub_name, item, record, replace, serializers.get(key)
+            )
+            _notify(members[key])
+        index = {k: a.id for k, a in members.items()}
+        import json
+
+        data = json.dumps(index, sort_keys=True).encode()
+        blob = (repo.store_bytes(data), len(data)) if repo.write else None
+        artifact = self._store(
+            repo, artifact_id, self.name, index, record, replace, DEFAULT_SERIALIZER,
+            composite=True, blob=blob,
+        )  # fmt: skip
+        _notify(artifact)
+        return CompositeDict(artifact, {k: a.proxy for k, a in members.items()})
+
+    # -- descriptor and pickling -----------------------------------------------------
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        # Decorating a method: bind like a function does, so ``self`` is an
+        # argument (hashed by its state).
+        if instance is None:
+            return self
+        return types.MethodType(self, instance)
+
+    def __reduce__(self) -> Any:
+        module = sys.modules.get(self.fn_module or "")
+        qualname = self.fn_name or ""
+        obj: Any = module
+        for part in qualname.split("."):
+            obj = getattr(obj, part, None)
+        if obj is self:
+            return qualname  # importable by name: pickle by reference
+        return (_rebuild, (self._fn, self._options))
+
+    def __repr__(self) -> str:
+        return f"<provenance.ProvenanceFunction {self.name} v{self.version}>"
+
+
+def _writer_repo(repo: Any) -> Any:
+    # A chained repo writes through its first writable member; artifacts
+    # made by it load from there.
+    return repo._writable()[0] if hasattr(repo, "_writable") else repo
+
+
+def _rebuild(fn: Callable[..., Any], options: dict[str, Any]) -> ProvenanceFunction:
+    return ProvenanceFunction(fn, **options)
+
+
+def provenance(
+    version: Any = 0,
+    repo: Any = None,
+    name: str | None = None,
+    merge_defaults: Any = None,
+    ignore: Iterable[str] | None = None,
+    input_hash_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    remove: Iterable[str] | None = None,
+    input_process_fn: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    archive_file: bool = False,
+    delete_original_file: bool = False,
+    preserve_file_ext: bool = False,
+    returns_composite: bool = False,
+    custom_fields: Mapping[str, Any] | None = None,
+    serializer: str | Mapping[str, str] | None = None,
+    load_kwargs: Mapping[str, Any] | None = None,
+    dump_kwargs: Mapping[str, Any] | None = None,
+    use_cache: bool | None = None,
+    tags: Iterable[str] | None = None,
+) -> Any:
+    """Cache and record every call of the decorated function.
+
+    Usable as ``@provenance``, ``@provenance()`` or ``@provenance(version=2, ...)``.
+
+    Parameters
+    ----------
+    version : int
+        Bump it when the function (or what it depends on) changes, so earlier
+        results are no longer reused.
+    repo : Repository or str, optional
+        Where artifacts are stored; the default repo when omitted.
+    name : str, optional
+        The artifact name; the function's name by default.
+    merge_defaults : bool or list of str
+        Merge dict arguments into the parameter's default dict (all dict
+        defaults when True, or the named parameters).
+    ignore : collection of str
+        Parameters left out of the id (still recorded).
+    input_hash_fn : callable
+        Rewrites ``{'kargs': {name: hash}, 'varargs': [hash, ...]}`` before the
+        id is computed (``ignore`` is the common case).
+    remove : collection of str
+        Parameters neither hashed nor recorded.
+    input_process_fn : callable
+        Rewrites ``{'kargs': {...}, 'varargs': [...]}`` of argument values before
+        hashing and recording (``remove`` is the common case).
+    archive_file, delete_original_file, preserve_file_ext : bool
+        Treat the return value as a file path to archive into the repo.
+    returns_composite : bool
+        The function returns a dict whose values become separate artifacts.
+    custom_fields : dict
+        JSON-serializable fields saved with each artifact, for queries.
+    serializer : str or dict
+        ``'joblib'`` (default), ``'cloudpickle'`` or a registered serializer
+        name; for composites, a dict of key to serializer.
+    load_kwargs, dump_kwargs : dict
+        Passed to the serializer.
+    use_cache : bool, optional
+        False runs the function on every call (still recording it); None
+        follows :func:`set_use_cache`.
+    tags : collection of str
+        Saved under ``custom_fields['tags']`` and indexed.
+
+    Returns
+    -------
+    ProvenanceFunction
+        Calling it returns an :class:`~provenance.ArtifactProxy`.
+    """
+    if callable(version) and not isinstance(version, int):
+        # Bare ``@provenance`` without parentheses.
+        return ProvenanceFunction(version)
+    options = {
+        "version": version, "repo": repo, "name": name,
+        "merge_defaults": merge_defaults, "ignore": ignore,
+        "input_hash_fn": input_hash_fn, "remove": remove,
+        "input_process_fn": input_process_fn, "archive_file": archive_file,
+        "delete_original_file": delete_original_file,
+        "preserve_file_ext": preserve_file_ext,
+        "returns_composite": returns_composite, "custom_fields": custom_fields,
+        "serializer": serializer, "load_kwargs": load_kwargs,
+        "dump_kwargs": dump_kwargs, "use_cache": use_cache, "tags": tags,
+    }  # fmt: skip
+
+    def decorate(fn: Callable[..., Any]) -> ProvenanceFunction:
+        return ProvenanceFunction(fn, **options)
+
+    return decorate
+
+
+def ensure_proxies(*parameters: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Require that the named arguments (all, when none are named) are artifact proxies.
+
+    Use it on functions whose lineage must be tracked: passing a raw value
+    instead of a proxy raises ``TypeError`` naming the parameter.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = sig.bind(*args, **kwargs)
+            names = parameters or tuple(bound.arguments)
+            for name in names:
+                if name in bound.arguments and not is_proxy(bound.arguments[name]):
+                    raise TypeError(
+                        f"{fn.__name__}(): argument {name!r} must be an ArtifactProxy "
+                        f"(the result of a @provenance function), got "
+                        f"{type(bound.arguments[name]).__name__}"
+                    )
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,146 @@
+"""The exceptions raised by ``provenance``.
+
+Every error the library raises on purpose derives from :class:`ProvenanceError`,
+so ``except provenance.ProvenanceError`` catches them all.  Where a built-in
+exception describes the same situation, the error inherits from it too, so code
+written against the built-in (``except KeyError``) keeps working::
+
+    ProvenanceError
+    ├── ConfigError (ValueError)            a bad configuration key or value
+    ├── InvalidId (ValueError)              an id that is not well formed
+    ├── NotFound (KeyError)
+    │   ├── ArtifactNotFound                no artifact with that id
+    │   ├── BlobNotFound                    the blobstore has no such blob
+    │   ├── SetNotFound                     no artifact set with that id or name
+    │   └── RepoNotFound                    no configured repo with that name
+    ├── HashingError (TypeError)            a value that cannot be hashed
+    ├── SerializationError                  a value that cannot be (de)serialized
+    │   └── UnknownSerializer (ValueError)  a serializer name nobody registered
+    ├── ImpureFunctionError                 a function changed its inputs in place
+    ├── PermissionDenied (PermissionError)  a repo or store lacks the read/write/delete flag
+    ├── CorruptBlob                         stored bytes do not match their hash
+    ├── SchemaError                         the index schema cannot be used
+    │   └── SchemaOutdated                  the index needs ``provenance db upgrade``
+    └── MissingDependency (ImportError)     an optional extra is not installed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArtifactNotFound",
+    "BlobNotFound",
+    "ConfigError",
+    "CorruptBlob",
+    "HashingError",
+    "ImpureFunctionError",
+    "InvalidId",
+    "MissingDependency",
+    "NotFound",
+    "PermissionDenied",
+    "ProvenanceError",
+    "RepoNotFound",
+    "SchemaError",
+    "SchemaOutdated",
+    "SerializationError",
+    "SetNotFound",
+    "UnknownSerializer",
+]
+
+
+class ProvenanceError(Exception):
+    """Root of every error raised by ``provenance``."""
+
+
+class ConfigError(ProvenanceError, ValueError):
+    """A configuration is malformed; the message names the offending key."""
+
+
+class InvalidId(ProvenanceError, ValueError):
+    """An artifact, set or blob id is not well formed.
+
+    Ids are validated before they reach any storage, so a hostile id such as
+    ``"../../etc/passwd"`` never turns into a file access.
+    """
+
+
+class NotFound(ProvenanceError, KeyError):
+    """Something looked up by key does not exist."""
+
+    def __str__(self) -> str:
+        # KeyError.__str__ quotes its argument; a sentence reads better.
+        return str(self.args[0]) if self.args else ""
+
+
+class ArtifactNotFound(NotFound):
+    """No artifact with the given id is in the repository."""
+
+
+class BlobNotFound(NotFound):
+    """The blobstore holds no blob under the given key."""
+
+
+class SetNotFound(NotFound):
+    """No artifact set with the given id, name or labels exists."""
+
+
+class RepoNotFound(NotFound):
+    """No repository with the given name is configured."""
+
+
+class HashingError(ProvenanceError, TypeError):
+    """A value could not be hashed canonically."""
+
+
+class SerializationError(ProvenanceError):
+    """A value could not be serialized or deserialized."""
+
+
+class UnknownSerializer(SerializationError, ValueError):
+    """A serializer name was used that nobody registered."""
+
+
+class ImpureFunctionError(ProvenanceError):
+    """A decorated function modified one of its input artifacts in place."""
+
+
+class PermissionDenied(ProvenanceError, PermissionError):
+    """A repository or blobstore was asked to do what its flags forbid."""
+
+
+class CorruptBlob(ProvenanceError):
+    """Bytes read back from a blobstore do not match their recorded hash."""
+
+
+class SchemaError(ProvenanceError):
+    """The index database cannot be used with this version of the library."""
+
+
+class SchemaOutdated(SchemaError):
+    """The index schema is older than this library; it must be migrated."""
+
+
+class MissingDependency(ProvenanceError, ImportError):
+    """An optional dependency is missing; the message says which extra to install."""
+
+
+def require(module: str, extra: str, feature: str):  # type: ignore[no-untyped-def]
+    """Import an optional dependency, or explain which extra provides it.
+
+    Parameters
+    ----------
+    module : str
+        The module to import, e.g. ``"boto3"``.
+    extra : str
+        The ``provenance`` extra that installs it, e.g. ``"s3"``.
+    feature : str
+        What the user was trying to do, for the message.
+    """
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        raise MissingDependency(
+            f"{feature} needs the '{module}' package; install it with "
+            f"`pip install 'provenance[{extra}]'`"
+        ) from exc

@@ -1,0 +1,409 @@
+"""The artifact index: artifact metadata, lineage edges and tags in SQL.
+
+Writes go through SQLAlchemy Core as get-or-create inserts (``ON CONFLICT DO
+NOTHING``), so concurrent writers of the same artifact never fail.  The
+cache-hit lookup is the hot path of the whole library: it runs a statement
+compiled once by SQLAlchemy on a DBAPI connection kept per thread, which
+costs about as much as a raw driver call (an ORM session per lookup would
+cost several times more).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from .errors import ConfigError
+from .models import ArtifactRow, LineageEdge, TagRow
+from .schema import ensure_schema
+
+__all__ = ["COLUMNS", "SqlIndex"]
+
+_table = ArtifactRow.__table__
+#: The artifact columns, in the order rows are handed to ``Artifact``.
+COLUMNS: tuple[str, ...] = tuple(c.name for c in _table.columns)
+_JSON_COLUMNS = frozenset(
+    {"load_kwargs", "dump_kwargs", "inputs_json", "input_artifact_ids", "custom_fields", "run_info"}
+)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets readers run while a writer commits; busy_timeout makes
+    # concurrent writers wait for each other instead of failing.
+    cur.execute("PRAGMA busy_timeout = 60000")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    cur.close()
+
+
+def decode_json(value: Any) -> Any:
+    """Decode a JSON column as read through the raw DBAPI (a str on SQLite)."""
+    if isinstance(value, (str, bytes)):
+        return json.loads(value)
+    return value
+
+
+def decode_datetime(value: Any) -> datetime | None:
+    """Turn a stored timestamp into an aware UTC datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value
+
+
+class SqlIndex:
+    """An artifact index in any database SQLAlchemy can reach.
+
+    Parameters
+    ----------
+    db : str
+        An SQLAlchemy URL (``sqlite:///path/provenance.db``,
+        ``postgresql+psycopg://...``); ``sqlite://`` is an in-memory index.
+    schema : str, optional
+        A database schema (PostgreSQL) holding the tables.
+    create_db : bool
+        Create the database (the SQLite file's directory) if missing.
+    create_schema : bool
+        Create the tables in an empty database.
+    engine_kwargs : mapping, optional
+        Passed to :func:`sqlalchemy.create_engine`.
+    """
+
+    def __init__(
+        self,
+        db: str,
+        *,
+        schema: str | None = None,
+        create_db: bool = True,
+        create_schema: bool = True,
+        engine_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        try:
+            url = make_url(db)
+        except ArgumentError as exc:
+            raise ConfigError(f"invalid database URL in 'db': {db!r} ({exc})") from None
+        self.url = url
+        self.schema = schema
+        kwargs = dict(engine_kwargs or {})
+        self._memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        if url.get_backend_name() == "sqlite":
+            if self._memory:
+                # One shared connection: an in-memory SQLite database exists
+                # only inside the connection that created it.
+                kwargs.setdefault("poolclass", StaticPool)
+                kwargs.setdefault("connect_args", {"check_same_thread": False})
+            elif create_db and url.database:
+                os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        ensure_schema(self.engine, schema, create=create_schema)
+        self._lock = threading.RLock() if self._memory else None
+        self._local = threading.local()
+        self._pid = os.getpid()
+        dialect = self.engine.dialect
+        self._get_sql, self._get_params = self._compile(
+            select(*_table.columns).where(_table.c.id == "x")
+        )
+        self._exists_sql, _ = self._compile(select(_table.c.id).where(_table.c.id == "x"))
+        self._paramstyle = dialect.paramstyle
+
+    # -- the fast read path --------------------------------------------------
+
+    def _compile(self, stmt: Any) -> tuple[str, list[str]]:
+        compiled = stmt.compile(dialect=self.engine.dialect)
+        return str(compiled), list(compiled.positiontup or [])
+
+    def _raw(self) -> Any:
+        """This thread's DBAPI connection for reads (reopened after a fork)."""
+        if os.getpid() != self._pid:
+            # A forked child must not share its parent's connections.
+            self.engine.dispose(close=False)
+            self._local = threading.local()
+            self._pid = os.getpid()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self.engine.raw_connection()
+            if self.engine.dialect.name == "postgresql":
+                conn.driver_connection.autocommit = True
+            self._local.conn = conn
+        return conn
+
+    def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        if self._paramstyle in ("named", "pyformat"):
+            raise NotImplementedError  # pragma: no cover - all supported drivers are positional
+        if self._lock is not None:
+            with self._lock:
+                return self._fetch_unlocked(sql, args)
+        return self._fetch_unlocked(sql, args)
+
+    def _fetch_unlocked(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        conn = self._raw()
+        cur = conn.cursor()
+        try:
+            cur.execute(sql, args)
+            return cur.fetchall()
+        except Exception:
+            # Drop a connection that failed; the next call opens a new one.
+            self._local.conn = None
+            try:
+                conn.invalidate()
+            finally:
+                pass
+            raise
+        finally:
+            cur.close()
+
+    def get(self, artifact_id: str) -> tuple[Any, ...] | None:
+        """The row of ``artifact_id`` (values in :data:`COLUMNS` order), or ``None``."""
+        rows = self._fetch(self._get_sql, (artifact_id,))
+        return rows[0] if rows else None
+
+    def exists(self, artifact_id: str) -> bool:
+        """Whether ``artifact_id`` is indexed."""
+        return bool(self._fetch(self._exists_sql, (artifact_id,)))
+
+    # -- general queries -------------------------------------------------------
+
+    def _connect(self) -> Any:
+        return _Locked(self._lock, self.engine.connect()) if self._lock else self.engine.connect()
+
+    def _begin(self) -> Any:
+        return _Locked(self._lock, self.engine.begin()) if self._lock else self.engine.begin()
+
+    def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+        """Rows of the given ids that exist, keyed by id (one query per 500 ids)."""
+        ids = list(dict.fromkeys(artifact_ids))
+        found: dict[str, tuple[Any, ...]] = {}
+        with self._connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                stmt = select(*_table.columns).where(_table.c.id.in_(chunk))
+                for row in conn.execute(stmt):
+                    found[row[0]] = tuple(row)
+        return found
+
+    def find(
+        self,
+        *,
+        name: str | None = None,
+        version: int | None = None,
+        value_id: str | None = None,
+        fn_name: str | None = None,
+        tags: Sequence[str] | None = None,
+        custom_fields: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Rows matching every given criterion, newest first.
+
+        ``custom_fields`` matches top-level keys of the JSON column by value
+        (strings, numbers, booleans); ``tags`` requires every tag listed.
+        """
+        stmt = select(*_table.columns)
+        if name is not None:
+            stmt = stmt.where(_table.c.name == name)
+        if version is not None:
+            stmt = stmt.where(_table.c.version == version)
+        if value_id is not None:
+            stmt = stmt.where(_table.c.value_id == value_id)
+        if fn_name is not None:
+            stmt = stmt.where(_table.c.fn_name == fn_name)
+        for tag in tags or ():
+            stmt = stmt.where(
+                _table.c.id.in_(select(TagRow.artifact_id).where(TagRow.tag == str(tag)))
+            )
+        for key, value in (custom_fields or {}).items():
+            field = _table.c.custom_fields[key]
+            if isinstance(value, bool):
+                stmt = stmt.where(field.as_boolean() == value)
+            elif isinstance(value, int):
+                stmt = stmt.where(field.as_integer() == value)
+            elif isinstance(value, float):
+                stmt = stmt.where(field.as_float() == value)
+            elif isinstance(value, str):
+                stmt = stmt.where(field.as_string() == value)
+            else:
+                raise TypeError(
+                    f"custom_fields[{key!r}]: only str, int, float and bool values can be "
+                    f"matched, got {type(value).__name__}"
+                )
+        stmt = stmt.order_by(_table.c.computed_at.desc(), _table.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._connect() as conn:
+            return [tuple(r) for r in conn.execute(stmt)]
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Ids starting with ``prefix`` (at most ``limit``), for git-style short ids."""
+        stmt = select(_table.c.id).where(_table.c.id.startswith(prefix)).limit(limit)
+        with self._connect() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def count(self) -> int:
+        """How many artifacts are indexed."""
+        with self._connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(_table)).scalar_one())
+
+    def iter_ids(self) -> Iterator[str]:
+        """Every artifact id."""
+        with self._connect() as conn:
+            ids = [r[0] for r in conn.execute(select(_table.c.id))]
+        return iter(ids)
+
+    def tags_of(self, artifact_id: str) -> list[str]:
+        """The tags of one artifact, sorted."""
+        stmt = select(TagRow.tag).where(TagRow.artifact_id == artifact_id).order_by(TagRow.tag)
+        with self._connect() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def lineage_edges(self, artifact_id: str) -> list[tuple[str, str]]:
+        """``(input_artifact_id, parameter)`` edges of one artifact."""
+        stmt = (
+            select(LineageEdge.input_artifact_id, LineageEdge.parameter)
+            .where(LineageEdge.artifact_id == artifact_id)
+            .order_by(LineageEdge.parameter)
+        )
+        with self._connect() as conn:
+            return [(r[0], r[1]) for r in conn.execute(stmt)]
+
+    # -- writes ----------------------------------------------------------------
+
+    def _insert_ignore(self, table: Any, rows: list[dict[str, Any]]) -> Any:
+        name = self.engine.dialect.name
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        elif name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            return None
+        return dialect_insert(table).values(rows).on_conflict_do_nothing()
+
+    def put(
+        self,
+        row: Mapping[str, Any],
+        edges: Sequence[tuple[str, str]] = (),
+        tags: Sequence[str] = (),
+        *,
+        replace: bool = False,
+    ) -> bool:
+        """Index one artifact with its lineage edges and tags, in one transaction.
+
+        Parameters
+        ----------
+        row : mapping
+            Column values of the artifact.
+        edges : sequence of (input_artifact_id, parameter)
+        tags : sequence of str
+        replace : bool
+            Overwrite an existing row of the same id (``use_cache=False``
+            recomputations); otherwise an existing row wins.
+
+        Returns
+        -------
+        bool
+            Whether this call wrote the row (False if it already existed).
+        """
+        artifact_id = row["id"]
+        row = self._storable(row)
+        with self._begin() as conn:
+            if replace:
+                result = conn.execute(
+                    update(_table).where(_table.c.id == artifact_id).values(**row)
+                )
+                if result.rowcount:
+                    return True
+            stmt = self._insert_ignore(_table, [dict(row)])
+            if stmt is not None:
+                inserted = conn.execute(stmt).rowcount > 0
+            else:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(_table).values(**row))
+                    inserted = True
+                except IntegrityError:
+                    inserted = False
+            if not inserted:
+                return False
+            edge_rows = [
+                {"artifact_id": artifact_id, "input_artifact_id": i, "parameter": p}
+                for i, p in dict.fromkeys(edges)
+            ]
+            if edge_rows:
+                conn.execute(insert(LineageEdge.__table__), edge_rows)
+            tag_rows = [{"artifact_id": artifact_id, "tag": str(t)} for t in dict.fromkeys(tags)]
+            if tag_rows:
+                conn.execute(insert(TagRow.__table__), tag_rows)
+        return True
+
+    def _storable(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        row = dict(row)
+        if self.engine.dialect.name == "sqlite":
+            # SQLite keeps no time zone: store UTC without one, read back as UTC.
+            for key in ("computed_at",):
+                value = row.get(key)
+                if isinstance(value, datetime) and value.tzinfo is not None:
+                    row[key] = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return row
+
+    def delete(self, artifact_id: str) -> bool:
+        """Remove an artifact with its edges and tags; whether it existed."""
+        with self._begin() as conn:
+            conn.execute(delete(LineageEdge).where(LineageEdge.artifact_id == artifact_id))
+            conn.execute(delete(TagRow).where(TagRow.artifact_id == artifact_id))
+            return conn.execute(delete(_table).where(_table.c.id == artifact_id)).rowcount > 0
+
+    def dispose(self) -> None:
+        """Close every connection."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+        self.engine.dispose()
+
+    def __repr__(self) -> str:
+        return f"<SqlIndex {self.url.render_as_string(hide_password=True)}>"
+
+
+class _Locked:
+    """Serializes use of the single connection of an in-memory SQLite index."""
+
+    def __init__(self, lock: threading.RLock, ctx: Any) -> None:
+        self._lock = lock
+        self._ctx = ctx
+
+    def __enter__(self) -> Any:
+        self._lock.acquire()
+        try:
+            return self._ctx.__enter__()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return self._ctx.__exit__(*exc)
+        finally:
+            self._lock.release()

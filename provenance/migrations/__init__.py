@@ -1,0 +1,1 @@
+"""Alembic migrations of the artifact index schema."""

@@ -1,0 +1,496 @@
+"""Repositories: an artifact index composed with a blobstore.
+
+:class:`Repository` is the one real implementation (an :class:`SqlIndex` plus
+any :class:`Blobstore`); a memory repo is the same class over an in-memory
+SQLite index and a memory store.  :class:`ChainedRepository` looks artifacts
+up in several repositories in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pickle
+import tempfile
+import threading
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .artifact import Artifact, CompositeDict
+from .blobstores import Blobstore, MemoryStore
+from .errors import (
+    ArtifactNotFound,
+    BlobNotFound,
+    ConfigError,
+    CorruptBlob,
+    PermissionDenied,
+)
+from .hashing import hash_bytes, hash_file
+from .ids import check_id
+from .index import SqlIndex
+from .serializers import get_serializer
+
+__all__ = [
+    "ChainedRepository",
+    "Repository",
+    "artifact_from_spec",
+    "memory_repo",
+    "remember_repo",
+    "repo_from_spec",
+]
+
+#: Blobs up to this size are read into memory and verified in one pass;
+#: larger ones are verified by streaming the file, then loaded from it.
+_IN_MEMORY_LOAD = 16 << 20
+
+
+class Repository:
+    """An artifact index plus the blobstore that holds the values.
+
+    Parameters
+    ----------
+    index : SqlIndex
+        Where artifact metadata, lineage and tags are recorded.
+    blobstore : Blobstore
+        Where serialized values live.
+    name : str, optional
+        The name under which the repo is configured.
+    read, write, delete : bool
+        What the repo may be used for.  A repo without ``write`` never
+        stores anything: the decorator computes and returns values with a
+        warning.
+    """
+
+    kind = "sql"
+
+    def __init__(
+        self,
+        index: SqlIndex,
+        blobstore: Blobstore,
+        *,
+        name: str | None = None,
+        read: bool = True,
+        write: bool = True,
+        delete: bool = False,
+    ) -> None:
+        self.index = index
+        self.blobstore = blobstore
+        self.name = name
+        self.read = bool(read)
+        self.write = bool(write)
+        self.delete_allowed = bool(delete)
+
+    # -- identity across processes ----------------------------------------------
+
+    def spec(self) -> dict[str, Any]:
+        """A config dict that rebuilds this repo in another process."""
+        return {
+            "type": "sql",
+            "db": self.index.url.render_as_string(hide_password=False),
+            "schema": self.index.schema,
+            "store": self.blobstore.spec(),
+            "read": self.read,
+            "write": self.write,
+            "delete": self.delete_allowed,
+        }
+
+    def shareable_spec(self) -> dict[str, Any] | None:
+        """:meth:`spec`, or ``None`` if the repo lives only in this process."""
+        if self.index._memory:
+            return None
+        try:
+            return self.spec()
+        except TypeError:
+            return None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        spec = self.shareable_spec()
+        if spec is None:
+            raise pickle.PicklingError(f"{self!r} lives in this process only and cannot be sent")
+        return (repo_from_spec, (spec,))
+
+    # -- reading ------------------------------------------------------------------
+
+    def _require(self, flag: str) -> None:
+        allowed = self.delete_allowed if flag == "delete" else getattr(self, flag)
+        if not allowed:
+            raise PermissionDenied(f"{self!r} is not configured to {flag} ({flag}: false)")
+
+    def lookup(self, artifact_id: str) -> Artifact | None:
+        """The artifact with this (already validated) id, or ``None``; the hot path."""
+        row = self.index.get(artifact_id)
+        return None if row is None else Artifact(self, row)
+
+    def get_artifact(self, artifact_id: str) -> Artifact:
+        """The artifact with this id.
+
+        Raises
+        ------
+        InvalidId
+            If the id is malformed.
+        ArtifactNotFound
+            If the repo has no such artifact (also a ``KeyError``).
+        """
+        self._require("read")
+        artifact = self.lookup(check_id(artifact_id))
+        if artifact is None:
+            raise ArtifactNotFound(f"artifact {artifact_id} is not in {self!r}")
+        return artifact
+
+    def get_artifacts(self, artifact_ids: Iterable[str]) -> dict[str, Artifact]:
+        """The artifacts among ``artifact_ids`` that exist, by id (batched queries)."""
+        self._require("read")
+        ids = [check_id(i) for i in artifact_ids]
+        return {i: Artifact(self, row) for i, row in self.index.get_many(ids).items()}
+
+    def __contains__(self, artifact_or_id: object) -> bool:
+        artifact_id = getattr(artifact_or_id, "id", artifact_or_id)
+        return isinstance(artifact_id, str) and self.index.exists(check_id(artifact_id))
+
+    def find_artifacts(
+        self,
+        *,
+        name: str | None = None,
+        version: int | None = None,
+        value_id: str | None = None,
+        tags: Sequence[str] | None = None,
+        custom_fields: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Artifact]:
+        """Artifacts matching every given criterion, newest first.
+
+        Parameters
+        ----------
+        name, version, value_id : optional
+            Exact matches.
+        tags : sequence of str, optional
+            Artifacts carrying all these tags.
+        custom_fields : mapping, optional
+            Exact matches of top-level custom fields (str, int, float, bool).
+        limit : int, optional
+        """
+        self._require("read")
+        rows = self.index.find(
+            name=name,
+            version=version,
+            value_id=value_id,
+            tags=tags,
+            custom_fields=custom_fields,
+            limit=limit,
+        )
+        return [Artifact(self, row) for row in rows]
+
+    def load_value(self, artifact: Artifact) -> Any:
+        """Deserialize an artifact's value, checking the bytes against their hash.
+
+        Raises
+        ------
+        BlobNotFound
+            If the blob is missing.
+        CorruptBlob
+            If the stored bytes do not hash to the recorded blob id.
+        """
+        self._require("read")
+        if artifact.composite:
+            return _composite_value(self, artifact)
+        blob_id = artifact.blob_id
+        if blob_id is None:
+            raise BlobNotFound(f"artifact {artifact.id} ({artifact.name}) has no stored value")
+        serializer = get_serializer(artifact.serializer)
+        load_kwargs = artifact.load_kwargs or {}
+        digest = blob_id.split(".", 1)[0]
+        try:
+            path = self.blobstore.local_path(blob_id)
+            if path is not None and serializer.loads is not None and not load_kwargs:
+                data = _read_small(path)
+                if data is not None:
+                    _verify(hash_bytes(data), digest, artifact)
+                    return serializer.loads(data)
+            with self.blobstore.open_local(blob_id) as local:
+                _verify(hash_file(local), digest, artifact)
+                return serializer.load(local, **load_kwargs)
+        except FileNotFoundError:
+            raise BlobNotFound(
+                f"the value of artifact {artifact.id} ({artifact.name}) is missing: "
+                f"blob {blob_id} is not in {self.blobstore!r}"
+            ) from None
+        except BlobNotFound as exc:
+            raise BlobNotFound(
+                f"the value of artifact {artifact.id} ({artifact.name}) is missing: {exc}"
+            ) from None
+
+    # -- writing ------------------------------------------------------------------
+
+    def store_value(
+        self,
+        value: Any,
+        serializer: str,
+        dump_kwargs: Mapping[str, Any] | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> tuple[str, int]:
+        """Serialize ``value`` into the blobstore; return ``(blob_id, size)``.
+
+        The value is written to a staging file on the store's own filesystem
+        where possible, hashed, and moved into place under its hash, so the
+        blob appears complete or not at all.  ``overwrite`` replaces a stored
+        blob of the same key (one found corrupt).
+        """
+        self._require("write")
+        ser = get_serializer(serializer)
+        fd, tmp = tempfile.mkstemp(prefix="provenance-", dir=self.blobstore.staging_dir())
+        os.close(fd)
+        try:
+            ser.dump(value, tmp, **(dump_kwargs or {}))
+            blob_id = hash_file(tmp)
+            size = os.path.getsize(tmp)
+            self.blobstore.put_file(blob_id, tmp, move=True, overwrite=overwrite)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        return blob_id, size
+
+    def store_bytes(self, data: bytes) -> str:
+        """Store raw bytes under their hash and return the key."""
+        self._require("write")
+        key = hash_bytes(data)
+        self.blobstore.put(key, data)
+        return key
+
+    def put_row(
+        self,
+        row: Mapping[str, Any],
+        edges: Sequence[tuple[str, str]] = (),
+        tags: Sequence[str] = (),
+        *,
+        replace: bool = False,
+    ) -> bool:
+        """Index an artifact whose blob is already stored; whether it was new."""
+        self._require("write")
+        return self.index.put(row, edges, tags, replace=replace)
+
+    def delete_artifact(self, artifact_id: str) -> bool:
+        """Remove an artifact from the index (its blob stays for ``gc``)."""
+        self._require("delete")
+        return self.index.delete(check_id(artifact_id))
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<provenance.Repository{label} {self.index!r} {self.blobstore!r}>"
+
+
+class ChainedRepository:
+    """Several repositories searched in order; new artifacts go to every writable one.
+
+    Parameters
+    ----------
+    repos : sequence of Repository
+        In lookup order, typically a fast local repo before a shared one.
+    """
+
+    kind = "chained"
+
+    def __init__(
+        self,
+        repos: Sequence[Repository],
+        *,
+        name: str | None = None,
+        read: bool = True,
+        write: bool = True,
+        delete: bool = False,
+    ) -> None:
+        if not repos:
+            raise ConfigError("a chained repo needs at least one repo in 'repos'")
+        self.repos = list(repos)
+        self.name = name
+        self.read = bool(read)
+        self.write = bool(write) and any(r.write for r in self.repos)
+        self.delete_allowed = bool(delete)
+
+    @property
+    def blobstore(self) -> Blobstore:
+        return self._writable()[0].blobstore
+
+    def shareable_spec(self) -> dict[str, Any] | None:
+        specs = [r.shareable_spec() for r in self.repos]
+        if any(s is None for s in specs):
+            return None
+        return {"type": "chained", "repos": specs, "read": self.read, "write": self.write}
+
+    def spec(self) -> dict[str, Any]:
+        spec = self.shareable_spec()
+        if spec is None:
+            raise TypeError(f"{self!r} includes a repo that lives only in this process")
+        return spec
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (repo_from_spec, (self.spec(),))
+
+    def _readable(self) -> list[Repository]:
+        return [r for r in self.repos if r.read]
+
+    def _writable(self) -> list[Repository]:
+        repos = [r for r in self.repos if r.write]
+        if not repos or not self.write:
+            raise PermissionDenied(f"{self!r} has no writable repo")
+        return repos
+
+    def lookup(self, artifact_id: str) -> Artifact | None:
+        for repo in self._readable():
+            artifact = repo.lookup(artifact_id)
+            if artifact is not None:
+                return artifact
+        return None
+
+    def get_artifact(self, artifact_id: str) -> Artifact:
+        artifact = self.lookup(check_id(artifact_id))
+        if artifact is None:
+            raise ArtifactNotFound(f"artifact {artifact_id} is in none of the repos of {self!r}")
+        return artifact
+
+    def get_artifacts(self, artifact_ids: Iterable[str]) -> dict[str, Artifact]:
+        wanted = [check_id(i) for i in artifact_ids]
+        found: dict[str, Artifact] = {}
+        for repo in self._readable():
+            missing = [i for i in wanted if i not in found]
+            if not missing:
+                break
+            found.update(repo.get_artifacts(missing))
+        return found
+
+    def __contains__(self, artifact_or_id: object) -> bool:
+        return any(artifact_or_id in r for r in self._readable())
+
+    def find_artifacts(self, **criteria: Any) -> list[Artifact]:
+        seen: dict[str, Artifact] = {}
+        for repo in self._readable():
+            for artifact in repo.find_artifacts(**criteria):
+                seen.setdefault(artifact.id, artifact)
+        result = sorted(seen.values(), key=lambda a: (a.computed_at, a.id), reverse=True)
+        limit = criteria.get("limit")
+        return result[:limit] if limit is not None else result
+
+    def load_value(self, artifact: Artifact) -> Any:
+        return (artifact.repo or self._readable()[0]).load_value(artifact)
+
+    def store_value(
+        self,
+        value: Any,
+        serializer: str,
+        dump_kwargs: Mapping[str, Any] | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> tuple[str, int]:
+        repos = self._writable()
+        blob_id, size = repos[0].store_value(value, serializer, dump_kwargs, overwrite=overwrite)
+        for repo in repos[1:]:
+            repos[0].blobstore.copy_to(repo.blobstore, [blob_id])
+        return blob_id, size
+
+    def store_bytes(self, data: bytes) -> str:
+        keys = {r.store_bytes(data) for r in self._writable()}
+        return keys.pop()
+
+    def put_row(
+        self,
+        row: Mapping[str, Any],
+        edges: Sequence[tuple[str, str]] = (),
+        tags: Sequence[str] = (),
+        *,
+        replace: bool = False,
+    ) -> bool:
+        results = [r.put_row(row, edges, tags, replace=replace) for r in self._writable()]
+        return results[0]
+
+    def delete_artifact(self, artifact_id: str) -> bool:
+        if not self.delete_allowed:
+            raise PermissionDenied(f"{self!r} is not configured to delete (delete: false)")
+        return any([r.delete_artifact(artifact_id) for r in self.repos if r.delete_allowed])
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<provenance.ChainedRepository{label} {self.repos!r}>"
+
+
+def memory_repo(name: str | None = None, *, read: bool = True, write: bool = True) -> Repository:
+    """A repository that lives in this process's memory (tests, notebooks)."""
+    return Repository(
+        SqlIndex("sqlite://"), MemoryStore(), name=name, read=read, write=write, delete=True
+    )
+
+
+# -- helpers --------------------------------------------------------------------
+
+
+def _read_small(path: str) -> bytes | None:
+    """The file's bytes if it is small enough to load from memory, else ``None``."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > _IN_MEMORY_LOAD:
+            return None
+        chunks = []
+        while size > 0:
+            chunk = os.read(fd, size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _verify(actual: str, expected: str, artifact: Artifact) -> None:
+    if actual != expected:
+        raise CorruptBlob(
+            f"the stored value of artifact {artifact.id} ({artifact.name}) is corrupt: "
+            f"blob {artifact.blob_id} hashes to {actual}"
+        )
+
+
+def _composite_value(repo: Repository, artifact: Artifact) -> Any:
+    data = repo.blobstore.get(artifact.blob_id) if artifact.blob_id else b"{}"
+    _verify(hash_bytes(data), (artifact.blob_id or "").split(".", 1)[0], artifact)
+    members = json.loads(data)
+    thunks = {k: (lambda i=i: repo.get_artifact(i).proxy()) for k, i in members.items()}
+    return CompositeDict(artifact, thunks)
+
+
+# -- rebuilding repos in other processes -------------------------------------------
+
+_spec_lock = threading.Lock()
+_repos_by_spec: dict[str, Any] = {}
+
+
+def _spec_key(spec: Mapping[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True, default=str)
+
+
+def remember_repo(repo: Any) -> None:
+    """Register a configured repo so unpickled references in this process reuse it."""
+    spec = repo.shareable_spec()
+    if spec is not None:
+        with _spec_lock:
+            _repos_by_spec.setdefault(_spec_key(spec), repo)
+
+
+def repo_from_spec(spec: Mapping[str, Any]) -> Any:
+    """The repo described by ``spec`` (see :meth:`Repository.spec`), built once per process."""
+    key = _spec_key(spec)
+    with _spec_lock:
+        repo = _repos_by_spec.get(key)
+    if repo is not None:
+        return repo
+    from .config import build_repo_from_spec
+
+    repo = build_repo_from_spec(spec)
+    with _spec_lock:
+        return _repos_by_spec.setdefault(key, repo)
+
+
+def artifact_from_spec(spec: Mapping[str, Any], artifact_id: str) -> Artifact:
+    """Load an artifact by id from the repo described by ``spec``."""
+    return repo_from_spec(spec).get_artifact(artifact_id)
+

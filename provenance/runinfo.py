@@ -1,0 +1,88 @@
+"""What is recorded about the process that computed an artifact."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import platform
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from ._version import __version__
+
+__all__ = ["get_run_info", "set_run_info_fn"]
+
+_STARTED_AT = datetime.now(timezone.utc)
+_lock = threading.Lock()
+_fn: Callable[[dict[str, Any]], Any] | None = None
+_cached: tuple[int, dict[str, Any]] | None = None
+
+
+def _user() -> str:
+    for var in ("PROVENANCE_USER", "USER", "USERNAME"):
+        if os.environ.get(var):
+            return os.environ[var]
+    try:
+        return getpass.getuser()
+    except Exception:  # no user database entry (containers)
+        return "unknown"
+
+
+def _default_run_info() -> dict[str, Any]:
+    return {
+        "id": uuid.uuid4().hex,
+        "host": {
+            "nodename": platform.node(),
+            "platform": platform.platform(),
+            "machine": platform.machine(),
+            "system": platform.system(),
+            "release": platform.release(),
+            "cpu_count": os.cpu_count(),
+        },
+        "process": {
+            "pid": os.getpid(),
+            "cmdline": list(sys.argv),
+            "cwd": os.getcwd(),
+            "executable": sys.executable,
+        },
+        "user": _user(),
+        "python_version": platform.python_version(),
+        "provenance_version": __version__,
+        "started_at": _STARTED_AT.isoformat(),
+    }
+
+
+def set_run_info_fn(fn: Callable[[dict[str, Any]], Any] | None) -> None:
+    """Extend the run info recorded with each artifact.
+
+    ``fn`` is called once per process with the default run-info dict; it may
+    update the dict in place or return a new one (to add a git ref or a build
+    id, say).  ``None`` removes the hook.
+    """
+    global _fn, _cached
+    if fn is not None and not callable(fn):
+        raise TypeError(f"set_run_info_fn expects a callable, got {fn!r}")
+    with _lock:
+        _fn = fn
+        _cached = None
+
+
+def get_run_info() -> dict[str, Any]:
+    """The run info of this process (computed once; again after a fork)."""
+    global _cached
+    cached = _cached
+    pid = os.getpid()
+    if cached is not None and cached[0] == pid:
+        return cached[1]
+    with _lock:
+        info = _default_run_info()
+        if _fn is not None:
+            result = _fn(info)
+            if result is not None:
+                info = dict(result)
+        _cached = (pid, info)
+        return info

@@ -1,0 +1,103 @@
+"""Creating, checking and upgrading the index schema through Alembic.
+
+Opening a repository only reads the ``alembic_version`` table (one cheap
+query).  Alembic itself is imported when there is work to do: creating the
+tables of a new index, or an explicit :func:`upgrade`.
+"""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from .errors import SchemaError, SchemaOutdated
+
+__all__ = ["SCHEMA_HEAD", "current_revision", "ensure_schema", "upgrade"]
+
+#: The newest migration; a test checks it is Alembic's head.
+SCHEMA_HEAD = "0001"
+#: Every revision this library knows, oldest first.
+KNOWN_REVISIONS = ("0001",)
+
+_MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def _alembic_config(connection: Connection, schema: str | None):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", _MIGRATIONS)
+    cfg.attributes["connection"] = connection
+    cfg.attributes["schema"] = schema
+    return cfg
+
+
+def current_revision(engine: Engine, schema: str | None = None) -> str | None:
+    """The schema revision stored in the database, or ``None`` for an empty one."""
+    table = f'"{schema}".alembic_version' if schema else "alembic_version"
+    with engine.connect() as conn:
+        try:
+            row = conn.execute(text(f"SELECT version_num FROM {table}")).first()
+        except DBAPIError:
+            conn.rollback()
+            if inspect(conn).has_table("artifacts", schema=schema):
+                raise SchemaError(
+                    f"{engine.url!r} has an 'artifacts' table but no Alembic version: "
+                    "it was not created by this library (or by its pre-Alembic predecessor); "
+                    "migrate it by hand or point the repo at a new database"
+                ) from None
+            return None
+    return row[0] if row else None
+
+
+def upgrade(engine: Engine, schema: str | None = None) -> None:
+    """Create or upgrade the schema to the newest revision (``provenance db upgrade``)."""
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn, schema), "head")
+
+
+def ensure_schema(engine: Engine, schema: str | None = None, create: bool = True) -> None:
+    """Make sure the database holds the schema this library expects.
+
+    Parameters
+    ----------
+    create : bool
+        Create the tables in an empty database.
+
+    Raises
+    ------
+    SchemaOutdated
+        The database holds an older schema; it says how to upgrade.
+    SchemaError
+        The database was written by a newer library, or is empty and
+        ``create`` is false.
+    """
+    revision = current_revision(engine, schema)
+    if revision == SCHEMA_HEAD:
+        return
+    if revision is None:
+        if not create:
+            raise SchemaError(
+                f"{engine.url!r} has no provenance schema and create_schema is false"
+            )
+        try:
+            upgrade(engine, schema)
+        except DBAPIError:
+            # Another process may have created the schema at the same moment.
+            if current_revision(engine, schema) != SCHEMA_HEAD:
+                raise
+        return
+    if revision in KNOWN_REVISIONS:
+        raise SchemaOutdated(
+            f"the index at {engine.url!r} has schema revision {revision}, older than this "
+            f"library's {SCHEMA_HEAD}; upgrade it with `provenance db upgrade` "
+            "or `provenance.upgrade_schema(repo)`"
+        )
+    raise SchemaError(
+        f"the index at {engine.url!r} has schema revision {revision!r}, unknown to this "
+        f"library (newest known: {SCHEMA_HEAD}); upgrade provenance"
+    )

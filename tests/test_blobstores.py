@@ -1,0 +1,250 @@
+"""One contract suite for every blobstore backend."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pytest
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from provenance.blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from provenance.errors import BlobNotFound, InvalidId, PermissionDenied
+
+K1 = "0" * 32
+K2 = "1" * 31 + "a"
+K3 = "ab" * 16
+
+
+def make_store(kind: str, root: str, **flags: Any) -> Blobstore:
+    if kind == "memory":
+        return MemoryStore(**flags)
+    if kind == "disk":
+        return DiskStore(os.path.join(root, "blobs"), **flags)
+    if kind == "chained":
+        return ChainedStore(
+            [MemoryStore(), DiskStore(os.path.join(root, "chained"), delete=True)], **flags
+        )
+    raise ValueError(kind)
+
+
+KINDS = ["memory", "disk", "chained"]
+
+
+@pytest.fixture(params=KINDS)
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Blobstore:
+    return make_store(request.param, str(tmp_path), delete=True)
+
+
+class TestBlobstoreContract:
+    def test_put_get_roundtrip(self, store: Blobstore) -> None:
+        store.put(K1, b"hello")
+        assert store.exists(K1)
+        assert K1 in store
+        assert store.get(K1) == b"hello"
+        assert store.size(K1) == 5
+
+    def test_missing_key(self, store: Blobstore) -> None:
+        assert not store.exists(K2)
+        with pytest.raises(BlobNotFound) as info:
+            store.get(K2)
+        assert K2 in str(info.value)
+        assert isinstance(info.value, KeyError)
+
+    def test_empty_and_large_blobs(self, store: Blobstore) -> None:
+        big = os.urandom(3 << 20)
+        store.put(K1, b"")
+        store.put(K2, big)
+        assert store.get(K1) == b""
+        assert store.get(K2) == big
+        assert store.size(K2) == len(big)
+
+    def test_put_existing_key_is_skipped_unless_overwrite(self, store: Blobstore) -> None:
+        store.put(K1, b"first")
+        store.put(K1, b"second")
+        assert store.get(K1) == b"first"
+        store.put(K1, b"third", overwrite=True)
+        assert store.get(K1) == b"third"
+
+    def test_put_file_copy_and_move(self, store: Blobstore, tmp_path: Any) -> None:
+        src = tmp_path / "src.bin"
+        src.write_bytes(b"x" * 1000)
+        store.put_file(K1, src)
+        assert src.exists()
+        store.put_file(K2, src, move=True)
+        assert not src.exists()
+        assert store.get(K1) == store.get(K2) == b"x" * 1000
+
+    def test_keys_and_delete(self, store: Blobstore) -> None:
+        for k in (K1, K2, K3):
+            store.put(k, k.encode())
+        assert sorted(store.keys()) == sorted([K1, K2, K3])
+        store.delete(K2)
+        assert not store.exists(K2)
+        store.delete(K2)  # deleting a missing key is fine
+        assert sorted(store.keys()) == sorted([K1, K3])
+
+    def test_keys_with_extension(self, store: Blobstore) -> None:
+        key = K3 + ".png"
+        store.put(key, b"png")
+        assert store.get(key) == b"png"
+        assert key in set(store.keys())
+
+    @pytest.mark.parametrize(
+        "bad", ["../../etc/passwd", "", "ABCDEF" * 6, "0" * 31, K1 + "/x", K1 + "..", None, 5]
+    )
+    def test_invalid_keys_rejected_before_storage(self, store: Blobstore, bad: Any) -> None:
+        with pytest.raises(InvalidId):
+            store.get(bad)
+        with pytest.raises(InvalidId):
+            store.put(bad, b"x")
+        assert list(store.keys()) == []
+
+    def test_batch_operations(self, store: Blobstore) -> None:
+        store.put_many([(K1, b"1"), (K2, b"2")])
+        assert store.exists_many([K1, K2, K3]) == {K1: True, K2: True, K3: False}
+        assert store.get_many([K2, K1]) == {K2: b"2", K1: b"1"}
+
+    def test_copy_to_other_store(self, store: Blobstore, tmp_path: Any) -> None:
+        store.put(K1, b"one")
+        store.put(K2, b"two")
+        dest = DiskStore(tmp_path / "dest")
+        dest.put(K2, b"two")
+        assert store.copy_to(dest, [K1, K2]) == [K1]
+        assert dest.get(K1) == b"one"
+
+    def test_open_local_gives_a_readable_file(self, store: Blobstore) -> None:
+        store.put(K1, b"abc")
+        with store.open_local(K1) as path:
+            with open(path, "rb") as f:
+                assert f.read() == b"abc"
+
+    def test_concurrent_writers_of_one_key(self, store: Blobstore) -> None:
+        data = os.urandom(1 << 20)
+        errors: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                store.put(K1, data)
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert store.get(K1) == data
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_flags_are_enforced(kind: str, tmp_path: Any) -> None:
+    ro = make_store(kind, str(tmp_path), write=False, delete=False)
+    with pytest.raises(PermissionDenied, match="write"):
+        ro.put(K1, b"x")
+    with pytest.raises(PermissionDenied, match="delete"):
+        ro.delete(K1)
+    no_read = make_store(kind, str(tmp_path / "b"), read=False)
+    with pytest.raises(PermissionDenied, match="read"):
+        no_read.get(K1)
+
+
+def test_disk_store_never_exposes_partial_blobs(tmp_path: Any) -> None:
+    store = DiskStore(tmp_path / "s")
+    store.put(K1, b"complete")
+    # A writer killed mid-write leaves only a temporary file, which is not a key.
+    with open(os.path.join(store.staging_dir() or "", "leftover"), "wb") as f:
+        f.write(b"partial")
+    assert list(store.keys()) == [K1]
+    assert store.get(K1) == b"complete"
+
+
+def test_disk_store_layout_is_sharded(tmp_path: Any) -> None:
+    store = DiskStore(tmp_path / "s")
+    store.put(K3, b"x")
+    assert (tmp_path / "s" / "ab" / K3[2:]).read_bytes() == b"x"
+
+
+def test_chained_store_reads_through(tmp_path: Any) -> None:
+    front = MemoryStore()
+    back = DiskStore(tmp_path / "back")
+    back.put(K1, b"remote")
+    chained = ChainedStore([front, back])
+    assert not front.exists(K1)
+    assert chained.get(K1) == b"remote"
+    assert front.get(K1) == b"remote"
+
+
+def test_chained_store_writes_everywhere(tmp_path: Any) -> None:
+    a, b = MemoryStore(), DiskStore(tmp_path / "b")
+    chained = ChainedStore([a, b])
+    chained.put(K1, b"v")
+    assert a.get(K1) == b.get(K1) == b"v"
+
+
+keys = st.text("0123456789abcdef", min_size=32, max_size=32)
+
+
+class StoreMachine(RuleBasedStateMachine):
+    """A blobstore behaves like a dict of key to bytes (first write wins)."""
+
+    kind = "disk"
+
+    def __init__(self) -> None:
+        super().__init__()
+        import tempfile
+
+        self.tmp = tempfile.mkdtemp()
+        self.store = make_store(self.kind, self.tmp, delete=True)
+        self.model: dict[str, bytes] = {}
+
+    @rule(key=keys, data=st.binary(max_size=64))
+    def put(self, key: str, data: bytes) -> None:
+        self.store.put(key, data)
+        self.model.setdefault(key, data)
+
+    @rule(key=keys, data=st.binary(max_size=64))
+    def overwrite(self, key: str, data: bytes) -> None:
+        self.store.put(key, data, overwrite=True)
+        self.model[key] = data
+
+    @rule(key=keys)
+    def delete(self, key: str) -> None:
+        self.store.delete(key)
+        self.model.pop(key, None)
+
+    @rule(key=keys)
+    def get(self, key: str) -> None:
+        if key in self.model:
+            assert self.store.get(key) == self.model[key]
+        else:
+            with pytest.raises(BlobNotFound):
+                self.store.get(key)
+
+    @invariant()
+    def same_keys(self) -> None:
+        assert sorted(self.store.keys()) == sorted(self.model)
+
+    def teardown(self) -> None:
+        import shutil
+
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+class MemoryStoreMachine(StoreMachine):
+    kind = "memory"
+
+
+class ChainedStoreMachine(StoreMachine):
+    kind = "chained"
+
+
+TestDiskStoreModel = StoreMachine.TestCase
+TestMemoryStoreModel = MemoryStoreMachine.TestCase
+TestChainedStoreModel = ChainedStoreMachine.TestCase
+for case in (TestDiskStoreModel, TestMemoryStoreModel, TestChainedStoreModel):
+    case.settings = settings(max_examples=30, stateful_step_count=20, deadline=None)
