@@ -243,12 +243,54 @@ class ArtifactProxy(wrapt.ObjectProxy):  # type: ignore[misc]
 
         return ArtifactProxy(copy.deepcopy(self.__wrapped__, memo), self._self_artifact)
 
-    # ObjectProxy leaves these to the wrapped value; numpy looks them up on
-    # the type, so they are spelled out here.
-    def __array__(self, *args: Any, **kwargs: Any) -> Any:
-        import numpy as np
+    def __new__(cls, value: Any = None, artifact: Any = None) -> ArtifactProxy:
+        # Special methods are looked up on the type, and a proxy must not
+        # claim abilities its value lacks (pandas treats any callable key
+        # specially, for one): pick a subclass with exactly the value's.
+        if cls is ArtifactProxy:
+            kind = type(value)
+            features = tuple(
+                name for name in _OPTIONAL_METHODS if hasattr(kind, name)
+            )
+            if features:
+                cls = _proxy_variant(features)
+        return super().__new__(cls)  # type: ignore[no-any-return]
 
-        return np.asarray(self.__wrapped__, *args, **kwargs)
+
+def _call(self: Any, *args: Any, **kwargs: Any) -> Any:
+    return self.__wrapped__(*args, **kwargs)
+
+
+def _fspath(self: Any) -> Any:
+    return self.__wrapped__.__fspath__()
+
+
+def _next(self: Any) -> Any:
+    return next(self.__wrapped__)
+
+
+def _array(self: Any, *args: Any, **kwargs: Any) -> Any:
+    return self.__wrapped__.__array__(*args, **kwargs)
+
+
+# Special methods wrapt's ObjectProxy does not forward, added per value type.
+_OPTIONAL_METHODS: dict[str, Callable[..., Any]] = {
+    "__call__": _call,
+    "__fspath__": _fspath,
+    "__next__": _next,
+    "__array__": _array,
+}
+_variants: dict[tuple[str, ...], type] = {}
+
+
+def _proxy_variant(features: tuple[str, ...]) -> type:
+    cls = _variants.get(features)
+    if cls is None:
+        namespace = {name: _OPTIONAL_METHODS[name] for name in features}
+        cls = type("ArtifactProxy", (ArtifactProxy,), namespace)
+        cls.__qualname__ = "ArtifactProxy"
+        _variants[features] = cls
+    return cls
 
 
 def _proxy_of(artifact: Artifact) -> ArtifactProxy:
@@ -332,7 +374,7 @@ class LazyDict(Mapping[str, Any]):
         return key in self._thunks
 
     def __repr__(self) -> str:
-        shown = {k: (self._values[k] if k in self._values else "<not loaded>") for k in self}
+        shown = {k: self._values.get(k, "<not loaded>") for k in self}
         return f"LazyDict({shown!r})"
 
     def __reduce__(self) -> tuple[Any, ...]:
@@ -380,7 +422,7 @@ def lazy_proxy_dict(
     ValueError
         If two artifacts share a name and grouping was not asked for.
     """
-    from .repos import get_default_repo
+    from .config import get_default_repo
 
     artifacts: list[Artifact] = []
     for item in artifacts_or_ids:

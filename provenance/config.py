@@ -146,7 +146,9 @@ def _entry_type(where: str, entry: Mapping[str, Any], known: Mapping[str, Any]) 
     return str(kind)
 
 
-def _build_blobstore(where: str, entry: Mapping[str, Any], built: Mapping[str, Blobstore]) -> Blobstore:
+def _build_blobstore(
+    where: str, entry: Mapping[str, Any], built: Mapping[str, Blobstore]
+) -> Blobstore:
     kind = _entry_type(where, entry, _BLOBSTORE_KEYS)
     _check_keys(where, entry, _BLOBSTORE_KEYS[kind])
     if kind == "memory":

@@ -47,8 +47,8 @@ _JSON_SCALARS = (str, int, float, bool, type(None))
 
 # Observers (artifact sets' capture_set) are called with every artifact
 # computed or loaded in the current context.
-_artifact_observers: contextvars.ContextVar[list[Callable[[Artifact], None]]] = (
-    contextvars.ContextVar("provenance_observers", default=[])
+_artifact_observers: contextvars.ContextVar[tuple[Callable[[Artifact], None], ...]] = (
+    contextvars.ContextVar("provenance_observers", default=())
 )
 
 
@@ -72,13 +72,9 @@ class _Signature:
         self.target = fn
         self.signature = inspect.signature(fn)
         params = list(self.signature.parameters.values())
-        self.var_positional = next(
-            (p.name for p in params if p.kind is p.VAR_POSITIONAL), None
-        )
+        self.var_positional = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
         self.var_keyword = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
-        dict_defaults = {
-            p.name: p.default for p in params if isinstance(p.default, Mapping)
-        }
+        dict_defaults = {p.name: p.default for p in params if isinstance(p.default, Mapping)}
         if merge_defaults is True:
             self.merge = dict_defaults
         elif merge_defaults:
@@ -242,9 +238,7 @@ class ProvenanceFunction:
         if self.tags:
             fields["tags"] = self.tags
         self.custom_fields = fields
-        self._input_hash_fn = (
-            _remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
-        )
+        self._input_hash_fn = _remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
         self._input_process_fn = (
             _remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
         )
@@ -360,7 +354,9 @@ class ProvenanceFunction:
         }
         if self.returns_composite:
             return self._store_composite(repo, artifact_id, value, record, replace)
-        artifact = self._store(repo, artifact_id, self.name, value, record, replace, self.serializer)
+        artifact = self._store(
+            repo, artifact_id, self.name, value, record, replace, self.serializer
+        )
         _notify(artifact)
         return ArtifactProxy(value.__wrapped__ if is_proxy(value) else value, artifact)
 

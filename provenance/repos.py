@@ -493,4 +493,3 @@ def repo_from_spec(spec: Mapping[str, Any]) -> Any:
 def artifact_from_spec(spec: Mapping[str, Any], artifact_id: str) -> Artifact:
     """Load an artifact by id from the repo described by ``spec``."""
     return repo_from_spec(spec).get_artifact(artifact_id)
-

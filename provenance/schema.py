@@ -81,9 +81,7 @@ def ensure_schema(engine: Engine, schema: str | None = None, create: bool = True
         return
     if revision is None:
         if not create:
-            raise SchemaError(
-                f"{engine.url!r} has no provenance schema and create_schema is false"
-            )
+            raise SchemaError(f"{engine.url!r} has no provenance schema and create_schema is false")
         try:
             upgrade(engine, schema)
         except DBAPIError:

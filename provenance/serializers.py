@@ -113,8 +113,7 @@ def get_serializer(name: str) -> Serializer:
         return _registry[name]
     except KeyError:
         raise UnknownSerializer(
-            f"unknown serializer {name!r}; registered serializers: "
-            f"{', '.join(sorted(_registry))}"
+            f"unknown serializer {name!r}; registered serializers: {', '.join(sorted(_registry))}"
         ) from None
 
 

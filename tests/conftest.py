@@ -29,7 +29,9 @@ def isolated(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def sqlite_config(root: str, **repo_extra: Any) -> dict[str, Any]:
     return {
-        "blobstores": {"disk": {"type": "disk", "cachedir": os.path.join(root, "blobs"), "delete": True}},
+        "blobstores": {
+            "disk": {"type": "disk", "cachedir": os.path.join(root, "blobs"), "delete": True}
+        },
         "artifact_repos": {
             "local": {
                 "type": "sql",

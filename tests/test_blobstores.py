@@ -118,9 +118,8 @@ class TestBlobstoreContract:
 
     def test_open_local_gives_a_readable_file(self, store: Blobstore) -> None:
         store.put(K1, b"abc")
-        with store.open_local(K1) as path:
-            with open(path, "rb") as f:
-                assert f.read() == b"abc"
+        with store.open_local(K1) as path, open(path, "rb") as f:
+            assert f.read() == b"abc"
 
     def test_concurrent_writers_of_one_key(self, store: Blobstore) -> None:
         data = os.urandom(1 << 20)

@@ -506,7 +506,7 @@ def test_corrupt_blob_is_recomputed(disk_repo: Any) -> None:
         fh.seek(20)
         fh.write(b"\xff\xff")
     with pytest.raises(p.CorruptBlob, match=made.artifact.id):
-        p.load_artifact(made.artifact.id).value
+        _ = p.load_artifact(made.artifact.id).value
     with pytest.warns(RuntimeWarning, match="corrupt"):
         again = f(1)
     assert again == [1] * 100

@@ -1,0 +1,175 @@
+"""Configuration: the original library's format, defaults, errors naming keys, threads."""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import pytest
+from conftest import sqlite_config
+
+import provenance as p
+
+
+@p.provenance()
+def ident(x: int) -> int:
+    return x
+
+
+def test_default_repo_lives_under_provenance_home(tmp_path: Any) -> None:
+    ident(1)
+    home = tmp_path / "home"
+    assert (home / "provenance.db").exists()
+    assert any((home / "blobs").iterdir())
+
+
+def test_default_home_is_dot_provenance_in_cwd(tmp_path: Any, monkeypatch: Any) -> None:
+    monkeypatch.delenv("PROVENANCE_HOME")
+    ident(2)
+    assert (tmp_path / ".provenance" / "provenance.db").exists()
+
+
+def test_load_config_and_current_config(tmp_path: Any) -> None:
+    cfg = p.load_config(sqlite_config(str(tmp_path / "r")))
+    assert p.current_config() is cfg
+    assert cfg.default_repo == "local"
+    assert p.get_default_repo() is cfg.repos["local"]
+    assert isinstance(cfg.blobstores["disk"], p.DiskStore)
+
+
+def test_yaml_config(tmp_path: Any) -> None:
+    path = tmp_path / "provenance.yaml"
+    path.write_text(
+        f"""
+blobstores:
+  disk:
+    type: disk
+    cachedir: {tmp_path / "blobs"}
+artifact_repos:
+  local:
+    type: sqlite
+    db: {tmp_path / "index.db"}
+    store: disk
+  proto_child:
+    prototype: local
+    db: sqlite:///{tmp_path / "other.db"}
+default_repo: local
+"""
+    )
+    cfg = p.load_yaml_config(path)
+    assert set(cfg.repos) == {"local", "proto_child"}
+    assert ident(5) == 5
+    assert (tmp_path / "index.db").exists()
+    assert cfg.repos["proto_child"].blobstore is cfg.blobstores["disk"]
+
+
+def test_yaml_is_loaded_safely(tmp_path: Any) -> None:
+    path = tmp_path / "evil.yaml"
+    path.write_text("!!python/object/apply:os.system ['echo pwned']\n")
+    with pytest.raises(p.ConfigError):
+        p.load_yaml_config(path)
+
+
+@pytest.mark.parametrize(
+    "mutate, key",
+    [
+        (lambda c: c["artifact_repos"]["local"].pop("store"), "artifact_repos.local.store"),
+        (lambda c: c["artifact_repos"]["local"].update(store="nope"), "artifact_repos.local.store"),
+        (lambda c: c["artifact_repos"]["local"].update(type="oracle"), "artifact_repos.local.type"),
+        (lambda c: c["artifact_repos"]["local"].pop("type"), "artifact_repos.local.type"),
+        (
+            lambda c: c["artifact_repos"]["local"].update(colour="red"),
+            "artifact_repos.local.colour",
+        ),
+        (lambda c: c["artifact_repos"]["local"].update(write="yes"), "artifact_repos.local.write"),
+        (lambda c: c["artifact_repos"]["local"].pop("db"), "artifact_repos.local.db"),
+        (lambda c: c["blobstores"]["disk"].pop("cachedir"), "blobstores.disk.cachedir"),
+        (lambda c: c["blobstores"]["disk"].update(type="floppy"), "blobstores.disk.type"),
+        (lambda c: c.update(default_repo="missing"), "default_repo"),
+        (lambda c: c.update(extra=1), "extra"),
+        (lambda c: c["artifact_repos"]["local"].update(prototype="ghost"), "prototype"),
+    ],
+)
+def test_config_errors_name_the_key(tmp_path: Any, mutate: Any, key: str) -> None:
+    cfg = sqlite_config(str(tmp_path / "r"))
+    mutate(cfg)
+    with pytest.raises(p.ConfigError) as info:
+        p.load_config(cfg)
+    assert key in str(info.value)
+    assert isinstance(info.value, ValueError)
+
+
+def test_chained_repo(tmp_path: Any) -> None:
+    cfg = sqlite_config(str(tmp_path / "a"))
+    cfg["blobstores"]["disk2"] = {"type": "disk", "cachedir": str(tmp_path / "b" / "blobs")}
+    cfg["artifact_repos"]["second"] = {
+        "type": "sql", "db": f"sqlite:///{tmp_path / 'b' / 'i.db'}", "store": "disk2",
+    }  # fmt: skip
+    cfg["artifact_repos"]["both"] = {"type": "chained", "repos": ["local", "second"]}
+    cfg["default_repo"] = "both"
+    cfg_obj = p.load_config(cfg)
+    r = ident(3)
+    assert r.artifact.id in cfg_obj.repos["local"]
+    assert r.artifact.id in cfg_obj.repos["second"]
+    assert p.load_proxy(r.artifact.id) == 3
+
+
+def test_chained_blobstore_config(tmp_path: Any) -> None:
+    cfg = sqlite_config(str(tmp_path / "a"))
+    cfg["blobstores"]["mem"] = {"type": "memory"}
+    cfg["blobstores"]["both"] = {"type": "chained", "stores": ["mem", "disk"]}
+    cfg["artifact_repos"]["local"]["store"] = "both"
+    obj = p.load_config(cfg)
+    assert isinstance(obj.blobstores["both"], p.ChainedStore)
+    assert ident(7) == 7
+
+
+def test_get_repo_by_name_and_set_default(tmp_path: Any) -> None:
+    cfg = sqlite_config(str(tmp_path / "a"))
+    cfg["artifact_repos"]["mem"] = {"type": "memory"}
+    p.load_config(cfg)
+    mem = p.get_repo_by_name("mem")
+    with pytest.raises(p.RepoNotFound, match="nope"):
+        p.get_repo_by_name("nope")
+    p.set_default_repo("mem")
+    assert p.get_default_repo() is mem
+    other = p.memory_repo()
+    p.set_default_repo(other)
+    assert p.get_default_repo() is other
+
+
+def test_using_repo_is_scoped_to_the_thread(tmp_path: Any) -> None:
+    p.load_config(sqlite_config(str(tmp_path / "a")))
+    default = p.get_default_repo()
+    mem = p.memory_repo()
+    seen: dict[str, Any] = {}
+    entered = threading.Event()
+    release = threading.Event()
+
+    def other_thread() -> None:
+        entered.wait()
+        seen["other"] = p.get_default_repo()
+        release.set()
+
+    t = threading.Thread(target=other_thread)
+    t.start()
+    with p.using_repo(mem) as r:
+        assert r is mem
+        assert p.get_default_repo() is mem
+        assert ident(11).artifact.id in mem
+        entered.set()
+        release.wait()
+    t.join()
+    assert seen["other"] is default
+    assert p.get_default_repo() is default
+    assert ident.artifact_id(11) not in default
+
+
+def test_sqlite_repo_accepts_a_bare_path(tmp_path: Any) -> None:
+    cfg = sqlite_config(str(tmp_path / "a"))
+    cfg["artifact_repos"]["local"]["db"] = str(tmp_path / "plain.db")
+    cfg["artifact_repos"]["local"]["type"] = "sqlite"
+    p.load_config(cfg)
+    ident(1)
+    assert os.path.exists(tmp_path / "plain.db")

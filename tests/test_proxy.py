@@ -1,0 +1,173 @@
+"""ArtifactProxy behaves like its value, carries its artifact, and pickles small."""
+
+from __future__ import annotations
+
+import copy
+import pickle
+import subprocess
+import sys
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import provenance as p
+
+
+@p.provenance()
+def make_list(n: int) -> list[int]:
+    return list(range(n))
+
+
+@p.provenance()
+def make_array(n: int) -> np.ndarray:
+    return np.arange(n, dtype=float)
+
+
+@p.provenance()
+def make_frame(n: int) -> pd.DataFrame:
+    return pd.DataFrame({"a": range(n), "b": [float(i) / 2 for i in range(n)]})
+
+
+@p.provenance()
+def make_number(x: float) -> float:
+    return x
+
+
+def test_behaves_like_a_list(repo: Any) -> None:
+    xs = make_list(4)
+    assert xs == [0, 1, 2, 3]
+    assert len(xs) == 4
+    assert list(xs) == [0, 1, 2, 3]
+    assert xs[1:3] == [1, 2]
+    assert 2 in xs
+    assert isinstance(xs, list)
+    assert xs + [9] == [0, 1, 2, 3, 9]
+    assert p.is_proxy(xs) and not p.is_proxy([1])
+
+
+def test_behaves_like_a_number(repo: Any) -> None:
+    x = make_number(2.5)
+    assert x * 2 == 5.0
+    assert 1 + x == 3.5
+    assert x > 2 and x < 3
+    assert float(x) == 2.5
+    assert isinstance(x, float)
+    assert hash(x) == hash(2.5)
+
+
+def test_numpy_operations(repo: Any) -> None:
+    arr = make_array(5)
+    assert isinstance(arr, np.ndarray)
+    assert arr.shape == (5,)
+    assert float(arr.sum()) == 10.0
+    np.testing.assert_array_equal(np.asarray(arr), np.arange(5.0))
+    np.testing.assert_array_equal(arr * 2, np.arange(5.0) * 2)
+    np.testing.assert_array_equal(np.sqrt(arr), np.sqrt(np.arange(5.0)))
+    assert float(np.mean(arr)) == 2.0
+
+
+def test_pandas_operations(repo: Any) -> None:
+    df = make_frame(4)
+    assert isinstance(df, pd.DataFrame)
+    assert list(df.columns) == ["a", "b"]
+    assert df["a"].sum() == 6
+    assert len(df) == 4
+    merged = pd.concat([df, df])
+    assert len(merged) == 8
+    assert df.equals(pd.DataFrame({"a": range(4), "b": [0.0, 0.5, 1.0, 1.5]}))
+
+
+def test_proxy_pickles_by_id(disk_repo: Any) -> None:
+    arr = make_array(100_000)
+    data = pickle.dumps(arr)
+    assert len(data) < 2000  # by reference, not 800 KB of floats
+    back = pickle.loads(data)
+    assert back.artifact.id == arr.artifact.id
+    np.testing.assert_array_equal(back, arr)
+
+
+def test_artifact_pickles_by_id(disk_repo: Any) -> None:
+    art = make_list(3).artifact
+    data = pickle.dumps(art)
+    assert len(data) < 2000
+    assert pickle.loads(data).id == art.id
+
+
+def test_memory_repo_proxies_pickle_by_value() -> None:
+    p.load_config({"artifact_repos": {"m": {"type": "memory"}}, "default_repo": "m"})
+    xs = make_list(3)
+    back = pickle.loads(pickle.dumps(xs))
+    assert back == [0, 1, 2]
+    assert back.artifact.id == xs.artifact.id
+
+
+def test_proxy_loads_in_another_process(disk_repo: Any, tmp_path: Any) -> None:
+    arr = make_array(10)
+    blob = tmp_path / "proxy.pkl"
+    blob.write_bytes(pickle.dumps(arr))
+    code = (
+        "import pickle, sys; v = pickle.load(open(sys.argv[1], 'rb'));"
+        "print(v.artifact.id, float(v.sum()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(blob)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert out == [arr.artifact.id, "45.0"]
+
+
+def test_copies_keep_the_artifact(repo: Any) -> None:
+    xs = make_list(3)
+    c = copy.copy(xs)
+    d = copy.deepcopy(xs)
+    assert c == d == [0, 1, 2]
+    assert c.artifact.id == d.artifact.id == xs.artifact.id
+    d.append(5)
+    assert xs == [0, 1, 2]
+
+
+def test_repr_shows_id_and_value(repo: Any) -> None:
+    xs = make_list(2)
+    assert xs.artifact.id in repr(xs)
+    assert "[0, 1]" in repr(xs)
+
+
+def test_lazy_dict_and_lazy_proxy_dict(repo: Any) -> None:
+    calls: list[str] = []
+
+    def thunk(k: str) -> Any:
+        calls.append(k)
+        return k.upper()
+
+    d = p.lazy_dict({"a": lambda: thunk("a"), "b": lambda: thunk("b")})
+    assert calls == []
+    assert d["a"] == "A" and d["a"] == "A"
+    assert calls == ["a"]
+    assert set(d) == {"a", "b"}
+
+    xs, arr = make_list(2), make_array(2)
+    proxies = p.lazy_proxy_dict([xs.artifact.id, arr.artifact])
+    assert proxies["make_list"] == [0, 1]
+    assert proxies["make_list"].artifact.id == xs.artifact.id
+    with pytest.raises(ValueError, match="make_list"):
+        p.lazy_proxy_dict([xs, make_list(3)])
+    grouped = p.lazy_proxy_dict([xs, make_list(3)], group_artifacts_of_same_name=True)
+    assert sorted(len(v) for v in grouped["make_list"]) == [2, 3]
+
+
+def test_ensure_proxies(repo: Any) -> None:
+    @p.ensure_proxies("data")
+    def use(data: Any, k: int = 1) -> int:
+        return len(data) * k
+
+    assert use(make_list(3), 2) == 6
+    with pytest.raises(TypeError, match="'data'"):
+        use([1, 2, 3])
+
+    @p.ensure_proxies()
+    def use_all(a: Any, b: Any) -> int:
+        return len(a) + len(b)
+
+    with pytest.raises(TypeError, match="'b'"):
+        use_all(make_list(1), [1])

@@ -1,0 +1,72 @@
+"""The index schema: created by Alembic, checked cheaply on open, upgrades explained."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+import provenance as p
+from provenance import schema
+from provenance.index import SqlIndex
+from provenance.models import Base
+
+
+def test_head_constant_matches_alembic() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    cfg = Config()
+    cfg.set_main_option("script_location", schema._MIGRATIONS)
+    script = ScriptDirectory.from_config(cfg)
+    assert script.get_current_head() == schema.SCHEMA_HEAD
+    revisions = [r.revision for r in script.walk_revisions()]
+    assert sorted(revisions) == sorted(schema.KNOWN_REVISIONS)
+
+
+def test_migrations_match_the_models(tmp_path: Any) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    index = SqlIndex(f"sqlite:///{tmp_path / 'i.db'}")
+    with index.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_new_database_gets_the_head_revision(tmp_path: Any) -> None:
+    index = SqlIndex(f"sqlite:///{tmp_path / 'i.db'}")
+    assert schema.current_revision(index.engine) == schema.SCHEMA_HEAD
+
+
+def test_outdated_schema_says_how_to_upgrade(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    SqlIndex(url).dispose()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0000'"))
+    with pytest.raises(p.SchemaError, match="unknown"):
+        SqlIndex(url)
+    monkey_known = ("0000",) + schema.KNOWN_REVISIONS
+    original = schema.KNOWN_REVISIONS
+    schema.KNOWN_REVISIONS = monkey_known
+    try:
+        with pytest.raises(p.SchemaOutdated, match="provenance db upgrade"):
+            SqlIndex(url)
+    finally:
+        schema.KNOWN_REVISIONS = original
+
+
+def test_foreign_tables_are_refused(tmp_path: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'i.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE artifacts (id TEXT)"))
+    with pytest.raises(p.SchemaError, match="not created by this library"):
+        SqlIndex(url)
+
+
+def test_create_schema_false_on_empty_database(tmp_path: Any) -> None:
+    with pytest.raises(p.SchemaError, match="create_schema"):
+        SqlIndex(f"sqlite:///{tmp_path / 'i.db'}", create_schema=False)
