@@ -46,6 +46,10 @@ _JSON_COLUMNS = frozenset(
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The sqlite3 module commits DDL behind SQLAlchemy's back; take over
+    # transaction control so schema creation is one atomic transaction
+    # (SQLAlchemy's documented recipe, completed by _sqlite_begin).
+    dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
     # WAL lets readers run while a writer commits; busy_timeout makes
     # concurrent writers wait for each other instead of failing.
@@ -54,6 +58,10 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
     cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
 
 
 def decode_json(value: Any) -> Any:
@@ -120,6 +128,7 @@ class SqlIndex:
         self.engine: Engine = create_engine(url, **kwargs)
         if url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         ensure_schema(self.engine, schema, create=create_schema)
         self._lock = threading.RLock() if self._memory else None
         self._local = threading.local()

@@ -8,6 +8,7 @@ tables of a new index, or an explicit :func:`upgrade`.
 from __future__ import annotations
 
 import os
+import time
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
@@ -60,6 +61,21 @@ def upgrade(engine: Engine, schema: str | None = None) -> None:
         command.upgrade(_alembic_config(conn, schema), "head")
 
 
+def _wait_for_head(engine: Engine, schema: str | None, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if current_revision(engine, schema) == SCHEMA_HEAD:
+                return
+        except DBAPIError:
+            pass
+        if time.monotonic() > deadline:
+            raise SchemaError(
+                f"gave up waiting for another process to create the schema of {engine.url!r}"
+            )
+        time.sleep(0.05)
+
+
 def ensure_schema(engine: Engine, schema: str | None = None, create: bool = True) -> None:
     """Make sure the database holds the schema this library expects.
 
@@ -85,9 +101,9 @@ def ensure_schema(engine: Engine, schema: str | None = None, create: bool = True
         try:
             upgrade(engine, schema)
         except DBAPIError:
-            # Another process may have created the schema at the same moment.
-            if current_revision(engine, schema) != SCHEMA_HEAD:
-                raise
+            # Another process is creating the schema at the same moment: its
+            # transaction wins, ours rolled back; wait for it to commit.
+            _wait_for_head(engine, schema)
         return
     if revision in KNOWN_REVISIONS:
         raise SchemaOutdated(

@@ -171,3 +171,14 @@ def test_ensure_proxies(repo: Any) -> None:
 
     with pytest.raises(TypeError, match="'b'"):
         use_all(make_list(1), [1])
+
+
+def test_a_proxy_is_hashed_by_its_value_id_without_touching_the_value(repo: Any) -> None:
+    import threading
+
+    xs = make_list(3)
+    # A proxy around a value that cannot be hashed at all: the hash must come
+    # from the recorded value id alone.
+    impostor = p.ArtifactProxy(threading.Lock(), xs.artifact)
+    assert p.hash_value(impostor) == xs.artifact.value_id
+    assert p.hash_value([impostor]) == p.hash_value([[0, 1, 2]])

@@ -1,0 +1,152 @@
+"""One contract suite for the SQL index backends (SQLite file, SQLite in memory)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from provenance.index import COLUMNS, SqlIndex, decode_datetime, decode_json
+
+T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+
+
+def row(i: int, **extra: Any) -> dict[str, Any]:
+    base = {
+        "id": f"{i:032x}",
+        "value_id": f"{i + 1000:032x}",
+        "blob_id": f"{i + 2000:032x}",
+        "hash_scheme": "xxh3_128/1",
+        "name": "f",
+        "version": 1,
+        "fn_module": "m",
+        "fn_name": "f",
+        "serializer": "joblib",
+        "load_kwargs": None,
+        "dump_kwargs": None,
+        "composite": False,
+        "size": 10,
+        "inputs_json": {"kargs": {"x": i}, "varargs": []},
+        "inputs_pickle": b"\x80\x05N.",
+        "inputs_blob_id": None,
+        "input_artifact_ids": [],
+        "custom_fields": {},
+        "run_info": {"user": "me"},
+        "computed_at": T0 + timedelta(seconds=i),
+        "compute_duration": 0.5,
+        "hash_duration": 0.001,
+        "input_id_duration": 0.0001,
+    }
+    base.update(extra)
+    return base
+
+
+@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+def index(request: pytest.FixtureRequest, tmp_path: Any) -> SqlIndex:
+    url = f"sqlite:///{tmp_path / 'i.db'}" if request.param == "sqlite-file" else "sqlite://"
+    idx = SqlIndex(url)
+    yield idx
+    idx.dispose()
+
+
+def as_dict(values: tuple[Any, ...]) -> dict[str, Any]:
+    return dict(zip(COLUMNS, values))
+
+
+class TestIndexContract:
+    def test_put_and_get(self, index: SqlIndex) -> None:
+        assert index.put(row(1))
+        got = as_dict(index.get(row(1)["id"]))
+        assert got["value_id"] == row(1)["value_id"]
+        assert decode_json(got["inputs_json"]) == {"kargs": {"x": 1}, "varargs": []}
+        assert decode_datetime(got["computed_at"]) == T0 + timedelta(seconds=1)
+        assert bytes(got["inputs_pickle"]) == b"\x80\x05N."
+        assert index.exists(row(1)["id"])
+        assert index.get("f" * 32) is None
+        assert not index.exists("f" * 32)
+
+    def test_insert_is_get_or_create(self, index: SqlIndex) -> None:
+        assert index.put(row(1))
+        assert not index.put(row(1, value_id="e" * 32))
+        assert as_dict(index.get(row(1)["id"]))["value_id"] == row(1)["value_id"]
+        assert index.put(row(1, value_id="e" * 32), replace=True)
+        assert as_dict(index.get(row(1)["id"]))["value_id"] == "e" * 32
+        assert index.count() == 1
+
+    def test_edges_and_tags(self, index: SqlIndex) -> None:
+        index.put(row(1))
+        index.put(row(2), edges=[(row(1)["id"], "data"), (row(1)["id"], "other")], tags=["a", "b"])
+        assert index.lineage_edges(row(2)["id"]) == [(row(1)["id"], "data"), (row(1)["id"], "other")]
+        assert index.tags_of(row(2)["id"]) == ["a", "b"]
+        assert index.delete(row(2)["id"])
+        assert index.lineage_edges(row(2)["id"]) == []
+        assert index.tags_of(row(2)["id"]) == []
+        assert not index.delete(row(2)["id"])
+
+    def test_find_newest_first_with_filters(self, index: SqlIndex) -> None:
+        for i in range(5):
+            index.put(
+                row(i, name="g" if i % 2 else "f", custom_fields={"k": i, "s": f"v{i}"}),
+                tags=["odd"] if i % 2 else [],
+            )
+        ids = [r[0] for r in index.find()]
+        assert ids == [row(i)["id"] for i in (4, 3, 2, 1, 0)]
+        assert [r[0] for r in index.find(name="g")] == [row(3)["id"], row(1)["id"]]
+        assert [r[0] for r in index.find(tags=["odd"], limit=1)] == [row(3)["id"]]
+        assert [r[0] for r in index.find(custom_fields={"k": 2})] == [row(2)["id"]]
+        assert [r[0] for r in index.find(custom_fields={"s": "v4"})] == [row(4)["id"]]
+        assert [r[0] for r in index.find(value_id=row(0)["value_id"])] == [row(0)["id"]]
+
+    def test_get_many_and_prefixes(self, index: SqlIndex) -> None:
+        for i in range(1200):
+            index.put(row(i))
+        wanted = [row(i)["id"] for i in range(0, 1200, 3)] + ["f" * 32]
+        found = index.get_many(wanted)
+        assert len(found) == 400
+        assert index.ids_with_prefix(row(1100)["id"]) == [row(1100)["id"]]
+        assert index.ids_with_prefix("f") == []
+        assert len(index.ids_with_prefix("0000")) == 2
+        assert sorted(index.iter_ids()) == sorted(row(i)["id"] for i in range(1200))
+
+    def test_concurrent_writers_of_one_id(self, index: SqlIndex) -> None:
+        results: list[bool] = []
+        errors: list[BaseException] = []
+
+        def write() -> None:
+            try:
+                results.append(index.put(row(9), tags=["t"]))
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=write) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        assert results.count(True) == 1
+        assert index.count() == 1
+
+    def test_reads_from_many_threads(self, index: SqlIndex) -> None:
+        index.put(row(1))
+        seen: list[Any] = []
+
+        def read() -> None:
+            for _ in range(50):
+                seen.append(index.get(row(1)["id"])[0])
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert seen == [row(1)["id"]] * 200
+
+
+def test_invalid_url_is_a_config_error() -> None:
+    from provenance.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="db"):
+        SqlIndex("not a url at all ://")
