@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import pickle
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -249,11 +250,12 @@ class ArtifactProxy(wrapt.ObjectProxy):  # type: ignore[misc]
         # specially, for one): pick a subclass with exactly the value's.
         if cls is ArtifactProxy:
             kind = type(value)
-            features = tuple(
-                name for name in _OPTIONAL_METHODS if hasattr(kind, name)
-            )
-            if features:
-                cls = _proxy_variant(features)
+            variant = _variant_of_type.get(kind)
+            if variant is None:
+                features = tuple(name for name in _OPTIONAL_METHODS if hasattr(kind, name))
+                variant = _proxy_variant(features) if features else ArtifactProxy
+                _variant_of_type[kind] = variant
+            cls = variant
         return super().__new__(cls)  # type: ignore[no-any-return]
 
 
@@ -281,6 +283,7 @@ _OPTIONAL_METHODS: dict[str, Callable[..., Any]] = {
     "__array__": _array,
 }
 _variants: dict[tuple[str, ...], type] = {}
+_variant_of_type: weakref.WeakKeyDictionary[type, type] = weakref.WeakKeyDictionary()
 
 
 def _proxy_variant(features: tuple[str, ...]) -> type:

@@ -31,7 +31,7 @@ from .errors import (
     ImpureFunctionError,
     ProvenanceError,
 )
-from .hashing import HASH_SCHEME, hash_value
+from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .index import COLUMNS
 from .runinfo import get_run_info
 from .serializers import DEFAULT_SERIALIZER, get_serializer, serializer_for
@@ -87,11 +87,39 @@ class _Signature:
             self.merge = {n: dict_defaults[n] for n in names}
         else:
             self.merge = {}
+        # Most functions take plain parameters: bind those without
+        # inspect.Signature.bind, which costs more than the rest of a cache hit.
+        simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+        self.simple = simple and not self.merge and not self.fixed_args and not self.fixed_kwargs
+        self.names = tuple(p.name for p in params)
+        self.defaults = {p.name: p.default for p in params if p.default is not p.empty}
 
     def bind(
         self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
-    ) -> tuple[list[Any], dict[str, Any], inspect.BoundArguments]:
-        """``(varargs, kargs, bound)``: the call as hashed, and as the function gets it."""
+    ) -> tuple[list[Any], dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+        """``(varargs, kargs, call_args, call_kwargs)``: the call as hashed, and as made."""
+        if self.simple and len(args) <= len(self.names):
+            kargs = dict(zip(self.names, args))
+            ok = True
+            for key, value in kwargs.items():
+                if key in kargs or key not in self.defaults and key not in self.names:
+                    ok = False  # let the full binder raise the proper TypeError
+                    break
+                kargs[key] = value
+            if ok and len(kargs) < len(self.names):
+                for name in self.names:
+                    if name not in kargs:
+                        if name not in self.defaults:
+                            ok = False
+                            break
+                        kargs[name] = self.defaults[name]
+            if ok:
+                return [], kargs, args, dict(kwargs)
+        return self._bind_full(args, kwargs)
+
+    def _bind_full(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[list[Any], dict[str, Any], tuple[Any, ...], dict[str, Any]]:
         if self.fixed_args or self.fixed_kwargs:
             args = self.fixed_args + tuple(args)
             kwargs = {**self.fixed_kwargs, **kwargs}
@@ -110,7 +138,7 @@ class _Signature:
                 kargs.update(value)
             else:
                 kargs[name] = value
-        return varargs, kargs, bound
+        return varargs, kargs, bound.args, bound.kwargs
 
 
 def _remove_inputs_fn(names: frozenset[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -258,15 +286,15 @@ class ProvenanceFunction:
 
     def _inputs(
         self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
-    ) -> tuple[dict[str, Any], inspect.BoundArguments]:
+    ) -> tuple[dict[str, Any], tuple[tuple[Any, ...], dict[str, Any]]]:
         try:
-            varargs, kargs, bound = self._signature.bind(args, kwargs)
+            varargs, kargs, call_args, call_kwargs = self._signature.bind(args, kwargs)
         except TypeError as exc:
             raise TypeError(f"{self.name}(): {exc}") from None
         inputs = {"kargs": kargs, "varargs": varargs}
         if self._input_process_fn is not None:
             inputs = self._input_process_fn(inputs)
-        return inputs, bound
+        return inputs, (call_args, call_kwargs)
 
     def _hash_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         kargs: dict[str, str] = {}
@@ -291,16 +319,15 @@ class ProvenanceFunction:
         return hashes
 
     def _artifact_id(self, name: str, input_hashes: Mapping[str, Any]) -> str:
-        return hash_value(
-            (
-                "provenance-artifact",
-                HASH_SCHEME,
-                name,
-                self.version,
-                dict(input_hashes["kargs"]),
-                list(input_hashes["varargs"]),
-            )
-        )
+        # A canonical text of the call: scheme, name, version, then the
+        # argument hashes by parameter name.  Lengths prefix the free-form
+        # parts so no two calls can spell the same text.
+        kargs = input_hashes["kargs"]
+        parts = [HASH_SCHEME, f"{len(name)}:{name}", str(self.version)]
+        parts.extend(f"{len(k)}:{k}={kargs[k]}" for k in sorted(kargs))
+        parts.append("*")
+        parts.extend(input_hashes["varargs"])
+        return hash_bytes("\n".join(parts).encode())
 
     def artifact_id(self, *args: Any, **kwargs: Any) -> str:
         """The id a call with these arguments has (nothing runs, nothing is loaded)."""
@@ -316,7 +343,7 @@ class ProvenanceFunction:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         repo = self._repo()
         start = time.perf_counter()
-        inputs, bound = self._inputs(args, kwargs)
+        inputs, call = self._inputs(args, kwargs)
         input_hashes = self._hash_inputs(inputs)
         artifact_id = self._artifact_id(self.name, input_hashes)
         input_id_duration = time.perf_counter() - start
@@ -338,7 +365,7 @@ class ProvenanceFunction:
 
         computed_at = datetime.now(timezone.utc)
         t0 = time.perf_counter()
-        value = self._signature.target(*bound.args, **bound.kwargs)
+        value = self._signature.target(*call[0], **call[1])
         compute_duration = time.perf_counter() - t0
 
         if _config.settings.check_mutations:

@@ -66,6 +66,8 @@ def _sqlite_begin(conn: Any) -> None:
 
 def decode_json(value: Any) -> Any:
     """Decode a JSON column as read through the raw DBAPI (a str on SQLite)."""
+    if value is None or value == "null":
+        return None
     if isinstance(value, (str, bytes)):
         return json.loads(value)
     return value
