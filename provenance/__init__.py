@@ -34,6 +34,7 @@ from .config import (
     set_use_cache,
     using_repo,
 )
+from .db import upgrade_schema
 from .decorator import ProvenanceFunction, ensure_proxies, provenance
 from .errors import (
     ArtifactNotFound,
@@ -59,11 +60,21 @@ from .loading import load_artifact, load_proxy
 from .repos import ChainedRepository, Repository, memory_repo
 from .runinfo import get_run_info, set_run_info_fn
 from .serializers import available_serializers, register_serializer
+from .sets import (
+    ArtifactSet,
+    capture_set,
+    create_set,
+    load_set_by_id,
+    load_set_by_labels,
+    load_set_by_name,
+    provenance_set,
+)
 
 __all__ = [
     "Artifact",
     "ArtifactNotFound",
     "ArtifactProxy",
+    "ArtifactSet",
     "BlobNotFound",
     "Blobstore",
     "ChainedRepository",
@@ -91,6 +102,8 @@ __all__ = [
     "UnknownSerializer",
     "__version__",
     "available_serializers",
+    "capture_set",
+    "create_set",
     "current_config",
     "ensure_proxies",
     "from_config",
@@ -106,13 +119,18 @@ __all__ = [
     "load_artifact",
     "load_config",
     "load_proxy",
+    "load_set_by_id",
+    "load_set_by_labels",
+    "load_set_by_name",
     "load_yaml_config",
     "memory_repo",
     "provenance",
+    "provenance_set",
     "register_serializer",
     "set_check_mutations",
     "set_default_repo",
     "set_run_info_fn",
     "set_use_cache",
+    "upgrade_schema",
     "using_repo",
 ]

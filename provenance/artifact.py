@@ -12,13 +12,13 @@ from __future__ import annotations
 import io
 import pickle
 import weakref
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import wrapt
 
-from .index import COLUMNS, decode_datetime, decode_json
+from .index import COLUMNS, DEFERRED, decode_datetime, decode_json
 
 if TYPE_CHECKING:
     from .repos import Repository
@@ -43,12 +43,10 @@ def _column(name: str, doc: str) -> property:
 
 
 def _json_column(name: str, doc: str) -> property:
-    i = _I[name]
-
     def get(self: Artifact) -> Any:
         cache = self._decoded
         if name not in cache:
-            cache[name] = decode_json(self._row[i])
+            cache[name] = decode_json(self._get(name))
         return cache[name]
 
     return property(get, doc=doc)
@@ -63,11 +61,24 @@ class Artifact:
 
     __slots__ = ("_decoded", "_row", "_value", "repo")
 
-    def __init__(self, repo: Repository | None, row: tuple[Any, ...], value: Any = _UNSET):
+    def __init__(self, repo: Repository | None, row: Sequence[Any], value: Any = _UNSET):
         self.repo = repo
-        self._row = row
+        self._row = list(row)
         self._decoded: dict[str, Any] = {}
         self._value = value
+
+    def _get(self, name: str) -> Any:
+        """A column's raw value, fetching the deferred columns on first need."""
+        i = _I[name]
+        value = self._row[i]
+        if value is DEFERRED:
+            fetched = self.repo.index.get_deferred(self.id) if self.repo is not None else {}
+            for column, fetched_value in fetched.items():
+                self._row[_I[column]] = fetched_value
+            value = self._row[i]
+            if value is DEFERRED:
+                value = self._row[i] = None
+        return value
 
     id: str = _column("id", "The artifact id: a hash of the name, version and inputs.")  # type: ignore[assignment]
     value_id: str = _column("value_id", "The canonical hash of the value.")  # type: ignore[assignment]
@@ -136,7 +147,7 @@ class Artifact:
         return self._decoded["inputs"]  # type: ignore[no-any-return]
 
     def _load_inputs(self) -> dict[str, Any]:
-        data = self._row[_I["inputs_pickle"]]
+        data = self._get("inputs_pickle")
         blob = self._row[_I["inputs_blob_id"]]
         if data is None and blob is not None and self.repo is not None:
             data = self.repo.blobstore.get(blob)
@@ -170,7 +181,14 @@ class Artifact:
         out = {
             name: getattr(self, name)
             for name in COLUMNS
-            if name not in ("inputs_pickle", "composite", "input_artifact_ids", "computed_at")
+            if name
+            not in (
+                "inputs_pickle",
+                "value_inline",
+                "composite",
+                "input_artifact_ids",
+                "computed_at",
+            )
         }
         out["composite"] = self.composite
         out["input_artifact_ids"] = self.input_artifact_ids
@@ -193,10 +211,11 @@ class Artifact:
         if spec is not None:
             return (artifact_from_spec, (spec, self.id))
         # A repo that exists only in this process: carry the row and value.
-        return (_detached_artifact, (self._row, self.value))
+        row = [self._get(name) for name in COLUMNS]
+        return (_detached_artifact, (row, self.value))
 
 
-def _detached_artifact(row: tuple[Any, ...], value: Any) -> Artifact:
+def _detached_artifact(row: Sequence[Any], value: Any) -> Artifact:
     return Artifact(None, row, value)
 
 

@@ -33,6 +33,7 @@ from .errors import (
 )
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .index import COLUMNS
+from .repos import StoredValue
 from .runinfo import get_run_info
 from .serializers import DEFAULT_SERIALIZER, get_serializer, serializer_for
 
@@ -458,7 +459,7 @@ class ProvenanceFunction:
         serializer: Any,
         *,
         composite: bool = False,
-        blob: tuple[str, int] | None = None,
+        blob: Any = None,
     ) -> Artifact:
         t0 = time.perf_counter()
         value_id = hash_value(value)
@@ -480,14 +481,14 @@ class ProvenanceFunction:
                 RuntimeWarning,
                 stacklevel=3,
             )
-            row.update(blob_id=None, size=None)
+            row.update(blob_id=None, size=None, value_inline=None)
             return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
         # The blob is stored before the row that points to it, so an index
         # row never refers to a missing blob.
-        blob_id, size = blob or repo.store_value(
+        stored = blob or repo.store_value(
             raw, serializer, self.dump_kwargs, overwrite=record["repair"]
         )
-        row.update(blob_id=blob_id, size=size)
+        row.update(blob_id=stored.blob_id, size=stored.size, value_inline=stored.inline)
         inserted = repo.put_row(row, edges, self.tags, replace=replace)
         if not inserted:
             # Another process stored the same call first: its record wins.
@@ -518,7 +519,8 @@ class ProvenanceFunction:
         import json
 
         data = json.dumps(index, sort_keys=True).encode()
-        blob = (repo.store_bytes(data), len(data)) if repo.write else None
+        # The member index is small: it lives in the row.
+        blob = StoredValue(hash_bytes(data), len(data), data)
         artifact = self._store(
             repo, artifact_id, self.name, index, record, replace, DEFAULT_SERIALIZER,
             composite=True, blob=blob,

@@ -32,14 +32,29 @@ from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from .errors import ConfigError
-from .models import ArtifactRow, LineageEdge, TagRow
+from .models import ArtifactRow, LineageEdge, SetMember, SetRow, TagRow
+from .errors import SchemaOutdated
 from .schema import ensure_schema
+from .schema import upgrade as upgrade_schema
 
-__all__ = ["COLUMNS", "SqlIndex"]
+__all__ = ["COLUMNS", "DEFERRED", "DEFERRED_COLUMNS", "SqlIndex"]
 
 _table = ArtifactRow.__table__
 #: The artifact columns, in the order rows are handed to ``Artifact``.
 COLUMNS: tuple[str, ...] = tuple(c.name for c in _table.columns)
+#: Columns a cache hit does not need; they are fetched when first read.
+DEFERRED_COLUMNS: tuple[str, ...] = ("inputs_json", "inputs_pickle", "run_info")
+
+
+class _Deferred:
+    def __repr__(self) -> str:
+        return "<deferred>"
+
+
+#: Stands in a row for a column that was not fetched yet.
+DEFERRED = _Deferred()
+_HOT = [c for c in _table.columns if c.name not in DEFERRED_COLUMNS]
+_HOT_POSITIONS = [COLUMNS.index(c.name) for c in _HOT]
 _JSON_COLUMNS = frozenset(
     {"load_kwargs", "dump_kwargs", "inputs_json", "input_artifact_ids", "custom_fields", "run_info"}
 )
@@ -131,14 +146,23 @@ class SqlIndex:
         if url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
-        ensure_schema(self.engine, schema, create=create_schema)
+        # An outdated schema is reported when the index is used, not here, so
+        # that the repo can still be built and upgraded (provenance db upgrade).
+        self._schema_error: SchemaOutdated | None = None
+        try:
+            ensure_schema(self.engine, schema, create=create_schema)
+        except SchemaOutdated as exc:
+            self._schema_error = exc
         self._lock = threading.RLock() if self._memory else None
         self._local = threading.local()
         self._pid = os.getpid()
         dialect = self.engine.dialect
-        self._get_sql, self._get_params = self._compile(
-            select(*_table.columns).where(_table.c.id == "x")
+        self._get_sql, _ = self._compile(select(*_HOT).where(_table.c.id == "x"))
+        self._deferred_sql, _ = self._compile(
+            select(*(_table.c[n] for n in DEFERRED_COLUMNS)).where(_table.c.id == "x")
         )
+        self._insert_artifact = self._insert_ignore(_table)
+        self._insert_set = self._insert_ignore(SetRow.__table__)
         self._exists_sql, _ = self._compile(select(_table.c.id).where(_table.c.id == "x"))
         self._paramstyle = dialect.paramstyle
 
@@ -148,8 +172,19 @@ class SqlIndex:
         compiled = stmt.compile(dialect=self.engine.dialect)
         return str(compiled), list(compiled.positiontup or [])
 
+    def _check_schema(self) -> None:
+        if self._schema_error is not None:
+            raise self._schema_error
+
+    def upgrade(self) -> None:
+        """Create or upgrade the schema to this library's revision."""
+        upgrade_schema(self.engine, self.schema)
+        self._schema_error = None
+
     def _raw(self) -> Any:
         """This thread's DBAPI connection for reads (reopened after a fork)."""
+        if self._schema_error is not None:
+            raise self._schema_error
         if os.getpid() != self._pid:
             # A forked child must not share its parent's connections.
             self.engine.dispose(close=False)
@@ -188,10 +223,26 @@ class SqlIndex:
         finally:
             cur.close()
 
-    def get(self, artifact_id: str) -> tuple[Any, ...] | None:
-        """The row of ``artifact_id`` (values in :data:`COLUMNS` order), or ``None``."""
+    def get(self, artifact_id: str) -> list[Any] | None:
+        """The row of ``artifact_id`` in :data:`COLUMNS` order, or ``None``.
+
+        The :data:`DEFERRED_COLUMNS` hold :data:`DEFERRED`; fetch them with
+        :meth:`get_deferred` when needed.
+        """
         rows = self._fetch(self._get_sql, (artifact_id,))
-        return rows[0] if rows else None
+        if not rows:
+            return None
+        row: list[Any] = [DEFERRED] * len(COLUMNS)
+        for position, value in zip(_HOT_POSITIONS, rows[0]):
+            row[position] = value
+        return row
+
+    def get_deferred(self, artifact_id: str) -> dict[str, Any]:
+        """The :data:`DEFERRED_COLUMNS` of one artifact."""
+        rows = self._fetch(self._deferred_sql, (artifact_id,))
+        if not rows:
+            return dict.fromkeys(DEFERRED_COLUMNS)
+        return dict(zip(DEFERRED_COLUMNS, rows[0]))
 
     def exists(self, artifact_id: str) -> bool:
         """Whether ``artifact_id`` is indexed."""
@@ -200,9 +251,11 @@ class SqlIndex:
     # -- general queries -------------------------------------------------------
 
     def _connect(self) -> Any:
+        self._check_schema()
         return _Locked(self._lock, self.engine.connect()) if self._lock else self.engine.connect()
 
     def _begin(self) -> Any:
+        self._check_schema()
         return _Locked(self._lock, self.engine.begin()) if self._lock else self.engine.begin()
 
     def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
@@ -302,15 +355,20 @@ class SqlIndex:
 
     # -- writes ----------------------------------------------------------------
 
-    def _insert_ignore(self, table: Any, rows: list[dict[str, Any]]) -> Any:
+    def _insert_ignore(self, table: Any) -> Any:
+        """A get-or-create INSERT for ``table``, built once and run with parameters.
+
+        Built without values, the statement is compiled once and then served
+        from SQLAlchemy's cache.  ``None`` on databases without ``ON CONFLICT``.
+        """
         name = self.engine.dialect.name
         if name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as dialect_insert
         elif name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
         else:
             return None
-        return dialect_insert(table).values(rows).on_conflict_do_nothing()
+        return dialect_insert(table).on_conflict_do_nothing()
 
     def put(
         self,
@@ -346,9 +404,9 @@ class SqlIndex:
                 )
                 if result.rowcount:
                     return True
-            stmt = self._insert_ignore(_table, [dict(row)])
+            stmt = self._insert_artifact
             if stmt is not None:
-                inserted = conn.execute(stmt).rowcount > 0
+                inserted = conn.execute(stmt, row).rowcount > 0
             else:
                 try:
                     with conn.begin_nested():
@@ -379,6 +437,67 @@ class SqlIndex:
                     row[key] = value.astimezone(timezone.utc).replace(tzinfo=None)
         return row
 
+    # -- artifact sets ---------------------------------------------------------
+
+    def put_set(self, row: Mapping[str, Any], member_ids: Sequence[str]) -> bool:
+        """Store a set and its members in one transaction; whether it was new."""
+        row = dict(row)
+        if self.engine.dialect.name == "sqlite" and row["created_at"].tzinfo is not None:
+            row["created_at"] = row["created_at"].astimezone(timezone.utc).replace(tzinfo=None)
+        with self._begin() as conn:
+            stmt = self._insert_set
+            if stmt is not None:
+                if conn.execute(stmt, row).rowcount == 0:
+                    return False
+            else:
+                try:
+                    with conn.begin_nested():
+                        conn.execute(insert(SetRow.__table__).values(**row))
+                except IntegrityError:
+                    return False
+            members = [{"set_id": row["id"], "artifact_id": a} for a in member_ids]
+            for start in range(0, len(members), 10_000):
+                conn.execute(insert(SetMember.__table__), members[start : start + 10_000])
+        return True
+
+    def get_set(self, set_id: str) -> dict[str, Any] | None:
+        """The stored row of a set, or ``None``."""
+        with self._connect() as conn:
+            stmt = select(*SetRow.__table__.columns).where(SetRow.id == set_id)
+            found = conn.execute(stmt).mappings().first()
+        return _set_row(found)
+
+    def set_members(self, set_id: str) -> list[str]:
+        """The member artifact ids of a set, in one query."""
+        stmt = select(SetMember.artifact_id).where(SetMember.set_id == set_id)
+        with self._connect() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def find_sets(
+        self,
+        *,
+        name: str | None = None,
+        labels_hash: str | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Set rows matching the criteria, newest first."""
+        stmt = select(*SetRow.__table__.columns)
+        if name is not None:
+            stmt = stmt.where(SetRow.name == name)
+        if labels_hash is not None:
+            stmt = stmt.where(SetRow.labels_hash == labels_hash)
+        stmt = stmt.order_by(SetRow.created_at.desc(), SetRow.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._connect() as conn:
+            return [_set_row(r) for r in conn.execute(stmt).mappings()]  # type: ignore[misc]
+
+    def delete_set(self, set_id: str) -> bool:
+        """Remove a set (its artifacts stay)."""
+        with self._begin() as conn:
+            conn.execute(delete(SetMember).where(SetMember.set_id == set_id))
+            return conn.execute(delete(SetRow).where(SetRow.id == set_id)).rowcount > 0
+
     def delete(self, artifact_id: str) -> bool:
         """Remove an artifact with its edges and tags; whether it existed."""
         with self._begin() as conn:
@@ -396,6 +515,14 @@ class SqlIndex:
 
     def __repr__(self) -> str:
         return f"<SqlIndex {self.url.render_as_string(hide_password=True)}>"
+
+
+def _set_row(found: Any) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    out = dict(found)
+    out["created_at"] = decode_datetime(out["created_at"])
+    return out
 
 
 class _Locked:

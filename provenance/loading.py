@@ -6,6 +6,7 @@ from typing import Any
 
 from .artifact import Artifact
 from .config import get_default_repo
+from .decorator import _notify
 
 __all__ = ["load_artifact", "load_proxy"]
 
@@ -24,7 +25,9 @@ def load_artifact(artifact_id: str) -> Artifact:
     --------
     load_proxy
     """
-    return get_default_repo().get_artifact(artifact_id)  # type: ignore[no-any-return]
+    artifact = get_default_repo().get_artifact(artifact_id)
+    _notify(artifact)  # capture_set records loaded artifacts too
+    return artifact  # type: ignore[no-any-return]
 
 
 def load_proxy(artifact_id: str) -> Any:

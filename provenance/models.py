@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ArtifactRow", "Base", "LineageEdge", "TagRow", "json_type"]
+__all__ = ["ArtifactRow", "Base", "LineageEdge", "SetMember", "SetRow", "TagRow", "json_type"]
 
 #: JSON on every database, JSONB (indexable, comparable) on PostgreSQL.
 json_type = JSON().with_variant(JSONB(), "postgresql")
@@ -55,6 +55,9 @@ class ArtifactRow(Base):
     dump_kwargs: Mapped[Any | None] = mapped_column(json_type)
     composite: Mapped[bool] = mapped_column(Boolean, default=False)
     size: Mapped[int | None] = mapped_column(BigInteger)
+    #: Small serialized values live in the row itself: a cache hit is then
+    #: one query and no file.  ``blob_id`` is their content hash all the same.
+    value_inline: Mapped[bytes | None] = mapped_column(LargeBinary)
     inputs_json: Mapped[Any | None] = mapped_column(json_type)
     inputs_pickle: Mapped[bytes | None] = mapped_column(LargeBinary)
     inputs_blob_id: Mapped[str | None] = mapped_column(String(160))
@@ -93,3 +96,29 @@ class TagRow(Base):
         ID, ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True
     )
     tag: Mapped[str] = mapped_column(String(500), primary_key=True, index=True)
+
+
+class SetRow(Base):
+    """A saved artifact set: its labels; its members are in ``artifact_set_members``."""
+
+    __tablename__ = "artifact_sets"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str | None] = mapped_column(String(255))
+    labels: Mapped[Any | None] = mapped_column(json_type)
+    labels_hash: Mapped[str] = mapped_column(ID, index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_artifact_sets_name_created_at", "name", "created_at"),)
+
+
+class SetMember(Base):
+    """Membership of an artifact in a set."""
+
+    __tablename__ = "artifact_set_members"
+
+    set_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("artifact_sets.id", ondelete="CASCADE"), primary_key=True
+    )
+    artifact_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)

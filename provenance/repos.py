@@ -9,13 +9,14 @@ up in several repositories in order.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import pickle
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
 
 from .artifact import Artifact, CompositeDict
 from .blobstores import Blobstore, MemoryStore
@@ -26,9 +27,9 @@ from .errors import (
     CorruptBlob,
     PermissionDenied,
 )
-from .hashing import hash_bytes, hash_file
+from .hashing import hash_bytes, hash_file, new_hasher
 from .ids import check_id
-from .index import SqlIndex
+from .index import COLUMNS, SqlIndex
 from .serializers import get_serializer
 
 __all__ = [
@@ -43,6 +44,78 @@ __all__ = [
 #: Blobs up to this size are read into memory and verified in one pass;
 #: larger ones are verified by streaming the file, then loaded from it.
 _IN_MEMORY_LOAD = 16 << 20
+_VALUE_INLINE = COLUMNS.index("value_inline")
+#: Serialized values up to this size are kept in the index row.
+INLINE_LIMIT = 4096
+
+
+class StoredValue(NamedTuple):
+    """Where :meth:`Repository.store_value` put a value."""
+
+    blob_id: str
+    size: int
+    inline: bytes | None
+
+
+class _HashingSpill:
+    """A write-only file that hashes what it is given and spills to disk when large."""
+
+    def __init__(self, limit: int, directory: str | None) -> None:
+        self._hasher = new_hasher()
+        self._limit = limit
+        self._dir = directory
+        self._buf: io.BytesIO | None = io.BytesIO()
+        self._file: Any = None
+        self.path: str | None = None
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._hasher.update(view)
+        self.size += len(view)
+        if self._file is None and self.size > self._limit:
+            fd, self.path = tempfile.mkstemp(prefix="provenance-", dir=self._dir)
+            self._file = os.fdopen(fd, "wb")
+            assert self._buf is not None
+            self._file.write(self._buf.getbuffer())
+            self._buf = None
+            self._file.write(view)
+        elif self._file is not None:
+            self._file.write(view)
+        else:
+            assert self._buf is not None
+            self._buf.write(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def hexdigest(self) -> str:
+        return str(self._hasher.hexdigest())
+
+    def getvalue(self) -> bytes:
+        assert self._buf is not None
+        return self._buf.getvalue()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def __enter__(self) -> _HashingSpill:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
 
 
 class Repository:
@@ -200,6 +273,14 @@ class Repository:
         serializer = get_serializer(artifact.serializer)
         load_kwargs = artifact.load_kwargs or {}
         digest = blob_id.split(".", 1)[0]
+        inline = artifact._row[_VALUE_INLINE]
+        if inline is not None:
+            inline = bytes(inline)
+            _verify(hash_bytes(inline), digest, artifact)
+            if serializer.loads is not None and not load_kwargs:
+                return serializer.loads(inline)
+            with _temp_copy(inline) as local:
+                return serializer.load(local, **load_kwargs)
         try:
             path = self.blobstore.local_path(blob_id)
             if path is not None and serializer.loads is not None and not load_kwargs:
@@ -229,27 +310,41 @@ class Repository:
         dump_kwargs: Mapping[str, Any] | None = None,
         *,
         overwrite: bool = False,
-    ) -> tuple[str, int]:
-        """Serialize ``value`` into the blobstore; return ``(blob_id, size)``.
+        inline_limit: int = INLINE_LIMIT,
+    ) -> StoredValue:
+        """Serialize ``value``: into the row when small, else into the blobstore.
 
-        The value is written to a staging file on the store's own filesystem
-        where possible, hashed, and moved into place under its hash, so the
-        blob appears complete or not at all.  ``overwrite`` replaces a stored
-        blob of the same key (one found corrupt).
+        The value is hashed while it is written.  Up to ``inline_limit``
+        bytes it stays in memory and goes into the index row; a larger value
+        spills to a staging file on the store's own filesystem (where
+        possible) that is moved into place under its hash, so the blob
+        appears complete or not at all.  ``overwrite`` replaces a stored blob
+        of the same key (one found corrupt).
         """
         self._require("write")
         ser = get_serializer(serializer)
+        kwargs = dict(dump_kwargs or {})
+        if ser.dump_to is not None:
+            with _HashingSpill(inline_limit, self.blobstore.staging_dir()) as out:
+                ser.dump_to(value, out, **kwargs)
+                blob_id = out.hexdigest()
+                if out.path is None:
+                    return StoredValue(blob_id, out.size, out.getvalue())
+                out.close()
+                self.blobstore.put_file(blob_id, out.path, move=True, overwrite=overwrite)
+                return StoredValue(blob_id, out.size, None)
+        # A serializer that only writes to file names.
         fd, tmp = tempfile.mkstemp(prefix="provenance-", dir=self.blobstore.staging_dir())
         os.close(fd)
         try:
-            ser.dump(value, tmp, **(dump_kwargs or {}))
+            ser.dump(value, tmp, **kwargs)
             blob_id = hash_file(tmp)
             size = os.path.getsize(tmp)
             self.blobstore.put_file(blob_id, tmp, move=True, overwrite=overwrite)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        return blob_id, size
+        return StoredValue(blob_id, size, None)
 
     def store_bytes(self, data: bytes) -> str:
         """Store raw bytes under their hash and return the key."""
@@ -381,12 +476,13 @@ class ChainedRepository:
         dump_kwargs: Mapping[str, Any] | None = None,
         *,
         overwrite: bool = False,
-    ) -> tuple[str, int]:
+    ) -> StoredValue:
         repos = self._writable()
-        blob_id, size = repos[0].store_value(value, serializer, dump_kwargs, overwrite=overwrite)
-        for repo in repos[1:]:
-            repos[0].blobstore.copy_to(repo.blobstore, [blob_id])
-        return blob_id, size
+        stored = repos[0].store_value(value, serializer, dump_kwargs, overwrite=overwrite)
+        if stored.inline is None:
+            for repo in repos[1:]:
+                repos[0].blobstore.copy_to(repo.blobstore, [stored.blob_id])
+        return stored
 
     def store_bytes(self, data: bytes) -> str:
         keys = {r.store_bytes(data) for r in self._writable()}
@@ -442,6 +538,18 @@ def _read_small(path: str) -> bytes | None:
         os.close(fd)
 
 
+@contextlib.contextmanager
+def _temp_copy(data: bytes) -> Iterator[str]:
+    fd, path = tempfile.mkstemp(prefix="provenance-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
 def _verify(actual: str, expected: str, artifact: Artifact) -> None:
     if actual != expected:
         raise CorruptBlob(
@@ -451,7 +559,11 @@ def _verify(actual: str, expected: str, artifact: Artifact) -> None:
 
 
 def _composite_value(repo: Repository, artifact: Artifact) -> Any:
-    data = repo.blobstore.get(artifact.blob_id) if artifact.blob_id else b"{}"
+    inline = artifact._row[_VALUE_INLINE]
+    if inline is not None:
+        data = bytes(inline)
+    else:
+        data = repo.blobstore.get(artifact.blob_id) if artifact.blob_id else b"{}"
     _verify(hash_bytes(data), (artifact.blob_id or "").split(".", 1)[0], artifact)
     members = json.loads(data)
     thunks = {k: (lambda i=i: repo.get_artifact(i).proxy()) for k, i in members.items()}

@@ -18,9 +18,9 @@ from .errors import SchemaError, SchemaOutdated
 __all__ = ["SCHEMA_HEAD", "current_revision", "ensure_schema", "upgrade"]
 
 #: The newest migration; a test checks it is Alembic's head.
-SCHEMA_HEAD = "0001"
+SCHEMA_HEAD = "0002"
 #: Every revision this library knows, oldest first.
-KNOWN_REVISIONS = ("0001",)
+KNOWN_REVISIONS = ("0001", "0002")
 
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 

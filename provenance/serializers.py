@@ -50,6 +50,10 @@ class Serializer:
     loads : callable, optional
         ``loads(data)``: the same as ``load`` from bytes already in memory.
         Small values are read, verified and loaded in one pass through it.
+    dump_to : callable, optional
+        ``dump_to(value, fileobj, **dump_kwargs)``: the same as ``dump`` into
+        a writable file object, which lets the value be hashed while it is
+        written and kept in memory when it is small.
     """
 
     name: str
@@ -58,6 +62,7 @@ class Serializer:
     content_type: str | None = None
     classes: tuple[type, ...] = field(default_factory=tuple)
     loads: Callable[[bytes], Any] | None = None
+    dump_to: Callable[..., None] | None = None
 
 
 _lock = threading.Lock()
@@ -71,6 +76,7 @@ def register_serializer(
     content_type: str | None = None,
     classes: Iterable[type] | None = None,
     loads: Callable[[bytes], Any] | None = None,
+    dump_to: Callable[..., None] | None = None,
 ) -> Serializer:
     """Register a serializer under ``name`` (replacing one of the same name).
 
@@ -86,6 +92,9 @@ def register_serializer(
         Values of these classes are stored with this serializer by default.
     loads : callable, optional
         ``loads(data)`` equivalent to ``load`` on bytes in memory.
+    dump_to : callable, optional
+        ``dump_to(value, fileobj, **dump_kwargs)`` equivalent to ``dump``
+        into a file object.
 
     Returns
     -------
@@ -95,7 +104,7 @@ def register_serializer(
         raise ValueError(f"serializer name must be a non-empty string, got {name!r}")
     if not callable(dump) or not callable(load):
         raise TypeError(f"serializer {name!r}: dump and load must be callable")
-    serializer = Serializer(name, dump, load, content_type, tuple(classes or ()), loads)
+    serializer = Serializer(name, dump, load, content_type, tuple(classes or ()), loads, dump_to)
     with _lock:
         _registry[name] = serializer
     return serializer
@@ -151,6 +160,12 @@ def _joblib_load(filename: str, **kwargs: Any) -> Any:
     return joblib.load(filename, **kwargs)
 
 
+def _joblib_dump_to(value: Any, fileobj: Any, **kwargs: Any) -> None:
+    import joblib
+
+    joblib.dump(value, fileobj, **kwargs)
+
+
 def _joblib_loads(data: bytes) -> Any:
     # joblib writes a standard pickle stream in which numpy arrays appear as
     # instances of joblib.numpy_pickle.NumpyArrayWrapper.  A stream that never
@@ -183,6 +198,13 @@ def _cloudpickle_load(filename: str, **kwargs: Any) -> Any:
         return pickle.load(f, **kwargs)
 
 
+def _cloudpickle_dump_to(value: Any, fileobj: Any, **kwargs: Any) -> None:
+    import cloudpickle
+
+    kwargs.setdefault("protocol", 5)
+    cloudpickle.dump(value, fileobj, **kwargs)
+
+
 def _cloudpickle_loads(data: bytes) -> Any:
     import pickle
 
@@ -190,7 +212,12 @@ def _cloudpickle_loads(data: bytes) -> Any:
 
 
 register_serializer(
-    "joblib", _joblib_dump, _joblib_load, "application/python-pickle", loads=_joblib_loads
+    "joblib",
+    _joblib_dump,
+    _joblib_load,
+    "application/python-pickle",
+    loads=_joblib_loads,
+    dump_to=_joblib_dump_to,
 )
 register_serializer(
     "cloudpickle",
@@ -198,4 +225,5 @@ register_serializer(
     _cloudpickle_load,
     "application/python-pickle",
     loads=_cloudpickle_loads,
+    dump_to=_cloudpickle_dump_to,
 )

@@ -47,7 +47,7 @@ WORKER = textwrap.dedent(
     @p.provenance()
     def shared(x):
         time.sleep(0.2)
-        return {"x": x, "data": list(range(1000))}
+        return {"x": x, "data": list(range(5000))}
 
     start = float(sys.argv[1])
     while time.time() < start:

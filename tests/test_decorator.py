@@ -498,9 +498,10 @@ def test_corrupt_blob_is_recomputed(disk_repo: Any) -> None:
     @p.provenance()
     def f(x: int) -> list[int]:
         runs()
-        return [x] * 100
+        return list(range(x, x + 5000))  # large enough for a blob of its own
 
     made = f(1)
+    assert made.artifact._row[p.artifact._I["value_inline"]] is None
     path = disk_repo.blobstore.local_path(made.artifact.blob_id)
     with open(path, "r+b") as fh:
         fh.seek(20)
@@ -509,6 +510,38 @@ def test_corrupt_blob_is_recomputed(disk_repo: Any) -> None:
         _ = p.load_artifact(made.artifact.id).value
     with pytest.warns(RuntimeWarning, match="corrupt"):
         again = f(1)
-    assert again == [1] * 100
+    assert again == list(range(1, 5001))
     assert runs.calls == 2
-    assert p.load_artifact(made.artifact.id).value == [1] * 100
+    assert p.load_artifact(made.artifact.id).value == list(range(1, 5001))
+
+
+def test_corrupt_inline_value_is_detected(disk_repo: Any) -> None:
+    from sqlalchemy import text
+
+    @p.provenance()
+    def small(x: int) -> int:
+        return x
+
+    made = small(1)
+    with disk_repo.index.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE artifacts SET value_inline = :v WHERE id = :i"),
+            {"v": b"\x80\x04K\x02.", "i": made.artifact.id},
+        )
+    with pytest.raises(p.CorruptBlob, match=made.artifact.id):
+        _ = p.load_artifact(made.artifact.id).value
+    with pytest.warns(RuntimeWarning, match="corrupt"):
+        assert small(1) == 1
+    assert p.load_artifact(made.artifact.id).value == 1
+
+
+def test_small_values_live_in_the_row_and_large_ones_in_blobs(disk_repo: Any) -> None:
+    @p.provenance()
+    def make(n: int) -> bytes:
+        return bytes(n)
+
+    small, large = make(100), make(100_000)
+    assert list(disk_repo.blobstore.keys()) == [large.artifact.blob_id]
+    assert p.load_proxy(small.artifact.id) == bytes(100)
+    assert p.load_proxy(large.artifact.id) == bytes(100_000)
+    assert small.artifact.size < 200 and large.artifact.size > 100_000

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from provenance.index import COLUMNS, SqlIndex, decode_datetime, decode_json
+from provenance.index import COLUMNS, DEFERRED, SqlIndex, decode_datetime, decode_json
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
@@ -28,6 +28,7 @@ def row(i: int, **extra: Any) -> dict[str, Any]:
         "dump_kwargs": None,
         "composite": False,
         "size": 10,
+        "value_inline": b"x",
         "inputs_json": {"kargs": {"x": i}, "varargs": []},
         "inputs_pickle": b"\x80\x05N.",
         "inputs_blob_id": None,
@@ -60,9 +61,13 @@ class TestIndexContract:
         assert index.put(row(1))
         got = as_dict(index.get(row(1)["id"]))
         assert got["value_id"] == row(1)["value_id"]
-        assert decode_json(got["inputs_json"]) == {"kargs": {"x": 1}, "varargs": []}
         assert decode_datetime(got["computed_at"]) == T0 + timedelta(seconds=1)
-        assert bytes(got["inputs_pickle"]) == b"\x80\x05N."
+        # The large columns are fetched only when asked for.
+        assert got["inputs_json"] is DEFERRED and got["run_info"] is DEFERRED
+        deferred = index.get_deferred(row(1)["id"])
+        assert decode_json(deferred["inputs_json"]) == {"kargs": {"x": 1}, "varargs": []}
+        assert bytes(deferred["inputs_pickle"]) == b"\x80\x05N."
+        assert decode_json(deferred["run_info"]) == {"user": "me"}
         assert index.exists(row(1)["id"])
         assert index.get("f" * 32) is None
         assert not index.exists("f" * 32)
@@ -78,7 +83,10 @@ class TestIndexContract:
     def test_edges_and_tags(self, index: SqlIndex) -> None:
         index.put(row(1))
         index.put(row(2), edges=[(row(1)["id"], "data"), (row(1)["id"], "other")], tags=["a", "b"])
-        assert index.lineage_edges(row(2)["id"]) == [(row(1)["id"], "data"), (row(1)["id"], "other")]
+        assert index.lineage_edges(row(2)["id"]) == [
+            (row(1)["id"], "data"),
+            (row(1)["id"], "other"),
+        ]
         assert index.tags_of(row(2)["id"]) == ["a", "b"]
         assert index.delete(row(2)["id"])
         assert index.lineage_edges(row(2)["id"]) == []

@@ -36,6 +36,7 @@ def upgrade() -> None:
         sa.Column("dump_kwargs", json_type, nullable=True),
         sa.Column("composite", sa.Boolean, nullable=False),
         sa.Column("size", sa.BigInteger, nullable=True),
+        sa.Column("value_inline", sa.LargeBinary, nullable=True),
         sa.Column("inputs_json", json_type, nullable=True),
         sa.Column("inputs_pickle", sa.LargeBinary, nullable=True),
         sa.Column("inputs_blob_id", sa.String(160), nullable=True),

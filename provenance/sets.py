@@ -1,0 +1,315 @@
+"""Artifact sets: named, labelled, immutable collections of artifact ids.
+
+A set's id is the content hash of its members and labels, so saving the same
+set twice stores it once.  Sets are kept in the index (``artifact_sets`` and
+``artifact_set_members``); loading the members of a set is one query however
+large it is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+from .artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
+from .config import get_default_repo
+from .decorator import _artifact_observers
+from .errors import SetNotFound
+from .hashing import hash_value
+from .ids import check_id
+
+__all__ = [
+    "ArtifactSet",
+    "capture_set",
+    "create_set",
+    "load_set_by_id",
+    "load_set_by_labels",
+    "load_set_by_name",
+    "provenance_set",
+]
+
+
+def _normalize_labels(labels: Any) -> dict[str, Any] | None:
+    if labels is None:
+        return None
+    if isinstance(labels, str):
+        return {"name": labels}
+    if isinstance(labels, Mapping):
+        return dict(labels)
+    raise TypeError(f"set labels must be a str or a dict, got {type(labels).__name__}")
+
+
+def _artifact_id_of(item: Any) -> str:
+    if is_proxy(item):
+        return str(item.artifact.id)
+    if isinstance(item, Artifact):
+        return item.id
+    return check_id(item)
+
+
+class ArtifactSet:
+    """An immutable set of artifact ids with labels.
+
+    Parameters
+    ----------
+    artifact_ids : iterable of str, Artifact or ArtifactProxy
+        The members.
+    labels : str or dict, optional
+        A string ``s`` means ``{"name": s}``.
+
+    Set algebra returns new, unsaved sets: ``a | b``, ``a & b``, ``a - b``,
+    :meth:`add`, :meth:`remove`, :meth:`relabel`.  :meth:`save` stores one.
+    """
+
+    __slots__ = ("_ids", "created_at", "id", "labels", "repo")
+
+    def __init__(
+        self,
+        artifact_ids: Iterable[Any] = (),
+        labels: Any = None,
+        *,
+        created_at: datetime | None = None,
+        repo: Any = None,
+    ) -> None:
+        self._ids = frozenset(_artifact_id_of(a) for a in artifact_ids)
+        self.labels = _normalize_labels(labels)
+        self.id = hash_value({"artifact_ids": sorted(self._ids), "labels": self.labels})
+        self.created_at = created_at
+        self.repo = repo
+
+    @property
+    def artifact_ids(self) -> frozenset[str]:
+        """The member ids."""
+        return self._ids
+
+    @property
+    def name(self) -> str | None:
+        """``labels['name']``, if any."""
+        return None if self.labels is None else self.labels.get("name")
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(sorted(self._ids))
+
+    def __contains__(self, item: object) -> bool:
+        try:
+            return _artifact_id_of(item) in self._ids
+        except Exception:
+            return False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ArtifactSet) and other.id == self.id
+
+    def __hash__(self) -> int:
+        return hash(self.id)
+
+    def __repr__(self) -> str:
+        return f"<provenance.ArtifactSet {self.id} labels={self.labels!r} size={len(self)}>"
+
+    def _derive(self, ids: Iterable[str], labels: Any) -> ArtifactSet:
+        return ArtifactSet(ids, labels, repo=self.repo)
+
+    def union(self, other: ArtifactSet, labels: Any = None) -> ArtifactSet:
+        """Members of either set."""
+        return self._derive(self._ids | other._ids, labels)
+
+    def intersection(self, other: ArtifactSet, labels: Any = None) -> ArtifactSet:
+        """Members of both sets."""
+        return self._derive(self._ids & other._ids, labels)
+
+    def difference(self, other: ArtifactSet, labels: Any = None) -> ArtifactSet:
+        """Members of this set that are not in ``other``."""
+        return self._derive(self._ids - other._ids, labels)
+
+    __or__ = union
+    __and__ = intersection
+    __sub__ = difference
+
+    def add(self, artifact_or_id: Any, labels: Any = None) -> ArtifactSet:
+        """A new set with one more member (labels kept unless given)."""
+        new_labels = self.labels if labels is None else labels
+        return self._derive(self._ids | {_artifact_id_of(artifact_or_id)}, new_labels)
+
+    def remove(self, artifact_or_id: Any, labels: Any = None) -> ArtifactSet:
+        """A new set without one member (labels kept unless given)."""
+        new_labels = self.labels if labels is None else labels
+        return self._derive(self._ids - {_artifact_id_of(artifact_or_id)}, new_labels)
+
+    def relabel(self, labels: Any) -> ArtifactSet:
+        """The same members under new labels (a new set, with a new id)."""
+        return self._derive(self._ids, labels)
+
+    def save(self, repo: Any = None) -> ArtifactSet:
+        """Store the set (idempotent) and return it as stored."""
+        repo = repo or self.repo or get_default_repo()
+        created_at = datetime.now(timezone.utc)
+        labels_hash = hash_value(self.labels)
+        _set_index(repo).put_set(
+            {
+                "id": self.id,
+                "name": self.name,
+                "labels": self.labels,
+                "labels_hash": labels_hash,
+                "size": len(self._ids),
+                "created_at": created_at,
+            },
+            sorted(self._ids),
+        )
+        return load_set_by_id(self.id, repo=repo)
+
+    def artifacts(self) -> dict[str, Artifact]:
+        """The member artifacts by id (batched queries)."""
+        repo = self.repo or get_default_repo()
+        return dict(repo.get_artifacts(self._ids))
+
+    def proxy_dict(self, group_artifacts_of_same_name: bool = False) -> LazyDict:
+        """A lazy mapping from artifact name to proxy (see :func:`lazy_proxy_dict`)."""
+        return lazy_proxy_dict(self.artifacts().values(), group_artifacts_of_same_name)
+
+
+def _set_index(repo: Any) -> Any:
+    # A chained repo keeps its sets in its first writable member.
+    if hasattr(repo, "_writable"):
+        repo = repo._writable()[0]
+    repo._require("write")
+    return repo.index
+
+
+def _readable_indexes(repo: Any) -> list[Any]:
+    members = repo._readable() if hasattr(repo, "_readable") else [repo]
+    return [(r, r.index) for r in members]
+
+
+def _from_row(row: Mapping[str, Any], members: list[str], repo: Any) -> ArtifactSet:
+    found = ArtifactSet(members, row["labels"], created_at=row["created_at"], repo=repo)
+    if found.id != row["id"]:
+        raise SetNotFound(f"artifact set {row['id']} is stored inconsistently (its id differs)")
+    return found
+
+
+def create_set(artifact_ids: Iterable[Any], labels: Any = None, repo: Any = None) -> ArtifactSet:
+    """Save a set of artifacts (ids, artifacts or proxies) and return it."""
+    return ArtifactSet(artifact_ids, labels).save(repo)
+
+
+def load_set_by_id(set_id: str, repo: Any = None) -> ArtifactSet:
+    """The saved set with id ``set_id``.
+
+    Raises
+    ------
+    SetNotFound
+        If no such set is stored (also a ``KeyError``).
+    """
+    check_id(set_id, "set id")
+    for member_repo, index in _readable_indexes(repo or get_default_repo()):
+        row = index.get_set(set_id)
+        if row is not None:
+            return _from_row(row, index.set_members(set_id), member_repo)
+    raise SetNotFound(f"no artifact set with id {set_id}")
+
+
+def _newest(repo: Any, what: str, **criteria: Any) -> ArtifactSet:
+    candidates = []
+    for member_repo, index in _readable_indexes(repo or get_default_repo()):
+        for row in index.find_sets(limit=1, **criteria):
+            candidates.append((row["created_at"], row, index, member_repo))
+    if not candidates:
+        raise SetNotFound(f"no artifact set with {what}")
+    _, row, index, member_repo = max(candidates, key=lambda c: c[0])
+    return _from_row(row, index.set_members(row["id"]), member_repo)
+
+
+def load_set_by_name(set_name: str, repo: Any = None) -> ArtifactSet:
+    """The newest saved set whose labels' ``name`` is ``set_name``."""
+    return _newest(repo, f"name {set_name!r}", name=set_name)
+
+
+def load_set_by_labels(labels: Any, repo: Any = None) -> ArtifactSet:
+    """The newest saved set with exactly these labels."""
+    normalized = _normalize_labels(labels)
+    return _newest(repo, f"labels {normalized!r}", labels_hash=hash_value(normalized))
+
+
+class SetCapture:
+    """What :func:`capture_set` yields: the ids captured so far, then the saved set.
+
+    ``capture[0]`` is the saved set after the block, as in the original
+    library (``with capture_set() as result: ...; result[0]``).
+    """
+
+    def __init__(self, initial: Iterable[str]) -> None:
+        self.artifact_ids: set[str] = set(initial)
+        self.set: ArtifactSet | None = None
+
+    def __getitem__(self, index: int) -> ArtifactSet:
+        if index != 0 or self.set is None:
+            raise IndexError("the captured set exists once the with block has ended")
+        return self.set
+
+
+@contextlib.contextmanager
+def capture_set(
+    labels: Any = None, initial_set: ArtifactSet | Iterable[Any] | None = None, repo: Any = None
+) -> Iterator[SetCapture]:
+    """Record every artifact computed or loaded in the block, and save them as a set.
+
+    Only the current thread (and context) is observed.  Cache hits and
+    :func:`~provenance.load_artifact` / :func:`~provenance.load_proxy` count.
+    The set is saved when the block exits without an exception.
+    """
+    initial = initial_set.artifact_ids if isinstance(initial_set, ArtifactSet) else initial_set
+    capture = SetCapture(_artifact_id_of(a) for a in (initial or ()))
+
+    def observe(artifact: Artifact) -> None:
+        capture.artifact_ids.add(artifact.id)
+
+    token = _artifact_observers.set(_artifact_observers.get() + (observe,))
+    try:
+        yield capture
+    finally:
+        _artifact_observers.reset(token)
+    capture.set = create_set(capture.artifact_ids, labels, repo=repo)
+
+
+def provenance_set(
+    set_labels: Any = None,
+    initial_set: ArtifactSet | None = None,
+    set_labels_fn: Callable[..., Any] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., ArtifactSet]]:
+    """Decorate a function so that calling it returns the set of artifacts it made or loaded.
+
+    Parameters
+    ----------
+    set_labels : str or dict, optional
+        Labels of the saved set.
+    initial_set : ArtifactSet, optional
+        Members to start from.
+    set_labels_fn : callable, optional
+        Called with the function's arguments to compute the labels.
+    """
+    if set_labels is not None and set_labels_fn is not None:
+        raise ValueError("pass either set_labels or set_labels_fn, not both")
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., ArtifactSet]:
+        sig = inspect.signature(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> ArtifactSet:
+            labels = set_labels
+            if set_labels_fn is not None:
+                bound = sig.bind(*args, **kwargs)
+                bound.apply_defaults()
+                labels = set_labels_fn(*bound.args, **bound.kwargs)
+            with capture_set(labels, initial_set) as captured:
+                fn(*args, **kwargs)
+            return captured[0]
+
+        return wrapper
+
+    return decorate

@@ -1,0 +1,158 @@
+"""Artifact sets: algebra, capture, saving and loading by id, name and labels."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import pytest
+
+import provenance as p
+
+
+@p.provenance()
+def square(x: int) -> int:
+    return x * x
+
+
+def test_set_id_is_the_content_hash_of_members_and_labels(repo: Any) -> None:
+    a, b = square(1), square(2)
+    s1 = p.ArtifactSet([a.artifact.id, b.artifact.id], "nums")
+    s2 = p.ArtifactSet([b, a], {"name": "nums"})
+    assert s1.id == s2.id
+    assert s1.labels == {"name": "nums"}
+    assert p.ArtifactSet([a], "nums").id != s1.id
+    assert p.ArtifactSet([a, b], "other").id != s1.id
+
+
+def test_set_algebra(repo: Any) -> None:
+    a, b, c = (square(i).artifact.id for i in range(3))
+    s = p.ArtifactSet([a, b])
+    t = p.ArtifactSet([b, c])
+    assert (s | t).artifact_ids == {a, b, c}
+    assert s.union(t).artifact_ids == {a, b, c}
+    assert (s & t).artifact_ids == {b}
+    assert s.intersection(t).artifact_ids == {b}
+    assert (s - t).artifact_ids == {a}
+    assert s.difference(t).artifact_ids == {a}
+    assert s.add(c).artifact_ids == {a, b, c}
+    assert s.remove(a).artifact_ids == {b}
+    assert s.relabel("x").name == "x"
+    assert s.relabel("x").artifact_ids == s.artifact_ids
+    assert s.artifact_ids == {a, b}  # immutable
+    assert a in s and c not in s
+    assert len(s) == 2
+
+
+def test_create_and_load(repo: Any) -> None:
+    ids = [square(i).artifact.id for i in range(3)]
+    created = p.create_set(ids, labels={"name": "squares", "run": 1})
+    assert created.created_at is not None
+    by_id = p.load_set_by_id(created.id)
+    assert by_id == created
+    assert by_id.artifact_ids == set(ids)
+    assert p.load_set_by_name("squares") == created
+    assert p.load_set_by_labels({"run": 1, "name": "squares"}) == created
+    with pytest.raises(p.SetNotFound):
+        p.load_set_by_name("nope")
+    with pytest.raises(p.SetNotFound):
+        p.load_set_by_id("0" * 32)
+    with pytest.raises(p.InvalidId):
+        p.load_set_by_id("../x")
+
+
+def test_load_set_by_name_gives_the_newest(repo: Any) -> None:
+    first = p.create_set([square(1)], "latest")
+    time.sleep(0.01)
+    second = p.create_set([square(1), square(2)], "latest")
+    assert p.load_set_by_name("latest") == second
+    assert p.load_set_by_id(first.id) == first
+
+
+def test_saving_twice_is_idempotent(repo: Any) -> None:
+    s = p.create_set([square(1)], "once")
+    again = p.create_set([square(1)], "once")
+    assert s == again
+    assert len(repo.index.find_sets(name="once")) == 1
+
+
+def test_proxy_dict(repo: Any) -> None:
+    s = p.create_set([square(3)], "one")
+    d = s.proxy_dict()
+    assert d["square"] == 9
+    assert d["square"].artifact.name == "square"
+
+
+def test_capture_set_records_computed_and_cached(repo: Any) -> None:
+    cached = square(10)
+    with p.capture_set("captured") as result:
+        square(10)  # a cache hit counts
+        square(11)
+        p.load_proxy(square.artifact_id(1) if square.in_cache(1) else cached.artifact.id)
+    s = result[0]
+    assert s.name == "captured"
+    assert {cached.artifact.id, square.artifact_id(11)} <= s.artifact_ids
+    assert p.load_set_by_name("captured") == s
+
+
+def test_capture_set_is_per_thread(repo: Any) -> None:
+    other_id: list[str] = []
+
+    def elsewhere() -> None:
+        other_id.append(square(100).artifact.id)
+
+    with p.capture_set("mine") as result:
+        square(5)
+        t = threading.Thread(target=elsewhere)
+        t.start()
+        t.join()
+    assert other_id[0] not in result[0].artifact_ids
+    assert square.artifact_id(5) in result[0].artifact_ids
+
+
+def test_capture_set_with_initial_set(repo: Any) -> None:
+    base = p.create_set([square(1)], "base")
+    with p.capture_set("more", initial_set=base) as result:
+        square(2)
+    assert result[0].artifact_ids == base.artifact_ids | {square.artifact_id(2)}
+
+
+def test_provenance_set_decorator(repo: Any) -> None:
+    @p.provenance_set(set_labels="pipeline")
+    def pipeline(n: int) -> None:
+        for i in range(n):
+            square(i)
+
+    s = pipeline(3)
+    assert isinstance(s, p.ArtifactSet)
+    assert len(s) == 3
+    assert s.name == "pipeline"
+
+    @p.provenance_set(set_labels_fn=lambda n: {"name": f"run-{n}"})
+    def labelled(n: int) -> None:
+        square(n)
+
+    assert labelled(7).name == "run-7"
+    with pytest.raises(ValueError):
+        p.provenance_set(set_labels="a", set_labels_fn=lambda: "b")
+
+
+def test_large_set_members_load_in_one_query(disk_repo: Any) -> None:
+    from sqlalchemy import event
+
+    ids = [f"{i:032x}" for i in range(100_000)]
+    s = p.create_set(ids, "big")
+    statements: list[str] = []
+
+    def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    event.listen(disk_repo.index.engine, "before_cursor_execute", count)
+    try:
+        loaded = p.load_set_by_id(s.id)
+    finally:
+        event.remove(disk_repo.index.engine, "before_cursor_execute", count)
+    assert len(loaded) == 100_000
+    member_queries = [q for q in statements if "artifact_set_members" in q]
+    assert len(member_queries) == 1
