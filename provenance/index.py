@@ -31,9 +31,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from .errors import ConfigError
+from .errors import ConfigError, SchemaOutdated
 from .models import ArtifactRow, LineageEdge, SetMember, SetRow, TagRow
-from .errors import SchemaOutdated
 from .schema import ensure_schema
 from .schema import upgrade as upgrade_schema
 
