@@ -39,7 +39,12 @@ _UNSET = object()
 
 def _column(name: str, doc: str) -> property:
     i = _I[name]
-    return property(lambda self: self._row[i], doc=doc)
+
+    def get(self: Artifact) -> Any:
+        value = self._row[i]
+        return self._get(name) if value is DEFERRED else value
+
+    return property(get, doc=doc)
 
 
 def _json_column(name: str, doc: str) -> property:
@@ -114,7 +119,7 @@ class Artifact:
     @property
     def composite(self) -> bool:
         """Whether the value is a dict of artifacts (``returns_composite=True``)."""
-        return bool(self._row[_I["composite"]])
+        return bool(self._get("composite"))
 
     _input_artifact_ids = _json_column("input_artifact_ids", "")
 
@@ -127,7 +132,7 @@ class Artifact:
     def computed_at(self) -> datetime:
         """When the computation started (UTC)."""
         if "computed_at" not in self._decoded:
-            self._decoded["computed_at"] = decode_datetime(self._row[_I["computed_at"]])
+            self._decoded["computed_at"] = decode_datetime(self._get("computed_at"))
         return self._decoded["computed_at"]  # type: ignore[no-any-return]
 
     @property
@@ -148,7 +153,7 @@ class Artifact:
 
     def _load_inputs(self) -> dict[str, Any]:
         data = self._get("inputs_pickle")
-        blob = self._row[_I["inputs_blob_id"]]
+        blob = self._get("inputs_blob_id")
         if data is None and blob is not None and self.repo is not None:
             data = self.repo.blobstore.get(blob)
         if data is None:

@@ -41,8 +41,13 @@ __all__ = ["COLUMNS", "DEFERRED", "DEFERRED_COLUMNS", "SqlIndex"]
 _table = ArtifactRow.__table__
 #: The artifact columns, in the order rows are handed to ``Artifact``.
 COLUMNS: tuple[str, ...] = tuple(c.name for c in _table.columns)
-#: Columns a cache hit does not need; they are fetched when first read.
-DEFERRED_COLUMNS: tuple[str, ...] = ("inputs_json", "inputs_pickle", "run_info")
+#: What a cache hit reads: enough to load the value and say what it is.
+#: The other columns are fetched, in one query, when first read.
+HOT_COLUMNS: tuple[str, ...] = (
+    "id", "value_id", "blob_id", "name", "version", "serializer",
+    "load_kwargs", "composite", "value_inline",
+)  # fmt: skip
+DEFERRED_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in HOT_COLUMNS)
 
 
 class _Deferred:
