@@ -10,6 +10,7 @@ a blobstore) and found again by id, with the lineage of every input artifact.
 """
 
 from ._version import __version__
+from .archive import ArchivedFile, archive_file
 from .artifact import (
     Artifact,
     ArtifactProxy,
@@ -56,7 +57,9 @@ from .errors import (
     UnknownSerializer,
 )
 from .hashing import hash_value
+from .lineage import dependencies, lineage_graph
 from .loading import load_artifact, load_proxy
+from .promote import promote
 from .repos import ChainedRepository, Repository, memory_repo
 from .runinfo import get_run_info, set_run_info_fn
 from .serializers import available_serializers, register_serializer
@@ -69,8 +72,10 @@ from .sets import (
     load_set_by_name,
     provenance_set,
 )
+from .vis import visualize_lineage
 
 __all__ = [
+    "ArchivedFile",
     "Artifact",
     "ArtifactNotFound",
     "ArtifactProxy",
@@ -101,10 +106,12 @@ __all__ = [
     "SetNotFound",
     "UnknownSerializer",
     "__version__",
+    "archive_file",
     "available_serializers",
     "capture_set",
     "create_set",
     "current_config",
+    "dependencies",
     "ensure_proxies",
     "from_config",
     "get_check_mutations",
@@ -116,6 +123,7 @@ __all__ = [
     "is_proxy",
     "lazy_dict",
     "lazy_proxy_dict",
+    "lineage_graph",
     "load_artifact",
     "load_config",
     "load_proxy",
@@ -124,6 +132,7 @@ __all__ = [
     "load_set_by_name",
     "load_yaml_config",
     "memory_repo",
+    "promote",
     "provenance",
     "provenance_set",
     "register_serializer",
@@ -133,4 +142,5 @@ __all__ = [
     "set_use_cache",
     "upgrade_schema",
     "using_repo",
+    "visualize_lineage",
 ]

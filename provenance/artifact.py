@@ -179,6 +179,10 @@ class Artifact:
         value = self.value
         if self.composite:
             return value  # type: ignore[no-any-return]
+        if self.serializer == "file":
+            from .archive import ArchivedFile
+
+            return ArchivedFile(value.repo, value.blob_id, artifact=self)  # type: ignore[return-value]
         return ArtifactProxy(value, self)
 
     def to_dict(self) -> dict[str, Any]:
@@ -325,8 +329,13 @@ def _proxy_of(artifact: Artifact) -> ArtifactProxy:
 
 
 def is_proxy(obj: Any) -> bool:
-    """Whether ``obj`` is an :class:`ArtifactProxy`."""
-    return isinstance(type(obj), type) and issubclass(type(obj), ArtifactProxy)
+    """Whether ``obj`` is the value of an artifact that carries it (``obj.artifact``).
+
+    True for :class:`ArtifactProxy` and for archived files.
+    """
+    # The marker is looked up on the type: a proxy forwards attribute
+    # access to its value, but not its type.
+    return getattr(type(obj), "_provenance_value_id_", None) is not None
 
 
 # -- pickled inputs ----------------------------------------------------------
@@ -348,7 +357,7 @@ class _InputsPickler:
 
 def _persistent_id(obj: Any) -> str | None:
     if is_proxy(obj):
-        return str(obj._self_artifact.id)
+        return str(obj.artifact.id)
     return None
 
 

@@ -14,6 +14,7 @@ import contextvars
 import functools
 import inspect
 import logging
+import os
 import sys
 import time
 import types
@@ -29,7 +30,6 @@ from .errors import (
     CorruptBlob,
     HashingError,
     ImpureFunctionError,
-    ProvenanceError,
 )
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .index import COLUMNS
@@ -142,6 +142,11 @@ class _Signature:
         return varargs, kargs, bound.args, bound.kwargs
 
 
+def _unwrap(value: Any) -> Any:
+    """The value inside an :class:`ArtifactProxy` (other values as they are)."""
+    return value.__wrapped__ if isinstance(value, ArtifactProxy) else value
+
+
 def _remove_inputs_fn(names: frozenset[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     def remove(inputs: dict[str, Any]) -> dict[str, Any]:
         kargs = {k: v for k, v in inputs["kargs"].items() if k not in names}
@@ -223,10 +228,12 @@ class ProvenanceFunction:
             raise ValueError("pass either remove or input_process_fn, not both")
         if not isinstance(version, int) or isinstance(version, bool):
             raise TypeError(f"version must be an int, got {version!r}")
-        if archive_file:
-            raise ProvenanceError(
-                "archive_file=True is not available yet in this version of provenance"
-            )
+        if archive_file and returns_composite:
+            raise ValueError("archive_file=True and returns_composite=True cannot be combined")
+        if archive_file and serializer not in (None, "file"):
+            raise ValueError("with archive_file=True the value is stored as a file: no serializer")
+        if (delete_original_file or preserve_file_ext) and not archive_file:
+            raise ValueError("delete_original_file and preserve_file_ext need archive_file=True")
         if returns_composite and isinstance(serializer, str):
             raise ValueError(
                 "with returns_composite=True, serializer must be a dict of key -> serializer name"
@@ -258,6 +265,9 @@ class ProvenanceFunction:
         self.version = version
         self.repo = repo
         self.returns_composite = bool(returns_composite)
+        self.archive_file = bool(archive_file)
+        self.delete_original_file = bool(delete_original_file)
+        self.preserve_file_ext = bool(preserve_file_ext)
         self.serializer = serializer
         self.load_kwargs = dict(load_kwargs) if load_kwargs else None
         self.dump_kwargs = dict(dump_kwargs) if dump_kwargs else None
@@ -382,20 +392,22 @@ class ProvenanceFunction:
         }
         if self.returns_composite:
             return self._store_composite(repo, artifact_id, value, record, replace)
+        if self.archive_file:
+            return self._store_archive(repo, artifact_id, value, record, replace)
         artifact = self._store(
             repo, artifact_id, self.name, value, record, replace, self.serializer
         )
         _notify(artifact)
-        return ArtifactProxy(value.__wrapped__ if is_proxy(value) else value, artifact)
+        return ArtifactProxy(_unwrap(value), artifact)
 
     def _check_mutations(self, inputs: Mapping[str, Any], before: Mapping[str, Any]) -> None:
         changed = []
         for name, value in inputs["kargs"].items():
-            raw = value.__wrapped__ if is_proxy(value) else value
+            raw = _unwrap(value)
             if name in before["kargs"] and hash_value(raw) != before["kargs"][name]:
                 changed.append(name)
         for i, value in enumerate(inputs["varargs"]):
-            raw = value.__wrapped__ if is_proxy(value) else value
+            raw = _unwrap(value)
             if i < len(before["varargs"]) and hash_value(raw) != before["varargs"][i]:
                 changed.append(f"*args[{i}]")
         if changed:
@@ -464,7 +476,7 @@ class ProvenanceFunction:
         t0 = time.perf_counter()
         value_id = hash_value(value)
         hash_duration = time.perf_counter() - t0
-        raw = value.__wrapped__ if is_proxy(value) else value
+        raw = _unwrap(value)
         serializer = serializer or serializer_for(raw)
         row, edges = self._row(artifact_id, name, record, repo)
         row.update(
@@ -527,6 +539,47 @@ class ProvenanceFunction:
         )  # fmt: skip
         _notify(artifact)
         return CompositeDict(artifact, {k: a.proxy for k, a in members.items()})
+
+    def _store_archive(
+        self, repo: Any, artifact_id: str, value: Any, record: Mapping[str, Any], replace: bool
+    ) -> Any:
+        from .archive import ArchivedFile, blob_key_for_file
+
+        raw = _unwrap(value)
+        if not isinstance(raw, (str, os.PathLike)):
+            raise TypeError(
+                f"{self.name} is declared archive_file=True and must return a file path, "
+                f"got {type(raw).__name__}"
+            )
+        path = os.fspath(raw)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"{self.name} returned {path!r} to archive, but no such file")
+        t0 = time.perf_counter()
+        content_hash, blob_id = blob_key_for_file(path, self.preserve_file_ext)
+        hash_duration = time.perf_counter() - t0
+        row, edges = self._row(artifact_id, self.name, record, repo)
+        row.update(
+            value_id=content_hash,
+            serializer="file",
+            composite=False,
+            load_kwargs=None,
+            dump_kwargs=None,
+            hash_duration=hash_duration,
+            blob_id=blob_id,
+            size=os.path.getsize(path),
+            value_inline=None,
+        )
+        repo._require("write")
+        target = _writer_repo(repo)
+        # The copy is stored (streamed, atomically) before its row, and the
+        # original goes only after both.
+        target.blobstore.put_file(blob_id, path, overwrite=record["repair"])
+        repo.put_row(row, edges, self.tags, replace=replace)
+        artifact = repo.lookup(artifact_id) or Artifact(target, [row.get(c) for c in COLUMNS])
+        if self.delete_original_file:
+            os.unlink(path)
+        _notify(artifact)
+        return ArchivedFile(artifact.repo, blob_id, artifact=artifact)
 
     # -- descriptor and pickling -----------------------------------------------------
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    literal,
     select,
     update,
 )
@@ -356,6 +357,65 @@ class SqlIndex:
         )
         with self._connect() as conn:
             return [(r[0], r[1]) for r in conn.execute(stmt)]
+
+    def related(
+        self, artifact_ids: Iterable[str], direction: str = "upstream", depth: int | None = None
+    ) -> dict[str, int]:
+        """Ancestors (``upstream``) or descendants (``downstream``) with their distance.
+
+        One recursive SQL query over the lineage edges; the given artifacts
+        are included at distance 0.  ``depth`` bounds the distance.
+        """
+        start = list(dict.fromkeys(artifact_ids))
+        if not start:
+            return {}
+        edges = LineageEdge.__table__
+        if direction == "upstream":
+            near, far = edges.c.artifact_id, edges.c.input_artifact_id
+        elif direction == "downstream":
+            near, far = edges.c.input_artifact_id, edges.c.artifact_id
+        else:
+            raise ValueError(f"direction must be 'upstream' or 'downstream', got {direction!r}")
+        seed = select(far.label("id"), literal(1).label("dist")).where(near.in_(start))
+        walk = seed.cte("walk", recursive=True)
+        step = select(far, walk.c.dist + 1).join(walk, near == walk.c.id)
+        if depth is not None:
+            step = step.where(walk.c.dist < depth)
+        walk = walk.union(step)
+        stmt = select(walk.c.id, func.min(walk.c.dist)).group_by(walk.c.id)
+        found = dict.fromkeys(start, 0)
+        if depth == 0:
+            return found
+        with self._connect() as conn:
+            for artifact_id, dist in conn.execute(stmt):
+                found.setdefault(artifact_id, int(dist))
+        return found
+
+    def edges_among(self, artifact_ids: Iterable[str]) -> list[tuple[str, str, str]]:
+        """``(artifact_id, input_artifact_id, parameter)`` edges whose artifact is given."""
+        ids = list(dict.fromkeys(artifact_ids))
+        edges: list[tuple[str, str, str]] = []
+        stmt_base = select(
+            LineageEdge.artifact_id, LineageEdge.input_artifact_id, LineageEdge.parameter
+        )
+        with self._connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                stmt = stmt_base.where(LineageEdge.artifact_id.in_(chunk))
+                edges.extend((r[0], r[1], r[2]) for r in conn.execute(stmt))
+        return sorted(edges)
+
+    def tags_among(self, artifact_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The tags of each given artifact that has any."""
+        ids = list(dict.fromkeys(artifact_ids))
+        tags: dict[str, list[str]] = {}
+        with self._connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                stmt = select(TagRow.artifact_id, TagRow.tag).where(TagRow.artifact_id.in_(chunk))
+                for artifact_id, tag in conn.execute(stmt):
+                    tags.setdefault(artifact_id, []).append(tag)
+        return {k: sorted(v) for k, v in tags.items()}
 
     # -- writes ----------------------------------------------------------------
 

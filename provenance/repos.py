@@ -270,6 +270,15 @@ class Repository:
         blob_id = artifact.blob_id
         if blob_id is None:
             raise BlobNotFound(f"artifact {artifact.id} ({artifact.name}) has no stored value")
+        if artifact.serializer == "file":
+            from .archive import ArchivedFile
+
+            if not self.blobstore.exists(blob_id):
+                raise BlobNotFound(
+                    f"the archived file of artifact {artifact.id} ({artifact.name}) is missing: "
+                    f"blob {blob_id} is not in {self.blobstore!r}"
+                )
+            return ArchivedFile(self, blob_id)
         serializer = get_serializer(artifact.serializer)
         load_kwargs = artifact.load_kwargs or {}
         digest = blob_id.split(".", 1)[0]

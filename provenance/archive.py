@@ -1,0 +1,196 @@
+"""Archiving files into a repository (``archive_file`` and ``@provenance(archive_file=True)``).
+
+An archived file is stored as a blob keyed by the hash of its contents
+(plus its extension with ``preserve_ext``), so two different files are two
+artifacts even when they have the same name.  Its value is an
+:class:`ArchivedFile`, a path-like object: ``open(value)`` reads the archived
+bytes whatever the blobstore (a store without local files materializes a
+verified copy on first use).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+import threading
+from typing import Any
+
+from .errors import CorruptBlob
+from .hashing import hash_file
+
+__all__ = ["ArchivedFile", "archive_file", "blob_key_for_file"]
+
+_EXT = re.compile(r"\.[A-Za-z0-9_-]{1,32}\Z")
+_verified: set[tuple[int, str]] = set()
+_lock = threading.Lock()
+
+
+def blob_key_for_file(path: str, preserve_ext: bool) -> tuple[str, str]:
+    """``(content_hash, blob_key)`` of a file; the key keeps its extension if asked."""
+    digest = hash_file(path)
+    ext = os.path.splitext(path)[1] if preserve_ext else ""
+    if ext and not _EXT.match(ext):
+        raise ValueError(
+            f"cannot preserve the extension {ext!r} of {path!r}: extensions must be up to "
+            "32 letters, digits, '_' or '-'"
+        )
+    return digest, digest + ext
+
+
+def _materialized_dir() -> str:
+    path = os.path.join(tempfile.gettempdir(), f"provenance-files-{os.getuid()}")
+    os.makedirs(path, mode=0o700, exist_ok=True)
+    return path
+
+
+class ArchivedFile(os.PathLike):  # type: ignore[type-arg]
+    """A file archived in a repository; use it wherever a path is expected.
+
+    It is its own proxy: it carries ``.artifact`` and records lineage when
+    passed to a decorated function, and being a real ``os.PathLike`` (not a
+    wrapper) it works with every function that takes a path, ``os.stat``
+    included.
+
+    Parameters
+    ----------
+    repo : Repository
+        The repo whose blobstore holds the file.
+    blob_id : str
+        The blob key: the content hash, with the extension if preserved.
+    artifact : Artifact, optional
+        The artifact it is the value of.
+    """
+
+    def __init__(self, repo: Any, blob_id: str, artifact: Any = None) -> None:
+        self.repo = repo
+        self.blob_id = blob_id
+        self._artifact = artifact
+
+    @property
+    def artifact(self) -> Any:
+        """The artifact whose value this file is."""
+        if self._artifact is None:
+            raise AttributeError("this ArchivedFile is not attached to an artifact")
+        return self._artifact
+
+    @property
+    def _provenance_value_id_(self) -> str:
+        # Read by provenance.hashing: an archived file hashes as its contents.
+        return self.content_hash
+
+    @property
+    def content_hash(self) -> str:
+        """The xxh3-128 hash of the file's bytes."""
+        return self.blob_id.split(".", 1)[0]
+
+    def _check(self, path: str) -> str:
+        key = (id(self.repo), self.blob_id)
+        if key not in _verified:
+            actual = hash_file(path)
+            if actual != self.content_hash:
+                raise CorruptBlob(
+                    f"archived file {self.blob_id} is corrupt: its bytes hash to {actual}"
+                )
+            with _lock:
+                _verified.add(key)
+        return path
+
+    def __fspath__(self) -> str:
+        store = self.repo.blobstore
+        local = store.local_path(self.blob_id)
+        if local is not None and os.path.exists(local):
+            return self._check(local)
+        dest = os.path.join(_materialized_dir(), self.blob_id)
+        if not os.path.exists(dest) or hash_file(dest) != self.content_hash:
+            store.materialize(self.blob_id, dest)
+        return self._check(dest)
+
+    @property
+    def path(self) -> str:
+        """The local path of the archived file."""
+        return self.__fspath__()
+
+    def read_bytes(self) -> bytes:
+        """The archived bytes."""
+        with open(self, "rb") as f:
+            return f.read()
+
+    def __str__(self) -> str:
+        return self.__fspath__()
+
+    def __repr__(self) -> str:
+        return f"<ArchivedFile {self.blob_id}>"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, ArchivedFile) and other.blob_id == self.blob_id
+
+    def __hash__(self) -> int:
+        return hash(self.blob_id)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        if self._artifact is not None:
+            from .artifact import _proxy_of
+
+            return (_proxy_of, (self._artifact,))
+        return (ArchivedFile, (self.repo, self.blob_id))
+
+
+def archive_file(
+    filename: str | os.PathLike[str],
+    name: str | None = None,
+    delete_original: bool = False,
+    custom_fields: dict[str, Any] | None = None,
+    preserve_ext: bool = False,
+) -> Any:
+    """(beta) Copy (or move) a file into the default repo and return it as a proxy.
+
+    The artifact's identity is the file's contents (and its extension when
+    ``preserve_ext``): archiving a changed file gives a new artifact.  The
+    copy is streamed, never read whole into memory.
+
+    Parameters
+    ----------
+    filename : str or path
+        The file to archive.
+    name : str, optional
+        The artifact name (``archive_file`` by default).
+    delete_original : bool
+        Remove the original once the archived copy is stored.
+    custom_fields : dict, optional
+        Saved with the artifact.
+    preserve_ext : bool
+        Keep the file's extension on the stored blob, so it can be previewed
+        with the usual tools.
+
+    Returns
+    -------
+    ArtifactProxy
+        Wrapping an :class:`ArchivedFile`.
+    """
+    from .decorator import provenance
+
+    path = os.fspath(filename)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"cannot archive {path!r}: no such file")
+    content_hash, _ = blob_key_for_file(path, preserve_ext)
+    ext = os.path.splitext(path)[1] if preserve_ext else ""
+
+    @provenance(
+        name=name or "archive_file",
+        archive_file=True,
+        delete_original_file=delete_original,
+        preserve_file_ext=preserve_ext,
+        custom_fields=custom_fields,
+        ignore=["filename"],
+    )
+    def _archive_file(content_hash: str, extension: str, filename: str) -> str:
+        return filename
+
+    result = _archive_file(content_hash, ext, path)
+    if delete_original and os.path.exists(path):
+        # A cache hit: the same bytes are already archived, so the original
+        # can go now that its copy is known to be stored.
+        if hash_file(path) == result.artifact.value_id:
+            os.unlink(path)
+    return result

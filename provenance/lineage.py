@@ -1,0 +1,142 @@
+"""Lineage: the artifacts an artifact was computed from, and those computed from it.
+
+Lineage is read from the index's edges by recursive SQL queries; no value is
+ever loaded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .artifact import Artifact, is_proxy
+from .config import get_default_repo, get_repo_by_name
+from .errors import ArtifactNotFound, require
+
+__all__ = ["coerce_artifact", "dependencies", "lineage_graph"]
+
+
+def _repo(repo: Any) -> Any:
+    if repo is None:
+        return get_default_repo()
+    if isinstance(repo, str):
+        return get_repo_by_name(repo)
+    return repo
+
+
+def coerce_artifact(artifact_or_id: Any, repo: Any = None) -> Artifact:
+    """An :class:`Artifact` from an artifact, a proxy, a composite result or an id."""
+    if is_proxy(artifact_or_id):
+        return artifact_or_id.artifact  # type: ignore[no-any-return]
+    if isinstance(artifact_or_id, Artifact):
+        return artifact_or_id
+    artifact = getattr(artifact_or_id, "artifact", None)
+    if isinstance(artifact, Artifact):
+        return artifact
+    return _repo(repo).get_artifact(artifact_or_id)  # type: ignore[no-any-return]
+
+
+def _index_of(artifact: Artifact, repo: Any) -> Any:
+    owner = artifact.repo if artifact.repo is not None else _repo(repo)
+    return owner, owner.index
+
+
+def _topological(ids: Iterable[str], edges: list[tuple[str, str, str]]) -> list[str]:
+    """Order ``ids`` so that every artifact comes after its inputs (Kahn's algorithm)."""
+    ids = list(ids)
+    members = set(ids)
+    parents: dict[str, set[str]] = {i: set() for i in ids}
+    children: dict[str, set[str]] = {i: set() for i in ids}
+    for child, parent, _ in edges:
+        if child in members and parent in members:
+            parents[child].add(parent)
+            children[parent].add(child)
+    ready = sorted(i for i in ids if not parents[i])
+    order: list[str] = []
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for child in sorted(children[node]):
+            parents[child].discard(node)
+            if not parents[child]:
+                ready.append(child)
+    return order
+
+
+def dependencies(artifact_or_id: Any, repo: Any = None) -> list[Artifact]:
+    """The artifact and every artifact it depends on, dependencies first.
+
+    Parameters
+    ----------
+    artifact_or_id : Artifact, ArtifactProxy or str
+    repo : Repository or str, optional
+        Where to look up an id (the default repo if omitted).
+    """
+    artifact = coerce_artifact(artifact_or_id, repo)
+    owner, index = _index_of(artifact, repo)
+    ids = list(index.related([artifact.id], "upstream"))
+    order = _topological(ids, index.edges_among(ids))
+    found = owner.get_artifacts(order)
+    missing = [i for i in order if i not in found]
+    if missing:
+        raise ArtifactNotFound(
+            f"the lineage of {artifact.id} refers to artifacts missing from {owner!r}: "
+            f"{', '.join(missing[:5])}"
+        )
+    return [found[i] for i in order]
+
+
+def lineage_graph(
+    artifact_proxy_or_id: Any,
+    direction: str = "upstream",
+    depth: int | None = None,
+    repo: Any = None,
+) -> Any:
+    """The lineage of an artifact as a :class:`networkx.DiGraph`.
+
+    Nodes are artifact ids carrying ``name``, ``version``, ``id``,
+    ``value_id``, ``computed_at``, ``fn_module`` and ``fn_name``; an edge goes
+    from an input artifact to the artifact computed from it, carrying the
+    ``parameter`` name (several names joined by ``", "``).
+
+    Parameters
+    ----------
+    direction : {'upstream', 'downstream', 'both'}
+        Ancestors, descendants, or both.
+    depth : int, optional
+        How many edges away to go (unbounded if omitted).
+    """
+    if direction not in ("upstream", "downstream", "both"):
+        raise ValueError(f"direction must be 'upstream', 'downstream' or 'both', got {direction!r}")
+    nx = require("networkx", "vis", "lineage_graph")
+    artifact = coerce_artifact(artifact_proxy_or_id, repo)
+    owner, index = _index_of(artifact, repo)
+    ids: dict[str, int] = {}
+    for way in ("upstream", "downstream"):
+        if direction in (way, "both"):
+            ids.update(index.related([artifact.id], way, depth))
+    rows = owner.get_artifacts(list(ids))
+    graph = nx.DiGraph()
+    for artifact_id in ids:
+        found = rows.get(artifact_id)
+        if found is None:
+            graph.add_node(artifact_id, id=artifact_id, missing=True)
+            continue
+        graph.add_node(
+            artifact_id,
+            id=artifact_id,
+            name=found.name,
+            version=found.version,
+            value_id=found.value_id,
+            computed_at=found.computed_at,
+            fn_module=found.fn_module,
+            fn_name=found.fn_name,
+        )
+    for child, parent, parameter in index.edges_among(list(ids)):
+        if parent not in ids:
+            continue
+        if graph.has_edge(parent, child):
+            graph.edges[parent, child]["parameter"] += f", {parameter}"
+        else:
+            graph.add_edge(parent, child, parameter=parameter)
+    return graph

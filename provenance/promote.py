@@ -1,0 +1,169 @@
+"""Promotion: copying artifacts, with their whole lineage, into another repo.
+
+For each artifact (dependencies first) the blobs are copied before the index
+row that refers to them, and the row with its edges and tags is written in
+one transaction.  A promotion stopped half way therefore leaves no row whose
+blob is missing, and running it again completes it.  Blobs are copied as
+bytes: values are never deserialized.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .artifact import Artifact
+from .config import get_default_repo, get_repo_by_name
+from .errors import ArtifactNotFound, PermissionDenied, SetNotFound
+from .index import COLUMNS
+from .lineage import _topological, coerce_artifact
+from .sets import ArtifactSet, load_set_by_id
+
+__all__ = ["promote"]
+
+
+def _repo(repo: Any) -> Any:
+    if repo is None:
+        return get_default_repo()
+    if isinstance(repo, str):
+        return get_repo_by_name(repo)
+    return repo
+
+
+def _members(repo: Any) -> list[Any]:
+    return list(getattr(repo, "repos", [repo]))
+
+
+def _targets(to_repo: Any) -> list[Any]:
+    if not to_repo.write:
+        raise PermissionDenied(
+            f"cannot promote into {to_repo!r}: it is configured with write: false"
+        )
+    targets = [r for r in _members(to_repo) if r.write]
+    for target in targets:
+        if not target.blobstore.write:
+            raise PermissionDenied(
+                f"cannot promote into {target!r}: its blobstore is configured with write: false"
+            )
+    return targets
+
+
+def _composite_members(artifact: Artifact) -> list[str]:
+    if not artifact.composite:
+        return []
+    inline = artifact._get("value_inline")
+    data = bytes(inline) if inline is not None else artifact.repo.blobstore.get(artifact.blob_id)  # type: ignore[union-attr]
+    return list(json.loads(data).values())
+
+
+def _closure(source: Any, root_ids: list[str]) -> tuple[Any, list[str], list[tuple[str, str, str]]]:
+    """The artifacts to copy from ``source`` (lineage and composite members), in order."""
+    index = source.index
+    ids = dict.fromkeys(index.related(root_ids, "upstream"))
+    while True:
+        artifacts = source.get_artifacts(list(ids))
+        missing = [i for i in ids if i not in artifacts]
+        if missing:
+            raise ArtifactNotFound(
+                f"cannot promote: {source!r} lacks artifacts of the lineage: "
+                f"{', '.join(missing[:5])}"
+            )
+        extra = [m for a in artifacts.values() for m in _composite_members(a) if m not in ids]
+        if not extra:
+            break
+        ids.update(dict.fromkeys(index.related(extra, "upstream")))
+    edges = index.edges_among(list(ids))
+    return artifacts, _topological(list(ids), edges), edges
+
+
+def _source_for(artifact_id: str, from_repo: Any) -> Any:
+    for member in _members(from_repo):
+        if member.read and member.index.exists(artifact_id):
+            return member
+    raise ArtifactNotFound(f"artifact {artifact_id} is not in {from_repo!r}")
+
+
+def _copy(source: Any, target: Any, root_ids: list[str]) -> list[str]:
+    artifacts, order, edges = _closure(source, root_ids)
+    present = set(target.index.get_many(order))
+    tags = source.index.tags_among(order)
+    edges_of: dict[str, list[tuple[str, str]]] = {}
+    for child, parent, parameter in edges:
+        edges_of.setdefault(child, []).append((parent, parameter))
+    copied = []
+    for artifact_id in order:
+        if artifact_id in present:
+            continue
+        art = artifacts[artifact_id]
+        row = {name: art._get(name) for name in COLUMNS}
+        for name in ("load_kwargs", "dump_kwargs", "inputs_json", "input_artifact_ids",
+                     "custom_fields", "run_info"):  # fmt: skip
+            row[name] = getattr(art, name)
+        row["composite"] = art.composite
+        row["computed_at"] = art.computed_at
+        blobs = [k for k in (row["blob_id"], row["inputs_blob_id"]) if k]
+        if row["value_inline"] is not None:
+            blobs = [k for k in blobs if k != row["blob_id"]]
+        # Blobs first, row last: a stopped promotion leaves no dangling row.
+        source.blobstore.copy_to(target.blobstore, blobs)
+        if target.index.put(row, edges_of.get(artifact_id, []), tags.get(artifact_id, [])):
+            copied.append(artifact_id)
+    return copied
+
+
+def promote(artifact_or_id: Any, to_repo: Any, from_repo: Any = None) -> list[str]:
+    """Copy an artifact (or a set) and everything in its lineage into ``to_repo``.
+
+    Artifacts already in the target are skipped, so promoting twice is
+    harmless and a promotion that was interrupted completes when run again.
+
+    Parameters
+    ----------
+    artifact_or_id : Artifact, ArtifactProxy, ArtifactSet or str
+        What to promote; a string is an artifact id, or else a set id.
+    to_repo, from_repo : Repository or str
+        Repo objects or configured repo names; ``from_repo`` defaults to the
+        default repo.
+
+    Returns
+    -------
+    list of str
+        The ids of the artifacts copied by this call.
+
+    Raises
+    ------
+    PermissionDenied
+        If the target is not writable (nothing is changed).
+    """
+    to_repo = _repo(to_repo)
+    from_repo = _repo(from_repo)
+    targets = _targets(to_repo)
+    artifact_set: ArtifactSet | None = None
+    if isinstance(artifact_or_id, ArtifactSet):
+        artifact_set = artifact_or_id
+    elif isinstance(artifact_or_id, str):
+        try:
+            _source_for(artifact_or_id, from_repo)
+        except ArtifactNotFound:
+            try:
+                artifact_set = load_set_by_id(artifact_or_id, repo=from_repo)
+            except SetNotFound:
+                raise ArtifactNotFound(
+                    f"{artifact_or_id} is neither an artifact nor a set in {from_repo!r}"
+                ) from None
+    if artifact_set is not None:
+        roots = sorted(artifact_set.artifact_ids)
+    else:
+        roots = [coerce_artifact(artifact_or_id, from_repo).id]
+
+    by_source: dict[int, tuple[Any, list[str]]] = {}
+    for root in roots:
+        source = _source_for(root, from_repo)
+        by_source.setdefault(id(source), (source, []))[1].append(root)
+    copied: list[str] = []
+    for target in targets:
+        for source, ids in by_source.values():
+            copied.extend(_copy(source, target, ids))
+        if artifact_set is not None:
+            artifact_set.save(target)
+    return list(dict.fromkeys(copied))

@@ -1,0 +1,123 @@
+"""Archiving files: identity by contents, path-like values, deletion after storing."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+
+import provenance as p
+
+
+def test_archive_file_roundtrip(repo: Any, tmp_path: Any) -> None:
+    src = tmp_path / "data.csv"
+    src.write_bytes(b"a,b\n1,2\n")
+    archived = p.archive_file(src)
+    assert archived.artifact.name == "archive_file"
+    with open(archived, "rb") as f:
+        assert f.read() == b"a,b\n1,2\n"
+    assert os.path.exists(os.fspath(archived))
+    assert os.fspath(archived) != str(src)
+    assert src.exists()
+    again = p.load_proxy(archived.artifact.id)
+    with open(again) as f:
+        assert f.read() == "a,b\n1,2\n"
+
+
+def test_two_different_files_with_the_same_name_are_two_artifacts(repo: Any, tmp_path: Any) -> None:
+    src = tmp_path / "report.txt"
+    src.write_text("first version")
+    first = p.archive_file(src, delete_original=True)
+    assert not src.exists()
+    src.write_text("second version")
+    second = p.archive_file(src, delete_original=True)
+    assert first.artifact.id != second.artifact.id
+    assert not src.exists()
+    assert open(first).read() == "first version"
+    assert open(second).read() == "second version"
+
+
+def test_same_bytes_are_one_artifact(repo: Any, tmp_path: Any) -> None:
+    (tmp_path / "a.bin").write_bytes(b"same")
+    (tmp_path / "b.bin").write_bytes(b"same")
+    assert p.archive_file(tmp_path / "a.bin").artifact.id == (
+        p.archive_file(tmp_path / "b.bin").artifact.id
+    )
+
+
+def test_preserve_ext(disk_repo: Any, tmp_path: Any) -> None:
+    src = tmp_path / "picture.png"
+    src.write_bytes(b"\x89PNG fake")
+    archived = p.archive_file(src, preserve_ext=True, name="picture")
+    assert archived.artifact.blob_id.endswith(".png")
+    assert os.fspath(archived).endswith(".png")
+    assert archived.artifact.name == "picture"
+
+
+def test_decorator_archive_file(repo: Any, tmp_path: Any) -> None:
+    runs = []
+
+    @p.provenance(archive_file=True, delete_original_file=True, preserve_file_ext=True)
+    def render(n: int) -> str:
+        runs.append(n)
+        out = tmp_path / f"render-{n}.txt"
+        out.write_text("x" * n)
+        return str(out)
+
+    first = render(5)
+    assert not (tmp_path / "render-5.txt").exists()
+    assert open(first).read() == "xxxxx"
+    assert os.fspath(first).endswith(".txt")
+    again = render(5)
+    assert runs == [5]
+    assert open(again).read() == "xxxxx"
+    assert first.artifact.serializer == "file"
+
+
+def test_archive_file_must_return_an_existing_file(repo: Any, tmp_path: Any) -> None:
+    @p.provenance(archive_file=True)
+    def nothing() -> str:
+        return str(tmp_path / "missing.txt")
+
+    with pytest.raises(FileNotFoundError, match="missing.txt"):
+        nothing()
+    with pytest.raises(FileNotFoundError):
+        p.archive_file(tmp_path / "nope")
+
+
+def test_large_file_is_streamed(disk_repo: Any, tmp_path: Any) -> None:
+    src = tmp_path / "large.bin"
+    block = os.urandom(1 << 20)
+    with open(src, "wb") as f:
+        for _ in range(20):
+            f.write(block)
+    archived = p.archive_file(src)
+    assert os.path.getsize(archived) == 20 << 20
+    assert archived.artifact.size == 20 << 20
+
+
+def test_memory_store_materializes_a_local_copy(tmp_path: Any) -> None:
+    p.load_config({"artifact_repos": {"m": {"type": "memory"}}, "default_repo": "m"})
+    src = tmp_path / "notes.md"
+    src.write_text("# notes")
+    archived = p.archive_file(src, preserve_ext=True)
+    path = os.fspath(archived)
+    assert path.endswith(".md")
+    assert open(path).read() == "# notes"
+    assert archived.read_bytes() == b"# notes"
+
+
+def test_archived_file_as_input_records_lineage(repo: Any, tmp_path: Any) -> None:
+    src = tmp_path / "in.txt"
+    src.write_text("hello")
+
+    @p.provenance()
+    def count(path: Any) -> int:
+        with open(path) as f:
+            return len(f.read())
+
+    archived = p.archive_file(src)
+    n = count(archived)
+    assert n == 5
+    assert n.artifact.input_artifact_ids == [archived.artifact.id]

@@ -1,0 +1,110 @@
+"""Lineage queries, graphs and drawings."""
+
+from __future__ import annotations
+
+import shutil
+from typing import Any
+
+import pytest
+
+import provenance as p
+
+
+@p.provenance()
+def load(n: int) -> list[int]:
+    return list(range(n))
+
+
+@p.provenance()
+def clean(data: list[int], drop: int = 0) -> list[int]:
+    return [x for x in data if x != drop]
+
+
+@p.provenance()
+def combine(a: list[int], b: list[int], weight: float = 1.0) -> float:
+    return (sum(a) + sum(b)) * weight
+
+
+def pipeline() -> tuple[Any, ...]:
+    raw = load(5)
+    cleaned = clean(raw, drop=2)
+    other = load(3)
+    result = combine(cleaned, other, weight=0.5)
+    return raw, cleaned, other, result
+
+
+def test_dependencies_come_first(repo: Any) -> None:
+    raw, cleaned, other, result = pipeline()
+    deps = p.dependencies(result)
+    ids = [a.id for a in deps]
+    assert ids[-1] == result.artifact.id
+    assert set(ids) == {raw.artifact.id, cleaned.artifact.id, other.artifact.id, result.artifact.id}
+    assert ids.index(raw.artifact.id) < ids.index(cleaned.artifact.id)
+    assert [a.id for a in p.dependencies(raw.artifact.id)] == [raw.artifact.id]
+
+
+def test_lineage_graph_upstream(repo: Any) -> None:
+    raw, cleaned, other, result = pipeline()
+    g = p.lineage_graph(result)
+    assert set(g.nodes) == {
+        raw.artifact.id,
+        cleaned.artifact.id,
+        other.artifact.id,
+        result.artifact.id,
+    }
+    assert g.edges[cleaned.artifact.id, result.artifact.id]["parameter"] == "a"
+    assert g.edges[other.artifact.id, result.artifact.id]["parameter"] == "b"
+    assert g.edges[raw.artifact.id, cleaned.artifact.id]["parameter"] == "data"
+    node = g.nodes[result.artifact.id]
+    assert node["name"] == "combine"
+    assert node["value_id"] == result.artifact.value_id
+    assert node["computed_at"] == result.artifact.computed_at
+    assert node["version"] == 0
+
+
+def test_lineage_graph_downstream_both_and_depth(repo: Any) -> None:
+    raw, cleaned, other, result = pipeline()
+    down = p.lineage_graph(raw.artifact.id, direction="downstream")
+    assert set(down.nodes) == {raw.artifact.id, cleaned.artifact.id, result.artifact.id}
+    both = p.lineage_graph(cleaned, direction="both")
+    assert set(both.nodes) == {raw.artifact.id, cleaned.artifact.id, result.artifact.id}
+    shallow = p.lineage_graph(result, depth=1)
+    assert set(shallow.nodes) == {cleaned.artifact.id, other.artifact.id, result.artifact.id}
+    with pytest.raises(ValueError, match="direction"):
+        p.lineage_graph(result, direction="sideways")
+
+
+def test_same_input_twice_is_one_edge_with_both_parameters(repo: Any) -> None:
+    raw = load(4)
+    doubled = combine(raw, raw)
+    g = p.lineage_graph(doubled)
+    assert g.edges[raw.artifact.id, doubled.artifact.id]["parameter"] == "a, b"
+
+
+def test_lineage_of_10k_ancestors_is_one_query_not_a_walk(disk_repo: Any) -> None:
+    @p.provenance()
+    def step(prev: Any, i: int) -> int:
+        return i
+
+    node = step(None, 0)
+    for i in range(1, 300):
+        node = step(node, i)
+    deps = p.dependencies(node)
+    assert len(deps) == 300
+    assert [a.inputs_json["kargs"]["i"] for a in deps] == list(range(300))
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz 'dot' is not installed")
+def test_visualize_lineage_renders_svg_with_dot(repo: Any, tmp_path: Any) -> None:
+    raw, cleaned, other, result = pipeline()
+    dot = p.visualize_lineage(result)
+    svg = dot.pipe(format="svg").decode()
+    assert svg.lstrip().startswith("<?xml") or "<svg" in svg
+    for text in ("combine", "clean", "load", "weight=0.5", "drop=2", "n=5", "n=3"):
+        assert text in svg, text
+    assert result.artifact.id[:10] in svg
+    # Edges into calls are labelled by parameter.
+    assert ">data<" in svg and ">a<" in svg and ">b<" in svg
+    png = dot.pipe(format="png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "image/svg+xml" in dot._repr_mimebundle_()
