@@ -188,9 +188,8 @@ def archive_file(
         return filename
 
     result = _archive_file(content_hash, ext, path)
-    if delete_original and os.path.exists(path):
-        # A cache hit: the same bytes are already archived, so the original
-        # can go now that its copy is known to be stored.
-        if hash_file(path) == result.artifact.value_id:
-            os.unlink(path)
+    # On a cache hit the same bytes are already archived, so the original can
+    # go now that its copy is known to be stored.
+    if delete_original and os.path.exists(path) and hash_file(path) == result.artifact.value_id:
+        os.unlink(path)
     return result

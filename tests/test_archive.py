@@ -10,6 +10,11 @@ import pytest
 import provenance as p
 
 
+def read_text(path: Any) -> str:
+    with open(path) as f:
+        return f.read()
+
+
 def test_archive_file_roundtrip(repo: Any, tmp_path: Any) -> None:
     src = tmp_path / "data.csv"
     src.write_bytes(b"a,b\n1,2\n")
@@ -34,8 +39,8 @@ def test_two_different_files_with_the_same_name_are_two_artifacts(repo: Any, tmp
     second = p.archive_file(src, delete_original=True)
     assert first.artifact.id != second.artifact.id
     assert not src.exists()
-    assert open(first).read() == "first version"
-    assert open(second).read() == "second version"
+    assert read_text(first) == "first version"
+    assert read_text(second) == "second version"
 
 
 def test_same_bytes_are_one_artifact(repo: Any, tmp_path: Any) -> None:
@@ -67,11 +72,11 @@ def test_decorator_archive_file(repo: Any, tmp_path: Any) -> None:
 
     first = render(5)
     assert not (tmp_path / "render-5.txt").exists()
-    assert open(first).read() == "xxxxx"
+    assert read_text(first) == "xxxxx"
     assert os.fspath(first).endswith(".txt")
     again = render(5)
     assert runs == [5]
-    assert open(again).read() == "xxxxx"
+    assert read_text(again) == "xxxxx"
     assert first.artifact.serializer == "file"
 
 
@@ -104,7 +109,7 @@ def test_memory_store_materializes_a_local_copy(tmp_path: Any) -> None:
     archived = p.archive_file(src, preserve_ext=True)
     path = os.fspath(archived)
     assert path.endswith(".md")
-    assert open(path).read() == "# notes"
+    assert read_text(path) == "# notes"
     assert archived.read_bytes() == b"# notes"
 
 
