@@ -77,6 +77,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys = ON")
     cur.execute("PRAGMA journal_mode = WAL")
     cur.execute("PRAGMA synchronous = NORMAL")
+    # Reads through a memory map skip a system call per page.
+    cur.execute("PRAGMA mmap_size = 268435456")
     cur.close()
 
 
