@@ -44,7 +44,7 @@ def _materialized_dir() -> str:
     return path
 
 
-class ArchivedFile(os.PathLike):  # type: ignore[type-arg]
+class ArchivedFile(os.PathLike):
     """A file archived in a repository; use it wherever a path is expected.
 
     It is its own proxy: it carries ``.artifact`` and records lineage when

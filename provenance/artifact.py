@@ -9,6 +9,7 @@ same repository.
 
 from __future__ import annotations
 
+import functools
 import io
 import pickle
 import weakref
@@ -133,7 +134,7 @@ class Artifact:
         """When the computation started (UTC)."""
         if "computed_at" not in self._decoded:
             self._decoded["computed_at"] = decode_datetime(self._get("computed_at"))
-        return self._decoded["computed_at"]  # type: ignore[no-any-return]
+        return self._decoded["computed_at"]
 
     @property
     def tags(self) -> list[str]:
@@ -149,7 +150,7 @@ class Artifact:
         """
         if "inputs" not in self._decoded:
             self._decoded["inputs"] = self._load_inputs()
-        return self._decoded["inputs"]  # type: ignore[no-any-return]
+        return self._decoded["inputs"]
 
     def _load_inputs(self) -> dict[str, Any]:
         data = self._get("inputs_pickle")
@@ -178,7 +179,7 @@ class Artifact:
         """The value wrapped in an :class:`ArtifactProxy` that carries this artifact."""
         value = self.value
         if self.composite:
-            return value  # type: ignore[no-any-return]
+            return value
         if self.serializer == "file":
             from .archive import ArchivedFile
 
@@ -228,7 +229,7 @@ def _detached_artifact(row: Sequence[Any], value: Any) -> Artifact:
     return Artifact(None, row, value)
 
 
-class ArtifactProxy(wrapt.ObjectProxy):  # type: ignore[misc]
+class ArtifactProxy(wrapt.ObjectProxy):
     """A value that carries the :class:`Artifact` it came from.
 
     It behaves like the wrapped value: attribute access, operators,
@@ -245,13 +246,13 @@ class ArtifactProxy(wrapt.ObjectProxy):  # type: ignore[misc]
     @property
     def artifact(self) -> Artifact:
         """The artifact this value was computed or loaded as."""
-        return self._self_artifact  # type: ignore[no-any-return]
+        return self._self_artifact
 
     @property
     def _provenance_value_id_(self) -> str:
         # Read by provenance.hashing on the proxy's type: a proxy hashes as
         # its recorded value id.
-        return self._self_artifact.value_id  # type: ignore[no-any-return]
+        return self._self_artifact.value_id
 
     def __repr__(self) -> str:
         return f"<provenance.ArtifactProxy({self._self_artifact.id}) {self.__wrapped__!r}>"
@@ -259,7 +260,7 @@ class ArtifactProxy(wrapt.ObjectProxy):  # type: ignore[misc]
     def __reduce__(self) -> tuple[Any, ...]:
         return (_proxy_of, (self._self_artifact,))
 
-    def __reduce_ex__(self, protocol: int) -> tuple[Any, ...]:
+    def __reduce_ex__(self, protocol: Any) -> tuple[Any, ...]:
         return self.__reduce__()
 
     def __copy__(self) -> ArtifactProxy:
@@ -284,7 +285,7 @@ class ArtifactProxy(wrapt.ObjectProxy):  # type: ignore[misc]
                 variant = _proxy_variant(features) if features else ArtifactProxy
                 _variant_of_type[kind] = variant
             cls = variant
-        return super().__new__(cls)  # type: ignore[no-any-return]
+        return super().__new__(cls)
 
 
 def _call(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -350,7 +351,7 @@ class _InputsPickler:
 
         buf = io.BytesIO()
         pickler = cloudpickle.CloudPickler(buf, protocol=5)
-        pickler.persistent_id = _persistent_id  # type: ignore[method-assign]
+        pickler.persistent_id = _persistent_id
         pickler.dump(inputs)
         return buf.getvalue()
 
@@ -376,7 +377,7 @@ def loads_inputs(data: bytes, repo: Repository | None) -> dict[str, Any]:
         return repo.get_artifact(artifact_id).proxy()
 
     unpickler.persistent_load = persistent_load  # type: ignore[method-assign]
-    return unpickler.load()  # type: ignore[no-any-return]
+    return unpickler.load()
 
 
 # -- lazy dicts --------------------------------------------------------------
@@ -440,6 +441,10 @@ def lazy_dict(thunks: Mapping[str, Callable[[], Any]]) -> LazyDict:
     return LazyDict(thunks)
 
 
+def _proxies(artifacts: list[Artifact]) -> list[Any]:
+    return [a.proxy() for a in artifacts]
+
+
 def lazy_proxy_dict(
     artifacts_or_ids: Iterable[Artifact | str | ArtifactProxy],
     group_artifacts_of_same_name: bool = False,
@@ -467,14 +472,12 @@ def lazy_proxy_dict(
         elif isinstance(item, Artifact):
             artifacts.append(item)
         else:
-            artifacts.append(get_default_repo().get_artifact(item))  # type: ignore[arg-type]
+            artifacts.append(get_default_repo().get_artifact(item))
     by_name: dict[str, list[Artifact]] = {}
     for a in artifacts:
         by_name.setdefault(a.name, []).append(a)
     if group_artifacts_of_same_name:
-        return LazyDict(
-            {n: (lambda group=group: [a.proxy() for a in group]) for n, group in by_name.items()}
-        )
+        return LazyDict({n: functools.partial(_proxies, group) for n, group in by_name.items()})
     dupes = sorted(n for n, group in by_name.items() if len(group) > 1)
     if dupes:
         raise ValueError(

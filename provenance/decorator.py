@@ -518,7 +518,7 @@ class ProvenanceFunction:
                 f"{self.name} is declared returns_composite=True and must return a dict "
                 f"with str keys, got {type(value).__name__}"
             )
-        serializers = dict(self.serializer or {})
+        serializers = dict(self.serializer) if isinstance(self.serializer, Mapping) else {}
         members: dict[str, Artifact] = {}
         for key, item in value.items():
             sub_name = f"{self.name}_{key}"

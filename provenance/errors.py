@@ -123,7 +123,7 @@ class MissingDependency(ProvenanceError, ImportError):
     """An optional dependency is missing; the message says which extra to install."""
 
 
-def require(module: str, extra: str, feature: str):  # type: ignore[no-untyped-def]
+def require(module: str, extra: str, feature: str):
     """Import an optional dependency, or explain which extra provides it.
 
     Parameters

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import (
     Engine,
+    Table,
     create_engine,
     delete,
     event,
@@ -39,7 +40,7 @@ from .schema import upgrade as upgrade_schema
 
 __all__ = ["COLUMNS", "DEFERRED", "DEFERRED_COLUMNS", "SqlIndex"]
 
-_table = ArtifactRow.__table__
+_table: Table = ArtifactRow.__table__  # type: ignore[assignment]
 #: The artifact columns, in the order rows are handed to ``Artifact``.
 COLUMNS: tuple[str, ...] = tuple(c.name for c in _table.columns)
 #: What a cache hit reads: enough to load the value and say what it is.
@@ -58,6 +59,10 @@ class _Deferred:
 
 #: Stands in a row for a column that was not fetched yet.
 DEFERRED = _Deferred()
+_edges: Table = LineageEdge.__table__  # type: ignore[assignment]
+_tags: Table = TagRow.__table__  # type: ignore[assignment]
+_sets: Table = SetRow.__table__  # type: ignore[assignment]
+_members: Table = SetMember.__table__  # type: ignore[assignment]
 _HOT = [c for c in _table.columns if c.name not in DEFERRED_COLUMNS]
 _HOT_POSITIONS = [COLUMNS.index(c.name) for c in _HOT]
 _JSON_COLUMNS = frozenset(
@@ -169,7 +174,7 @@ class SqlIndex:
             select(*(_table.c[n] for n in DEFERRED_COLUMNS)).where(_table.c.id == "x")
         )
         self._insert_artifact = self._insert_ignore(_table)
-        self._insert_set = self._insert_ignore(SetRow.__table__)
+        self._insert_set = self._insert_ignore(_sets)
         self._exists_sql, _ = self._compile(select(_table.c.id).where(_table.c.id == "x"))
         self._paramstyle = dialect.paramstyle
 
@@ -201,7 +206,7 @@ class SqlIndex:
         if conn is None:
             conn = self.engine.raw_connection()
             if self.engine.dialect.name == "postgresql":
-                conn.driver_connection.autocommit = True
+                conn.driver_connection.autocommit = True  # type: ignore[union-attr]
             self._local.conn = conn
         return conn
 
@@ -371,7 +376,7 @@ class SqlIndex:
         start = list(dict.fromkeys(artifact_ids))
         if not start:
             return {}
-        edges = LineageEdge.__table__
+        edges = _edges
         if direction == "upstream":
             near, far = edges.c.artifact_id, edges.c.input_artifact_id
         elif direction == "downstream":
@@ -487,10 +492,10 @@ class SqlIndex:
                 for i, p in dict.fromkeys(edges)
             ]
             if edge_rows:
-                conn.execute(insert(LineageEdge.__table__), edge_rows)
+                conn.execute(insert(_edges), edge_rows)
             tag_rows = [{"artifact_id": artifact_id, "tag": str(t)} for t in dict.fromkeys(tags)]
             if tag_rows:
-                conn.execute(insert(TagRow.__table__), tag_rows)
+                conn.execute(insert(_tags), tag_rows)
         return True
 
     def _storable(self, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -518,18 +523,18 @@ class SqlIndex:
             else:
                 try:
                     with conn.begin_nested():
-                        conn.execute(insert(SetRow.__table__).values(**row))
+                        conn.execute(insert(_sets).values(**row))
                 except IntegrityError:
                     return False
             members = [{"set_id": row["id"], "artifact_id": a} for a in member_ids]
             for start in range(0, len(members), 10_000):
-                conn.execute(insert(SetMember.__table__), members[start : start + 10_000])
+                conn.execute(insert(_members), members[start : start + 10_000])
         return True
 
     def get_set(self, set_id: str) -> dict[str, Any] | None:
         """The stored row of a set, or ``None``."""
         with self._connect() as conn:
-            stmt = select(*SetRow.__table__.columns).where(SetRow.id == set_id)
+            stmt = select(*_sets.columns).where(SetRow.id == set_id)
             found = conn.execute(stmt).mappings().first()
         return _set_row(found)
 
@@ -547,7 +552,7 @@ class SqlIndex:
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Set rows matching the criteria, newest first."""
-        stmt = select(*SetRow.__table__.columns)
+        stmt = select(*_sets.columns)
         if name is not None:
             stmt = stmt.where(SetRow.name == name)
         if labels_hash is not None:

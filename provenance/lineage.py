@@ -27,13 +27,13 @@ def _repo(repo: Any) -> Any:
 def coerce_artifact(artifact_or_id: Any, repo: Any = None) -> Artifact:
     """An :class:`Artifact` from an artifact, a proxy, a composite result or an id."""
     if is_proxy(artifact_or_id):
-        return artifact_or_id.artifact  # type: ignore[no-any-return]
+        return artifact_or_id.artifact
     if isinstance(artifact_or_id, Artifact):
         return artifact_or_id
     artifact = getattr(artifact_or_id, "artifact", None)
     if isinstance(artifact, Artifact):
         return artifact
-    return _repo(repo).get_artifact(artifact_or_id)  # type: ignore[no-any-return]
+    return _repo(repo).get_artifact(artifact_or_id)
 
 
 def _index_of(artifact: Artifact, repo: Any) -> Any:

@@ -27,7 +27,7 @@ def load_artifact(artifact_id: str) -> Artifact:
     """
     artifact = get_default_repo().get_artifact(artifact_id)
     _notify(artifact)  # capture_set records loaded artifacts too
-    return artifact  # type: ignore[no-any-return]
+    return artifact
 
 
 def load_proxy(artifact_id: str) -> Any:

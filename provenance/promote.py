@@ -52,7 +52,11 @@ def _composite_members(artifact: Artifact) -> list[str]:
     if not artifact.composite:
         return []
     inline = artifact._get("value_inline")
-    data = bytes(inline) if inline is not None else artifact.repo.blobstore.get(artifact.blob_id)  # type: ignore[union-attr]
+    if inline is not None:
+        data = bytes(inline)
+    else:
+        assert artifact.repo is not None and artifact.blob_id is not None
+        data = artifact.repo.blobstore.get(artifact.blob_id)
     return list(json.loads(data).values())
 
 

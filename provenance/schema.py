@@ -25,7 +25,7 @@ KNOWN_REVISIONS = ("0001", "0002")
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
 
-def _alembic_config(connection: Connection, schema: str | None):  # type: ignore[no-untyped-def]
+def _alembic_config(connection: Connection, schema: str | None):
     from alembic.config import Config
 
     cfg = Config()
