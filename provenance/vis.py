@@ -18,6 +18,12 @@ def _literal(value: Any) -> str:
     return text if len(text) <= _MAX_LITERAL else text[: _MAX_LITERAL - 1] + "…"
 
 
+#: Above this many artifacts, literal inputs are listed inside the call's box
+#: instead of as nodes of their own, and dot's layout effort is capped: a
+#: 1,000-artifact pipeline then lays out in seconds instead of a minute.
+LARGE_GRAPH = 200
+
+
 def visualize_lineage(
     artifact_or_proxy: Any,
     depth: int | None = None,
@@ -37,7 +43,9 @@ def visualize_lineage(
     depth : int, optional
         How many calls upstream to draw (all when omitted).
     show_literals : bool
-        Draw non-artifact inputs (numbers, strings, small lists) too.
+        Draw non-artifact inputs (numbers, strings, small lists) too: as
+        notes of their own, or, in graphs of more than :data:`LARGE_GRAPH`
+        artifacts, as lines in the call's box.
     """
     graphviz = require("graphviz", "vis", "visualize_lineage")
     artifact = coerce_artifact(artifact_or_proxy, repo)
@@ -49,8 +57,11 @@ def visualize_lineage(
     found = owner.get_artifacts(ids)
     edges = index.edges_among(ids)
 
+    large = len(ids) > LARGE_GRAPH
     dot = graphviz.Digraph(name=f"lineage_{artifact.id[:12]}")
     dot.attr(rankdir="LR")
+    if large:
+        dot.attr(mclimit="0.3", nslimit="2", nslimit1="2")
     dot.attr("node", fontname="Helvetica", fontsize="10")
     dot.attr("edge", fontname="Helvetica", fontsize="9")
     for artifact_id in ids:
@@ -68,16 +79,23 @@ def visualize_lineage(
             tooltip=f"value_id {art.value_id}",
         )
         call = f"c_{artifact_id}"
-        dot.node(call, f"{art.fn_name or art.name}()\nv{art.version}", shape="box",
-                 style="rounded,filled", fillcolor="#e5e7eb")  # fmt: skip
-        dot.edge(call, f"a_{artifact_id}")
+        literals = []
         if show_literals:
             summary = art.inputs_json or {}
-            for pname, value in (summary.get("kargs") or {}).items():
-                if isinstance(value, dict) and "$artifact" in value:
-                    continue
+            literals = [
+                (pname, _literal(value))
+                for pname, value in (summary.get("kargs") or {}).items()
+                if not (isinstance(value, dict) and "$artifact" in value)
+            ]
+        label = f"{art.fn_name or art.name}()\nv{art.version}"
+        if large and literals:
+            label += "\n" + "\n".join(f"{k}={v}" for k, v in literals)
+        dot.node(call, label, shape="box", style="rounded,filled", fillcolor="#e5e7eb")
+        dot.edge(call, f"a_{artifact_id}")
+        if not large:
+            for pname, text in literals:
                 node = f"l_{artifact_id}_{pname}"
-                dot.node(node, f"{pname}={_literal(value)}", shape="note", fontsize="9")
+                dot.node(node, f"{pname}={text}", shape="note", fontsize="9")
                 dot.edge(node, call, label=pname, style="dotted")
     for child, parent, parameter in edges:
         if parent in found or parent in ids:

@@ -108,3 +108,19 @@ def test_visualize_lineage_renders_svg_with_dot(repo: Any, tmp_path: Any) -> Non
     png = dot.pipe(format="png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert "image/svg+xml" in dot._repr_mimebundle_()
+
+
+def test_large_lineage_lists_literals_inside_calls(repo: Any) -> None:
+    from provenance.vis import LARGE_GRAPH
+
+    @p.provenance()
+    def acc(prev: Any, k: int) -> int:
+        return k
+
+    node = acc(None, 0)
+    for k in range(1, LARGE_GRAPH + 5):
+        node = acc(node, k)
+    source = p.visualize_lineage(node).source
+    assert "shape=note" not in source
+    assert f"k={LARGE_GRAPH + 4}" in source
+    assert "mclimit" in source
