@@ -545,3 +545,42 @@ def test_small_values_live_in_the_row_and_large_ones_in_blobs(disk_repo: Any) ->
     assert p.load_proxy(small.artifact.id) == bytes(100)
     assert p.load_proxy(large.artifact.id) == bytes(100_000)
     assert small.artifact.size < 200 and large.artifact.size > 100_000
+
+
+# Artifact ids of a few calls, pinned: a change here invalidates every user's
+# cache and must be a deliberate decision (bump hashing.HASH_SCHEME with it).
+GOLDEN_CALL_IDS = [
+    ((1,), {}, "fe8c0183610dd3f9f079a7cf1f835f96"),
+    ((1, 2, 3), {"x": "y"}, "d3de8800c82c81d02539cd132cfefb68"),
+    (({"k": [1.5, None]},), {"b": "s"}, "478e4fbdd582edbe6c7de6a85a816be8"),
+]
+
+
+@pytest.mark.parametrize("args, kwargs, expected", GOLDEN_CALL_IDS)
+def test_artifact_ids_are_pinned(repo: Any, args: Any, kwargs: Any, expected: str) -> None:
+    @p.provenance(version=3, name="golden")
+    def golden(a: Any, b: Any = 2, *rest: Any, **kw: Any) -> Any:
+        return a
+
+    assert golden.artifact_id(*args, **kwargs) == expected
+    assert golden(*args, **kwargs).artifact.id == expected
+
+
+def test_artifact_id_is_the_same_in_another_process(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import provenance as p\n"
+        "@p.provenance(version=3, name='golden')\n"
+        "def golden(a, b=2, *rest, **kw): return a\n"
+        "print(golden.artifact_id(1, 2, 3, x='y'))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONHASHSEED": "777", "PATH": "/usr/bin:/bin", "PROVENANCE_HOME": str(tmp_path)},
+    )
+    assert out.stdout.strip() == GOLDEN_CALL_IDS[1][2]
