@@ -59,7 +59,7 @@ _BLOBSTORE_KEYS: dict[str, set[str]] = {
     "chained": {"stores", "read_through_write"},
 }
 _REPO_KEYS: dict[str, set[str]] = {
-    "sql": {"db", "store", "schema", "create_db", "create_schema", "engine_kwargs"},
+    "sql": {"db", "store", "schema", "create_db", "create_schema", "upgrade_db", "engine_kwargs"},
     "memory": {"store"},
     "chained": {"repos"},
 }
@@ -223,6 +223,7 @@ def _build_repo(
             schema=entry.get("schema"),
             create_db=bool(entry.get("create_db", True)),
             create_schema=bool(entry.get("create_schema", True)),
+            upgrade_db=bool(entry.get("upgrade_db", False)),
             engine_kwargs=entry.get("engine_kwargs"),
         )
         blobstore = store(True)

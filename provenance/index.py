@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
+from . import _postgres
 from .errors import ConfigError, SchemaOutdated
 from .models import ArtifactRow, LineageEdge, SetMember, SetRow, TagRow
 from .schema import ensure_schema
@@ -120,13 +121,18 @@ class SqlIndex:
         An SQLAlchemy URL (``sqlite:///path/provenance.db``,
         ``postgresql+psycopg://...``); ``sqlite://`` is an in-memory index.
     schema : str, optional
-        A database schema (PostgreSQL) holding the tables.
+        A PostgreSQL schema (namespace) holding the tables.
     create_db : bool
-        Create the database (the SQLite file's directory) if missing.
+        Create the database if it is missing (for SQLite, the file's
+        directory; for PostgreSQL, ``CREATE DATABASE``).
     create_schema : bool
-        Create the tables in an empty database.
+        Create the PostgreSQL ``schema`` if it is missing.
+    upgrade_db : bool
+        Upgrade an outdated index schema on opening, instead of reporting it.
     engine_kwargs : mapping, optional
         Passed to :func:`sqlalchemy.create_engine`.
+
+    An empty database always gets the tables (through the Alembic migrations).
     """
 
     def __init__(
@@ -136,6 +142,7 @@ class SqlIndex:
         schema: str | None = None,
         create_db: bool = True,
         create_schema: bool = True,
+        upgrade_db: bool = False,
         engine_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         try:
@@ -154,35 +161,52 @@ class SqlIndex:
                 kwargs.setdefault("connect_args", {"check_same_thread": False})
             elif create_db and url.database:
                 os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+        postgres = url.get_backend_name() == "postgresql"
+        if postgres:
+            # Connections of a long-lived repo may be dropped by the server.
+            kwargs.setdefault("pool_pre_ping", True)
+            if create_db:
+                _postgres.ensure_database(url)
+        elif schema is not None:
+            raise ConfigError(f"'schema' is only supported on PostgreSQL, not {url.drivername}")
         self.engine: Engine = create_engine(url, **kwargs)
         if url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
+        if postgres and schema is not None:
+            if create_schema:
+                _postgres.ensure_pg_schema(self.engine, schema)
+            _postgres.use_schema(self.engine, schema)
         # An outdated schema is reported when the index is used, not here, so
         # that the repo can still be built and upgraded (provenance db upgrade).
         self._schema_error: SchemaOutdated | None = None
         try:
-            ensure_schema(self.engine, schema, create=create_schema)
+            ensure_schema(self.engine)
         except SchemaOutdated as exc:
-            self._schema_error = exc
+            if not upgrade_db:
+                self._schema_error = exc
+            else:
+                upgrade_schema(self.engine)
         self._lock = threading.RLock() if self._memory else None
         self._local = threading.local()
         self._pid = os.getpid()
         dialect = self.engine.dialect
-        self._get_sql, _ = self._compile(select(*_HOT).where(_table.c.id == "x"))
-        self._deferred_sql, _ = self._compile(
+        self._get_sql = self._compile(select(*_HOT).where(_table.c.id == "x"))
+        self._deferred_sql = self._compile(
             select(*(_table.c[n] for n in DEFERRED_COLUMNS)).where(_table.c.id == "x")
         )
         self._insert_artifact = self._insert_ignore(_table)
         self._insert_set = self._insert_ignore(_sets)
-        self._exists_sql, _ = self._compile(select(_table.c.id).where(_table.c.id == "x"))
-        self._paramstyle = dialect.paramstyle
+        self._exists_sql = self._compile(select(_table.c.id).where(_table.c.id == "x"))
 
     # -- the fast read path --------------------------------------------------
 
-    def _compile(self, stmt: Any) -> tuple[str, list[str]]:
+    def _compile(self, stmt: Any) -> tuple[str, str | None]:
+        """SQL text of a one-parameter statement, and the parameter's name if named."""
         compiled = stmt.compile(dialect=self.engine.dialect)
-        return str(compiled), list(compiled.positiontup or [])
+        names = list(compiled.params)
+        named = self.engine.dialect.paramstyle in ("named", "pyformat")
+        return str(compiled), (names[0] if named else None)
 
     def _check_schema(self) -> None:
         if self._schema_error is not None:
@@ -190,7 +214,7 @@ class SqlIndex:
 
     def upgrade(self) -> None:
         """Create or upgrade the schema to this library's revision."""
-        upgrade_schema(self.engine, self.schema)
+        upgrade_schema(self.engine)
         self._schema_error = None
 
     def _raw(self) -> Any:
@@ -210,9 +234,9 @@ class SqlIndex:
             self._local.conn = conn
         return conn
 
-    def _fetch(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        if self._paramstyle in ("named", "pyformat"):
-            raise NotImplementedError  # pragma: no cover - all supported drivers are positional
+    def _fetch(self, query: tuple[str, str | None], value: Any) -> list[tuple[Any, ...]]:
+        sql, name = query
+        args: Any = (value,) if name is None else {name: value}
         if self._lock is not None:
             with self._lock:
                 return self._fetch_unlocked(sql, args)
@@ -241,7 +265,7 @@ class SqlIndex:
         The :data:`DEFERRED_COLUMNS` hold :data:`DEFERRED`; fetch them with
         :meth:`get_deferred` when needed.
         """
-        rows = self._fetch(self._get_sql, (artifact_id,))
+        rows = self._fetch(self._get_sql, artifact_id)
         if not rows:
             return None
         row: list[Any] = [DEFERRED] * len(COLUMNS)
@@ -251,14 +275,14 @@ class SqlIndex:
 
     def get_deferred(self, artifact_id: str) -> dict[str, Any]:
         """The :data:`DEFERRED_COLUMNS` of one artifact."""
-        rows = self._fetch(self._deferred_sql, (artifact_id,))
+        rows = self._fetch(self._deferred_sql, artifact_id)
         if not rows:
             return dict.fromkeys(DEFERRED_COLUMNS)
         return dict(zip(DEFERRED_COLUMNS, rows[0]))
 
     def exists(self, artifact_id: str) -> bool:
         """Whether ``artifact_id`` is indexed."""
-        return bool(self._fetch(self._exists_sql, (artifact_id,)))
+        return bool(self._fetch(self._exists_sql, artifact_id))
 
     # -- general queries -------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from typing import Any
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
@@ -25,25 +26,27 @@ KNOWN_REVISIONS = ("0001", "0002")
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 
 
-def _alembic_config(connection: Connection, schema: str | None):
+def _alembic_config(connection: Connection) -> Any:
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", _MIGRATIONS)
     cfg.attributes["connection"] = connection
-    cfg.attributes["schema"] = schema
     return cfg
 
 
-def current_revision(engine: Engine, schema: str | None = None) -> str | None:
-    """The schema revision stored in the database, or ``None`` for an empty one."""
-    table = f'"{schema}".alembic_version' if schema else "alembic_version"
+def current_revision(engine: Engine) -> str | None:
+    """The schema revision stored in the database, or ``None`` for an empty one.
+
+    Tables are looked up unqualified: a PostgreSQL ``schema`` is applied to
+    every connection through its ``search_path``.
+    """
     with engine.connect() as conn:
         try:
-            row = conn.execute(text(f"SELECT version_num FROM {table}")).first()
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
         except DBAPIError:
             conn.rollback()
-            if inspect(conn).has_table("artifacts", schema=schema):
+            if _has_table(conn, "artifacts"):
                 raise SchemaError(
                     f"{engine.url!r} has an 'artifacts' table but no Alembic version: "
                     "it was not created by this library (or by its pre-Alembic predecessor); "
@@ -53,19 +56,27 @@ def current_revision(engine: Engine, schema: str | None = None) -> str | None:
     return row[0] if row else None
 
 
-def upgrade(engine: Engine, schema: str | None = None) -> None:
+def _has_table(conn: Connection, name: str) -> bool:
+    if conn.dialect.name == "postgresql":
+        # Only the schemas on the search path count, as for unqualified names.
+        found = conn.execute(text("SELECT to_regclass(:n)"), {"n": name}).scalar()
+        return found is not None
+    return bool(inspect(conn).has_table(name))
+
+
+def upgrade(engine: Engine) -> None:
     """Create or upgrade the schema to the newest revision (``provenance db upgrade``)."""
     from alembic import command
 
     with engine.begin() as conn:
-        command.upgrade(_alembic_config(conn, schema), "head")
+        command.upgrade(_alembic_config(conn), "head")
 
 
-def _wait_for_head(engine: Engine, schema: str | None, timeout: float = 60.0) -> None:
+def _wait_for_head(engine: Engine, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            if current_revision(engine, schema) == SCHEMA_HEAD:
+            if current_revision(engine) == SCHEMA_HEAD:
                 return
         except DBAPIError:
             pass
@@ -76,7 +87,7 @@ def _wait_for_head(engine: Engine, schema: str | None, timeout: float = 60.0) ->
         time.sleep(0.05)
 
 
-def ensure_schema(engine: Engine, schema: str | None = None, create: bool = True) -> None:
+def ensure_schema(engine: Engine, create: bool = True) -> None:
     """Make sure the database holds the schema this library expects.
 
     Parameters
@@ -92,18 +103,18 @@ def ensure_schema(engine: Engine, schema: str | None = None, create: bool = True
         The database was written by a newer library, or is empty and
         ``create`` is false.
     """
-    revision = current_revision(engine, schema)
+    revision = current_revision(engine)
     if revision == SCHEMA_HEAD:
         return
     if revision is None:
         if not create:
             raise SchemaError(f"{engine.url!r} has no provenance schema and create_schema is false")
         try:
-            upgrade(engine, schema)
+            upgrade(engine)
         except DBAPIError:
             # Another process is creating the schema at the same moment: its
             # transaction wins, ours rolled back; wait for it to commit.
-            _wait_for_head(engine, schema)
+            _wait_for_head(engine)
         return
     if revision in KNOWN_REVISIONS:
         raise SchemaOutdated(

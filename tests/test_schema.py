@@ -56,7 +56,7 @@ def test_outdated_schema_says_how_to_upgrade_and_upgrades(tmp_path: Any) -> None
     url = f"sqlite:///{tmp_path / 'old.db'}"
     engine = create_engine(url)
     with engine.begin() as conn:
-        command.upgrade(schema._alembic_config(conn, None), "0001")
+        command.upgrade(schema._alembic_config(conn), "0001")
     assert schema.current_revision(engine) == "0001"
     cfg = {
         "blobstores": {"d": {"type": "disk", "cachedir": str(tmp_path / "blobs")}},
@@ -85,6 +85,18 @@ def test_foreign_tables_are_refused(tmp_path: Any) -> None:
         SqlIndex(url)
 
 
-def test_create_schema_false_on_empty_database(tmp_path: Any) -> None:
-    with pytest.raises(p.SchemaError, match="create_schema"):
-        SqlIndex(f"sqlite:///{tmp_path / 'i.db'}", create_schema=False)
+def test_schema_option_needs_postgresql(tmp_path: Any) -> None:
+    with pytest.raises(p.ConfigError, match="schema"):
+        SqlIndex(f"sqlite:///{tmp_path / 'i.db'}", schema="team")
+
+
+def test_upgrade_db_upgrades_on_open(tmp_path: Any) -> None:
+    from alembic import command
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(schema._alembic_config(conn), "0001")
+    index = SqlIndex(url, upgrade_db=True)
+    assert schema.current_revision(engine) == schema.SCHEMA_HEAD
+    assert index.count() == 0

@@ -11,7 +11,6 @@ connection = config.attributes["connection"]
 context.configure(
     connection=connection,
     target_metadata=Base.metadata,
-    version_table_schema=config.attributes.get("schema"),
     # SQLite cannot ALTER most things in place; batch mode copies tables.
     render_as_batch=connection.dialect.name == "sqlite",
 )
