@@ -186,10 +186,10 @@ def _resolve(t: type) -> _Handler:
     if enum is not None and isinstance(t, enum.EnumMeta):
         return _d_flag if issubclass(t, enum.Flag) else _d_enum
     if hasattr(t, "__dataclass_fields__"):
-        return _d_dataclass
+        return _guarded_dataclass
     if issubclass(t, tuple) and isinstance(getattr(t, "_fields", None), tuple):
         return _d_namedtuple
-    return _d_reduce
+    return _guarded_reduce
 
 
 def _rebuild_dispatch() -> None:
@@ -362,7 +362,7 @@ def register_hasher(cls: type[_T], fn: Callable[[_T], object] | None = None) -> 
         return _h(b"custom:" + _d_class(type(obj)) + _digest(stand_in))
 
     with _lock:
-        _REGISTERED[cls] = handler
+        _REGISTERED[cls] = _guard(handler)
         _rebuild_dispatch()
     return fn
 
@@ -451,6 +451,43 @@ def _d_notimplemented(obj: object) -> bytes:
 
 
 # --- containers ---------------------------------------------------------------------
+
+
+class _ThreadState(threading.local):
+    def __init__(self) -> None:
+        self.active: set[int] = set()  # ids of values being hashed: meeting one again is a cycle
+        self.functions: set[int] = set()  # ids of functions being hashed (recursive closures)
+
+
+_tls = _ThreadState()
+_CYCLE = (
+    "it refers back to a value that contains it (a reference cycle); break the cycle, "
+    "or register a hasher for the type that holds the back reference"
+)
+
+
+def _guard(handler: _Handler) -> _Handler:
+    """Wrap the handler of a type whose values can be part of a reference cycle.
+
+    Only mutable containers and objects can close a cycle, so tuples, frozensets and
+    scalars (the cache-hit hot path) go unguarded.  ``RecursionError`` is no substitute:
+    CPython 3.13.0 does not enforce the recursion limit on calls to functions with
+    default arguments, so a cycle would recurse until memory runs out.
+    """
+
+    def guarded(obj: Any) -> bytes:
+        active = _tls.active
+        key = id(obj)
+        if key in active:
+            raise _Unhashable(_type_name(type(obj)), _CYCLE)
+        active.add(key)
+        try:
+            return handler(obj)
+        finally:
+            active.discard(key)
+
+    guarded.__qualname__ = f"guarded({handler.__qualname__})"
+    return guarded
 
 
 def _blame(exc: _Unhashable, children: Iterable[tuple[str, object]]) -> None:
@@ -609,13 +646,8 @@ def _d_partial(p: functools.partial[Any]) -> bytes:
         raise
 
 
-_tls = threading.local()  # functions being hashed on this thread, to cut closure cycles
-
-
 def _d_function(fn: types.FunctionType) -> bytes:
-    active: set[int] | None = getattr(_tls, "functions", None)
-    if active is None:
-        active = _tls.functions = set()
+    active = _tls.functions
     name = _digest(fn.__module__) + _d_str(fn.__qualname__)
     if id(fn) in active:  # a recursive closure: refer back by name, deterministically
         return _h(b"function-ref:" + name)
@@ -910,64 +942,19 @@ def _d_proxy(obj: Any) -> bytes:
     return digest
 
 
-# --- errors for cycles ----------------------------------------------------------------
-_ATOMIC = (str, bytes, int, float, bool, type(None), complex)
+# --- reduce and dataclass handlers, guarded against cycles ---------------------------
+_guarded_reduce = _guard(_d_reduce)
+_guarded_dataclass = _guard(_d_dataclass)
 
 
 def _recursion_error(obj: object, path: str) -> HashingError:
-    where = _find_cycle(obj)
-    if where is None:
-        return HashingError(
-            f"cannot hash value of type {_type_name(type(obj))}"
-            + (f" at {path}" if path else "")
-            + ": it is nested too deeply or contains a reference to itself"
-        )
+    # Cycles are caught by _guard; this is a value nested deeper than the recursion limit.
     return HashingError(
         f"cannot hash value of type {_type_name(type(obj))}"
         + (f" at {path}" if path else "")
-        + f": it contains itself (the reference cycle closes at {path}{where}); "
-        "register a hasher for the type that holds the back reference"
+        + ": it is nested too deeply (raise sys.setrecursionlimit(), or register a "
+        "hasher for the type that nests)"
     )
-
-
-def _children_for_cycle(obj: object) -> Iterator[tuple[str, object]]:
-    if type(obj) in (list, tuple):
-        return _indexed(obj)  # type: ignore[arg-type]
-    if isinstance(obj, dict):
-        return ((f"[{_short(k)}]", v) for k, v in obj.items())
-    if isinstance(obj, (set, frozenset)):
-        return (("{...}", x) for x in obj)
-    attrs = getattr(obj, "__dict__", None)
-    if type(attrs) is dict and not isinstance(obj, (type, types.ModuleType)):
-        return ((f".{k}", v) for k, v in attrs.items())
-    return iter(())
-
-
-def _find_cycle(root: object) -> str | None:
-    """Path from ``root`` to a reference back to one of its ancestors, for error messages."""
-    labels: list[str] = []
-    on_path = {id(root)}
-    done: set[int] = set()
-    stack = [(id(root), _children_for_cycle(root))]
-    while stack:
-        oid, children = stack[-1]
-        for label, child in children:
-            cid = id(child)
-            if cid in on_path:
-                return "".join(labels) + label
-            if cid in done or type(child) in _ATOMIC:
-                continue
-            on_path.add(cid)
-            labels.append(label)
-            stack.append((cid, _children_for_cycle(child)))
-            break
-        else:
-            stack.pop()
-            on_path.discard(oid)
-            done.add(oid)
-            if labels:
-                labels.pop()
-    return None
 
 
 # --- handlers installed when their module is first seen imported -----------------------
@@ -1028,7 +1015,7 @@ def _load_numpy() -> None:
     import numpy
 
     _np = numpy
-    _LIBRARY[numpy.ndarray] = _d_ndarray
+    _LIBRARY[numpy.ndarray] = _guard(_d_ndarray)  # object arrays can hold themselves
     _LIBRARY[numpy.generic] = _d_npscalar
     _LIBRARY[numpy.dtype] = _dtype_digest
 
@@ -1038,8 +1025,8 @@ def _load_pandas() -> None:
     import pandas
 
     _pd = pandas
-    _LIBRARY[pandas.DataFrame] = _d_dataframe
-    _LIBRARY[pandas.Series] = _d_series
+    _LIBRARY[pandas.DataFrame] = _guard(_d_dataframe)
+    _LIBRARY[pandas.Series] = _guard(_d_series)
     _LIBRARY[pandas.Index] = _d_index
     _LIBRARY[pandas.api.extensions.ExtensionArray] = _d_extension_array
 
@@ -1265,9 +1252,9 @@ _BUILTIN.update(
         bytearray: _d_bytearray,
         memoryview: _d_memoryview,
         tuple: _d_tuple,
-        list: _d_list,
-        dict: _d_dict,
-        OrderedDict: _d_odict,
+        list: _guard(_d_list),
+        dict: _guard(_d_dict),
+        OrderedDict: _guard(_d_odict),
         set: _d_set,
         frozenset: _d_frozenset,
         range: _d_range,

@@ -174,9 +174,11 @@ class SqlIndex:
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         if postgres and schema is not None:
+            # Every pooled connection must carry the search path, the one
+            # that creates the schema included: register it first.
+            _postgres.use_schema(self.engine, schema)
             if create_schema:
                 _postgres.ensure_pg_schema(self.engine, schema)
-            _postgres.use_schema(self.engine, schema)
         # An outdated schema is reported when the index is used, not here, so
         # that the repo can still be built and upgraded (provenance db upgrade).
         self._schema_error: SchemaOutdated | None = None
@@ -190,7 +192,6 @@ class SqlIndex:
         self._lock = threading.RLock() if self._memory else None
         self._local = threading.local()
         self._pid = os.getpid()
-        dialect = self.engine.dialect
         self._get_sql = self._compile(select(*_HOT).where(_table.c.id == "x"))
         self._deferred_sql = self._compile(
             select(*(_table.c[n] for n in DEFERRED_COLUMNS)).where(_table.c.id == "x")
@@ -463,7 +464,12 @@ class SqlIndex:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
         else:
             return None
-        return dialect_insert(table).on_conflict_do_nothing()
+        stmt = dialect_insert(table).on_conflict_do_nothing()
+        if self.engine.dialect.insert_returning:
+            # RETURNING tells whether the row was written: rowcount is not
+            # reliable for ON CONFLICT DO NOTHING on every driver (psycopg: -1).
+            stmt = stmt.returning(*table.primary_key.columns)
+        return stmt
 
     def put(
         self,
@@ -501,7 +507,7 @@ class SqlIndex:
                     return True
             stmt = self._insert_artifact
             if stmt is not None:
-                inserted = conn.execute(stmt, row).rowcount > 0
+                inserted = _wrote(conn.execute(stmt, row))
             else:
                 try:
                     with conn.begin_nested():
@@ -542,7 +548,7 @@ class SqlIndex:
         with self._begin() as conn:
             stmt = self._insert_set
             if stmt is not None:
-                if conn.execute(stmt, row).rowcount == 0:
+                if not _wrote(conn.execute(stmt, row)):
                     return False
             else:
                 try:
@@ -610,6 +616,13 @@ class SqlIndex:
 
     def __repr__(self) -> str:
         return f"<SqlIndex {self.url.render_as_string(hide_password=True)}>"
+
+
+def _wrote(result: Any) -> bool:
+    """Whether a get-or-create INSERT wrote its row."""
+    if result.returns_rows:
+        return result.first() is not None
+    return bool(result.rowcount > 0)  # SQLite before 3.35 has no RETURNING
 
 
 def _set_row(found: Any) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pg_server import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 import provenance as p
 from provenance import config as _config
@@ -52,13 +53,23 @@ MEMORY_CONFIG = {
 }
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+def postgres_config(url: str, root: str, **repo_extra: Any) -> dict[str, Any]:
+    cfg = sqlite_config(root, **repo_extra)
+    cfg["artifact_repos"]["local"]["db"] = url
+    cfg["artifact_repos"]["local"]["type"] = "postgres"
+    return cfg
+
+
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def repo(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    """The default repo, once in memory and once as SQLite + disk."""
+    """The default repo: in memory, SQLite + disk, and PostgreSQL + disk."""
     if request.param == "memory":
         cfg = p.load_config(MEMORY_CONFIG)
-    else:
+    elif request.param == "sqlite":
         cfg = p.load_config(sqlite_config(str(tmp_path / "repo")))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        cfg = p.load_config(postgres_config(url, str(tmp_path / "repo")))
     return cfg.repos[cfg.default_repo]
 
 

@@ -638,17 +638,49 @@ def test_registered_hasher_errors_are_reported() -> None:
 def test_self_referencing_values_raise() -> None:
     loop: list[Any] = [1]
     loop.append(loop)
-    with pytest.raises(HashingError, match=r"contains itself.*\[1\]"):
+    with pytest.raises(HashingError, match=r"type list at \[1\]: it refers back"):
         hash_value(loop)
     d: dict[str, Any] = {}
     d["me"] = {"again": d}
-    with pytest.raises(HashingError, match=r"contains itself.*\['me'\]\['again'\]"):
-        hash_value(d)
+    with pytest.raises(HashingError, match=r"type dict at x\['me'\]\['again'\]: it refers back"):
+        hash_value(d, path="x")
     node = GoldenPlain()
     node.items = [GoldenPlain()]
     node.items[0].parent = node  # type: ignore[attr-defined]
-    with pytest.raises(HashingError, match=r"contains itself.*\.items\[0\]\.parent"):
+    with pytest.raises(HashingError, match=r"GoldenPlain at \.items\[0\]\.parent: it refers back"):
         hash_value(node)
+    array = np.empty(2, dtype=object)
+    array[:] = [1, array]
+    with pytest.raises(HashingError, match=r"ndarray at \[1\]: it refers back"):
+        hash_value(array)
+
+
+def test_shared_references_are_not_cycles() -> None:
+    shared = [1, {"a": 2}]
+    assert hash_value([shared, shared, (shared,)]) == hash_value(
+        [[1, {"a": 2}]] * 2 + [([1, {"a": 2}],)]
+    )
+    node = GoldenPlain()
+    assert hash_value({"x": node, "y": [node]}) == hash_value(
+        {"x": GoldenPlain(), "y": [GoldenPlain()]}
+    )
+
+
+def test_threads_hashing_the_same_value_concurrently() -> None:
+    value = [{"k": list(range(20)), "n": [i, str(i)]} for i in range(500)]
+    expected = hash_value(value)
+    results: list[str] = []
+
+    def work() -> None:
+        for _ in range(3):
+            results.append(hash_value(value))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == [expected] * 12
 
 
 def test_deep_but_acyclic_nesting() -> None:

@@ -1,4 +1,4 @@
-"""One contract suite for the SQL index backends (SQLite file, SQLite in memory)."""
+"""One contract suite for the SQL index backends: SQLite (file, memory) and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -44,10 +44,23 @@ def row(i: int, **extra: Any) -> dict[str, Any]:
     return base
 
 
-@pytest.fixture(params=["sqlite-file", "sqlite-memory"])
+@pytest.fixture(
+    params=[
+        "sqlite-file",
+        "sqlite-memory",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        pytest.param("postgres-schema", marks=pytest.mark.postgres),
+    ]
+)
 def index(request: pytest.FixtureRequest, tmp_path: Any) -> SqlIndex:
-    url = f"sqlite:///{tmp_path / 'i.db'}" if request.param == "sqlite-file" else "sqlite://"
-    idx = SqlIndex(url)
+    if request.param == "sqlite-file":
+        idx = SqlIndex(f"sqlite:///{tmp_path / 'i.db'}")
+    elif request.param == "sqlite-memory":
+        idx = SqlIndex("sqlite://")
+    elif request.param == "postgres":
+        idx = SqlIndex(request.getfixturevalue("postgres_url"))
+    else:
+        idx = SqlIndex(request.getfixturevalue("postgres_url"), schema="team_a")
     yield idx
     idx.dispose()
 
@@ -158,3 +171,40 @@ def test_invalid_url_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="db"):
         SqlIndex("not a url at all ://")
+
+
+@pytest.mark.postgres
+def test_postgres_schemas_keep_repos_apart(postgres_url: str) -> None:
+    a = SqlIndex(postgres_url, schema="team_a")
+    b = SqlIndex(postgres_url, schema="team_b")
+    a.put(row(1))
+    assert a.exists(row(1)["id"])
+    assert not b.exists(row(1)["id"])
+    assert b.count() == 0
+    a.dispose()
+    b.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_json_columns_are_queryable(postgres_url: str) -> None:
+    idx = SqlIndex(postgres_url)
+    idx.put(row(1, custom_fields={"team": "x", "n": 3, "ok": True}))
+    idx.put(row(2, custom_fields={"team": "y"}))
+    assert [r[0] for r in idx.find(custom_fields={"team": "x", "n": 3, "ok": True})] == [
+        row(1)["id"]
+    ]
+    idx.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_indexes_exist(postgres_url: str) -> None:
+    from sqlalchemy import inspect
+
+    idx = SqlIndex(postgres_url)
+    insp = inspect(idx.engine)
+    indexed = {tuple(i["column_names"]) for t in ("artifacts", "artifact_lineage", "artifact_tags",
+               "artifact_sets", "artifact_set_members") for i in insp.get_indexes(t)}  # fmt: skip
+    for columns in [("value_id",), ("name", "computed_at"), ("input_artifact_id",), ("tag",),
+                    ("labels_hash",), ("name", "created_at"), ("artifact_id",)]:  # fmt: skip
+        assert columns in indexed, columns
+    idx.dispose()
