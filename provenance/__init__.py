@@ -56,6 +56,7 @@ from .errors import (
     SetNotFound,
     UnknownSerializer,
 )
+from .gc import GcReport, gc
 from .hashing import hash_value
 from .lineage import dependencies, lineage_graph
 from .loading import load_artifact, load_proxy
@@ -72,6 +73,7 @@ from .sets import (
     load_set_by_name,
     provenance_set,
 )
+from .verify import VerifyReport, verify
 from .vis import visualize_lineage
 
 __all__ = [
@@ -89,6 +91,7 @@ __all__ = [
     "ConfigError",
     "CorruptBlob",
     "DiskStore",
+    "GcReport",
     "HashingError",
     "ImpureFunctionError",
     "InvalidId",
@@ -105,6 +108,7 @@ __all__ = [
     "SerializationError",
     "SetNotFound",
     "UnknownSerializer",
+    "VerifyReport",
     "__version__",
     "archive_file",
     "available_serializers",
@@ -114,6 +118,7 @@ __all__ = [
     "dependencies",
     "ensure_proxies",
     "from_config",
+    "gc",
     "get_check_mutations",
     "get_default_repo",
     "get_repo_by_name",
@@ -142,5 +147,6 @@ __all__ = [
     "set_use_cache",
     "upgrade_schema",
     "using_repo",
+    "verify",
     "visualize_lineage",
 ]

@@ -449,6 +449,42 @@ class SqlIndex:
                     tags.setdefault(artifact_id, []).append(tag)
         return {k: sorted(v) for k, v in tags.items()}
 
+    def referenced_blobs(self) -> set[str]:
+        """Every blob key an artifact row refers to (values and pickled inputs)."""
+        stored = select(_table.c.blob_id).where(
+            _table.c.blob_id.is_not(None), _table.c.value_inline.is_(None)
+        )
+        inputs = select(_table.c.inputs_blob_id).where(_table.c.inputs_blob_id.is_not(None))
+        with self._connect() as conn:
+            return {r[0] for r in conn.execute(stored.union(inputs))}
+
+    def blob_referenced(self, blob_id: str) -> bool:
+        """Whether any artifact row refers to ``blob_id`` (as value or inputs)."""
+        stmt = (
+            select(_table.c.id)
+            .where(
+                ((_table.c.blob_id == blob_id) & _table.c.value_inline.is_(None))
+                | (_table.c.inputs_blob_id == blob_id)
+            )
+            .limit(1)
+        )
+        with self._connect() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def storage_rows(self) -> Iterator[tuple[str, str, str | None, str, bytes | None]]:
+        """``(id, name, blob_id, serializer, value_inline)`` of every artifact, in batches."""
+        columns = (_table.c.id, _table.c.name, _table.c.blob_id, _table.c.serializer,
+                   _table.c.value_inline)  # fmt: skip
+        last = ""
+        while True:
+            stmt = select(*columns).where(_table.c.id > last).order_by(_table.c.id).limit(1000)
+            with self._connect() as conn:
+                batch = [tuple(r) for r in conn.execute(stmt)]
+            if not batch:
+                return
+            yield from batch  # type: ignore[misc]
+            last = batch[-1][0]
+
     # -- writes ----------------------------------------------------------------
 
     def _insert_ignore(self, table: Any) -> Any:

@@ -82,6 +82,10 @@ class Blobstore:
         """The size in bytes of the blob under ``key``."""
         return len(self._get(key))
 
+    def _age(self, key: str) -> float | None:
+        """Seconds since the blob was last written (or re-put), if the store knows."""
+        return None
+
     def local_path(self, key: str) -> str | None:
         """A path on the local filesystem holding the blob, if the store has one.
 
@@ -167,6 +171,15 @@ class Blobstore:
         """Iterate over every stored key."""
         self._require("read")
         return self._keys()
+
+    def age(self, key: str) -> float | None:
+        """Seconds since ``key`` was last written or re-put (``None``: unknown).
+
+        A put of a key that already exists counts as a write, so a blob that
+        a new artifact is about to refer to is never mistaken for garbage.
+        """
+        self._require("read")
+        return self._age(check_blob_key(key))
 
     # -- batch operations: written once, overridden where a backend is faster
 

@@ -70,6 +70,10 @@ class ChainedStore(Blobstore):
                 return data
         raise BlobNotFound(f"blob {key} is in none of the stores of {self!r}")
 
+    def _age(self, key: str) -> float | None:
+        ages = [a for s in self._readable() if (a := s._age(key)) is not None]
+        return min(ages) if ages else None
+
     def _size(self, key: str) -> int:
         for store in self._readable():
             if store._exists(key):

@@ -6,6 +6,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -90,9 +91,23 @@ class DiskStore(Blobstore):
         except FileNotFoundError:
             raise BlobNotFound(f"blob {key} is not in {self!r}") from None
 
+    def _age(self, key: str) -> float | None:
+        try:
+            return time.time() - os.stat(self._path(key)).st_mtime
+        except FileNotFoundError:
+            return None
+
+    def _touch(self, key: str) -> bool:
+        """Refresh an existing blob's time (see ``age``); whether it exists."""
+        try:
+            os.utime(self._path(key))
+            return True
+        except FileNotFoundError:
+            return False
+
     def _commit(self, tmp: str, key: str, overwrite: bool) -> None:
         final = self._path(key)
-        if not overwrite and os.path.exists(final):
+        if not overwrite and self._touch(key):
             os.unlink(tmp)
             return
         os.makedirs(os.path.dirname(final), exist_ok=True)
@@ -103,7 +118,7 @@ class DiskStore(Blobstore):
         return tempfile.mkstemp(dir=self._tmpdir)
 
     def _put_bytes(self, key: str, data: bytes | memoryview, overwrite: bool) -> None:
-        if not overwrite and self._exists(key):
+        if not overwrite and self._touch(key):
             return
         fd, tmp = self._tempfile()
         try:
@@ -119,7 +134,7 @@ class DiskStore(Blobstore):
             raise
 
     def _put_file(self, key: str, path: str, move: bool, overwrite: bool) -> None:
-        if not overwrite and self._exists(key):
+        if not overwrite and self._touch(key):
             return
         if move and os.path.dirname(os.path.abspath(path)) == self._tmpdir and not self.fsync:
             # Already staged on our filesystem: the rename is the whole write.

@@ -1,0 +1,71 @@
+"""Garbage collection: blobs that no artifact refers to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .config import get_default_repo, get_repo_by_name
+
+__all__ = ["GcReport", "gc"]
+
+#: Blobs younger than this are left alone: a writer stores a blob before the
+#: index row that refers to it, and may be between the two right now.
+GRACE_PERIOD = 3600.0
+
+
+@dataclass
+class GcReport:
+    """What :func:`gc` found (and removed unless it was a dry run)."""
+
+    unreferenced: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    skipped_recent: list[str] = field(default_factory=list)
+    bytes_freed: int = 0
+    dry_run: bool = True
+
+
+def gc(repo: Any = None, dry_run: bool = True, grace_period: float = GRACE_PERIOD) -> GcReport:
+    """Find the blobs no artifact refers to and, unless ``dry_run``, delete them.
+
+    A blob still referenced by any artifact is never deleted: values are
+    deduplicated, so one blob may serve many artifacts.  Blobs written or
+    re-put within ``grace_period`` seconds are skipped, so a write in
+    progress is never collected.
+
+    Parameters
+    ----------
+    repo : Repository or str, optional
+        The repo (the default repo if omitted).
+    dry_run : bool
+        Only report (the default).  Deleting needs the ``delete`` flag on the
+        repo's blobstore.
+    grace_period : float
+        Seconds a blob must have been left alone to count as garbage.
+    """
+    if repo is None:
+        repo = get_default_repo()
+    elif isinstance(repo, str):
+        repo = get_repo_by_name(repo)
+    report = GcReport(dry_run=dry_run)
+    for member in getattr(repo, "repos", [repo]):
+        store = member.blobstore
+        if not dry_run:
+            store._require("delete")
+        referenced = member.index.referenced_blobs()
+        for key in list(store.keys()):
+            if key in referenced:
+                continue
+            age = store.age(key)
+            if age is not None and age < grace_period:
+                report.skipped_recent.append(key)
+                continue
+            report.unreferenced.append(key)
+            if not dry_run:
+                # Look again: an artifact may have come to refer to it.
+                if member.index.blob_referenced(key):
+                    continue
+                report.bytes_freed += store.size(key)
+                store.delete(key)
+                report.deleted.append(key)
+    return report
