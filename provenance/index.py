@@ -482,7 +482,7 @@ class SqlIndex:
                 batch = [tuple(r) for r in conn.execute(stmt)]
             if not batch:
                 return
-            yield from batch  # type: ignore[misc]
+            yield from batch
             last = batch[-1][0]
 
     # -- writes ----------------------------------------------------------------
@@ -500,7 +500,7 @@ class SqlIndex:
             from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
         else:
             return None
-        stmt = dialect_insert(table).on_conflict_do_nothing()
+        stmt: Any = dialect_insert(table).on_conflict_do_nothing()
         if self.engine.dialect.insert_returning:
             # RETURNING tells whether the row was written: rowcount is not
             # reliable for ON CONFLICT DO NOTHING on every driver (psycopg: -1).
