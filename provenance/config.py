@@ -298,6 +298,9 @@ _default_override: contextvars.ContextVar[Any] = contextvars.ContextVar(
 )
 
 
+_active_overrides: dict[int, Any] = {}
+
+
 @dataclass
 class _Settings:
     check_mutations: bool = False
@@ -445,10 +448,34 @@ def using_repo(repo_or_name: Any) -> Iterator[Any]:
     """
     repo = _coerce_repo(repo_or_name)
     token = _default_override.set(repo)
+    key = object()
+    with _lock:
+        _active_overrides[id(key)] = repo
     try:
         yield repo
     finally:
+        with _lock:
+            _active_overrides.pop(id(key), None)
         _default_override.reset(token)
+
+
+def repo_for_workers() -> Any:
+    """The repo a decorated function sent to another process should use.
+
+    The current thread's repo, as :func:`get_default_repo` gives it.  In a
+    thread with no :func:`using_repo` of its own (the thread in which
+    ``joblib`` or ``dask`` pickle tasks, say) a single :func:`using_repo`
+    active elsewhere in the process wins, so that
+    ``with using_repo(r): Parallel()(...)`` sends ``r`` to the workers.
+    """
+    repo = _default_override.get()
+    if repo is not None:
+        return repo
+    with _lock:
+        active = {id(r): r for r in _active_overrides.values()}
+    if len(active) == 1:
+        return next(iter(active.values()))
+    return get_default_repo()
 
 
 def set_check_mutations(setting: bool) -> None:

@@ -590,15 +590,29 @@ class ProvenanceFunction:
             return self
         return types.MethodType(self, instance)
 
+    def _with_repo(self, repo: Any) -> ProvenanceFunction:
+        # Not copy.copy: that would go through __reduce__ and come back here.
+        bound = object.__new__(ProvenanceFunction)
+        bound.__dict__.update(self.__dict__)
+        bound.repo = repo
+        return bound
+
     def __reduce__(self) -> Any:
+        # A function sent to a worker process carries the repo it uses here
+        # (by its config), so the worker reads and writes the same repo with
+        # no set-up code of its own.
+        repo = _config.repo_for_workers() if self.repo is None else self._repo()
+        spec = repo.shareable_spec() if hasattr(repo, "shareable_spec") else None
         module = sys.modules.get(self.fn_module or "")
         qualname = self.fn_name or ""
         obj: Any = module
         for part in qualname.split("."):
             obj = getattr(obj, part, None)
         if obj is self:
-            return qualname  # importable by name: pickle by reference
-        return (_rebuild, (self._fn, self._options))
+            # Importable by name: pickle by reference.
+            return (_import_function, (self.fn_module, qualname, spec))
+        options = {k: v for k, v in self._options.items() if k != "repo"}
+        return (_rebuild, (self._fn, options, spec))
 
     def __repr__(self) -> str:
         return f"<provenance.ProvenanceFunction {self.name} v{self.version}>"
@@ -610,8 +624,32 @@ def _writer_repo(repo: Any) -> Any:
     return repo._writable()[0] if hasattr(repo, "_writable") else repo
 
 
-def _rebuild(fn: Callable[..., Any], options: dict[str, Any]) -> ProvenanceFunction:
-    return ProvenanceFunction(fn, **options)
+def _bind_spec(function: ProvenanceFunction, spec: Any) -> ProvenanceFunction:
+    if spec is None:
+        return function
+    from .repos import repo_from_spec
+
+    repo = repo_from_spec(spec)
+    if (
+        function.repo is None
+        and _config._current is not None
+        and (_config.get_default_repo() is repo)
+    ):
+        return function
+    return function._with_repo(repo)
+
+
+def _import_function(module: str, qualname: str, spec: Any) -> ProvenanceFunction:
+    import importlib
+
+    obj: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        obj = getattr(obj, part)
+    return _bind_spec(obj, spec)
+
+
+def _rebuild(fn: Callable[..., Any], options: dict[str, Any], spec: Any) -> ProvenanceFunction:
+    return _bind_spec(ProvenanceFunction(fn, **options), spec)
 
 
 def provenance(

@@ -44,11 +44,28 @@ Choices
 * Any other object is hashed through ``copyreg``/``__reduce_ex__(4)``: the
   reconstructor by qualified name, its arguments and state recursively.  Objects
   that refuse to pickle (locks, open files, generators, sockets) raise
-  :class:`~provenance.errors.HashingError`.  A value that contains itself
-  raises too.
-* numpy and pandas values get fast, copy-free handlers, installed the first time
-  a value of a not-yet-seen type is hashed while numpy or pandas is imported:
-  importing this module imports neither.
+  :class:`~provenance.errors.HashingError`, naming the type and its path in
+  the value.  Classes are named by module and qualname, so a class defined in
+  ``__main__`` hashes differently once moved into a module.
+* A value that is referred to again while it is being hashed (a reference
+  cycle) raises; the same value shared at several places is fine.
+* numpy arrays hash ``dtype.str`` (plus ``descr`` for structured dtypes), the
+  shape and the contents in logical C order: C-contiguous data is hashed in
+  place, anything else is streamed through a small buffer, so a Fortran array,
+  a strided view and their copy hash alike.  Object and ``StringDType`` arrays
+  hash element by element; structured arrays field by field (padding ignored).
+  Subclasses (masked arrays, matrices) are hashed by reduction.
+* pandas objects hash their values column by column (numeric columns as numpy
+  arrays, object and string columns element by element, exactly: unlike
+  ``hash_pandas_object``, ``1`` and ``"1"`` or ``None`` and ``"None"`` differ),
+  the dtype of each column, the index, column labels and names.  Index labels
+  held with ``object`` or string dtype hash alike (pandas 2 and 3 infer
+  different dtypes for the same labels), and a ``RangeIndex`` hashes like the
+  ``int64`` Index of its values.  Nullable columns ignore what lies under the
+  mask; categoricals hash their categories in order and their codes.
+* numpy and pandas handlers are installed the first time a value of a
+  not-yet-seen type is hashed while numpy or pandas is imported: importing this
+  module imports neither.
 
 Bump the suffix of :data:`HASH_SCHEME` whenever any id changes.
 """
