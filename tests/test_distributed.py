@@ -7,18 +7,26 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import sqlite_config
+from conftest import postgres_config, sqlite_config
 
 import provenance as p
 
 TESTS = str(Path(__file__).resolve().parent)
 
 
-@pytest.fixture
-def shared(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def shared(
+    request: pytest.FixtureRequest, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
+    """A repo configured in the parent only: SQLite + disk, or PostgreSQL + disk."""
     # Workers import the task module by name.
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([TESTS, os.environ.get("PYTHONPATH", "")]))
-    cfg = p.load_config(sqlite_config(str(tmp_path / "shared")))
+    if request.param == "sqlite":
+        config = sqlite_config(str(tmp_path / "shared"))
+    else:
+        url = request.getfixturevalue("postgres_url")
+        config = postgres_config(url, str(tmp_path / "shared"))
+    cfg = p.load_config(config)
     return {"repo": cfg.repos["local"], "log": str(tmp_path / "runs.log"), "tmp": tmp_path}
 
 

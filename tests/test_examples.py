@@ -27,3 +27,9 @@ def test_basic_example_twice(tmp_path: Any) -> None:
     assert "The second run was served from the cache." in first
     second = run_example(script, tmp_path)
     assert "Both calls were served from the cache" in second
+
+
+def test_distributed_example(tmp_path: Any) -> None:
+    out = run_example(ROOT / "examples" / "distributed" / "parallel_example.py", tmp_path)
+    assert "cache hits" in out
+    assert "summary" in out

@@ -1,0 +1,591 @@
+"""The S3 client: Metaflow's ``S3`` API over boto3, with parallel ``_many`` calls."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+import weakref
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from .errors import S3InvalidObject, S3NotFound, S3URLError
+from .objects import META_KEY, RangeInfo, S3GetObject, S3Object, S3PutObject
+from .transfer import FailureInjector, RetryPolicy, Transfer, TransferStats, Upload
+from .urls import range_header, root_for_run, split_url
+
+__all__ = ["S3"]
+
+_MiB = 1 << 20
+
+
+def make_client(
+    endpoint_url: str | None = None, s3_config: Mapping[str, Any] | None = None, workers: int = 32
+) -> Any:
+    """A thread-safe boto3 S3 client.
+
+    Credentials, region and endpoint come from the usual boto3 sources
+    (environment, profiles, instance roles, ``AWS_ENDPOINT_URL_S3``).
+
+    Parameters
+    ----------
+    endpoint_url : str, optional
+        The URL of an S3-compatible server.
+    s3_config : mapping, optional
+        Keyword arguments of ``boto3.Session.client`` (``region_name``,
+        ``aws_access_key_id``, ``verify``, ...), plus ``profile_name`` for
+        the session and ``config``, a mapping of ``botocore.config.Config``
+        options merged over the defaults.
+    workers : int
+        The number of threads that will share the client (sizes its
+        connection pool).
+    """
+    import boto3
+    from botocore.config import Config
+
+    kwargs = dict(s3_config or {})
+    profile = kwargs.pop("profile_name", None)
+    user_config = kwargs.pop("config", None)
+    config = Config(
+        max_pool_connections=max(10, workers),
+        # Retries are ours (per item, with jitter, counted); botocore's would
+        # multiply with them.
+        retries={"mode": "standard", "total_max_attempts": 1},
+        # Skip the CRC checksums recent botocore adds to every request: many
+        # S3-compatible servers reject them, they cost CPU per object, and
+        # provenance verifies each blob's hash when it reads it anyway.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
+    )
+    if isinstance(user_config, Mapping):
+        config = config.merge(Config(**user_config))
+    elif user_config is not None:
+        config = config.merge(user_config)
+    if endpoint_url:
+        kwargs["endpoint_url"] = endpoint_url
+    # A session per client: boto3's default session is not thread-safe.
+    return boto3.session.Session(profile_name=profile).client("s3", config=config, **kwargs)
+
+
+class S3:
+    """A client for S3 (and S3-compatible servers) with Metaflow's API.
+
+    Use it as a context manager, which removes the temporary directory that
+    holds downloaded objects on exit (or call :meth:`close`)::
+
+        with S3(s3root="s3://my-bucket/some/path") as s3:
+            s3.put_many([("a.txt", "hello"), ("b.bin", b"...")])
+            blobs = [obj.blob for obj in s3.get_many(["a.txt", "b.bin"])]
+
+    There are three ways to address objects:
+
+    1. ``S3(run=run)``: paths are relative to the run's root,
+       ``s3://<bucket>/<prefix>/<flow>/<run id>``, where the bucket and
+       prefix come from ``PROVENANCE_S3_ROOT`` (else Metaflow's
+       ``METAFLOW_DATATOOLS_S3ROOT``, else ``METAFLOW_DATASTORE_SYSROOT_S3``
+       plus ``/data``); ``bucket`` and ``prefix`` override either part.
+       ``run`` is any object with a ``pathspec`` ``"Flow/RunId"``.
+    2. ``S3(s3root="s3://bucket/path")`` (or ``S3(bucket=..., prefix=...)``):
+       paths are relative to that root.
+    3. ``S3()``: every key is a full ``s3://bucket/key`` URL.
+
+    With a root, a full URL is an error (:class:`S3URLError`).
+
+    Parameters
+    ----------
+    tmproot : str
+        Where the temporary directory for downloads is created.
+    bucket, prefix : str, optional
+        Override the parts of the run's root; without ``run``, the root.
+    run : object, optional
+        A run (anything with ``pathspec``) whose data root to use.
+    s3root : str, optional
+        The root, if ``run`` is not given.
+    endpoint_url : str, optional
+        An S3-compatible server, e.g. ``http://127.0.0.1:9000``.
+    s3_config : mapping, optional
+        Options of the boto3 client (see :func:`make_client`).
+    client : botocore client, optional
+        Use this boto3 S3 client instead of making one.
+    workers : int
+        Threads running the ``_many`` operations.
+    retry : RetryPolicy, optional
+        How transient failures are retried.
+    inject_failures : float
+        For tests: the fraction of item operations that fail transiently
+        before the real call (see :class:`FailureInjector`).
+    seed : int
+        Chooses which operations ``inject_failures`` fails.
+    multipart_threshold, part_size : int
+        Objects above the threshold are transferred in parallel parts.
+    """
+
+    def __init__(
+        self,
+        tmproot: str = ".",
+        bucket: str | None = None,
+        prefix: str | None = None,
+        run: object | None = None,
+        s3root: str | None = None,
+        *,
+        endpoint_url: str | None = None,
+        s3_config: Mapping[str, Any] | None = None,
+        client: Any = None,
+        workers: int = 32,
+        retry: RetryPolicy | None = None,
+        inject_failures: float = 0.0,
+        seed: int = 0,
+        multipart_threshold: int = 16 * _MiB,
+        part_size: int = 8 * _MiB,
+    ) -> None:
+        self._s3root: str | None
+        if run is not None:
+            self._s3root = root_for_run(run, bucket, prefix)
+        elif s3root:
+            split_url(s3root)
+            self._s3root = s3root.rstrip("/")
+        elif bucket:
+            self._s3root = f"s3://{bucket}/{(prefix or '').strip('/')}".rstrip("/")
+        else:
+            self._s3root = None
+        if client is None:
+            client = make_client(endpoint_url, s3_config, workers)
+        self._transfer = Transfer(
+            client,
+            workers=workers,
+            retry=retry or RetryPolicy(),
+            inject=FailureInjector(float(inject_failures), int(seed)),
+            multipart_threshold=int(multipart_threshold),
+            part_size=int(part_size),
+        )
+        self._tmpdir: str | None = tempfile.mkdtemp(dir=tmproot, prefix="provenance.s3.")
+        # A client that is never closed still removes its files when collected.
+        self._finalizer = weakref.finalize(self, _cleanup, self._tmpdir, self._transfer)
+
+    # -- lifetime ----------------------------------------------------------------
+
+    def __enter__(self) -> S3:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Delete every temporary file downloaded by this client, and stop its threads."""
+        self._finalizer()
+        self._tmpdir = None
+
+    @property
+    def client(self) -> Any:
+        """The underlying boto3 S3 client."""
+        return self._transfer.client
+
+    @property
+    def stats(self) -> TransferStats:
+        """Counters of retries and injected failures."""
+        return self._transfer.stats
+
+    @property
+    def s3root(self) -> str | None:
+        """The root keys are relative to, or ``None`` when full URLs are used."""
+        return self._s3root
+
+    # -- addressing ----------------------------------------------------------------
+
+    def _url(self, key: Any) -> str:
+        key = getattr(key, "key", key)
+        if key is not None and not isinstance(key, str):
+            raise S3URLError(f"an S3 key must be a string, got {key!r}")
+        if self._s3root is None:
+            if key and key.startswith("s3://"):
+                split_url(key)
+                return key
+            raise S3URLError(
+                f"{key!r} is not a full s3:// URL; initialize S3 with an 's3root' "
+                "or a 'run' to use paths relative to a root"
+            )
+        if not key:
+            return self._s3root
+        if key.startswith("s3://"):
+            raise S3URLError(
+                f"don't use full S3 URLs with a client that has a root ({self._s3root}): {key}",
+                key,
+            )
+        return f"{self._s3root}/{key.lstrip('/')}"
+
+    def _object_url(self, key: Any) -> str:
+        url = self._url(key)
+        if not split_url(url)[1]:
+            raise S3URLError(f"{url} names a bucket, not an object", url)
+        return url
+
+    def _tmpfile(self, tag: str) -> str:
+        if self._tmpdir is None:
+            raise S3URLError("this S3 client is closed")
+        fd, path = tempfile.mkstemp(dir=self._tmpdir, prefix=f"{tag}.")
+        os.close(fd)
+        return path
+
+    # -- reading ---------------------------------------------------------------------
+
+    def _result(
+        self, prefix: str | None, url: str, path: str | None, head: Mapping[str, Any], info: bool
+    ) -> S3Object:
+        size = int(head.get("ContentLength", 0))
+        if not info:
+            return S3Object(prefix, url, path, size)
+        modified = head.get("LastModified")
+        return S3Object(
+            prefix,
+            url,
+            path,
+            size,
+            content_type=head.get("ContentType"),
+            metadata=head.get("Metadata") or {},
+            range_info=_range_info(head, size) if path else None,
+            last_modified=int(modified.timestamp()) if modified is not None else None,
+        )
+
+    def _get_one(self, request: tuple[str | None, str, Any], missing: bool, info: bool) -> S3Object:
+        prefix, url, key = request
+        offset, length = getattr(key, "offset", None), getattr(key, "length", None)
+        path = self._tmpfile("get")
+        try:
+            if length == 0:
+                # "Zero bytes" has no HTTP Range form: check the object exists.
+                head = dict(self._transfer.head(url))
+                head["ContentRange"] = (
+                    f"bytes {offset or 0}-{(offset or 0) - 1}/{head['ContentLength']}"
+                )
+                head["ContentLength"] = 0
+            else:
+                head = self._transfer.download(url, range_header(offset, length), path)
+        except BaseException as exc:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
+            if missing and isinstance(exc, S3NotFound):
+                return S3Object(prefix, url)
+            raise
+        return self._result(prefix, url, path, head, info)
+
+    def get(
+        self,
+        key: str | S3GetObject | None = None,
+        return_missing: bool = False,
+        return_info: bool = True,
+    ) -> S3Object:
+        """Download one object (or a range of it, with :class:`S3GetObject`).
+
+        Parameters
+        ----------
+        key : str or S3GetObject
+            An ``s3://`` URL or a path under the root; ``None`` is the root.
+        return_missing : bool
+            Return a missing object as an ``S3Object`` with ``exists == False``
+            instead of raising :class:`S3NotFound`.
+        return_info : bool
+            Also return the content type, user metadata and range information
+            (they come with the data at no extra cost).
+
+        Returns
+        -------
+        S3Object
+            The object, downloaded to a temporary file (:attr:`S3Object.path`).
+        """
+        return self._get_one(
+            (self._s3root, self._object_url(key), key), return_missing, return_info
+        )
+
+    def get_many(
+        self,
+        keys: Iterable[str | S3GetObject],
+        return_missing: bool = False,
+        return_info: bool = True,
+    ) -> list[S3Object]:
+        """Download many objects in parallel; results in the order of ``keys``.
+
+        Parameters are as for :meth:`get`.  Each object is streamed to its own
+        temporary file, so the objects need not fit in memory together.
+        """
+        requests = [(self._s3root, self._object_url(k), k) for k in keys]
+        return self._transfer.map(lambda r: self._get_one(r, return_missing, return_info), requests)
+
+    def get_recursive(self, keys: Iterable[str], return_info: bool = False) -> list[S3Object]:
+        """Download every object under the given prefixes, in parallel.
+
+        A prefix covers the object of that name and everything below
+        ``prefix/``; it is a path, so ``a`` does not cover ``ab``.
+
+        Returns
+        -------
+        list of S3Object
+            The objects, with ``prefix`` set to the prefix they were found under.
+        """
+        found = self._walk_many(keys)
+        requests = [(prefix, url, None) for prefix, url, _ in found]
+        objs = self._transfer.map(lambda r: self._get_one(r, True, return_info), requests)
+        # An object deleted between the listing and the download is not returned.
+        return [o for o in objs if o.exists]
+
+    def get_all(self, return_info: bool = False) -> list[S3Object]:
+        """Download every object under the root (requires ``s3root`` or ``run``)."""
+        if self._s3root is None:
+            raise S3URLError("get_all() needs a client with a root ('s3root' or 'run')")
+        return self.get_recursive([None], return_info)  # type: ignore[list-item]
+
+    # -- listing -------------------------------------------------------------------------
+
+    def list_paths(self, keys: Iterable[str] | None = None) -> list[S3Object]:
+        """List the next level below each path, in parallel.
+
+        Objects come back with ``exists == True``; deeper prefixes
+        ("directories") with ``exists == False`` and a URL ending in ``/``.
+        """
+        prefixes = [self._url(k).rstrip("/") + "/" for k in ([None] if keys is None else keys)]
+
+        def one(prefix: str) -> list[S3Object]:
+            bucket, _ = split_url(prefix)
+            entries = sorted(self._transfer.list(prefix, delimiter="/"))
+            return [S3Object(prefix, f"s3://{bucket}/{k}", size=size) for k, size in entries]
+
+        return [o for objs in self._transfer.map(one, prefixes) for o in objs]
+
+    def list_recursive(self, keys: Iterable[str] | None = None) -> list[S3Object]:
+        """List every object under each path (see :meth:`get_recursive`), in parallel."""
+        found = self._walk_many([None] if keys is None else keys)
+        return [S3Object(prefix, url, size=size) for prefix, url, size in found]
+
+    def _walk_many(self, keys: Iterable[str | None]) -> list[tuple[str, str, int]]:
+        return [
+            x for xs in self._transfer.map(self._walk, [self._url(k) for k in keys]) for x in xs
+        ]
+
+    def _walk(self, url: str) -> list[tuple[str, str, int]]:
+        bucket, path = split_url(url)
+        path = path.rstrip("/")
+        base = f"s3://{bucket}/"
+        below = self._transfer.list(f"{base}{path}/" if path else base)
+        out = [(url, base + k, int(size or 0)) for k, size in sorted(below)]
+        if path:
+            first = self._transfer.first_key(base + path)
+            if first is not None and first[0] == path:
+                out.insert(0, (url, base + path, first[1]))
+        return out
+
+    def info(self, key: str | None = None, return_missing: bool = False) -> S3Object:
+        """The size, content type and metadata of one object (one HEAD request).
+
+        Returns
+        -------
+        S3Object
+            Not downloaded (``downloaded == False``); ``exists == False`` for a
+            missing object with ``return_missing``.
+        """
+        url = self._object_url(key)
+        try:
+            head = self._transfer.head(url)
+        except S3NotFound:
+            if return_missing:
+                return S3Object(self._s3root, url)
+            raise
+        return self._result(self._s3root, url, None, head, True)
+
+    def info_many(self, keys: Iterable[str], return_missing: bool = False) -> list[S3Object]:
+        """:meth:`info` of many objects, in parallel, in the order of ``keys``."""
+        keys = list(keys)
+        for key in keys:
+            self._object_url(key)
+        return self._transfer.map(lambda k: self.info(k, return_missing), keys)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def _upload(
+        self,
+        key: Any,
+        value: Any = None,
+        path: str | None = None,
+        content_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Upload:
+        url = self._object_url(key)
+        extra: dict[str, Any] = {}
+        if content_type:
+            extra["ContentType"] = content_type
+        if metadata:
+            try:
+                extra["Metadata"] = {META_KEY: json.dumps(dict(metadata))}
+            except (TypeError, ValueError) as exc:
+                raise S3InvalidObject(
+                    f"metadata for {url} is not JSON-encodable: {exc}", url
+                ) from None
+        if path is not None:
+            path = os.fspath(path)
+            if not os.path.isfile(path):
+                raise S3NotFound(f"local file not found: {path} (to upload to {url})", url)
+            return Upload(url, path=path, extra=extra)
+        if isinstance(value, str):
+            return Upload(url, data=value.encode("utf-8"), extra=extra)
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return Upload(url, data=bytes(value), extra=extra)
+        readable = getattr(value, "readable", lambda: hasattr(value, "read"))
+        seekable = getattr(value, "seekable", lambda: hasattr(value, "seek"))
+        if value is not None and readable() and seekable():
+            return Upload(url, fileobj=value, extra=extra)
+        raise S3InvalidObject(
+            f"the value for {url} is not text, bytes or a readable, seekable file: {type(value)}",
+            url,
+        )
+
+    def put(
+        self,
+        key: str | S3PutObject,
+        obj: Any,
+        overwrite: bool = True,
+        content_type: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Upload one object.
+
+        Parameters
+        ----------
+        key : str or S3PutObject
+            An ``s3://`` URL or a path under the root.
+        obj : str, bytes or file object
+            What to store; text is encoded as UTF-8.
+        overwrite : bool
+            If false and the key exists, upload nothing (and succeed).
+        content_type : str, optional
+            The MIME type to store with the object.
+        metadata : dict, optional
+            JSON-encodable user metadata to store with the object.
+
+        Returns
+        -------
+        str
+            The URL of the object.
+        """
+        content_type = content_type or getattr(key, "content_type", None)
+        metadata = metadata or getattr(key, "metadata", None)
+        item = self._upload(key, obj, content_type=content_type, metadata=metadata)
+        self._transfer.upload(item, if_absent=not overwrite)
+        return item.url
+
+    def _put_all(
+        self, keys: Sequence[Any], items: Sequence[Upload], overwrite: bool
+    ) -> list[tuple[str, str]]:
+        done = self._transfer.map(
+            lambda i: self._transfer.upload(i, if_absent=not overwrite), items
+        )
+        return [(key, item.url) for key, item, ok in zip(keys, items, done) if ok]
+
+    def put_many(self, key_objs: Iterable[Any], overwrite: bool = True) -> list[tuple[str, str]]:
+        """Upload many objects in parallel.
+
+        Parameters
+        ----------
+        key_objs : iterable of (key, value) or S3PutObject
+            The objects; an ``S3PutObject`` also carries a content type and
+            metadata.
+        overwrite : bool
+            If false, keys that exist are left alone.
+
+        Returns
+        -------
+        list of (key, url)
+            The objects actually uploaded, in the order given.
+        """
+        keys, items = [], []
+        for ko in key_objs:
+            if isinstance(ko, tuple) and not isinstance(ko, S3PutObject):
+                key, value = ko
+                keys.append(key)
+                items.append(self._upload(key, value))
+            else:
+                keys.append(ko.key)
+                items.append(
+                    self._upload(
+                        ko.key,
+                        ko.value,
+                        content_type=getattr(ko, "content_type", None),
+                        metadata=getattr(ko, "metadata", None),
+                    )
+                )
+        return self._put_all(keys, items, overwrite)
+
+    def put_files(self, key_paths: Iterable[Any], overwrite: bool = True) -> list[tuple[str, str]]:
+        """Upload many local files in parallel, streaming them from disk.
+
+        Parameters
+        ----------
+        key_paths : iterable of (key, path) or S3PutObject
+            The files; an ``S3PutObject`` also carries a content type and
+            metadata.
+        overwrite : bool
+            If false, keys that exist are left alone.
+
+        Returns
+        -------
+        list of (key, url)
+            The files actually uploaded, in the order given.
+
+        Raises
+        ------
+        S3NotFound
+            If a local file does not exist (checked before anything is uploaded).
+        """
+        keys, items = [], []
+        for kp in key_paths:
+            if isinstance(kp, tuple) and not isinstance(kp, S3PutObject):
+                key, path = kp
+                keys.append(key)
+                items.append(self._upload(key, path=path))
+            else:
+                keys.append(kp.key)
+                items.append(
+                    self._upload(
+                        kp.key,
+                        path=kp.path,
+                        content_type=getattr(kp, "content_type", None),
+                        metadata=getattr(kp, "metadata", None),
+                    )
+                )
+        return self._put_all(keys, items, overwrite)
+
+    # -- deleting (not in Metaflow's client) ------------------------------------------------------
+
+    def delete_many(self, keys: Iterable[str]) -> None:
+        """Delete objects, a thousand per request, in parallel; missing keys are fine."""
+        by_bucket: dict[str, list[str]] = {}
+        for key in keys:
+            bucket, name = split_url(self._object_url(key))
+            by_bucket.setdefault(bucket, []).append(name)
+        batches = [
+            (bucket, names[i : i + 1000])
+            for bucket, names in by_bucket.items()
+            for i in range(0, len(names), 1000)
+        ]
+        self._transfer.map(lambda b: self._transfer.delete(*b), batches)
+
+    def delete(self, key: str) -> None:
+        """Delete one object; a missing key is fine."""
+        self.delete_many([key])
+
+    def __repr__(self) -> str:
+        return f"<S3 {self._s3root or '(full URLs)'}>"
+
+
+def _range_info(head: Mapping[str, Any], size: int) -> RangeInfo:
+    # Content-Range is "bytes <first>-<last>/<total>", both ends inclusive.
+    content_range = head.get("ContentRange")
+    if content_range:
+        span, _, total = content_range.partition(" ")[2].partition("/")
+        first, _, last = span.partition("-")
+        return RangeInfo(int(total), int(first), int(last) - int(first) + 1)
+    return RangeInfo(size, 0, size)
+
+
+def _cleanup(tmpdir: str, transfer: Transfer) -> None:
+    transfer.close()
+    shutil.rmtree(tmpdir, ignore_errors=True)
