@@ -55,9 +55,11 @@ def main() -> None:
     except ImportError:
         summary = summarize(results)
     else:
-        with LocalCluster(n_workers=2, processes=True, dashboard_address=None) as cluster:
-            with Client(cluster) as client:
-                summary = client.submit(summarize, results).result()
+        with (
+            LocalCluster(n_workers=2, processes=True, dashboard_address=None) as cluster,
+            Client(cluster) as client,
+        ):
+            summary = client.submit(summarize, results).result()
         print("dask: summarized in a worker")
     print(f"summary {dict(summary)}; lineage: {len(summary.artifact.input_artifact_ids)} inputs")
 
