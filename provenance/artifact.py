@@ -10,8 +10,6 @@ same repository.
 from __future__ import annotations
 
 import functools
-import io
-import pickle
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -159,6 +157,8 @@ class Artifact:
             data = self.repo.blobstore.get(blob)
         if data is None:
             return {"kargs": {}, "varargs": []}
+        from .inputs import loads_inputs
+
         return loads_inputs(bytes(data), self.repo)
 
     @property
@@ -337,47 +337,6 @@ def is_proxy(obj: Any) -> bool:
     # The marker is looked up on the type: a proxy forwards attribute
     # access to its value, but not its type.
     return getattr(type(obj), "_provenance_value_id_", None) is not None
-
-
-# -- pickled inputs ----------------------------------------------------------
-# Inputs are pickled with proxies replaced by a reference to their artifact
-# id, so a large input value is never copied into the record.
-
-
-class _InputsPickler:
-    @staticmethod
-    def dumps(inputs: Mapping[str, Any]) -> bytes:
-        import cloudpickle
-
-        buf = io.BytesIO()
-        pickler = cloudpickle.CloudPickler(buf, protocol=5)
-        pickler.persistent_id = _persistent_id
-        pickler.dump(inputs)
-        return buf.getvalue()
-
-
-def _persistent_id(obj: Any) -> str | None:
-    if is_proxy(obj):
-        return str(obj.artifact.id)
-    return None
-
-
-def dumps_inputs(inputs: Mapping[str, Any]) -> bytes:
-    """Pickle a call's inputs, proxies by artifact id."""
-    return _InputsPickler.dumps(inputs)
-
-
-def loads_inputs(data: bytes, repo: Repository | None) -> dict[str, Any]:
-    """Unpickle inputs written by :func:`dumps_inputs`, reloading proxies from ``repo``."""
-    unpickler = pickle.Unpickler(io.BytesIO(data))
-
-    def persistent_load(artifact_id: str) -> Any:
-        if repo is None:
-            raise RuntimeError(f"input artifact {artifact_id} needs a repository to load from")
-        return repo.get_artifact(artifact_id).proxy()
-
-    unpickler.persistent_load = persistent_load  # type: ignore[method-assign]
-    return unpickler.load()
 
 
 # -- lazy dicts --------------------------------------------------------------

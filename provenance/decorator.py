@@ -10,7 +10,6 @@ of the new artifact is returned.
 
 from __future__ import annotations
 
-import contextvars
 import functools
 import inspect
 import logging
@@ -24,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import config as _config
-from .artifact import Artifact, ArtifactProxy, CompositeDict, dumps_inputs, is_proxy
+from .artifact import Artifact, ArtifactProxy, CompositeDict, is_proxy
 from .errors import (
     BlobNotFound,
     CorruptBlob,
@@ -33,9 +32,12 @@ from .errors import (
 )
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .index import COLUMNS
+from .inputs import dumps_inputs, iter_proxies, json_summary, unwrap
+from .observers import notify
 from .repos import StoredValue
 from .runinfo import get_run_info
 from .serializers import DEFAULT_SERIALIZER, get_serializer, serializer_for
+from .signature import CallSignature, remove_inputs_fn
 
 __all__ = ["ProvenanceFunction", "ensure_proxies", "provenance"]
 
@@ -43,150 +45,6 @@ logger = logging.getLogger(__name__)
 
 #: Pickled inputs up to this size live in the index row; larger ones in the blobstore.
 _INLINE_INPUTS = 64 * 1024
-_JSON_SCALARS = (str, int, float, bool, type(None))
-
-
-# Observers (artifact sets' capture_set) are called with every artifact
-# computed or loaded in the current context.
-_artifact_observers: contextvars.ContextVar[tuple[Callable[[Artifact], None], ...]] = (
-    contextvars.ContextVar("provenance_observers", default=())
-)
-
-
-def _notify(artifact: Artifact) -> None:
-    for observer in _artifact_observers.get():
-        observer(artifact)
-
-
-class _Signature:
-    """Normalizes call arguments: ``f(1, b=2)``, ``f(1, 2)`` and ``f(1)`` (b=2 default) agree."""
-
-    def __init__(self, fn: Callable[..., Any], merge_defaults: Any) -> None:
-        # A partial's fixed arguments are part of the call: bind against the
-        # wrapped function so they are hashed and recorded like the others.
-        self.fixed_args: tuple[Any, ...] = ()
-        self.fixed_kwargs: dict[str, Any] = {}
-        while isinstance(fn, functools.partial):
-            self.fixed_args = fn.args + self.fixed_args
-            self.fixed_kwargs = {**fn.keywords, **self.fixed_kwargs}
-            fn = fn.func
-        self.target = fn
-        self.signature = inspect.signature(fn)
-        params = list(self.signature.parameters.values())
-        self.var_positional = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
-        self.var_keyword = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
-        dict_defaults = {p.name: p.default for p in params if isinstance(p.default, Mapping)}
-        if merge_defaults is True:
-            self.merge = dict_defaults
-        elif merge_defaults:
-            names = [merge_defaults] if isinstance(merge_defaults, str) else list(merge_defaults)
-            missing = [n for n in names if n not in dict_defaults]
-            if missing:
-                raise ValueError(
-                    f"merge_defaults names {missing}, which are not parameters with a dict default"
-                )
-            self.merge = {n: dict_defaults[n] for n in names}
-        else:
-            self.merge = {}
-        # Most functions take plain parameters: bind those without
-        # inspect.Signature.bind, which costs more than the rest of a cache hit.
-        simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
-        self.simple = simple and not self.merge and not self.fixed_args and not self.fixed_kwargs
-        self.names = tuple(p.name for p in params)
-        self.defaults = {p.name: p.default for p in params if p.default is not p.empty}
-
-    def bind(
-        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
-    ) -> tuple[list[Any], dict[str, Any], tuple[Any, ...], dict[str, Any]]:
-        """``(varargs, kargs, call_args, call_kwargs)``: the call as hashed, and as made."""
-        if self.simple and len(args) <= len(self.names):
-            kargs = dict(zip(self.names, args))
-            ok = True
-            for key, value in kwargs.items():
-                if key in kargs or key not in self.defaults and key not in self.names:
-                    ok = False  # let the full binder raise the proper TypeError
-                    break
-                kargs[key] = value
-            if ok and len(kargs) < len(self.names):
-                for name in self.names:
-                    if name not in kargs:
-                        if name not in self.defaults:
-                            ok = False
-                            break
-                        kargs[name] = self.defaults[name]
-            if ok:
-                return [], kargs, args, dict(kwargs)
-        return self._bind_full(args, kwargs)
-
-    def _bind_full(
-        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
-    ) -> tuple[list[Any], dict[str, Any], tuple[Any, ...], dict[str, Any]]:
-        if self.fixed_args or self.fixed_kwargs:
-            args = self.fixed_args + tuple(args)
-            kwargs = {**self.fixed_kwargs, **kwargs}
-        bound = self.signature.bind(*args, **kwargs)
-        bound.apply_defaults()
-        for name, default in self.merge.items():
-            given = bound.arguments.get(name)
-            if isinstance(given, Mapping) and given is not default:
-                bound.arguments[name] = {**default, **given}
-        varargs: list[Any] = []
-        kargs: dict[str, Any] = {}
-        for name, value in bound.arguments.items():
-            if name == self.var_positional:
-                varargs = list(value)
-            elif name == self.var_keyword:
-                kargs.update(value)
-            else:
-                kargs[name] = value
-        return varargs, kargs, bound.args, bound.kwargs
-
-
-def _unwrap(value: Any) -> Any:
-    """The value inside an :class:`ArtifactProxy` (other values as they are)."""
-    return value.__wrapped__ if isinstance(value, ArtifactProxy) else value
-
-
-def _remove_inputs_fn(names: frozenset[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    def remove(inputs: dict[str, Any]) -> dict[str, Any]:
-        kargs = {k: v for k, v in inputs["kargs"].items() if k not in names}
-        return {"kargs": kargs, "varargs": inputs["varargs"]}
-
-    return remove
-
-
-def _iter_proxies(value: Any, path: str, depth: int = 0) -> Iterable[tuple[str, Any]]:
-    """Proxies in an argument, with where they sit (``data``, ``items[2]``)."""
-    if is_proxy(value):
-        yield path, value
-        return
-    if depth >= 4:
-        return
-    kind = type(value)
-    if kind in (list, tuple):
-        for i, item in enumerate(value):
-            yield from _iter_proxies(item, f"{path}[{i}]", depth + 1)
-    elif kind is dict:
-        for key, item in value.items():
-            yield from _iter_proxies(item, f"{path}[{key!r}]", depth + 1)
-
-
-def _json_summary(value: Any, depth: int = 0) -> Any:
-    """A JSON-safe description of an argument, for queries over recorded inputs."""
-    if is_proxy(value):
-        return {"$artifact": value.artifact.id}
-    kind = type(value)
-    if kind in _JSON_SCALARS:
-        if kind is float and value != value:  # NaN is not JSON
-            return {"$type": "float", "$repr": "nan"}
-        if kind is str and len(value) > 1000:
-            return {"$type": "str", "$hash": hash_value(value), "$len": len(value)}
-        return value
-    if kind in (list, tuple) and depth < 3 and len(value) <= 100:
-        return [_json_summary(v, depth + 1) for v in value]
-    if kind is dict and depth < 3 and len(value) <= 100 and all(type(k) is str for k in value):
-        return {k: _json_summary(v, depth + 1) for k, v in value.items()}
-    return {"$type": f"{kind.__module__}.{kind.__qualname__}", "$hash": hash_value(value)}
 
 
 class ProvenanceFunction:
@@ -277,11 +135,9 @@ class ProvenanceFunction:
         if self.tags:
             fields["tags"] = self.tags
         self.custom_fields = fields
-        self._input_hash_fn = _remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
-        self._input_process_fn = (
-            _remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
-        )
-        self._signature = _Signature(fn, merge_defaults)
+        self._input_hash_fn = remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
+        self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
+        self._signature = CallSignature(fn, merge_defaults)
         functools.update_wrapper(self, target)
         self.__wrapped__ = fn
 
@@ -371,7 +227,7 @@ class ProvenanceFunction:
                     warnings.warn(f"{exc}; recomputing it", RuntimeWarning, stacklevel=2)
                     replace = repair = True
                 else:
-                    _notify(artifact)
+                    notify(artifact)
                     return proxy
 
         computed_at = datetime.now(timezone.utc)
@@ -397,17 +253,17 @@ class ProvenanceFunction:
         artifact = self._store(
             repo, artifact_id, self.name, value, record, replace, self.serializer
         )
-        _notify(artifact)
-        return ArtifactProxy(_unwrap(value), artifact)
+        notify(artifact)
+        return ArtifactProxy(unwrap(value), artifact)
 
     def _check_mutations(self, inputs: Mapping[str, Any], before: Mapping[str, Any]) -> None:
         changed = []
         for name, value in inputs["kargs"].items():
-            raw = _unwrap(value)
+            raw = unwrap(value)
             if name in before["kargs"] and hash_value(raw) != before["kargs"][name]:
                 changed.append(name)
         for i, value in enumerate(inputs["varargs"]):
-            raw = _unwrap(value)
+            raw = unwrap(value)
             if i < len(before["varargs"]) and hash_value(raw) != before["varargs"][i]:
                 changed.append(f"*args[{i}]")
         if changed:
@@ -427,11 +283,11 @@ class ProvenanceFunction:
         edges: list[tuple[str, str]] = []
         summary: dict[str, Any] = {"kargs": {}, "varargs": []}
         for pname, value in inputs["kargs"].items():
-            edges.extend((p.artifact.id, path) for path, p in _iter_proxies(value, pname))
-            summary["kargs"][pname] = _json_summary(value)
+            edges.extend((p.artifact.id, path) for path, p in iter_proxies(value, pname))
+            summary["kargs"][pname] = json_summary(value)
         for i, value in enumerate(inputs["varargs"]):
-            edges.extend((p.artifact.id, path) for path, p in _iter_proxies(value, f"*args[{i}]"))
-            summary["varargs"].append(_json_summary(value))
+            edges.extend((p.artifact.id, path) for path, p in iter_proxies(value, f"*args[{i}]"))
+            summary["varargs"].append(json_summary(value))
         try:
             pickled: bytes | None = dumps_inputs(inputs)
         except Exception as exc:  # an input that cannot be pickled is still hashed
@@ -476,7 +332,7 @@ class ProvenanceFunction:
         t0 = time.perf_counter()
         value_id = hash_value(value)
         hash_duration = time.perf_counter() - t0
-        raw = _unwrap(value)
+        raw = unwrap(value)
         serializer = serializer or serializer_for(raw)
         row, edges = self._row(artifact_id, name, record, repo)
         row.update(
@@ -526,7 +382,7 @@ class ProvenanceFunction:
             members[key] = self._store(
                 repo, sub_id, sub_name, item, record, replace, serializers.get(key)
             )
-            _notify(members[key])
+            notify(members[key])
         index = {k: a.id for k, a in members.items()}
         import json
 
@@ -537,7 +393,7 @@ class ProvenanceFunction:
             repo, artifact_id, self.name, index, record, replace, DEFAULT_SERIALIZER,
             composite=True, blob=blob,
         )  # fmt: skip
-        _notify(artifact)
+        notify(artifact)
         return CompositeDict(artifact, {k: a.proxy for k, a in members.items()})
 
     def _store_archive(
@@ -545,7 +401,7 @@ class ProvenanceFunction:
     ) -> Any:
         from .archive import ArchivedFile, blob_key_for_file
 
-        raw = _unwrap(value)
+        raw = unwrap(value)
         if not isinstance(raw, (str, os.PathLike)):
             raise TypeError(
                 f"{self.name} is declared archive_file=True and must return a file path, "
@@ -578,7 +434,7 @@ class ProvenanceFunction:
         artifact = repo.lookup(artifact_id) or Artifact(target, [row.get(c) for c in COLUMNS])
         if self.delete_original_file:
             os.unlink(path)
-        _notify(artifact)
+        notify(artifact)
         return ArchivedFile(artifact.repo, blob_id, artifact=artifact)
 
     # -- descriptor and pickling -----------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 from .artifact import Artifact
 from .config import get_default_repo
-from .decorator import _notify
+from .observers import notify
 
 __all__ = ["load_artifact", "load_proxy"]
 
@@ -26,7 +26,7 @@ def load_artifact(artifact_id: str) -> Artifact:
     load_proxy
     """
     artifact = get_default_repo().get_artifact(artifact_id)
-    _notify(artifact)  # capture_set records loaded artifacts too
+    notify(artifact)  # capture_set records loaded artifacts too
     return artifact
 
 

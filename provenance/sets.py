@@ -17,10 +17,10 @@ from typing import Any
 
 from .artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
 from .config import get_default_repo
-from .decorator import _artifact_observers
 from .errors import SetNotFound
 from .hashing import hash_value
 from .ids import check_id
+from .observers import artifact_observers
 
 __all__ = [
     "ArtifactSet",
@@ -269,11 +269,11 @@ def capture_set(
     def observe(artifact: Artifact) -> None:
         capture.artifact_ids.add(artifact.id)
 
-    token = _artifact_observers.set(_artifact_observers.get() + (observe,))
+    token = artifact_observers.set(artifact_observers.get() + (observe,))
     try:
         yield capture
     finally:
-        _artifact_observers.reset(token)
+        artifact_observers.reset(token)
     capture.set = create_set(capture.artifact_ids, labels, repo=repo)
 
 

@@ -40,6 +40,8 @@ def main(argv: list[str]) -> None:
     elif mode == "write":
         for i in range(int(argv[2])):
             chunk(i)
+            if i == 0:
+                print("ready", flush=True)
         print("done")
     elif mode == "promote":
         start = float(argv[4])

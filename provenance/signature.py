@@ -1,0 +1,104 @@
+"""Normalizing the arguments of a call by the function's signature."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["CallSignature", "remove_inputs_fn"]
+
+
+class CallSignature:
+    """Normalizes call arguments: ``f(1, b=2)``, ``f(1, 2)`` and ``f(1)`` (b=2 default) agree."""
+
+    def __init__(self, fn: Callable[..., Any], merge_defaults: Any) -> None:
+        # A partial's fixed arguments are part of the call: bind against the
+        # wrapped function so they are hashed and recorded like the others.
+        self.fixed_args: tuple[Any, ...] = ()
+        self.fixed_kwargs: dict[str, Any] = {}
+        while isinstance(fn, functools.partial):
+            self.fixed_args = fn.args + self.fixed_args
+            self.fixed_kwargs = {**fn.keywords, **self.fixed_kwargs}
+            fn = fn.func
+        self.target = fn
+        self.signature = inspect.signature(fn)
+        params = list(self.signature.parameters.values())
+        self.var_positional = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
+        self.var_keyword = next((p.name for p in params if p.kind is p.VAR_KEYWORD), None)
+        dict_defaults = {p.name: p.default for p in params if isinstance(p.default, Mapping)}
+        if merge_defaults is True:
+            self.merge = dict_defaults
+        elif merge_defaults:
+            names = [merge_defaults] if isinstance(merge_defaults, str) else list(merge_defaults)
+            missing = [n for n in names if n not in dict_defaults]
+            if missing:
+                raise ValueError(
+                    f"merge_defaults names {missing}, which are not parameters with a dict default"
+                )
+            self.merge = {n: dict_defaults[n] for n in names}
+        else:
+            self.merge = {}
+        # Most functions take plain parameters: bind those without
+        # inspect.Signature.bind, which costs more than the rest of a cache hit.
+        simple = all(p.kind is p.POSITIONAL_OR_KEYWORD for p in params)
+        self.simple = simple and not self.merge and not self.fixed_args and not self.fixed_kwargs
+        self.names = tuple(p.name for p in params)
+        self.defaults = {p.name: p.default for p in params if p.default is not p.empty}
+
+    def bind(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[list[Any], dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+        """``(varargs, kargs, call_args, call_kwargs)``: the call as hashed, and as made."""
+        if self.simple and len(args) <= len(self.names):
+            kargs = dict(zip(self.names, args))
+            ok = True
+            for key, value in kwargs.items():
+                if key in kargs or key not in self.defaults and key not in self.names:
+                    ok = False  # let the full binder raise the proper TypeError
+                    break
+                kargs[key] = value
+            if ok and len(kargs) < len(self.names):
+                for name in self.names:
+                    if name not in kargs:
+                        if name not in self.defaults:
+                            ok = False
+                            break
+                        kargs[name] = self.defaults[name]
+            if ok:
+                return [], kargs, args, dict(kwargs)
+        return self._bind_full(args, kwargs)
+
+    def _bind_full(
+        self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> tuple[list[Any], dict[str, Any], tuple[Any, ...], dict[str, Any]]:
+        if self.fixed_args or self.fixed_kwargs:
+            args = self.fixed_args + tuple(args)
+            kwargs = {**self.fixed_kwargs, **kwargs}
+        bound = self.signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        for name, default in self.merge.items():
+            given = bound.arguments.get(name)
+            if isinstance(given, Mapping) and given is not default:
+                bound.arguments[name] = {**default, **given}
+        varargs: list[Any] = []
+        kargs: dict[str, Any] = {}
+        for name, value in bound.arguments.items():
+            if name == self.var_positional:
+                varargs = list(value)
+            elif name == self.var_keyword:
+                kargs.update(value)
+            else:
+                kargs[name] = value
+        return varargs, kargs, bound.args, bound.kwargs
+
+
+def remove_inputs_fn(names: frozenset[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """An ``input_process_fn`` / ``input_hash_fn`` that drops the named parameters."""
+
+    def remove(inputs: dict[str, Any]) -> dict[str, Any]:
+        kargs = {k: v for k, v in inputs["kargs"].items() if k not in names}
+        return {"kargs": kargs, "varargs": inputs["varargs"]}
+
+    return remove
