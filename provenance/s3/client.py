@@ -3,70 +3,24 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import S3InvalidObject, S3NotFound, S3URLError
-from .objects import META_KEY, RangeInfo, S3GetObject, S3Object, S3PutObject
-from .transfer import FailureInjector, RetryPolicy, Transfer, TransferStats, Upload
+from .errors import S3Error, S3InvalidRange, S3NotFound, S3URLError
+from .objects import RangeInfo, S3GetObject, S3Object, S3PutObject
+from .retry import FailureInjector, RetryPolicy, TransferStats
+from .session import make_client
+from .transfer import Transfer
+from .uploads import Upload, make_upload
 from .urls import range_header, root_for_run, split_url
 
 __all__ = ["S3"]
 
 _MiB = 1 << 20
-
-
-def make_client(
-    endpoint_url: str | None = None, s3_config: Mapping[str, Any] | None = None, workers: int = 32
-) -> Any:
-    """A thread-safe boto3 S3 client.
-
-    Credentials, region and endpoint come from the usual boto3 sources
-    (environment, profiles, instance roles, ``AWS_ENDPOINT_URL_S3``).
-
-    Parameters
-    ----------
-    endpoint_url : str, optional
-        The URL of an S3-compatible server.
-    s3_config : mapping, optional
-        Keyword arguments of ``boto3.Session.client`` (``region_name``,
-        ``aws_access_key_id``, ``verify``, ...), plus ``profile_name`` for
-        the session and ``config``, a mapping of ``botocore.config.Config``
-        options merged over the defaults.
-    workers : int
-        The number of threads that will share the client (sizes its
-        connection pool).
-    """
-    import boto3
-    from botocore.config import Config
-
-    kwargs = dict(s3_config or {})
-    profile = kwargs.pop("profile_name", None)
-    user_config = kwargs.pop("config", None)
-    config = Config(
-        max_pool_connections=max(10, workers),
-        # Retries are ours (per item, with jitter, counted); botocore's would
-        # multiply with them.
-        retries={"mode": "standard", "total_max_attempts": 1},
-        # Skip the CRC checksums recent botocore adds to every request: many
-        # S3-compatible servers reject them, they cost CPU per object, and
-        # provenance verifies each blob's hash when it reads it anyway.
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
-    )
-    if isinstance(user_config, Mapping):
-        config = config.merge(Config(**user_config))
-    elif user_config is not None:
-        config = config.merge(user_config)
-    if endpoint_url:
-        kwargs["endpoint_url"] = endpoint_url
-    # A session per client: boto3's default session is not thread-safe.
-    return boto3.session.Session(profile_name=profile).client("s3", config=config, **kwargs)
 
 
 class S3:
@@ -120,6 +74,12 @@ class S3:
         Chooses which operations ``inject_failures`` fails.
     multipart_threshold, part_size : int
         Objects above the threshold are transferred in parallel parts.
+    conditional_writes : bool, optional
+        How ``overwrite=False`` skips existing keys: with a conditional PUT
+        (``If-None-Match: *``, one request) or with a HEAD before the PUT.
+        ``None`` (or ``True``) tries the conditional PUT and falls back to
+        HEAD if the server rejects it; choose ``False`` for a server that
+        ignores the header.
     """
 
     def __init__(
@@ -139,6 +99,7 @@ class S3:
         seed: int = 0,
         multipart_threshold: int = 16 * _MiB,
         part_size: int = 8 * _MiB,
+        conditional_writes: bool | None = None,
     ) -> None:
         self._s3root: str | None
         if run is not None:
@@ -160,6 +121,7 @@ class S3:
             multipart_threshold=int(multipart_threshold),
             part_size=int(part_size),
         )
+        self._transfer.conditional_writes = conditional_writes
         self._tmpdir: str | None = tempfile.mkdtemp(dir=tmproot, prefix="provenance.s3.")
         # A client that is never closed still removes its files when collected.
         self._finalizer = weakref.finalize(self, _cleanup, self._tmpdir, self._transfer)
@@ -223,7 +185,7 @@ class S3:
 
     def _tmpfile(self, tag: str) -> str:
         if self._tmpdir is None:
-            raise S3URLError("this S3 client is closed")
+            raise S3Error("this S3 client is closed")
         fd, path = tempfile.mkstemp(dir=self._tmpdir, prefix=f"{tag}.")
         os.close(fd)
         return path
@@ -248,6 +210,12 @@ class S3:
             last_modified=int(modified.timestamp()) if modified is not None else None,
         )
 
+    def _empty_range(self, url: str, offset: int) -> dict[str, Any]:
+        head = dict(self._transfer.head(url))
+        head["_range"] = RangeInfo(int(head["ContentLength"]), offset, 0)
+        head["ContentLength"] = 0
+        return head
+
     def _get_one(self, request: tuple[str | None, str, Any], missing: bool, info: bool) -> S3Object:
         prefix, url, key = request
         offset, length = getattr(key, "offset", None), getattr(key, "length", None)
@@ -255,13 +223,18 @@ class S3:
         try:
             if length == 0:
                 # "Zero bytes" has no HTTP Range form: check the object exists.
-                head = dict(self._transfer.head(url))
-                head["ContentRange"] = (
-                    f"bytes {offset or 0}-{(offset or 0) - 1}/{head['ContentLength']}"
-                )
-                head["ContentLength"] = 0
+                head = self._empty_range(url, offset or 0)
             else:
-                head = self._transfer.download(url, range_header(offset, length), path)
+                try:
+                    head = self._transfer.download(url, range_header(offset, length), path)
+                except S3InvalidRange:
+                    # S3 refuses every range of an empty object; a range from 0
+                    # of it is empty, as a range past any other end is cut.
+                    if offset:
+                        raise
+                    head = self._empty_range(url, 0)
+                    if head["_range"].total_size:
+                        raise
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(path)
@@ -312,7 +285,9 @@ class S3:
         requests = [(self._s3root, self._object_url(k), k) for k in keys]
         return self._transfer.map(lambda r: self._get_one(r, return_missing, return_info), requests)
 
-    def get_recursive(self, keys: Iterable[str], return_info: bool = False) -> list[S3Object]:
+    def get_recursive(
+        self, keys: Iterable[str | None], return_info: bool = False
+    ) -> list[S3Object]:
         """Download every object under the given prefixes, in parallel.
 
         A prefix covers the object of that name and everything below
@@ -333,11 +308,11 @@ class S3:
         """Download every object under the root (requires ``s3root`` or ``run``)."""
         if self._s3root is None:
             raise S3URLError("get_all() needs a client with a root ('s3root' or 'run')")
-        return self.get_recursive([None], return_info)  # type: ignore[list-item]
+        return self.get_recursive([None], return_info)
 
     # -- listing -------------------------------------------------------------------------
 
-    def list_paths(self, keys: Iterable[str] | None = None) -> list[S3Object]:
+    def list_paths(self, keys: Iterable[str | None] | None = None) -> list[S3Object]:
         """List the next level below each path, in parallel.
 
         Objects come back with ``exists == True``; deeper prefixes
@@ -347,12 +322,12 @@ class S3:
 
         def one(prefix: str) -> list[S3Object]:
             bucket, _ = split_url(prefix)
-            entries = sorted(self._transfer.list(prefix, delimiter="/"))
+            entries = sorted(self._transfer.list_prefix(prefix, "/"), key=lambda e: e[0])
             return [S3Object(prefix, f"s3://{bucket}/{k}", size=size) for k, size in entries]
 
         return [o for objs in self._transfer.map(one, prefixes) for o in objs]
 
-    def list_recursive(self, keys: Iterable[str] | None = None) -> list[S3Object]:
+    def list_recursive(self, keys: Iterable[str | None] | None = None) -> list[S3Object]:
         """List every object under each path (see :meth:`get_recursive`), in parallel."""
         found = self._walk_many([None] if keys is None else keys)
         return [S3Object(prefix, url, size=size) for prefix, url, size in found]
@@ -366,7 +341,7 @@ class S3:
         bucket, path = split_url(url)
         path = path.rstrip("/")
         base = f"s3://{bucket}/"
-        below = self._transfer.list(f"{base}{path}/" if path else base)
+        below = self._transfer.list_prefix(f"{base}{path}/" if path else base)
         out = [(url, base + k, int(size or 0)) for k, size in sorted(below)]
         if path:
             first = self._transfer.first_key(base + path)
@@ -401,43 +376,6 @@ class S3:
 
     # -- writing ------------------------------------------------------------------------------
 
-    def _upload(
-        self,
-        key: Any,
-        value: Any = None,
-        path: str | None = None,
-        content_type: str | None = None,
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Upload:
-        url = self._object_url(key)
-        extra: dict[str, Any] = {}
-        if content_type:
-            extra["ContentType"] = content_type
-        if metadata:
-            try:
-                extra["Metadata"] = {META_KEY: json.dumps(dict(metadata))}
-            except (TypeError, ValueError) as exc:
-                raise S3InvalidObject(
-                    f"metadata for {url} is not JSON-encodable: {exc}", url
-                ) from None
-        if path is not None:
-            path = os.fspath(path)
-            if not os.path.isfile(path):
-                raise S3NotFound(f"local file not found: {path} (to upload to {url})", url)
-            return Upload(url, path=path, extra=extra)
-        if isinstance(value, str):
-            return Upload(url, data=value.encode("utf-8"), extra=extra)
-        if isinstance(value, (bytes, bytearray, memoryview)):
-            return Upload(url, data=bytes(value), extra=extra)
-        readable = getattr(value, "readable", lambda: hasattr(value, "read"))
-        seekable = getattr(value, "seekable", lambda: hasattr(value, "seek"))
-        if value is not None and readable() and seekable():
-            return Upload(url, fileobj=value, extra=extra)
-        raise S3InvalidObject(
-            f"the value for {url} is not text, bytes or a readable, seekable file: {type(value)}",
-            url,
-        )
-
     def put(
         self,
         key: str | S3PutObject,
@@ -468,16 +406,31 @@ class S3:
         """
         content_type = content_type or getattr(key, "content_type", None)
         metadata = metadata or getattr(key, "metadata", None)
-        item = self._upload(key, obj, content_type=content_type, metadata=metadata)
+        item = make_upload(self._object_url(key), obj, content_type=content_type, metadata=metadata)
         self._transfer.upload(item, if_absent=not overwrite)
         return item.url
 
     def _put_all(
-        self, keys: Sequence[Any], items: Sequence[Upload], overwrite: bool
+        self, entries: Iterable[Any], files: bool, overwrite: bool
     ) -> list[tuple[str, str]]:
-        done = self._transfer.map(
-            lambda i: self._transfer.upload(i, if_absent=not overwrite), items
-        )
+        # Every entry is checked (values, metadata, local files) before any upload.
+        keys: list[Any] = []
+        items: list[Upload] = []
+        for entry in entries:
+            if isinstance(entry, (tuple, list)) and not isinstance(entry, S3PutObject):
+                key, thing = entry
+                content_type = metadata = None
+            else:  # an S3PutObject, or any object with its attributes
+                key = entry.key
+                thing = entry.path if files else entry.value
+                content_type = getattr(entry, "content_type", None)
+                metadata = getattr(entry, "metadata", None)
+            url = self._object_url(key)
+            keys.append(key)
+            value, path = (None, thing) if files else (thing, None)
+            items.append(make_upload(url, value, path, content_type, metadata))
+        if_absent = not overwrite
+        done = self._transfer.map(lambda i: self._transfer.upload(i, if_absent=if_absent), items)
         return [(key, item.url) for key, item, ok in zip(keys, items, done) if ok]
 
     def put_many(self, key_objs: Iterable[Any], overwrite: bool = True) -> list[tuple[str, str]]:
@@ -496,23 +449,7 @@ class S3:
         list of (key, url)
             The objects actually uploaded, in the order given.
         """
-        keys, items = [], []
-        for ko in key_objs:
-            if isinstance(ko, tuple) and not isinstance(ko, S3PutObject):
-                key, value = ko
-                keys.append(key)
-                items.append(self._upload(key, value))
-            else:
-                keys.append(ko.key)
-                items.append(
-                    self._upload(
-                        ko.key,
-                        ko.value,
-                        content_type=getattr(ko, "content_type", None),
-                        metadata=getattr(ko, "metadata", None),
-                    )
-                )
-        return self._put_all(keys, items, overwrite)
+        return self._put_all(key_objs, False, overwrite)
 
     def put_files(self, key_paths: Iterable[Any], overwrite: bool = True) -> list[tuple[str, str]]:
         """Upload many local files in parallel, streaming them from disk.
@@ -535,25 +472,18 @@ class S3:
         S3NotFound
             If a local file does not exist (checked before anything is uploaded).
         """
-        keys, items = [], []
-        for kp in key_paths:
-            if isinstance(kp, tuple) and not isinstance(kp, S3PutObject):
-                key, path = kp
-                keys.append(key)
-                items.append(self._upload(key, path=path))
-            else:
-                keys.append(kp.key)
-                items.append(
-                    self._upload(
-                        kp.key,
-                        path=kp.path,
-                        content_type=getattr(kp, "content_type", None),
-                        metadata=getattr(kp, "metadata", None),
-                    )
-                )
-        return self._put_all(keys, items, overwrite)
+        return self._put_all(key_paths, True, overwrite)
 
-    # -- deleting (not in Metaflow's client) ------------------------------------------------------
+    # -- beyond Metaflow's client: touching and deleting ------------------------------------------
+
+    def touch_many(self, keys: Iterable[str]) -> None:
+        """Set the objects' last-modified time to now, in parallel.
+
+        A server-side copy of each object onto itself: content type and user
+        metadata are kept and no bytes are transferred.  Objects larger than
+        5 GB cannot be copied this way and raise :class:`S3Error`.
+        """
+        self._transfer.map(self._transfer.touch, [self._object_url(k) for k in keys])
 
     def delete_many(self, keys: Iterable[str]) -> None:
         """Delete objects, a thousand per request, in parallel; missing keys are fine."""
@@ -578,6 +508,9 @@ class S3:
 
 def _range_info(head: Mapping[str, Any], size: int) -> RangeInfo:
     # Content-Range is "bytes <first>-<last>/<total>", both ends inclusive.
+    if "_range" in head:
+        info: RangeInfo = head["_range"]
+        return info
     content_range = head.get("ContentRange")
     if content_range:
         span, _, total = content_range.partition(" ")[2].partition("/")

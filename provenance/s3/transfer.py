@@ -11,179 +11,33 @@ are ever retried, each on its own.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import itertools
 import os
-import random
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
 
 from boto3.s3.transfer import TransferConfig
-from botocore.exceptions import (
-    ClientError,
-    HTTPClientError,
-    IncompleteReadError,
-    NoCredentialsError,
-)
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import ClientError
 
-from .errors import S3AccessDenied, S3Error, S3InvalidRange, S3NotFound, S3TransientError
+from .errors import S3NotFound, S3TransientError
+from .retry import FailureInjector, RetryPolicy, TransferStats, code_and_status, translate
+from .uploads import Upload, read_small, size_of
 from .urls import split_url
 
-__all__ = ["FailureInjector", "RetryPolicy", "Transfer", "TransferStats", "translate"]
+__all__ = ["Transfer"]
 
 T = TypeVar("T")
 X = TypeVar("X")
 
 _CHUNK = 1 << 20
-_TRANSIENT_CODES = frozenset(
-    {
-        "ConditionalRequestConflict",  # a concurrent conditional write: retry to learn who won
-        "InternalError",
-        "OperationAborted",
-        "RequestLimitExceeded",
-        "RequestTimeout",
-        "RequestTimeTooSkewed",
-        "ServiceUnavailable",
-        "SlowDown",
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequests",
-    }
-)
-_NOT_FOUND_CODES = frozenset({"NoSuchKey", "NoSuchBucket", "NotFound", "404"})
-_DENIED_CODES = frozenset(
-    {"AccessDenied", "AllAccessDisabled", "Forbidden", "403", "InvalidAccessKeyId"}
-)
-
-
-def _code_and_status(exc: ClientError) -> tuple[str, int]:
-    code = str(exc.response.get("Error", {}).get("Code", ""))
-    status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
-    return code, status
-
-
-def translate(exc: BaseException, url: str, op: str) -> BaseException:
-    """The typed error for a failure of ``op`` on ``url``.
-
-    Transient failures become :class:`S3TransientError`; errors that are
-    not S3's (a full disk, a bug) are returned unchanged.
-    """
-    if isinstance(exc, S3Error):
-        return exc
-    if isinstance(exc, ClientError):
-        code, status = _code_and_status(exc)
-        message = exc.response.get("Error", {}).get("Message") or code or str(status)
-        if code in _NOT_FOUND_CODES or status == 404:
-            what = "bucket does not exist" if code == "NoSuchBucket" else "not found"
-            return S3NotFound(f"{url}: {what}", url)
-        if code in _DENIED_CODES or status == 403:
-            return S3AccessDenied(f"access denied to {url} ({op}): {message}", url)
-        if code == "InvalidRange" or status == 416:
-            return S3InvalidRange(f"invalid range for {url}: {message}", url)
-        if code in _TRANSIENT_CODES or status == 429 or (status >= 500 and status != 501):
-            return S3TransientError(f"{op} {url}: {code or status}: {message}", url)
-        return S3Error(f"{op} {url} failed: {code or status}: {message}", url)
-    if isinstance(exc, NoCredentialsError):
-        return S3AccessDenied(
-            f"no AWS credentials to {op} {url}: set AWS_ACCESS_KEY_ID and "
-            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or pass them in s3_config",
-            url,
-        )
-    if isinstance(exc, (BotoConnectionError, HTTPClientError, IncompleteReadError)):
-        return S3TransientError(f"{op} {url}: {exc}", url)
-    return exc
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How transient failures are retried.
-
-    Attributes
-    ----------
-    max_attempts : int
-        Attempts per item, the first included.
-    base_delay, max_delay : float
-        The backoff before retry ``n`` (from 0) is drawn uniformly from
-        ``[0, min(max_delay, base_delay * 2**n)]`` ("full jitter"), so clients
-        throttled together do not retry in lockstep.
-    """
-
-    max_attempts: int = 8
-    base_delay: float = 0.1
-    max_delay: float = 10.0
-
-    def delay(self, retry: int) -> float:
-        """The pause before retry number ``retry`` (0 for the first retry)."""
-        return random.uniform(0, min(self.max_delay, self.base_delay * 2**retry))
-
-
-@dataclass(frozen=True)
-class FailureInjector:
-    """Make a fraction of item operations fail transiently, for tests.
-
-    Whether an attempt fails depends only on ``(seed, op, url, attempt)``,
-    not on thread scheduling, so a run is reproducible.  As in Metaflow, the
-    rate halves with each retry of an item, so a run exercises the retry
-    paths heavily yet completes; a rate of 1 or more fails every attempt (to
-    test running out of retries).
-
-    Attributes
-    ----------
-    rate : float
-        The probability that a first attempt fails, from 0 to 1.
-    seed : int
-        Chooses which attempts fail.
-    """
-
-    rate: float = 0.0
-    seed: int = 0
-
-    def fails(self, op: str, url: str, attempt: int) -> bool:
-        """Whether this attempt is to fail."""
-        if self.rate <= 0:
-            return False
-        if self.rate >= 1:
-            return True
-        digest = hashlib.blake2b(
-            f"{self.seed}\0{op}\0{url}\0{attempt}".encode(), digest_size=8
-        ).digest()
-        return int.from_bytes(digest, "big") / 2**64 < self.rate * 0.5**attempt
-
-
-@dataclass
-class TransferStats:
-    """Counters of what the retry machinery did (thread-safe)."""
-
-    retries: int = 0
-    injected_failures: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def count(self, retries: int = 0, injected: int = 0) -> None:
-        """Add to the counters."""
-        with self._lock:
-            self.retries += retries
-            self.injected_failures += injected
 
 
 class _ConditionalUnsupported(Exception):
     """The server rejected ``If-None-Match: *``."""
-
-
-@dataclass(frozen=True)
-class Upload:
-    """One object to upload: the bytes, a local file, or a file object."""
-
-    url: str
-    data: bytes | None = None
-    path: str | None = None
-    fileobj: IO[bytes] | None = None
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Transfer:
@@ -330,7 +184,9 @@ class Transfer:
                 body.close()
             got = os.path.getsize(dest)
             if got != expected:
-                raise S3TransientError(f"download of {url} cut short: {got} of {expected} bytes")
+                raise S3TransientError(
+                    f"download of {url} cut short: {got} of {expected} bytes", url
+                )
             return resp
 
         return self.attempt("get", url, once)
@@ -345,7 +201,7 @@ class Transfer:
         way the object appears complete or not at all: a single PUT, or a
         multipart upload that becomes visible only when completed.
         """
-        size = _size_of(item)
+        size = size_of(item)
         if size > self.multipart_threshold:
             if if_absent and self.exists(item.url):
                 return False
@@ -370,15 +226,16 @@ class Transfer:
         if conditional:
             kwargs["IfNoneMatch"] = "*"
         try:
-            self.client.put_object(Bucket=bucket, Key=key, Body=_read_small(item), **kwargs)
+            self.client.put_object(Bucket=bucket, Key=key, Body=read_small(item), **kwargs)
         except ClientError as exc:
             if not conditional:
                 raise
-            code, status = _code_and_status(exc)
+            code, status = code_and_status(exc)
             if code == "PreconditionFailed" or status == 412:
                 self.conditional_writes = True
                 return False
-            if code in ("NotImplemented", "InvalidArgument") or status == 501:
+            message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+            if code == "NotImplemented" or status == 501 or "if-none-match" in message:
                 raise _ConditionalUnsupported(code) from exc
             raise
         if conditional:
@@ -399,7 +256,7 @@ class Transfer:
             fileobj.seek(0)  # a retry starts over
         self.client.upload_fileobj(fileobj, bucket, key, ExtraArgs=extra, Config=self._tconfig)
 
-    def list(self, url: str, delimiter: str = "") -> list[tuple[str, int | None]]:
+    def list_prefix(self, url: str, delimiter: str = "") -> list[tuple[str, int | None]]:
         """``(key, size)`` of the objects whose key starts with the URL's key.
 
         With a ``delimiter``, common prefixes come back with size ``None``.
@@ -418,16 +275,43 @@ class Transfer:
 
         return self.attempt("list", url, once)
 
-    def first_key(self, url: str) -> str | None:
-        """The smallest key starting with the URL's key (one cheap request)."""
+    def first_key(self, url: str) -> tuple[str, int] | None:
+        """``(key, size)`` of the smallest key starting with the URL's key, if any.
+
+        One cheap request: keys are listed in order, so an object named
+        exactly like the prefix comes first.
+        """
         bucket, prefix = split_url(url)
 
-        def once() -> str | None:
+        def once() -> tuple[str, int] | None:
             resp = self.client.list_objects_v2(Bucket=bucket, Prefix=prefix, MaxKeys=1)
-            contents = resp.get("Contents") or [None]
-            return contents[0]["Key"] if contents[0] else None
+            for obj in resp.get("Contents", ()):
+                return str(obj["Key"]), int(obj["Size"])
+            return None
 
         return self.attempt("list", url, once)
+
+    def touch(self, url: str) -> None:
+        """Make the object's last-modified time now, keeping its bytes and metadata.
+
+        A server-side copy onto itself (S3 allows that when the metadata is
+        "replaced", here by itself); the bytes never leave the server.
+        """
+        bucket, key = split_url(url)
+        head = self.head(url)
+
+        def once() -> None:
+            extra = {"ContentType": head["ContentType"]} if head.get("ContentType") else {}
+            self.client.copy_object(
+                Bucket=bucket,
+                Key=key,
+                CopySource={"Bucket": bucket, "Key": key},
+                MetadataDirective="REPLACE",
+                Metadata=head.get("Metadata") or {},
+                **extra,
+            )
+
+        self.attempt("touch", url, once)
 
     def delete(self, bucket: str, keys: list[str]) -> None:
         """Delete up to 1,000 keys of one bucket in one request (missing keys are fine)."""
@@ -446,25 +330,3 @@ class Transfer:
                 )
 
         self.attempt("delete", url, once)
-
-
-def _size_of(item: Upload) -> int:
-    if item.data is not None:
-        return len(item.data)
-    if item.path is not None:
-        return os.path.getsize(item.path)
-    assert item.fileobj is not None
-    here = item.fileobj.seek(0, os.SEEK_END)
-    item.fileobj.seek(0)
-    return here
-
-
-def _read_small(item: Upload) -> bytes:
-    if item.data is not None:
-        return item.data
-    if item.path is not None:
-        with open(item.path, "rb") as f:
-            return f.read()
-    assert item.fileobj is not None
-    item.fileobj.seek(0)
-    return item.fileobj.read()
