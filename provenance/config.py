@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from .blobstores.s3 import S3Store
 from .errors import ConfigError, RepoNotFound
 from .index import SqlIndex
 from .repos import ChainedRepository, Repository, memory_repo, remember_repo
@@ -57,6 +58,7 @@ _BLOBSTORE_KEYS: dict[str, set[str]] = {
     "memory": set(),
     "disk": {"cachedir", "path", "fsync"},
     "chained": {"stores", "read_through_write"},
+    "s3": {"bucket", "prefix", "basepath", "endpoint_url", "s3_config", "cachedir"},
 }
 _REPO_KEYS: dict[str, set[str]] = {
     "sql": {"db", "store", "schema", "create_db", "create_schema", "upgrade_db", "engine_kwargs"},
@@ -64,7 +66,7 @@ _REPO_KEYS: dict[str, set[str]] = {
     "chained": {"repos"},
 }
 _REPO_ALIASES = {"sqlite": "sql", "postgres": "sql", "postgresql": "sql", "sqlalchemy": "sql"}
-_PLANNED = {"s3": "the S3 blobstore (provenance[s3])", "sftp": "SFTP blobstores", "gs": "GCS"}
+_PLANNED = {"sftp": "SFTP blobstores", "gs": "GCS blobstores"}
 
 
 @dataclass
@@ -158,6 +160,8 @@ def _build_blobstore(
         if not isinstance(path, (str, os.PathLike)):
             raise ConfigError(f"'{where}.cachedir' (the directory of the blobs) is missing")
         return DiskStore(path, fsync=bool(entry.get("fsync", False)), **_flags(where, entry, False))
+    if kind == "s3":
+        return _build_s3_store(where, entry)
     names = entry.get("stores")
     if not isinstance(names, list) or not names:
         raise ConfigError(f"'{where}.stores' must be a non-empty list of blobstore names")
@@ -174,6 +178,28 @@ def _build_blobstore(
         read_through_write=bool(entry.get("read_through_write", True)),
         **_flags(where, entry, False),
     )
+
+
+def _build_s3_store(where: str, entry: Mapping[str, Any]) -> Blobstore:
+    s3_config = entry.get("s3_config")
+    if s3_config is not None and not isinstance(s3_config, Mapping):
+        raise ConfigError(f"'{where}.s3_config' must be a mapping of boto3 client options")
+    if not entry.get("bucket") and not entry.get("basepath"):
+        raise ConfigError(
+            f"'{where}.bucket' (or '{where}.basepath: s3://bucket/prefix') is missing"
+        )
+    try:
+        return S3Store(
+            bucket=entry.get("bucket"),
+            prefix=entry.get("prefix") or "",
+            basepath=entry.get("basepath"),
+            endpoint_url=entry.get("endpoint_url"),
+            s3_config=s3_config,
+            cachedir=entry.get("cachedir"),
+            **_flags(where, entry, False),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"'{where}': {exc}") from None
 
 
 def _sql_url(where: str, db: Any, kind: str) -> str:

@@ -1,4 +1,4 @@
-"""One contract suite for every blobstore backend."""
+"""One contract suite for every blobstore backend: memory, disk, chained, S3."""
 
 from __future__ import annotations
 
@@ -28,10 +28,14 @@ def make_store(kind: str, root: str, **flags: Any) -> Blobstore:
         return ChainedStore(
             [MemoryStore(), DiskStore(os.path.join(root, "chained"), delete=True)], **flags
         )
+    if kind == "s3":
+        from s3_server import make_s3_store  # a local moto server, started on first use
+
+        return make_s3_store(**flags)
     raise ValueError(kind)
 
 
-KINDS = ["memory", "disk", "chained"]
+KINDS = ["memory", "disk", "chained", pytest.param("s3", marks=pytest.mark.s3)]
 
 
 @pytest.fixture(params=KINDS)
@@ -247,3 +251,11 @@ TestMemoryStoreModel = MemoryStoreMachine.TestCase
 TestChainedStoreModel = ChainedStoreMachine.TestCase
 for case in (TestDiskStoreModel, TestMemoryStoreModel, TestChainedStoreModel):
     case.settings = settings(max_examples=30, stateful_step_count=20, deadline=None)
+
+
+class S3StoreMachine(StoreMachine):
+    kind = "s3"
+
+
+TestS3StoreModel = pytest.mark.s3(S3StoreMachine.TestCase)
+TestS3StoreModel.settings = settings(max_examples=5, stateful_step_count=15, deadline=None)

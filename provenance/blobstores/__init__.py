@@ -6,6 +6,7 @@ type      class
 memory    :class:`~provenance.blobstores.memory.MemoryStore`
 disk      :class:`~provenance.blobstores.disk.DiskStore`
 chained   :class:`~provenance.blobstores.chained.ChainedStore`
+s3        :class:`~provenance.blobstores.s3.S3Store` (``provenance[s3]``)
 ========  ======================================================
 """
 
