@@ -210,9 +210,20 @@ class Blobstore:
         keys = list(keys)
         present = dest.exists_many(keys)
         missing = [k for k in keys if not present[k]]
-        for key in missing:
-            with self.open_local(key) as path:
-                dest.put_file(key, path)
+        put_files = getattr(dest, "put_files", None)
+        if put_files is None:
+            for key in missing:
+                with self.open_local(key) as path:
+                    dest.put_file(key, path)
+            return missing
+        # A store with a parallel batch upload (S3) gets the blobs in batches.
+        for start in range(0, len(missing), 256):
+            with contextlib.ExitStack() as stack:
+                batch = [
+                    (k, stack.enter_context(self.open_local(k)))
+                    for k in missing[start : start + 256]
+                ]
+                put_files(batch)
         return missing
 
     @contextlib.contextmanager
