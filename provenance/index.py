@@ -10,9 +10,12 @@ cost several times more).
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -112,6 +115,18 @@ def decode_datetime(value: Any) -> datetime | None:
     return value
 
 
+_open_indexes: weakref.WeakSet[SqlIndex] = weakref.WeakSet()
+
+
+@atexit.register
+def _dispose_all() -> None:
+    # Close connections while the drivers' modules still exist: psycopg
+    # complains when its connections are collected during interpreter exit.
+    for index in list(_open_indexes):
+        with contextlib.suppress(Exception):
+            index.dispose()
+
+
 class SqlIndex:
     """An artifact index in any database SQLAlchemy can reach.
 
@@ -190,6 +205,7 @@ class SqlIndex:
             else:
                 upgrade_schema(self.engine)
         self._lock = threading.RLock() if self._memory else None
+        _open_indexes.add(self)
         self._local = threading.local()
         self._pid = os.getpid()
         self._get_sql = self._compile(select(*_HOT).where(_table.c.id == "x"))
@@ -392,15 +408,15 @@ class SqlIndex:
 
     def related(
         self, artifact_ids: Iterable[str], direction: str = "upstream", depth: int | None = None
-    ) -> dict[str, int]:
-        """Ancestors (``upstream``) or descendants (``downstream``) with their distance.
+    ) -> list[str]:
+        """Ancestors (``upstream``) or descendants (``downstream``), the given ones first.
 
-        One recursive SQL query over the lineage edges; the given artifacts
-        are included at distance 0.  ``depth`` bounds the distance.
+        One recursive SQL query over the lineage edges.  ``depth`` bounds how
+        many edges away to go.
         """
         start = list(dict.fromkeys(artifact_ids))
-        if not start:
-            return {}
+        if not start or depth == 0:
+            return start
         edges = _edges
         if direction == "upstream":
             near, far = edges.c.artifact_id, edges.c.input_artifact_id
@@ -408,20 +424,26 @@ class SqlIndex:
             near, far = edges.c.input_artifact_id, edges.c.artifact_id
         else:
             raise ValueError(f"direction must be 'upstream' or 'downstream', got {direction!r}")
-        seed = select(far.label("id"), literal(1).label("dist")).where(near.in_(start))
-        walk = seed.cte("walk", recursive=True)
-        step = select(far, walk.c.dist + 1).join(walk, near == walk.c.id)
-        if depth is not None:
-            step = step.where(walk.c.dist < depth)
-        walk = walk.union(step)
-        stmt = select(walk.c.id, func.min(walk.c.dist)).group_by(walk.c.id)
-        found = dict.fromkeys(start, 0)
-        if depth == 0:
-            return found
+        if depth is None:
+            # Ids alone: UNION keeps each artifact once however many paths
+            # lead to it, so a wide DAG costs no more than a chain.
+            seed = select(far.label("id")).where(near.in_(start))
+            walk = seed.cte("walk", recursive=True)
+            walk = walk.union(select(far).join(walk, near == walk.c.id))
+            stmt = select(walk.c.id)
+        else:
+            # With a bound the distance must be carried; it is at most
+            # ``depth`` rows per artifact.
+            seed = select(far.label("id"), literal(1).label("dist")).where(near.in_(start))
+            walk = seed.cte("walk", recursive=True)
+            step = select(far, walk.c.dist + 1).join(walk, near == walk.c.id)
+            walk = walk.union(step.where(walk.c.dist < depth))
+            stmt = select(walk.c.id).distinct()
+        found = dict.fromkeys(start)
         with self._connect() as conn:
-            for artifact_id, dist in conn.execute(stmt):
-                found.setdefault(artifact_id, int(dist))
-        return found
+            for (artifact_id,) in conn.execute(stmt):
+                found.setdefault(artifact_id)
+        return list(found)
 
     def edges_among(self, artifact_ids: Iterable[str]) -> list[tuple[str, str, str]]:
         """``(artifact_id, input_artifact_id, parameter)`` edges whose artifact is given."""

@@ -62,37 +62,46 @@ def json_summary(value: Any, depth: int = 0) -> Any:
 # id, so a large input value is never copied into the record.
 
 
-class _InputsPickler:
-    @staticmethod
-    def dumps(inputs: Mapping[str, Any]) -> bytes:
-        import cloudpickle
-
-        buf = io.BytesIO()
-        pickler = cloudpickle.CloudPickler(buf, protocol=5)
-        pickler.persistent_id = _persistent_id
-        pickler.dump(inputs)
-        return buf.getvalue()
+# Both hooks are methods of subclasses, not attributes set on an instance:
+# CPython 3.13.0 made the instance attributes read-only (gh-125631).
 
 
-def _persistent_id(obj: Any) -> str | None:
-    if is_proxy(obj):
-        return str(obj.artifact.id)
-    return None
+def _pickler_class() -> type:
+    import cloudpickle
+
+    class InputsPickler(cloudpickle.CloudPickler):
+        def persistent_id(self, obj: Any) -> str | None:
+            if is_proxy(obj):
+                return str(obj.artifact.id)
+            return None
+
+    return InputsPickler
+
+
+class _InputsUnpickler(pickle.Unpickler):
+    def __init__(self, file: Any, repo: Repository | None) -> None:
+        super().__init__(file)
+        self._repo = repo
+
+    def persistent_load(self, artifact_id: Any) -> Any:
+        if self._repo is None:
+            raise RuntimeError(f"input artifact {artifact_id} needs a repository to load from")
+        return self._repo.get_artifact(artifact_id).proxy()
+
+
+_pickler: type | None = None
 
 
 def dumps_inputs(inputs: Mapping[str, Any]) -> bytes:
     """Pickle a call's inputs, proxies by artifact id."""
-    return _InputsPickler.dumps(inputs)
+    global _pickler
+    if _pickler is None:
+        _pickler = _pickler_class()  # cloudpickle is imported on first use
+    buf = io.BytesIO()
+    _pickler(buf, protocol=5).dump(inputs)
+    return buf.getvalue()
 
 
 def loads_inputs(data: bytes, repo: Repository | None) -> dict[str, Any]:
     """Unpickle inputs written by :func:`dumps_inputs`, reloading proxies from ``repo``."""
-    unpickler = pickle.Unpickler(io.BytesIO(data))
-
-    def persistent_load(artifact_id: str) -> Any:
-        if repo is None:
-            raise RuntimeError(f"input artifact {artifact_id} needs a repository to load from")
-        return repo.get_artifact(artifact_id).proxy()
-
-    unpickler.persistent_load = persistent_load  # type: ignore[method-assign]
-    return unpickler.load()
+    return _InputsUnpickler(io.BytesIO(data), repo).load()

@@ -111,10 +111,10 @@ def lineage_graph(
     nx = require("networkx", "vis", "lineage_graph")
     artifact = coerce_artifact(artifact_proxy_or_id, repo)
     owner, index = _index_of(artifact, repo)
-    ids: dict[str, int] = {}
+    ids: dict[str, None] = {}
     for way in ("upstream", "downstream"):
         if direction in (way, "both"):
-            ids.update(index.related([artifact.id], way, depth))
+            ids.update(dict.fromkeys(index.related([artifact.id], way, depth)))
     rows = owner.get_artifacts(list(ids))
     graph = nx.DiGraph()
     for artifact_id in ids:
