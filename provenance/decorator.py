@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import config as _config
-from .artifact import Artifact, ArtifactProxy, CompositeDict, is_proxy
+from .artifact import Artifact, CompositeDict, is_proxy
 from .errors import (
     BlobNotFound,
     CorruptBlob,
@@ -254,7 +254,7 @@ class ProvenanceFunction:
             repo, artifact_id, self.name, value, record, replace, self.serializer
         )
         notify(artifact)
-        return ArtifactProxy(unwrap(value), artifact)
+        return artifact.proxy()
 
     def _check_mutations(self, inputs: Mapping[str, Any], before: Mapping[str, Any]) -> None:
         changed = []
@@ -359,10 +359,13 @@ class ProvenanceFunction:
         row.update(blob_id=stored.blob_id, size=stored.size, value_inline=stored.inline)
         inserted = repo.put_row(row, edges, self.tags, replace=replace)
         if not inserted:
-            # Another process stored the same call first: its record wins.
+            # Another process stored the same call first: its record wins, and
+            # so does its value unless ours is the same (a function that is
+            # not deterministic must not hand back a value its id denies).
             existing = repo.lookup(artifact_id)
             if existing is not None:
-                existing._value = raw
+                if existing.value_id == value_id:
+                    existing._value = raw
                 return existing
         return Artifact(_writer_repo(repo), tuple(row.get(c) for c in COLUMNS), raw)
 

@@ -118,6 +118,15 @@ def decode_datetime(value: Any) -> datetime | None:
 _open_indexes: weakref.WeakSet[SqlIndex] = weakref.WeakSet()
 
 
+def _after_fork_in_child() -> None:
+    for index in list(_open_indexes):
+        index._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @atexit.register
 def _dispose_all() -> None:
     # Close connections while the drivers' modules still exist: psycopg
@@ -205,6 +214,8 @@ class SqlIndex:
             else:
                 upgrade_schema(self.engine)
         self._lock = threading.RLock() if self._memory else None
+        self._readers: dict[int | None, Any] = {}
+        self._readers_lock = threading.Lock()
         _open_indexes.add(self)
         self._local = threading.local()
         self._pid = os.getpid()
@@ -234,22 +245,64 @@ class SqlIndex:
         upgrade_schema(self.engine)
         self._schema_error = None
 
+    def _after_fork(self) -> None:
+        # A forked child must not use its parent's connections (sockets,
+        # SQLite handles): drop them without closing them.
+        self.engine.dispose(close=False)
+        self._local = threading.local()
+        self._pid = os.getpid()
+
     def _raw(self) -> Any:
-        """This thread's DBAPI connection for reads (reopened after a fork)."""
+        """This thread's DBAPI connection for reads.
+
+        Readers keep a connection of their own per thread, outside the
+        engine's pool, so that many reading threads never exhaust the pool
+        that writers need.  (An in-memory index has one shared connection.)
+        """
         if self._schema_error is not None:
             raise self._schema_error
         if os.getpid() != self._pid:
-            # A forked child must not share its parent's connections.
-            self.engine.dispose(close=False)
-            self._local = threading.local()
-            self._pid = os.getpid()
+            self._after_fork()
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self.engine.raw_connection()
-            if self.engine.dialect.name == "postgresql":
-                conn.driver_connection.autocommit = True  # type: ignore[union-attr]
+            if self._memory:
+                conn = self.engine.raw_connection()
+            else:
+                conn = self.engine.pool._creator()  # type: ignore[attr-defined]
+                if self.engine.dialect.name == "sqlite":
+                    _sqlite_pragmas(conn, None)
+                elif self.schema is not None:
+                    conn.autocommit = True
+                    cur = conn.cursor()
+                    cur.execute(f'SET search_path TO "{self.schema}"')
+                    cur.close()
+                if self.engine.dialect.name == "postgresql":
+                    conn.autocommit = True
+                self._track_reader(conn)
             self._local.conn = conn
         return conn
+
+    def _track_reader(self, conn: Any) -> None:
+        """Remember this thread's reader; close those of threads that ended."""
+        alive = {t.ident for t in threading.enumerate()}
+        with self._readers_lock:
+            stale = [i for i in self._readers if i not in alive]
+            old = [self._readers.pop(i) for i in stale]
+            previous = self._readers.pop(threading.get_ident(), None)
+            self._readers[threading.get_ident()] = conn
+        for dead in old + ([previous] if previous is not None else []):
+            with contextlib.suppress(Exception):
+                dead.close()
+
+    def _drop_reader(self, conn: Any) -> None:
+        self._local.conn = None
+        if self._memory:
+            return  # the one connection is the database itself: keep it
+        with self._readers_lock:
+            if self._readers.get(threading.get_ident()) is conn:
+                del self._readers[threading.get_ident()]
+        with contextlib.suppress(Exception):
+            conn.close()
 
     def _fetch(self, query: tuple[str, str | None], value: Any) -> list[tuple[Any, ...]]:
         sql, name = query
@@ -257,24 +310,25 @@ class SqlIndex:
         if self._lock is not None:
             with self._lock:
                 return self._fetch_unlocked(sql, args)
-        return self._fetch_unlocked(sql, args)
+        try:
+            return self._fetch_unlocked(sql, args)
+        except self.engine.dialect.loaded_dbapi.OperationalError:  # type: ignore[union-attr]
+            # A dropped connection (server restart, idle timeout): retry once
+            # on a new one.  A second failure is real.
+            return self._fetch_unlocked(sql, args)
 
-    def _fetch_unlocked(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    def _fetch_unlocked(self, sql: str, args: Any) -> list[tuple[Any, ...]]:
         conn = self._raw()
         cur = conn.cursor()
         try:
             cur.execute(sql, args)
-            return cur.fetchall()
+            return cur.fetchall()  # type: ignore[no-any-return]
         except Exception:
-            # Drop a connection that failed; the next call opens a new one.
-            self._local.conn = None
-            try:
-                conn.invalidate()
-            finally:
-                pass
+            self._drop_reader(conn)
             raise
         finally:
-            cur.close()
+            with contextlib.suppress(Exception):
+                cur.close()
 
     def get(self, artifact_id: str) -> list[Any] | None:
         """The row of ``artifact_id`` in :data:`COLUMNS` order, or ``None``.
@@ -305,10 +359,14 @@ class SqlIndex:
 
     def _connect(self) -> Any:
         self._check_schema()
+        if os.getpid() != self._pid:
+            self._after_fork()
         return _Locked(self._lock, self.engine.connect()) if self._lock else self.engine.connect()
 
     def _begin(self) -> Any:
         self._check_schema()
+        if os.getpid() != self._pid:
+            self._after_fork()
         return _Locked(self._lock, self.engine.begin()) if self._lock else self.engine.begin()
 
     def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
@@ -665,11 +723,18 @@ class SqlIndex:
             return conn.execute(delete(_table).where(_table.c.id == artifact_id)).rowcount > 0
 
     def dispose(self) -> None:
-        """Close every connection."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
+        """Close every connection, the readers of all threads included."""
+        with self._readers_lock:
+            readers, self._readers = list(self._readers.values()), {}
+        for conn in readers:
+            with contextlib.suppress(Exception):
+                conn.close()
+        if self._memory:
+            conn = getattr(self._local, "conn", None)
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+        self._local = threading.local()
         self.engine.dispose()
 
     def __repr__(self) -> str:

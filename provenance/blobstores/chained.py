@@ -60,19 +60,16 @@ class ChainedStore(Blobstore):
         return any(s._exists(key) for s in self._readable())
 
     def _get(self, key: str) -> bytes:
-        for i, store in enumerate(self._readable()):
-            if store._exists(key):
-                data = store._get(key)
-                if self.read_through_write:
-                    for earlier in self.stores[:i]:
-                        if earlier.write:
-                            earlier._put_bytes(key, data, False)
-                return data
+        for i, store in enumerate(self.stores):
+            if not store.read or not store._exists(key):
+                continue
+            data = store._get(key)
+            if self.read_through_write:
+                for earlier in self.stores[:i]:
+                    if earlier.write:
+                        earlier._put_bytes(key, data, False)
+            return data
         raise BlobNotFound(f"blob {key} is in none of the stores of {self!r}")
-
-    def _age(self, key: str) -> float | None:
-        ages = [a for s in self._readable() if (a := s._age(key)) is not None]
-        return min(ages) if ages else None
 
     def _size(self, key: str) -> int:
         for store in self._readable():
