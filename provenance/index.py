@@ -193,6 +193,7 @@ class SqlIndex:
                 _postgres.ensure_database(url)
         elif schema is not None:
             raise ConfigError(f"'schema' is only supported on PostgreSQL, not {url.drivername}")
+        self._connect_args = dict(kwargs.get("connect_args") or {})
         self.engine: Engine = create_engine(url, **kwargs)
         if url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -268,7 +269,9 @@ class SqlIndex:
             if self._memory:
                 conn = self.engine.raw_connection()
             else:
-                conn = self.engine.pool._creator()  # type: ignore[attr-defined]
+                dialect = self.engine.dialect
+                cargs, cparams = dialect.create_connect_args(self.url)
+                conn = dialect.connect(*cargs, **{**cparams, **self._connect_args})
                 if self.engine.dialect.name == "sqlite":
                     _sqlite_pragmas(conn, None)
                 elif self.schema is not None:
@@ -312,7 +315,7 @@ class SqlIndex:
                 return self._fetch_unlocked(sql, args)
         try:
             return self._fetch_unlocked(sql, args)
-        except self.engine.dialect.loaded_dbapi.OperationalError:  # type: ignore[union-attr]
+        except self.engine.dialect.loaded_dbapi.OperationalError:
             # A dropped connection (server restart, idle timeout): retry once
             # on a new one.  A second failure is real.
             return self._fetch_unlocked(sql, args)
@@ -322,7 +325,7 @@ class SqlIndex:
         cur = conn.cursor()
         try:
             cur.execute(sql, args)
-            return cur.fetchall()  # type: ignore[no-any-return]
+            return cur.fetchall()
         except Exception:
             self._drop_reader(conn)
             raise
