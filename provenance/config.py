@@ -302,10 +302,11 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
             [build_repo_from_spec(s) for s in spec["repos"]],
             read=spec.get("read", True),
             write=spec.get("write", True),
+            delete=spec.get("delete", False),
         )
     store_spec = dict(spec.pop("store"))
     store = _build_blobstore("store", store_spec, {})
-    index = SqlIndex(spec["db"], schema=spec.get("schema"))
+    index = SqlIndex(spec["db"], schema=spec.get("schema"), engine_kwargs=spec.get("engine_kwargs"))
     return Repository(
         index,
         store,

@@ -32,7 +32,7 @@ from .errors import (
 )
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .index import COLUMNS
-from .inputs import dumps_inputs, iter_proxies, json_summary, unwrap
+from .inputs import dumps_inputs, fit, iter_proxies, json_summary, unwrap
 from .observers import notify
 from .repos import StoredValue
 from .runinfo import get_run_info
@@ -120,6 +120,9 @@ class ProvenanceFunction:
         self.fn_module = getattr(target, "__module__", None)
         self.fn_name = getattr(target, "__qualname__", getattr(target, "__name__", None))
         self.name = name or getattr(target, "__name__", None) or repr(target)
+        if len(self.name) > 200:
+            # Composite members add "_<key>"; the column holds 255 characters.
+            raise ValueError(f"artifact name {self.name[:40]!r}... is longer than 200 characters")
         self.version = version
         self.repo = repo
         self.returns_composite = bool(returns_composite)
@@ -283,10 +286,12 @@ class ProvenanceFunction:
         edges: list[tuple[str, str]] = []
         summary: dict[str, Any] = {"kargs": {}, "varargs": []}
         for pname, value in inputs["kargs"].items():
-            edges.extend((p.artifact.id, path) for path, p in iter_proxies(value, pname))
+            edges.extend((p.artifact.id, fit(path)) for path, p in iter_proxies(value, pname))
             summary["kargs"][pname] = json_summary(value)
         for i, value in enumerate(inputs["varargs"]):
-            edges.extend((p.artifact.id, path) for path, p in iter_proxies(value, f"*args[{i}]"))
+            edges.extend(
+                (p.artifact.id, fit(path)) for path, p in iter_proxies(value, f"*args[{i}]")
+            )
             summary["varargs"].append(json_summary(value))
         try:
             pickled: bytes | None = dumps_inputs(inputs)
@@ -302,8 +307,8 @@ class ProvenanceFunction:
             "hash_scheme": HASH_SCHEME,
             "name": name,
             "version": self.version,
-            "fn_module": self.fn_module,
-            "fn_name": self.fn_name,
+            "fn_module": self.fn_module and fit(self.fn_module),
+            "fn_name": self.fn_name and fit(self.fn_name),
             "inputs_json": summary,
             "inputs_pickle": pickled,
             "inputs_blob_id": inputs_blob,
@@ -428,13 +433,18 @@ class ProvenanceFunction:
             size=os.path.getsize(path),
             value_inline=None,
         )
-        repo._require("write")
-        target = _writer_repo(repo)
+        if not repo.write:
+            warnings.warn(
+                f"{repo!r} is read-only: {path} was not archived", RuntimeWarning, stacklevel=3
+            )
+            return raw
         # The copy is stored (streamed, atomically) before its row, and the
         # original goes only after both.
-        target.blobstore.put_file(blob_id, path, overwrite=record["repair"])
+        repo.store_file(blob_id, path, overwrite=record["repair"])
         repo.put_row(row, edges, self.tags, replace=replace)
-        artifact = repo.lookup(artifact_id) or Artifact(target, [row.get(c) for c in COLUMNS])
+        artifact = repo.lookup(artifact_id) or Artifact(
+            _writer_repo(repo), [row.get(c) for c in COLUMNS]
+        )
         if self.delete_original_file:
             os.unlink(path)
         notify(artifact)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import get_default_repo, get_repo_by_name
+from .config import current_config, get_default_repo, get_repo_by_name
 
 __all__ = ["GcReport", "gc"]
 
@@ -52,7 +52,10 @@ def gc(repo: Any = None, dry_run: bool = True, grace_period: float = GRACE_PERIO
         store = member.blobstore
         if not dry_run:
             store._require("delete")
-        referenced = member.index.referenced_blobs()
+        # Every configured index that keeps values in the same store counts:
+        # a blob another repo refers to is not garbage.
+        indexes = _indexes_sharing(store, member)
+        referenced = set().union(*(index.referenced_blobs() for index in indexes))
         for key in list(store.keys()):
             if key in referenced:
                 continue
@@ -63,9 +66,28 @@ def gc(repo: Any = None, dry_run: bool = True, grace_period: float = GRACE_PERIO
             report.unreferenced.append(key)
             if not dry_run:
                 # Look again: an artifact may have come to refer to it.
-                if member.index.blob_referenced(key):
+                if any(index.blob_referenced(key) for index in indexes):
                     continue
                 report.bytes_freed += store.size(key)
                 store.delete(key)
                 report.deleted.append(key)
     return report
+
+
+def _same_store(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a.spec() == b.spec())
+    except TypeError:  # a store that lives in this process only
+        return False
+
+
+def _indexes_sharing(store: Any, member: Any) -> list[Any]:
+    """The index of ``member`` and of every configured repo using the same store."""
+    indexes = {id(member.index): member.index}
+    for configured in current_config().repos.values():
+        for other in getattr(configured, "repos", [configured]):
+            if _same_store(other.blobstore, store):
+                indexes.setdefault(id(other.index), other.index)
+    return list(indexes.values())

@@ -175,6 +175,8 @@ class SqlIndex:
             raise ConfigError(f"invalid database URL in 'db': {db!r} ({exc})") from None
         self.url = url
         self.schema = schema
+        #: Kept so that worker processes rebuild the same engine (spec()).
+        self.engine_kwargs = dict(engine_kwargs or {})
         kwargs = dict(engine_kwargs or {})
         self._memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
         if url.get_backend_name() == "sqlite":

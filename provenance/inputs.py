@@ -13,7 +13,7 @@ from .hashing import hash_value
 if TYPE_CHECKING:
     from .repos import Repository
 
-__all__ = ["dumps_inputs", "iter_proxies", "json_summary", "loads_inputs", "unwrap"]
+__all__ = ["dumps_inputs", "fit", "iter_proxies", "json_summary", "loads_inputs", "unwrap"]
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
@@ -47,7 +47,8 @@ def json_summary(value: Any, depth: int = 0) -> Any:
     if kind in _JSON_SCALARS:
         if kind is float and value != value:  # NaN is not JSON
             return {"$type": "float", "$repr": "nan"}
-        if kind is str and len(value) > 1000:
+        # Long strings are summarized; NUL cannot be stored in PostgreSQL JSON.
+        if kind is str and (len(value) > 1000 or "\x00" in value):
             return {"$type": "str", "$hash": hash_value(value), "$len": len(value)}
         return value
     if kind in (list, tuple) and depth < 3 and len(value) <= 100:
@@ -55,6 +56,13 @@ def json_summary(value: Any, depth: int = 0) -> Any:
     if kind is dict and depth < 3 and len(value) <= 100 and all(type(k) is str for k in value):
         return {k: json_summary(v, depth + 1) for k, v in value.items()}
     return {"$type": f"{kind.__module__}.{kind.__qualname__}", "$hash": hash_value(value)}
+
+
+def fit(text: str, width: int = 255) -> str:
+    """``text`` cut to a column's width, keeping it unique with a hash of the whole."""
+    if len(text) <= width:
+        return text
+    return text[: width - 34] + "~" + hash_value(text)
 
 
 # -- pickled inputs ----------------------------------------------------------

@@ -162,6 +162,7 @@ class Repository:
             "type": "sql",
             "db": self.index.url.render_as_string(hide_password=False),
             "schema": self.index.schema,
+            "engine_kwargs": self.index.engine_kwargs or None,
             "store": self.blobstore.spec(),
             "read": self.read,
             "write": self.write,
@@ -355,6 +356,11 @@ class Repository:
                 os.unlink(tmp)
         return StoredValue(blob_id, size, None)
 
+    def store_file(self, blob_id: str, path: str, *, overwrite: bool = False) -> None:
+        """Copy a file into the blobstore under ``blob_id`` (streamed, atomic)."""
+        self._require("write")
+        self.blobstore.put_file(blob_id, path, overwrite=overwrite)
+
     def store_bytes(self, data: bytes) -> str:
         """Store raw bytes under their hash and return the key."""
         self._require("write")
@@ -420,7 +426,13 @@ class ChainedRepository:
         specs = [r.shareable_spec() for r in self.repos]
         if any(s is None for s in specs):
             return None
-        return {"type": "chained", "repos": specs, "read": self.read, "write": self.write}
+        return {
+            "type": "chained",
+            "repos": specs,
+            "read": self.read,
+            "write": self.write,
+            "delete": self.delete_allowed,
+        }
 
     def spec(self) -> dict[str, Any]:
         spec = self.shareable_spec()
@@ -496,6 +508,11 @@ class ChainedRepository:
     def store_bytes(self, data: bytes) -> str:
         keys = {r.store_bytes(data) for r in self._writable()}
         return keys.pop()
+
+    def store_file(self, blob_id: str, path: str, *, overwrite: bool = False) -> None:
+        # Every member that gets the row gets the blob.
+        for repo in self._writable():
+            repo.store_file(blob_id, path, overwrite=overwrite)
 
     def put_row(
         self,

@@ -111,10 +111,16 @@ def ensure_schema(engine: Engine, create: bool = True) -> None:
             raise SchemaError(f"{engine.url!r} has no provenance schema and create_schema is false")
         try:
             upgrade(engine)
-        except DBAPIError:
-            # Another process is creating the schema at the same moment: its
-            # transaction wins, ours rolled back; wait for it to commit.
-            _wait_for_head(engine)
+        except DBAPIError as exc:
+            # Another process may be creating the schema at the same moment:
+            # its transaction wins and ours rolled back.  If no schema shows
+            # up soon, the error was real (no permission, say): report it.
+            try:
+                _wait_for_head(engine, timeout=15.0)
+            except SchemaError:
+                raise SchemaError(
+                    f"cannot create the provenance schema in {engine.url!r}: {exc.orig}"
+                ) from None
         return
     if revision in KNOWN_REVISIONS:
         raise SchemaOutdated(

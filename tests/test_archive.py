@@ -126,3 +126,24 @@ def test_archived_file_as_input_records_lineage(repo: Any, tmp_path: Any) -> Non
     n = count(archived)
     assert n == 5
     assert n.artifact.input_artifact_ids == [archived.artifact.id]
+
+
+def test_archive_into_a_chained_repo(tmp_path: Any) -> None:
+    from conftest import sqlite_config
+
+    cfg = sqlite_config(str(tmp_path / "a"))
+    cfg["blobstores"]["b_disk"] = {"type": "disk", "cachedir": str(tmp_path / "b" / "blobs")}
+    cfg["artifact_repos"]["b"] = {
+        "type": "sql", "db": f"sqlite:///{tmp_path / 'b' / 'i.db'}", "store": "b_disk",
+    }  # fmt: skip
+    cfg["artifact_repos"]["both"] = {"type": "chained", "repos": ["local", "b"]}
+    cfg["default_repo"] = "both"
+    p.load_config(cfg)
+    src = tmp_path / "f.txt"
+    src.write_text("chained")
+    archived = p.archive_file(src)
+    assert read_text(archived) == "chained"
+    for name in ("local", "b"):
+        with p.using_repo(name):
+            assert p.verify().ok
+            assert read_text(p.load_proxy(archived.artifact.id)) == "chained"

@@ -584,3 +584,22 @@ def test_artifact_id_is_the_same_in_another_process(tmp_path: Any) -> None:
         env={"PYTHONHASHSEED": "777", "PATH": "/usr/bin:/bin", "PROVENANCE_HOME": str(tmp_path)},
     )
     assert out.stdout.strip() == GOLDEN_CALL_IDS[1][2]
+
+
+def test_awkward_arguments_are_recorded_on_every_backend(repo: Any) -> None:
+    @p.provenance()
+    def echo(text: str, nested: Any) -> int:
+        return len(text)
+
+    made = echo("nul\x00inside", {("k" * 300): [made_list(1)]})
+    assert made == 10
+    again = p.load_artifact(made.artifact.id)
+    assert again.inputs["kargs"]["text"] == "nul\x00inside"
+    assert again.inputs_json["kargs"]["text"]["$len"] == 10
+    [(_, parameter)] = repo.index.lineage_edges(made.artifact.id)
+    assert len(parameter) <= 255
+
+
+@p.provenance()
+def made_list(n: int) -> list[int]:
+    return list(range(n))

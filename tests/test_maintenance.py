@@ -95,3 +95,20 @@ def test_gc_needs_the_delete_flag(tmp_path: Any) -> None:
     assert p.gc().dry_run
     with pytest.raises(p.PermissionDenied, match="delete"):
         p.gc(dry_run=False)
+
+
+def test_gc_keeps_blobs_of_other_repos_sharing_the_store(tmp_path: Any) -> None:
+    from conftest import sqlite_config
+
+    cfg = sqlite_config(str(tmp_path / "r"))
+    cfg["artifact_repos"]["other"] = {
+        "type": "sql", "db": f"sqlite:///{tmp_path / 'other.db'}", "store": "disk",
+    }  # fmt: skip
+    p.load_config(cfg)
+    with p.using_repo("other"):
+        theirs = make(40)
+    report = p.gc("local", dry_run=False, grace_period=0)
+    assert report.deleted == []
+    with p.using_repo("other"):
+        assert p.verify().ok
+        assert p.load_proxy(theirs.artifact.id) == theirs
