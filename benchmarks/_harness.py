@@ -36,9 +36,15 @@ __all__ = [
     "Row",
     "alternate",
     "benchmark",
+    "format_markdown",
+    "format_table",
+    "info_row",
+    "limit_row",
     "machine_info",
     "median",
     "na_row",
+    "write_json",
+    "write_text",
 ]
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -103,6 +109,31 @@ def na_row(
 ) -> Row:
     """A row whose peer could not be measured (reported as n/a with the reason)."""
     return Row(benchmark, peer, ours, None, min_ratio, target, na_reason=reason)
+
+
+def limit_row(
+    benchmark: str, ours: Figure, limit: float, target: str, notes: str = "", **extra: Any
+) -> Row:
+    """A row whose target is an absolute limit on provenance's figure (no peer).
+
+    The limit stands in the peer's column (``peer`` reads ``limit``), so the
+    ratio is the headroom ``limit / ours``: met when it is at least 1.
+    """
+    return Row(
+        benchmark,
+        "limit",
+        ours,
+        Figure(limit, ours.unit),
+        1.0,
+        target,
+        notes,
+        extra={"limit": limit, **extra},
+    )
+
+
+def info_row(benchmark: str, ours: Figure, notes: str = "", **extra: Any) -> Row:
+    """A row that reports a figure with no target (shown as ``info``)."""
+    return Row(benchmark, "-", ours, None, None, "info", notes, extra=dict(extra))
 
 
 @dataclass
@@ -195,19 +226,7 @@ def format_table(rows: list[Row]) -> str:
     lines: list[list[str]] = []
     notes: list[str] = []
     for row in rows:
-        ratio = row.ratio
-        met = row.met
-        lines.append(
-            [
-                row.benchmark,
-                row.peer,
-                str(row.ours) if row.ours else "n/a",
-                str(row.theirs) if row.theirs else "n/a",
-                f"{ratio:.2f}x" if ratio is not None else "n/a",
-                row.target,
-                "n/a" if met is None else ("met" if met else "NOT MET"),
-            ]
-        )
+        lines.append(_cells(row))
         note = row.na_reason and f"n/a: {row.na_reason}"
         notes.append("; ".join(n for n in (note, row.notes) if n))
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
@@ -222,10 +241,70 @@ def format_table(rows: list[Row]) -> str:
         if note:
             out.append(f"    {note}")
     out.append(
-        "ratio = peer time / provenance time (>1: provenance is faster); "
-        "figures are medians over alternating rounds"
+        "ratio = peer time / provenance time (>1: provenance is faster; on a 'limit' row, "
+        "limit / provenance time); figures are medians over alternating rounds"
     )
     return "\n".join(out)
+
+
+def _cells(row: Row) -> list[str]:
+    ratio = row.ratio
+    met = row.met
+    return [
+        row.benchmark,
+        row.peer,
+        str(row.ours) if row.ours else "n/a",
+        str(row.theirs) if row.theirs else "n/a",
+        f"{ratio:.2f}x" if ratio is not None else "n/a",
+        row.target,
+        "n/a" if met is None else ("met" if met else "NOT MET"),
+    ]
+
+
+def machine_summary(machine: dict[str, Any]) -> list[str]:
+    """A few lines saying what the figures were measured on."""
+    ram = machine.get("ram_bytes")
+    versions = machine.get("versions") or {}
+    commit = machine.get("git_commit")
+    dirty = " (uncommitted changes)" if machine.get("git_dirty") else ""
+    load = machine.get("load_average")
+    lines = [
+        f"Measured {machine.get('date', '?')} on {machine.get('cpu_model', '?')}, "
+        f"{machine.get('cpu_affinity') or machine.get('cpu_count')} cpus"
+        + (f", {ram / 2**30:.0f} GB RAM" if ram else "")
+        + f", {machine.get('platform', '?')}.",
+        f"Python {machine.get('python', '?')}; "
+        + ", ".join(f"{name} {v}" for name, v in versions.items() if v)
+        + (f"; provenance at commit {commit[:12]}{dirty}" if commit else "")
+        + ".",
+    ]
+    if load:
+        lines.append(f"Load average at the start: {load[0]:.2f}, {load[1]:.2f}, {load[2]:.2f}.")
+    return lines
+
+
+def format_markdown(rows: list[Row], machine: dict[str, Any], summary: str = "") -> str:
+    """The results as a Markdown table (details in the last column), then the machine."""
+
+    def esc(text: str) -> str:
+        return text.replace("|", "\\|").replace("\n", " ")
+
+    header = ["benchmark", "vs", "provenance", "peer", "ratio", "target", "met", "details"]
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join(" --- " for _ in header) + "|"]
+    for row in rows:
+        note = row.na_reason and f"n/a: {row.na_reason}"
+        details = "; ".join(n for n in (note, row.notes) if n)
+        out.append("| " + " | ".join(esc(c) for c in [*_cells(row), details]) + " |")
+    out.append("")
+    out.append(
+        "ratio = peer time / provenance time (above 1: provenance is faster; for a `limit` "
+        "row, the limit / provenance's time); figures are medians over alternating rounds."
+    )
+    out.append("")
+    out.extend(f"- {line}" for line in machine_summary(machine))
+    if summary:
+        out.append(f"- {summary}")
+    return "\n".join(out) + "\n"
 
 
 # -- machine info ------------------------------------------------------------------
@@ -297,15 +376,23 @@ def machine_info() -> dict[str, Any]:
                 "xxhash",
                 "wrapt",
                 "cloudpickle",
+                "boto3",
+                "moto",
+                "networkx",
+                "graphviz",
             )
         },
     }
 
 
-def write_json(path: str, payload: dict[str, Any]) -> None:
+def write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` whole or not at all (a temporary name, then a rename)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = f"{path}.tmp{os.getpid()}"
     with open(tmp, "w", encoding="utf-8") as f:
-        json.dump(payload, f, indent=2, default=str)
-        f.write("\n")
+        f.write(text)
     os.replace(tmp, path)
+
+
+def write_json(path: str, payload: dict[str, Any]) -> None:
+    write_text(path, json.dumps(payload, indent=2, default=str) + "\n")

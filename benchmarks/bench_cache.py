@@ -82,11 +82,13 @@ def cache_hit_small(ctx: Context) -> list[Row]:
 
         return run
 
-    # One discarded warm-up round: every side then reads its files from a warm page cache.
-    alternate(ctx.rounds, {lib: side(lib) for lib in usable}, warmup=1)
+    # One discarded warm-up round: every side then reads its files from a warm page
+    # cache.  Not with --quick, to keep it short (populating just wrote the files).
+    warmup = ctx.pick(1, 0)
+    alternate(ctx.rounds, {lib: side(lib) for lib in usable}, warmup=warmup)
 
     def summary(lib: str) -> dict[str, Any]:
-        rs = reports[lib][1:]  # drop the warm-up
+        rs = reports[lib][warmup:]  # drop the warm-up
         return {
             "per_call_us": median([sum(r["call_s"]) / n * _US for r in rs]),
             "setup_ms": median([r["setup_s"] * _MS for r in rs]),

@@ -9,9 +9,12 @@ Usage::
 
 Benchmarks live in ``benchmarks/bench_*.py`` as functions registered with
 ``@benchmark(name)`` (see ``_harness.py``); every such module is imported
-here.  Results and machine info are written to ``--json`` (by default
-``benchmarks/results/latest.json``).  The exit code is 0 when every benchmark
-ran, whether or not its target was met, and 1 if one failed.
+here.  Results and machine info are written to ``--json`` and the table as
+Markdown to ``--markdown``: by default ``benchmarks/results/latest.{json,md}``
+for a full run of every benchmark, ``latest-quick.{json,md}`` for ``--quick``,
+and nothing for a run of some benchmarks (``--only``).  The exit code is 0
+when every benchmark ran, whether or not its target was met, and 1 if one
+failed.
 """
 
 from __future__ import annotations
@@ -30,7 +33,25 @@ BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 if BENCH_DIR not in sys.path:
     sys.path.insert(0, BENCH_DIR)
 
-from _harness import BENCHMARKS, Context, format_table, machine_info, write_json  # noqa: E402
+from _harness import (  # noqa: E402
+    BENCHMARKS,
+    Context,
+    format_markdown,
+    format_table,
+    machine_info,
+    write_json,
+    write_text,
+)
+
+RESULTS_DIR = os.path.join(BENCH_DIR, "results")
+
+
+def _peak_rss_mb() -> float | None:
+    try:
+        import resource
+    except ImportError:
+        return None
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def load_benchmarks() -> None:
@@ -48,9 +69,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument(
         "--json",
-        default=os.path.join(BENCH_DIR, "results", "latest.json"),
+        default=None,
         metavar="PATH",
-        help="where to write results and machine info (default: %(default)s); '-' to write none",
+        help="where to write results and machine info (default: results/latest.json for a "
+        "full run, results/latest-quick.json with --quick, none with --only); '-' for none",
+    )
+    parser.add_argument(
+        "--markdown",
+        default=None,
+        metavar="PATH",
+        help="where to write the table as Markdown with the machine info (default: as "
+        "--json, with .md); '-' for none",
     )
     parser.add_argument(
         "--only", action="append", metavar="NAME", help="run only this benchmark (may be repeated)"
@@ -71,7 +100,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
     load_benchmarks()
     if args.list:
         for bench in BENCHMARKS.values():
@@ -86,6 +116,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     rounds = args.rounds or (3 if args.quick else 5)
+    stem = None if args.only else ("latest-quick" if args.quick else "latest")
+    json_path = args.json or (os.path.join(RESULTS_DIR, f"{stem}.json") if stem else "-")
+    md_path = args.markdown or (os.path.join(RESULTS_DIR, f"{stem}.md") if stem else "-")
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -93,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     errors = []
     durations = {}
+    #: The process's peak resident memory so far, after each benchmark.
+    peak_rss_mb: dict[str, float | None] = {}
     # The machine is described before the run, while it is as idle as it will be.
     machine = machine_info()
     tmp_root = tempfile.mkdtemp(prefix="provenance-bench-", dir=args.tmpdir)
@@ -117,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 shutil.rmtree(bench_tmp, ignore_errors=True)
             durations[name] = time.perf_counter() - t0
+            peak_rss_mb[name] = _peak_rss_mb()
             log(f"[{name}] done in {durations[name]:.1f} s")
     finally:
         shutil.rmtree(tmp_root, ignore_errors=True)
@@ -129,11 +165,24 @@ def main(argv: list[str] | None = None) -> int:
     load_text = (
         f"; load average at start {load[0]:.1f} on {machine['cpu_count']} cpus" if load else ""
     )
-    print(f"total {total:.0f} s ({'quick' if args.quick else 'full'}, {rounds} rounds){load_text}")
+    summary = (
+        f"total {total:.0f} s ({'quick' if args.quick else 'full'}, {rounds} rounds){load_text}"
+    )
+    print(summary)
 
-    if args.json != "-":
+    if md_path != "-":
+        text = format_markdown(
+            rows,
+            machine,
+            f"`{' '.join(['python', 'benchmarks/run.py', *argv])}`: {summary}.",
+        )
+        for err in errors:
+            text += f"\nERROR in {err['benchmark']}: {err['error']}\n"
+        write_text(md_path, text)
+        print(f"table written to {md_path}")
+    if json_path != "-":
         write_json(
-            args.json,
+            json_path,
             {
                 "machine": machine,
                 "load_average_after": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
@@ -141,11 +190,12 @@ def main(argv: list[str] | None = None) -> int:
                 "rounds": rounds,
                 "total_seconds": total,
                 "durations_seconds": durations,
+                "peak_rss_mb": peak_rss_mb,
                 "results": [row.to_json() for row in rows],
                 "errors": errors,
             },
         )
-        print(f"results written to {args.json}")
+        print(f"results written to {json_path}")
     return 1 if errors else 0
 
 
