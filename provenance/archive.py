@@ -22,7 +22,8 @@ from .hashing import hash_file
 __all__ = ["ArchivedFile", "archive_file", "blob_key_for_file"]
 
 _EXT = re.compile(r"\.[A-Za-z0-9_-]{1,32}\Z")
-_verified: set[tuple[int, str]] = set()
+#: Files already checked against their hash, with the (size, mtime) they had.
+_verified: dict[str, tuple[int, int]] = {}
 _lock = threading.Lock()
 
 
@@ -85,15 +86,16 @@ class ArchivedFile(os.PathLike):
         return self.blob_id.split(".", 1)[0]
 
     def _check(self, path: str) -> str:
-        key = (id(self.repo), self.blob_id)
-        if key not in _verified:
+        stat = os.stat(path)
+        seen = (stat.st_size, stat.st_mtime_ns)
+        if _verified.get(path) != seen:
             actual = hash_file(path)
             if actual != self.content_hash:
                 raise CorruptBlob(
                     f"archived file {self.blob_id} is corrupt: its bytes hash to {actual}"
                 )
             with _lock:
-                _verified.add(key)
+                _verified[path] = seen
         return path
 
     def __fspath__(self) -> str:
@@ -102,9 +104,14 @@ class ArchivedFile(os.PathLike):
         if local is not None and os.path.exists(local):
             return self._check(local)
         dest = os.path.join(_materialized_dir(), self.blob_id)
-        if not os.path.exists(dest) or hash_file(dest) != self.content_hash:
+        if not os.path.exists(dest):
             store.materialize(self.blob_id, dest)
-        return self._check(dest)
+        try:
+            return self._check(dest)
+        except CorruptBlob:
+            # A damaged local copy: fetch it again (the store's copy is checked too).
+            store.materialize(self.blob_id, dest)
+            return self._check(dest)
 
     @property
     def path(self) -> str:

@@ -13,6 +13,7 @@ import io
 import json
 import os
 import pickle
+import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -343,17 +344,17 @@ class Repository:
                 out.close()
                 self.blobstore.put_file(blob_id, out.path, move=True, overwrite=overwrite)
                 return StoredValue(blob_id, out.size, None)
-        # A serializer that only writes to file names.
-        fd, tmp = tempfile.mkstemp(prefix="provenance-", dir=self.blobstore.staging_dir())
-        os.close(fd)
+        # A serializer that only writes to file names: give it a name that
+        # does not exist yet, in a private directory on the store's disk.
+        workdir = tempfile.mkdtemp(prefix="provenance-", dir=self.blobstore.staging_dir())
+        tmp = os.path.join(workdir, "value")
         try:
             ser.dump(value, tmp, **kwargs)
             blob_id = hash_file(tmp)
             size = os.path.getsize(tmp)
             self.blobstore.put_file(blob_id, tmp, move=True, overwrite=overwrite)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
+            shutil.rmtree(workdir, ignore_errors=True)
         return StoredValue(blob_id, size, None)
 
     def store_file(self, blob_id: str, path: str, *, overwrite: bool = False) -> None:

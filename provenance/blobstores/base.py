@@ -251,10 +251,15 @@ class Blobstore:
     def materialize(self, key: str, dest: str | os.PathLike[str]) -> str:
         """Copy the blob to the file ``dest`` (atomically) and return its path."""
         dest = os.fspath(dest)
-        tmp = f"{dest}.{os.getpid()}.tmp"
-        with self.open_local(key) as src:
-            shutil.copyfile(src, tmp)
-        os.replace(tmp, dest)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(dest) or ".", prefix=".materialize-")
+        os.close(fd)
+        try:
+            with self.open_local(key) as src:
+                shutil.copyfile(src, tmp)
+            os.replace(tmp, dest)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
         return dest
 
     def __repr__(self) -> str:
