@@ -432,12 +432,21 @@ def get_repo_by_name(repo_name: str) -> Any:
         ) from None
 
 
-def _coerce_repo(repo_or_name: Any) -> Any:
+def resolve_repo(repo_or_name: Any = None) -> Any:
+    """A repo from a repo object, a configured repo name, or ``None`` (the default repo)."""
+    if repo_or_name is None:
+        return get_default_repo()
     if isinstance(repo_or_name, str):
         return get_repo_by_name(repo_or_name)
     if not hasattr(repo_or_name, "lookup"):
         raise TypeError(f"expected a repo or a configured repo name, got {repo_or_name!r}")
     return repo_or_name
+
+
+def _coerce_repo(repo_or_name: Any) -> Any:
+    if repo_or_name is None:
+        raise TypeError("expected a repo or a configured repo name, got None")
+    return resolve_repo(repo_or_name)
 
 
 def set_default_repo(repo_or_name: Any) -> None:

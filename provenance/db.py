@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import get_default_repo, get_repo_by_name
+from .config import resolve_repo
 
 __all__ = ["upgrade_schema"]
 
@@ -18,9 +18,6 @@ def upgrade_schema(repo: Any = None) -> None:
         A repo object or a configured repo name; every SQL index it uses is
         upgraded to this library's schema revision.
     """
-    if repo is None:
-        repo = get_default_repo()
-    elif isinstance(repo, str):
-        repo = get_repo_by_name(repo)
+    repo = resolve_repo(repo)
     for member in getattr(repo, "repos", [repo]):
         member.index.upgrade()

@@ -147,12 +147,7 @@ class ProvenanceFunction:
     # -- identity ------------------------------------------------------------------
 
     def _repo(self) -> Any:
-        repo = self.repo
-        if repo is None:
-            return _config.get_default_repo()
-        if isinstance(repo, str):
-            return _config.get_repo_by_name(repo)
-        return repo
+        return _config.resolve_repo(self.repo)
 
     def _inputs(
         self, args: tuple[Any, ...], kwargs: Mapping[str, Any]

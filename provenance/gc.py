@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import current_config, get_default_repo, get_repo_by_name
+from .config import current_config, resolve_repo
 
 __all__ = ["GcReport", "gc"]
 
@@ -43,10 +43,7 @@ def gc(repo: Any = None, dry_run: bool = True, grace_period: float = GRACE_PERIO
     grace_period : float
         Seconds a blob must have been left alone to count as garbage.
     """
-    if repo is None:
-        repo = get_default_repo()
-    elif isinstance(repo, str):
-        repo = get_repo_by_name(repo)
+    repo = resolve_repo(repo)
     report = GcReport(dry_run=dry_run)
     for member in getattr(repo, "repos", [repo]):
         store = member.blobstore

@@ -10,18 +10,10 @@ from collections.abc import Iterable
 from typing import Any
 
 from .artifact import Artifact, is_proxy
-from .config import get_default_repo, get_repo_by_name
+from .config import resolve_repo
 from .errors import ArtifactNotFound, require
 
 __all__ = ["coerce_artifact", "dependencies", "lineage_graph"]
-
-
-def _repo(repo: Any) -> Any:
-    if repo is None:
-        return get_default_repo()
-    if isinstance(repo, str):
-        return get_repo_by_name(repo)
-    return repo
 
 
 def coerce_artifact(artifact_or_id: Any, repo: Any = None) -> Artifact:
@@ -33,11 +25,11 @@ def coerce_artifact(artifact_or_id: Any, repo: Any = None) -> Artifact:
     artifact = getattr(artifact_or_id, "artifact", None)
     if isinstance(artifact, Artifact):
         return artifact
-    return _repo(repo).get_artifact(artifact_or_id)
+    return resolve_repo(repo).get_artifact(artifact_or_id)
 
 
 def _index_of(artifact: Artifact, repo: Any) -> Any:
-    owner = artifact.repo if artifact.repo is not None else _repo(repo)
+    owner = artifact.repo if artifact.repo is not None else resolve_repo(repo)
     return owner, owner.index
 
 

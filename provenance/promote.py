@@ -13,21 +13,13 @@ import json
 from typing import Any
 
 from .artifact import Artifact
-from .config import get_default_repo, get_repo_by_name
+from .config import resolve_repo
 from .errors import ArtifactNotFound, PermissionDenied, SetNotFound
 from .index import COLUMNS
 from .lineage import _topological, coerce_artifact
 from .sets import ArtifactSet, load_set_by_id
 
 __all__ = ["promote"]
-
-
-def _repo(repo: Any) -> Any:
-    if repo is None:
-        return get_default_repo()
-    if isinstance(repo, str):
-        return get_repo_by_name(repo)
-    return repo
 
 
 def _members(repo: Any) -> list[Any]:
@@ -139,8 +131,8 @@ def promote(artifact_or_id: Any, to_repo: Any, from_repo: Any = None) -> list[st
     PermissionDenied
         If the target is not writable (nothing is changed).
     """
-    to_repo = _repo(to_repo)
-    from_repo = _repo(from_repo)
+    to_repo = resolve_repo(to_repo)
+    from_repo = resolve_repo(from_repo)
     targets = _targets(to_repo)
     artifact_set: ArtifactSet | None = None
     if isinstance(artifact_or_id, ArtifactSet):

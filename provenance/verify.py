@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import get_default_repo, get_repo_by_name
+from .config import resolve_repo
 from .errors import BlobNotFound
 from .hashing import hash_bytes, hash_file
 
@@ -37,12 +37,6 @@ class VerifyReport:
         return not self.problems
 
 
-def _repo(repo: Any) -> Any:
-    if repo is None:
-        return get_default_repo()
-    return get_repo_by_name(repo) if isinstance(repo, str) else repo
-
-
 def verify(repo: Any = None, progress: Callable[[int], None] | None = None) -> VerifyReport:
     """Check every artifact's stored bytes against their recorded hash.
 
@@ -60,7 +54,8 @@ def verify(repo: Any = None, progress: Callable[[int], None] | None = None) -> V
         ``report.ok`` is true when nothing is missing or corrupt.
     """
     report = VerifyReport()
-    for member in getattr(_repo(repo), "repos", [_repo(repo)]):
+    resolved = resolve_repo(repo)
+    for member in getattr(resolved, "repos", [resolved]):
         store = member.blobstore
         for artifact_id, name, blob_id, _serializer, inline in member.index.storage_rows():
             report.checked += 1
