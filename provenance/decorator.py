@@ -141,6 +141,7 @@ class ProvenanceFunction:
         self._input_hash_fn = remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
         self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
         self._signature = CallSignature(fn, merge_defaults)
+        self._id_prefixes: dict[str, str] = {}
         functools.update_wrapper(self, target)
         self.__wrapped__ = fn
 
@@ -188,7 +189,10 @@ class ProvenanceFunction:
         # argument hashes by parameter name.  Lengths prefix the free-form
         # parts so no two calls can spell the same text.
         kargs = input_hashes["kargs"]
-        parts = [HASH_SCHEME, f"{len(name)}:{name}", str(self.version)]
+        prefix = self._id_prefixes.get(name)
+        if prefix is None:
+            prefix = self._id_prefixes[name] = f"{HASH_SCHEME}\n{len(name)}:{name}\n{self.version}"
+        parts = [prefix]
         parts.extend(f"{len(k)}:{k}={kargs[k]}" for k in sorted(kargs))
         parts.append("*")
         parts.extend(input_hashes["varargs"])

@@ -301,6 +301,10 @@ class SqlIndex:
 
     def _drop_reader(self, conn: Any) -> None:
         self._local.conn = None
+        cur, self._local.cur = getattr(self._local, "cur", None), None
+        with contextlib.suppress(Exception):
+            if cur is not None:
+                cur.close()
         if self._memory:
             return  # the one connection is the database itself: keep it
         with self._readers_lock:
@@ -324,16 +328,17 @@ class SqlIndex:
 
     def _fetch_unlocked(self, sql: str, args: Any) -> list[tuple[Any, ...]]:
         conn = self._raw()
-        cur = conn.cursor()
+        # The reader's cursor is kept with its connection: making one per
+        # lookup is a measurable part of a cache hit.
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._local.cur = conn.cursor()
         try:
             cur.execute(sql, args)
             return cur.fetchall()
         except Exception:
             self._drop_reader(conn)
             raise
-        finally:
-            with contextlib.suppress(Exception):
-                cur.close()
 
     def get(self, artifact_id: str) -> list[Any] | None:
         """The row of ``artifact_id`` in :data:`COLUMNS` order, or ``None``.
