@@ -55,21 +55,10 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
 
 
 def provenance_config(root: str) -> dict[str, Any]:
-    """An SQLite index plus a disk blobstore under ``root`` (as tests/conftest.py builds)."""
-    return {
-        "blobstores": {
-            "disk": {"type": "disk", "cachedir": os.path.join(root, "blobs"), "delete": True}
-        },
-        "artifact_repos": {
-            "local": {
-                "type": "sql",
-                "db": "sqlite:///" + os.path.join(root, "index.db"),
-                "store": "disk",
-                "delete": True,
-            }
-        },
-        "default_repo": "local",
-    }
+    """An SQLite index plus a disk blobstore under ``root``: the default repo's layout."""
+    from provenance.config import default_config
+
+    return default_config(root)
 
 
 def make_cached(lib: str, root: str, fn: Callable[..., Any]) -> Callable[..., Any]:
