@@ -21,11 +21,24 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
+    UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-__all__ = ["ArtifactRow", "Base", "LineageEdge", "SetMember", "SetRow", "TagRow", "json_type"]
+__all__ = [
+    "ArtifactRow",
+    "Base",
+    "LineageEdge",
+    "RunRow",
+    "RunTag",
+    "SetMember",
+    "SetRow",
+    "TagRow",
+    "TaskRow",
+    "json_type",
+]
 
 #: JSON on every database, JSONB (indexable, comparable) on PostgreSQL.
 json_type = JSON().with_variant(JSONB(), "postgresql")
@@ -122,3 +135,74 @@ class SetMember(Base):
         ID, ForeignKey("artifact_sets.id", ondelete="CASCADE"), primary_key=True
     )
     artifact_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)
+
+
+class RunRow(Base):
+    """One execution that groups decorated calls (the client view's ``Run``).
+
+    The row is written when the run starts and updated once when it ends;
+    its tags live in ``run_tags`` so that editing them never touches it.
+    """
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    flow: Mapped[str] = mapped_column(String(255))
+    #: Increasing per flow, allocated when the run starts.
+    run_number: Mapped[int] = mapped_column(Integer)
+    user: Mapped[str | None] = mapped_column(String(255))
+    #: ``running``, ``successful`` or ``failed``.
+    status: Mapped[str] = mapped_column(String(16))
+    #: True for the run a process opens by itself for calls made outside ``provenance.run``.
+    implicit: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Host, process id, command line, versions.
+    info: Mapped[Any | None] = mapped_column(json_type)
+
+    __table_args__ = (
+        UniqueConstraint("flow", "run_number", name="uq_runs_flow_run_number"),
+        Index("ix_runs_flow_status_run_number", "flow", "status", "run_number"),
+    )
+
+
+class RunTag(Base):
+    """A tag of a run; ``system`` tags are set when the run starts and never change."""
+
+    __tablename__ = "run_tags"
+
+    run_id: Mapped[int] = mapped_column(
+        Integer, ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(500), primary_key=True)
+    system: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_run_tags_tag_run_id", "tag", "run_id"),)
+
+
+class TaskRow(Base):
+    """One decorated call within a run: computed, served from the cache, or failed."""
+
+    __tablename__ = "tasks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer, ForeignKey("runs.id", ondelete="CASCADE"))
+    #: The artifact name of the decorated function.
+    step: Mapped[str] = mapped_column(String(255))
+    #: Increasing per step within the run.
+    task_number: Mapped[int] = mapped_column(Integer)
+    #: The artifact the call returned (None when it raised).
+    artifact_id: Mapped[str | None] = mapped_column(ID)
+    cached: Mapped[bool] = mapped_column(Boolean, default=False)
+    successful: Mapped[bool] = mapped_column(Boolean)
+    #: ``{"type", "message", "traceback"}`` of a call that raised.
+    exception: Mapped[Any | None] = mapped_column(json_type)
+    #: A summary of the arguments of a call that raised (others have their artifact's).
+    params: Mapped[Any | None] = mapped_column(json_type)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        UniqueConstraint("run_id", "step", "task_number", name="uq_tasks_run_step_number"),
+        Index("ix_tasks_artifact_id_cached", "artifact_id", "cached"),
+    )
