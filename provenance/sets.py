@@ -54,15 +54,15 @@ def _artifact_id_of(item: Any) -> str:
 class ArtifactSet:
     """An immutable set of artifact ids with labels.
 
+    Set algebra returns new, unsaved sets: ``a | b``, ``a & b``, ``a - b``,
+    :meth:`add`, :meth:`remove`, :meth:`relabel`.  :meth:`save` stores one.
+
     Parameters
     ----------
     artifact_ids : iterable of str, Artifact or ArtifactProxy
         The members.
     labels : str or dict, optional
         A string ``s`` means ``{"name": s}``.
-
-    Set algebra returns new, unsaved sets: ``a | b``, ``a & b``, ``a - b``,
-    :meth:`add`, :meth:`remove`, :meth:`relabel`.  :meth:`save` stores one.
     """
 
     __slots__ = ("_ids", "created_at", "id", "labels", "repo")
