@@ -8,6 +8,7 @@ loaded, the files they draw, the sets they save.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -20,6 +21,9 @@ import pytest
 
 import provenance as p
 from provenance.config import default_config
+
+# The moto S3 server fixtures, for the team example.
+pytest_plugins = ["s3_server"]
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -121,3 +125,73 @@ def test_pipeline_rerun_captures_the_same_set(tmp_path: Any) -> None:
     second = run_example(PIPELINE, tmp_path, "--out", str(tmp_path))
     size = re.compile(r"set 'pipeline-example' \([0-9a-f]+\) has (\d+) artifacts")
     assert size.search(first)[1] == size.search(second)[1]  # type: ignore[index]
+
+
+# -- team ------------------------------------------------------------------------------
+
+TEAM = EXAMPLES / "team" / "team_example.py"
+
+
+def member_lines(out: str, member: str) -> dict[str, tuple[str, str]]:
+    """``{call: (artifact id prefix, status)}`` printed by one member's process."""
+    found = re.findall(rf"^\[{member}\] (\S+)\s+([0-9a-f]{{12}})  (.*)$", out, re.M)
+    return {call: (short_id, status) for call, short_id, status in found}
+
+
+@pytest.mark.postgres
+@pytest.mark.s3
+def test_team_example(tmp_path: Any, postgres_url: str, s3_server: Any, s3_bucket: str) -> None:
+    env = {
+        "PROVENANCE_TEAM_DB": postgres_url,
+        "PROVENANCE_TEAM_BUCKET": s3_bucket,
+        "PROVENANCE_TEAM_S3_ENDPOINT": s3_server.endpoint_url,
+    }
+    out = run_example(TEAM, tmp_path, env=env)
+    alice, bob = member_lines(out, "alice"), member_lines(out, "bob")
+
+    # Bob's process got a cache hit on the data set Alice's process computed.
+    assert alice["daily_sales(north)"][1] == "computed"
+    assert alice["summarize(q=0.5)"][1] == "computed"
+    assert bob["daily_sales(north)"][0] == alice["daily_sales(north)"][0]
+    assert bob["daily_sales(north)"][1].startswith("loaded   (computed by alice, pid ")
+    assert bob["summarize(q=0.9)"][1] == "computed"
+
+    # The index on PostgreSQL records who computed what, and the lineage.
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT id, name, blob_id, run_info FROM artifacts")).all()
+    finally:
+        engine.dispose()
+
+    def user(row: Any) -> str:
+        # A JSON column: decoded by the driver, or text on some back ends.
+        info = json.loads(row.run_info) if isinstance(row.run_info, str) else row.run_info
+        return str(info["user"])
+
+    (sales,) = [r for r in rows if r.name == "daily_sales"]
+    assert sales.id.startswith(alice["daily_sales(north)"][0])
+    assert user(sales) == "alice"
+    assert sorted(user(r) for r in rows if r.name == "summarize") == ["alice", "bob"]
+
+    # The data set's value is in the bucket, under the configured prefix.
+    listed = s3_server.client.list_objects_v2(Bucket=s3_bucket, Prefix="provenance/blobs/")
+    keys = [o["Key"] for o in listed.get("Contents", [])]
+    assert any(key.endswith(sales.blob_id) for key in keys), keys
+
+    # Migrating the shared index is a no-op on an up-to-date one.
+    assert "up to date" in run_example(TEAM, tmp_path, "--upgrade-db", env=env)
+
+
+def test_team_example_says_which_settings_are_missing(tmp_path: Any) -> None:
+    env = {**os.environ, "PROVENANCE_HOME": str(tmp_path / "store")}
+    for name in ("PROVENANCE_TEAM_DB", "PROVENANCE_TEAM_BUCKET"):
+        env.pop(name, None)
+    out = subprocess.run(
+        [sys.executable, str(TEAM)], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert out.returncode == 1
+    assert "PROVENANCE_TEAM_BUCKET, PROVENANCE_TEAM_DB" in out.stderr
+    assert "Traceback" not in out.stderr
