@@ -63,6 +63,7 @@ from .loading import load_artifact, load_proxy
 from .promote import promote
 from .repos import ChainedRepository, Repository, memory_repo
 from .runinfo import get_run_info, set_run_info_fn
+from .runs import ActiveRun, current_run, run
 from .serializers import available_serializers, register_serializer
 from .sets import (
     ArtifactSet,
@@ -77,6 +78,7 @@ from .verify import VerifyReport, verify
 from .vis import visualize_lineage
 
 __all__ = [
+    "ActiveRun",
     "ArchivedFile",
     "Artifact",
     "ArtifactNotFound",
@@ -115,6 +117,7 @@ __all__ = [
     "capture_set",
     "create_set",
     "current_config",
+    "current_run",
     "dependencies",
     "ensure_proxies",
     "from_config",
@@ -141,6 +144,7 @@ __all__ = [
     "provenance",
     "provenance_set",
     "register_serializer",
+    "run",
     "set_check_mutations",
     "set_default_repo",
     "set_run_info_fn",

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import config as _config
+from . import runs as _runs
 from .artifact import Artifact, CompositeDict, is_proxy
 from .errors import (
     BlobNotFound,
@@ -211,6 +212,7 @@ class ProvenanceFunction:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         repo = self._repo()
+        began = time.time()
         start = time.perf_counter()
         inputs, call = self._inputs(args, kwargs)
         input_hashes = self._hash_inputs(inputs)
@@ -230,8 +232,39 @@ class ProvenanceFunction:
                     replace = repair = True
                 else:
                     notify(artifact)
+                    _runs.record(repo, self.name, artifact_id, cached=True, started=began)
                     return proxy
 
+        try:
+            result, made = self._compute(
+                repo, artifact_id, inputs, input_hashes, call, input_id_duration, replace, repair
+            )
+        except BaseException as exc:
+            # A call that raised is a failed task of the run; its arguments
+            # are kept since there is no artifact to hold them.
+            params = {
+                "kargs": {k: json_summary(v) for k, v in inputs["kargs"].items()},
+                "varargs": [json_summary(v) for v in inputs["varargs"]],
+            }
+            _runs.record(
+                repo, self.name, None, cached=False, started=began, exception=exc, params=params
+            )
+            raise
+        _runs.record(repo, self.name, made, cached=False, started=began)
+        return result
+
+    def _compute(
+        self,
+        repo: Any,
+        artifact_id: str,
+        inputs: dict[str, Any],
+        input_hashes: dict[str, Any],
+        call: tuple[tuple[Any, ...], dict[str, Any]],
+        input_id_duration: float,
+        replace: bool,
+        repair: bool,
+    ) -> tuple[Any, str | None]:
+        """Run the function and store its value: the proxy and the artifact id stored."""
         computed_at = datetime.now(timezone.utc)
         t0 = time.perf_counter()
         value = self._signature.target(*call[0], **call[1])
@@ -249,14 +282,16 @@ class ProvenanceFunction:
             "input_id_duration": input_id_duration,
         }
         if self.returns_composite:
-            return self._store_composite(repo, artifact_id, value, record, replace)
+            composite = self._store_composite(repo, artifact_id, value, record, replace)
+            return composite, composite.artifact.id
         if self.archive_file:
-            return self._store_archive(repo, artifact_id, value, record, replace)
+            archived = self._store_archive(repo, artifact_id, value, record, replace)
+            return archived, getattr(getattr(archived, "artifact", None), "id", None)
         artifact = self._store(
             repo, artifact_id, self.name, value, record, replace, self.serializer
         )
         notify(artifact)
-        return artifact.proxy()
+        return artifact.proxy(), artifact.id
 
     def _check_mutations(self, inputs: Mapping[str, Any], before: Mapping[str, Any]) -> None:
         changed = []

@@ -12,7 +12,8 @@ written against the built-in (``except KeyError``) keeps working::
     │   ├── ArtifactNotFound                no artifact with that id
     │   ├── BlobNotFound                    the blobstore has no such blob
     │   ├── SetNotFound                     no artifact set with that id or name
-    │   └── RepoNotFound                    no configured repo with that name
+    │   ├── RepoNotFound                    no configured repo with that name
+    │   └── MetaflowNotFound                no flow, run, step, task or data artifact there
     ├── HashingError (TypeError)            a value that cannot be hashed
     ├── SerializationError                  a value that cannot be (de)serialized
     │   └── UnknownSerializer (ValueError)  a serializer name nobody registered
@@ -21,7 +22,11 @@ written against the built-in (``except KeyError``) keeps working::
     ├── CorruptBlob                         stored bytes do not match their hash
     ├── SchemaError                         the index schema cannot be used
     │   └── SchemaOutdated                  the index needs ``provenance db upgrade``
-    └── MissingDependency (ImportError)     an optional extra is not installed
+    ├── MissingDependency (ImportError)     an optional extra is not installed
+    └── ClientError                         the client view (provenance.client):
+        ├── MetaflowInvalidPathspec (ValueError)  a malformed pathspec
+        ├── MetaflowNamespaceMismatch             an object outside the current namespace
+        └── MetaflowTaggingError (ValueError)     a bad tag or tag operation
 """
 
 from __future__ import annotations
@@ -32,8 +37,13 @@ __all__ = [
     "ConfigError",
     "CorruptBlob",
     "HashingError",
+    "ClientError",
     "ImpureFunctionError",
     "InvalidId",
+    "MetaflowInvalidPathspec",
+    "MetaflowNamespaceMismatch",
+    "MetaflowNotFound",
+    "MetaflowTaggingError",
     "MissingDependency",
     "NotFound",
     "PermissionDenied",
@@ -87,6 +97,13 @@ class RepoNotFound(NotFound):
     """No repository with the given name is configured."""
 
 
+class MetaflowNotFound(NotFound):
+    """The client view found no flow, run, step, task or data artifact at a pathspec.
+
+    A ``KeyError`` too, as Metaflow's ``obj['child']`` promises.
+    """
+
+
 class HashingError(ProvenanceError, TypeError):
     """A value could not be hashed canonically."""
 
@@ -121,6 +138,22 @@ class SchemaOutdated(SchemaError):
 
 class MissingDependency(ProvenanceError, ImportError):
     """An optional dependency is missing; the message says which extra to install."""
+
+
+class ClientError(ProvenanceError):
+    """An error of the Metaflow-style client view (:mod:`provenance.client`)."""
+
+
+class MetaflowInvalidPathspec(ClientError, ValueError):
+    """A pathspec is not ``Flow[/run[/step[/task[/artifact]]]]`` as the class expects."""
+
+
+class MetaflowNamespaceMismatch(ClientError):
+    """The object exists but is outside the current namespace (see ``namespace()``)."""
+
+
+class MetaflowTaggingError(ClientError, ValueError):
+    """A tag is empty, not a string, too long, or a system tag being removed."""
 
 
 def require(module: str, extra: str, feature: str):

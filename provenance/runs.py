@@ -1,0 +1,540 @@
+"""Runs and tasks: how decorated calls are grouped for the client view.
+
+Every decorated call is a *task* of a *run*.  ``with provenance.run("Flow"):``
+starts an explicit run; calls made outside one belong to an implicit run of
+the process, in a flow named after the main script.  Runs live in the index of
+the repo their calls write to (a chained repo's first writable member).
+
+Recording must not slow a cache hit down, so tasks are written behind: a call
+appends a tuple to a buffer, and the buffer is written in one transaction when
+it grows, when its oldest entry is a few seconds old, when a run ends, before
+the client reads, and at exit.  A process killed before a flush loses those
+task records (never an artifact).
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+import warnings
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
+
+from ._version import __version__
+from .errors import MetaflowTaggingError
+from .models import RunRow, RunTag, TaskRow, json_type
+from .runinfo import _user, get_run_info
+
+__all__ = ["ActiveRun", "current_run", "flush", "run"]
+
+logger = logging.getLogger(__name__)
+
+_runs: Table = RunRow.__table__  # type: ignore[assignment]
+_run_tags: Table = RunTag.__table__  # type: ignore[assignment]
+_tasks: Table = TaskRow.__table__  # type: ignore[assignment]
+
+#: Pending task records are written once this many have gathered ...
+FLUSH_COUNT = 500
+#: ... or once the oldest has waited this many seconds (checked at the next call).
+FLUSH_AGE = 2.0
+#: Tags longer than this are refused (Metaflow's limit).
+MAX_TAG_LENGTH = 500
+#: The system tag of a task served from the cache.
+CACHED_TAG = "cached"
+
+_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def validate_tag(tag: Any) -> str:
+    """Return ``tag`` if it can be a user tag, else raise :class:`MetaflowTaggingError`."""
+    if not isinstance(tag, str):
+        raise MetaflowTaggingError(f"tags must be strings, got {type(tag).__name__}: {tag!r}")
+    if not tag:
+        raise MetaflowTaggingError("tags must not be empty")
+    if len(tag) > MAX_TAG_LENGTH:
+        raise MetaflowTaggingError(
+            f"tag {tag[:40]!r}... is {len(tag)} characters long; the limit is {MAX_TAG_LENGTH}"
+        )
+    return tag
+
+
+def validate_tags(tags: Iterable[Any] | None, what: str = "tags") -> list[str]:
+    """Validate a collection of tags (a lone string is refused: it would be split)."""
+    if tags is None:
+        return []
+    if isinstance(tags, (str, bytes)):
+        raise MetaflowTaggingError(f"{what} must be a collection of strings, not one string")
+    return list(dict.fromkeys(validate_tag(t) for t in tags))
+
+
+def system_tags() -> list[str]:
+    """The tags every run gets when it starts."""
+    major, minor, micro = sys.version_info[:3]
+    return [
+        f"user:{_user()}",
+        f"python_version:{major}.{minor}.{micro}",
+        f"provenance_version:{__version__}",
+    ]
+
+
+def default_flow_name() -> str:
+    """The flow of the implicit run: the main script's name, or ``interactive``."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    name = None
+    if spec is not None and getattr(spec, "name", None):
+        # ``python -m package`` runs ``package.__main__``: the package names the flow.
+        name = spec.name[: -len(".__main__")] if spec.name.endswith(".__main__") else spec.name
+    elif getattr(main, "__file__", None):
+        name = os.path.splitext(os.path.basename(str(getattr(main, "__file__", ""))))[0]
+    if not name:
+        return "interactive"
+    return _NAME.sub("_", name.rsplit(".", 1)[-1]) or "interactive"
+
+
+def _writer(repo: Any) -> Any:
+    """The member of ``repo`` that stores runs, or ``None`` when it cannot write."""
+    if not getattr(repo, "write", False):
+        return None
+    if hasattr(repo, "_writable"):
+        return repo._writable()[0]
+    return repo
+
+
+# -- runs in the database ----------------------------------------------------------
+
+
+@dataclass
+class _RunRef:
+    """A run this process writes tasks into."""
+
+    index: Any
+    id: int
+    flow: str
+    number: int
+    implicit: bool
+    owner_pid: int = field(default_factory=os.getpid)
+
+    @property
+    def pathspec(self) -> str:
+        return f"{self.flow}/{self.number}"
+
+
+def _retrying(what: str, fn: Any) -> Any:
+    # Two writers can pick the same next run or task number (PostgreSQL), or
+    # find SQLite's write lock taken by a reader turned writer: the loser's
+    # transaction rolled back and is simply tried again.
+    delay = 0.005
+    for attempt in range(20):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if attempt == 19:
+                raise
+            logger.debug("retrying %s after %s", what, exc.orig)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+    raise AssertionError("unreachable")
+
+
+def _create_run(
+    index: Any, flow: str, tags: list[str], *, implicit: bool, created_at: datetime
+) -> _RunRef:
+    user = _user()
+    system = system_tags()
+    info = get_run_info()
+
+    def attempt() -> _RunRef:
+        with index._begin() as conn:
+            # The number is taken in the statement that inserts the row, so
+            # that on SQLite the write lock is held from the first read.
+            next_number = (
+                select(func.coalesce(func.max(_runs.c.run_number), 0) + 1)
+                .where(_runs.c.flow == flow)
+                .scalar_subquery()
+            )
+            row = conn.execute(
+                insert(_runs)
+                .values(
+                    flow=flow,
+                    run_number=next_number,
+                    user=user,
+                    status="running",
+                    implicit=implicit,
+                    created_at=created_at,
+                    finished_at=None,
+                    info=info,
+                )
+                .returning(_runs.c.id, _runs.c.run_number)
+            ).one()
+            run_id, number = int(row[0]), int(row[1])
+            rows = [{"run_id": run_id, "tag": t, "system": True} for t in system]
+            rows += [{"run_id": run_id, "tag": t, "system": False} for t in tags if t not in system]
+            conn.execute(insert(_run_tags), rows)
+        return _RunRef(index, run_id, flow, number, implicit)
+
+    return _retrying(f"starting a run of {flow}", attempt)
+
+
+def _finish_run(ref: _RunRef, status: str) -> None:
+    with ref.index._begin() as conn:
+        conn.execute(
+            update(_runs)
+            .where(_runs.c.id == ref.id)
+            .values(status=status, finished_at=datetime.now(timezone.utc))
+        )
+
+
+# The next task number is computed by the insert itself (see _create_run).
+_insert_task = insert(_tasks).from_select(
+    [
+        "run_id", "step", "task_number", "artifact_id", "cached", "successful",
+        "exception", "params", "started_at", "finished_at",
+    ],
+    select(
+        bindparam("run_id", type_=Integer),
+        bindparam("step", type_=String()),
+        func.coalesce(func.max(_tasks.c.task_number), 0) + literal(1, Integer),
+        bindparam("artifact_id", type_=String()),
+        bindparam("cached", type_=Boolean()),
+        bindparam("successful", type_=Boolean()),
+        bindparam("exception", type_=json_type),
+        bindparam("params", type_=json_type),
+        bindparam("started_at", type_=DateTime(timezone=True)),
+        bindparam("finished_at", type_=DateTime(timezone=True)),
+    ).where(_tasks.c.run_id == bindparam("run_id"), _tasks.c.step == bindparam("step")),
+)  # fmt: skip
+
+
+# -- the recorder ------------------------------------------------------------------
+
+# A pending task: (repo, run or None for the implicit run, step, artifact id,
+# cached, successful, exception, params, started, finished) with times as
+# time.time() floats.
+_Pending = tuple[Any, "_RunRef | None", str, "str | None", bool, bool, Any, Any, float, float]
+
+_lock = threading.RLock()
+_flush_lock = threading.Lock()
+_pending: list[_Pending] = []
+_oldest = 0.0
+#: Explicit runs, innermost last; process-wide so that threads see them too.
+_active: list[_RunRef] = []
+#: The implicit run of each repo, created with its first task.  Weak, so that
+#: a dropped in-memory repo is freed (the run refers to its index only).
+_implicit: weakref.WeakKeyDictionary[Any, _RunRef] = weakref.WeakKeyDictionary()
+_implicit_started: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+_uncaught: list[BaseException] = []
+_warned = False
+
+
+def record(
+    repo: Any,
+    step: str,
+    artifact_id: str | None,
+    *,
+    cached: bool,
+    started: float,
+    exception: BaseException | None = None,
+    params: Any = None,
+) -> None:
+    """Record one decorated call as a task of the current run (written behind).
+
+    Parameters
+    ----------
+    repo : Repository
+        The repo the call used; nothing is recorded if it cannot write.
+    step : str
+        The artifact name of the function.
+    artifact_id : str or None
+        The artifact the call returned (None when it raised).
+    cached : bool
+        Whether the value came from the repo.
+    started : float
+        ``time.time()`` when the call began.
+    exception : BaseException, optional
+        What the call raised.
+    params : optional
+        A JSON summary of the arguments, for a call that raised.
+    """
+    global _oldest
+    now = time.time()
+    run = _active[-1] if _active else None
+    if run is None:
+        writer = _writer(repo)
+        if writer is None:
+            return
+    else:
+        writer = run.index
+    error = None
+    if exception is not None:
+        error = {
+            "type": f"{type(exception).__module__}.{type(exception).__qualname__}",
+            "message": str(exception)[:10_000],
+            "traceback": "".join(
+                traceback.format_exception(type(exception), exception, exception.__traceback__)
+            )[-60_000:],
+        }
+    entry = (writer, run, step, artifact_id, cached, exception is None, error, params, started, now)
+    with _lock:
+        if not _pending:
+            _oldest = now
+        _pending.append(entry)
+        if run is None:
+            _implicit_started.setdefault(writer, started)
+        due = len(_pending) >= FLUSH_COUNT or now - _oldest > FLUSH_AGE
+    if due:
+        flush()
+
+
+def flush() -> None:
+    """Write the pending task records (the client calls this before it reads)."""
+    global _warned
+    if not _pending:
+        return
+    with _flush_lock:
+        with _lock:
+            entries = list(_pending)
+            _pending.clear()
+        if not entries:
+            return
+        groups: dict[int, list[_Pending]] = {}
+        for entry in entries:
+            groups.setdefault(id(entry[0]), []).append(entry)
+        for group in groups.values():
+            try:
+                _write(group)
+            except Exception as exc:
+                # Bookkeeping must never break the caching it describes.
+                if not _warned:
+                    _warned = True
+                    warnings.warn(
+                        f"provenance could not record {len(group)} task(s) of the run: {exc}",
+                        RuntimeWarning,
+                        stacklevel=2,
+                    )
+                logger.warning("could not record %d task(s): %s", len(group), exc)
+
+
+def _implicit_run(repo: Any) -> _RunRef:
+    ref = _implicit.get(repo)
+    if ref is None:
+        started = _implicit_started.get(repo, time.time())
+        created = datetime.fromtimestamp(started, timezone.utc)
+        ref = _create_run(repo.index, default_flow_name(), [], implicit=True, created_at=created)
+        _implicit[repo] = ref
+        _install_excepthook()
+    return ref
+
+
+def _write(group: list[_Pending]) -> None:
+    # The first item is the repo (implicit run) or the run's index.
+    target = group[0][0]
+    index: Any = getattr(target, "index", target)
+    rows = []
+    for _, run, step, artifact_id, cached, ok, error, params, started, finished in group:
+        ref = run or _implicit_run(target)
+        rows.append(
+            {
+                "run_id": ref.id,
+                "step": step,
+                "artifact_id": artifact_id,
+                "cached": cached,
+                "successful": ok,
+                "exception": error,
+                "params": params,
+                "started_at": datetime.fromtimestamp(started, timezone.utc),
+                "finished_at": datetime.fromtimestamp(finished, timezone.utc),
+            }
+        )
+
+    def attempt() -> None:
+        with index._begin() as conn:
+            conn.execute(_insert_task, rows)
+
+    _retrying("recording tasks", attempt)
+
+
+def _install_excepthook() -> None:
+    # An implicit run ends at exit; an uncaught exception makes it failed.
+    previous = sys.excepthook
+    if getattr(previous, "_provenance", False):
+        return
+
+    def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        _uncaught.append(exc)
+        previous(exc_type, exc, tb)
+
+    hook._provenance = True  # type: ignore[attr-defined]
+    sys.excepthook = hook
+
+
+@atexit.register
+def _at_exit() -> None:
+    try:
+        flush()
+        for ref in list(_implicit.values()):
+            if ref.owner_pid == os.getpid():
+                _finish_run(ref, "failed" if _uncaught else "successful")
+    except Exception as exc:  # the interpreter is going away: report, do not raise
+        logger.warning("could not close the implicit run: %s", exc)
+
+
+def _after_fork_in_child() -> None:
+    # The parent writes what it buffered; a forked worker keeps adding tasks
+    # to the parent's runs (task numbers come from the database) but never
+    # ends them.
+    global _flush_lock
+    _pending.clear()
+    _flush_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+# -- explicit runs -----------------------------------------------------------------
+
+
+class ActiveRun:
+    """A run started by :func:`run`; the calls made while it is active are its tasks.
+
+    Attributes
+    ----------
+    flow : str
+        The flow name.
+    id : str
+        The run id (an increasing integer per flow, as a string).
+    pathspec : str
+        ``"<flow>/<id>"``, as the client view addresses the run.
+    """
+
+    def __init__(self, flow: str, tags: list[str], repo: Any) -> None:
+        self.flow = flow
+        self._tags = tags
+        self._repo = repo
+        self._ref: _RunRef | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self._started().number)
+
+    @property
+    def pathspec(self) -> str:
+        return self._started().pathspec
+
+    def _started(self) -> _RunRef:
+        if self._ref is None:
+            raise RuntimeError("the run has not started: use it as `with provenance.run(...):`")
+        return self._ref
+
+    @property
+    def client(self) -> Any:
+        """The :class:`provenance.client.Run` of this run (whatever the namespace)."""
+        from .client import Run
+
+        return Run(self.pathspec, _namespace_check=False, _repo=self._writer)
+
+    def __enter__(self) -> ActiveRun:
+        if self._ref is not None:
+            raise RuntimeError(f"run {self.pathspec} was already started")
+        from .config import resolve_repo
+
+        writer = _writer(resolve_repo(self._repo))
+        if writer is None:
+            raise PermissionError(f"cannot start a run of {self.flow}: the repo cannot write")
+        self._writer = writer
+        self._ref = _create_run(
+            writer.index,
+            self.flow,
+            self._tags,
+            implicit=False,
+            created_at=datetime.now(timezone.utc),
+        )
+        with _lock:
+            _active.append(self._ref)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        ref = self._started()
+        with _lock:
+            if ref in _active:
+                _active.remove(ref)
+        flush()
+        ok = exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None))
+        _finish_run(ref, "successful" if ok else "failed")
+
+    def __repr__(self) -> str:
+        where = self._ref.pathspec if self._ref else f"{self.flow} (not started)"
+        return f"<provenance.ActiveRun {where}>"
+
+
+def run(flow: str, tags: Iterable[str] | None = None, *, repo: Any = None) -> ActiveRun:
+    """Group the decorated calls of a block into a run of ``flow``.
+
+    Parameters
+    ----------
+    flow : str
+        The flow name (letters, digits, ``_``, ``-`` and ``.``).
+    tags : collection of str, optional
+        User tags of the run (each non-empty and at most 500 characters).
+    repo : Repository or str, optional
+        Where the run is recorded; the default repo when omitted.
+
+    Returns
+    -------
+    ActiveRun
+        A context manager; ``run.pathspec`` is ``"<flow>/<id>"`` once entered.
+
+    Examples
+    --------
+    >>> with provenance.run("TrainFlow", tags=["exp-3"]) as r:   # doctest: +SKIP
+    ...     model = train(load_data("iris.csv"))
+    >>> provenance.client.Run(r.pathspec).data.train              # doctest: +SKIP
+    """
+    if not isinstance(flow, str) or not flow or _NAME.search(flow) or len(flow) > 255:
+        raise ValueError(
+            f"flow name {flow!r} must be 1-255 letters, digits, '_', '-' or '.' "
+            "(it is the first part of a pathspec)"
+        )
+    return ActiveRun(flow, validate_tags(tags), repo)
+
+
+def current_run() -> str | None:
+    """The pathspec of the innermost active explicit run, or ``None``."""
+    with _lock:
+        return _active[-1].pathspec if _active else None
+
+
+def implicit_runs() -> Iterator[str]:
+    """Pathspecs of the implicit runs this process opened (one per repo)."""
+    return iter([r.pathspec for r in _implicit.values()])
