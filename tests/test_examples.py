@@ -52,6 +52,15 @@ def test_basic_example_twice(tmp_path: Any) -> None:
     second = run_example(script, tmp_path)
     assert "Both calls were served from the cache" in second
 
+    # The command it prints loads the value by id in another process.
+    command = re.search(r'^from another process: python -c "(.*)"$', second, re.M)
+    assert command is not None
+    env = {**os.environ, "PROVENANCE_HOME": str(tmp_path / "store")}
+    loaded = subprocess.run(
+        [sys.executable, "-c", command[1]], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert loaded.stdout.strip() == str(sum(i**2 for i in range(1_000_000))), loaded.stderr
+
 
 def test_distributed_example(tmp_path: Any) -> None:
     out = run_example(EXAMPLES / "distributed" / "parallel_example.py", tmp_path)

@@ -12,6 +12,8 @@ served from the cache, because the repository is on disk.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 import provenance as p
 
@@ -31,7 +33,7 @@ def report(total: int, label: str = "sum of squares") -> str:
     return f"{label}: {total}"
 
 
-def timed(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+def timed(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> tuple[Any, float]:
     start = time.perf_counter()
     result = fn(*args, **kwargs)
     return result, time.perf_counter() - start
@@ -50,8 +52,12 @@ def main() -> None:
     print(f"artifact {first.artifact.id}: value_id={first.artifact.value_id}")
     print(f"{art.name} depends on {art.input_artifact_ids}")
 
+    # The id is all another process (or a colleague with the same repo)
+    # needs to get the value back, with its metadata and lineage.
     again = p.load_proxy(first.artifact.id)
     print(f"loaded back by id: {again} (same value: {again == first})")
+    command = f"import provenance as p; print(p.load_proxy('{first.artifact.id}'))"
+    print(f'from another process: python -c "{command}"')
     print(
         "The second run was served from the cache."
         if len(runs) == 1
