@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,12 @@ class GcReport:
     dry_run: bool = True
 
 
-def gc(repo: Any = None, dry_run: bool = True, grace_period: float = GRACE_PERIOD) -> GcReport:
+def gc(
+    repo: Any = None,
+    dry_run: bool = True,
+    grace_period: float = GRACE_PERIOD,
+    progress: Callable[[int], None] | None = None,
+) -> GcReport:
     """Find the blobs no artifact refers to and, unless ``dry_run``, delete them.
 
     A blob still referenced by any artifact is never deleted: values are
@@ -42,9 +48,12 @@ def gc(repo: Any = None, dry_run: bool = True, grace_period: float = GRACE_PERIO
         repo's blobstore.
     grace_period : float
         Seconds a blob must have been left alone to count as garbage.
+    progress : callable, optional
+        Called with the number of blobs examined so far, now and then.
     """
     repo = resolve_repo(repo)
     report = GcReport(dry_run=dry_run)
+    examined = 0
     for member in getattr(repo, "repos", [repo]):
         store = member.blobstore
         if not dry_run:
@@ -54,6 +63,9 @@ def gc(repo: Any = None, dry_run: bool = True, grace_period: float = GRACE_PERIO
         indexes = _indexes_sharing(store, member)
         referenced = set().union(*(index.referenced_blobs() for index in indexes))
         for key in list(store.keys()):
+            examined += 1
+            if progress is not None and examined % 100 == 0:
+                progress(examined)
             if key in referenced:
                 continue
             age = store.age(key)
@@ -68,6 +80,8 @@ def gc(repo: Any = None, dry_run: bool = True, grace_period: float = GRACE_PERIO
                 report.bytes_freed += store.size(key)
                 store.delete(key)
                 report.deleted.append(key)
+    if progress is not None:
+        progress(examined)
     return report
 
 

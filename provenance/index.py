@@ -750,6 +750,32 @@ class SqlIndex:
     def __repr__(self) -> str:
         return f"<SqlIndex {self.url.render_as_string(hide_password=True)}>"
 
+    # -- listings for the command line -------------------------------------------
+
+    def summaries(
+        self, *, name: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, str, int, int | None, datetime | None]]:
+        """``(id, name, version, size, computed_at)`` of artifacts, newest first.
+
+        Only the columns a listing shows are read (no values, no pickled
+        inputs), so listing a large index stays one light query.
+        """
+        stmt = select(_table.c.id, _table.c.name, _table.c.version, _table.c.size,
+                      _table.c.computed_at)  # fmt: skip
+        if name is not None:
+            stmt = stmt.where(_table.c.name == name)
+        stmt = stmt.order_by(_table.c.computed_at.desc(), _table.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._connect() as conn:
+            return [(r[0], r[1], r[2], r[3], decode_datetime(r[4])) for r in conn.execute(stmt)]
+
+    def set_ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Set ids starting with ``prefix`` (at most ``limit``), for git-style short ids."""
+        stmt = select(SetRow.id).where(SetRow.id.startswith(prefix)).limit(limit)
+        with self._connect() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
 
 def _wrote(result: Any) -> bool:
     """Whether a get-or-create INSERT wrote its row."""

@@ -10,6 +10,7 @@ bytes: values are never deserialized.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .artifact import Artifact
@@ -79,7 +80,12 @@ def _source_for(artifact_id: str, from_repo: Any) -> Any:
     raise ArtifactNotFound(f"artifact {artifact_id} is not in {from_repo!r}")
 
 
-def _copy(source: Any, target: Any, root_ids: list[str]) -> list[str]:
+def _copy(
+    source: Any,
+    target: Any,
+    root_ids: list[str],
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
     artifacts, order, edges = _closure(source, root_ids)
     present = set(target.index.get_many(order))
     tags = source.index.tags_among(order)
@@ -88,6 +94,8 @@ def _copy(source: Any, target: Any, root_ids: list[str]) -> list[str]:
         edges_of.setdefault(child, []).append((parent, parameter))
     copied = []
     for artifact_id in order:
+        if progress is not None:
+            progress(1)
         if artifact_id in present:
             continue
         art = artifacts[artifact_id]
@@ -107,7 +115,12 @@ def _copy(source: Any, target: Any, root_ids: list[str]) -> list[str]:
     return copied
 
 
-def promote(artifact_or_id: Any, to_repo: Any, from_repo: Any = None) -> list[str]:
+def promote(
+    artifact_or_id: Any,
+    to_repo: Any,
+    from_repo: Any = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[str]:
     """Copy an artifact (or a set) and everything in its lineage into ``to_repo``.
 
     Artifacts already in the target are skipped, so promoting twice is
@@ -120,6 +133,9 @@ def promote(artifact_or_id: Any, to_repo: Any, from_repo: Any = None) -> list[st
     to_repo, from_repo : Repository or str
         Repo objects or configured repo names; ``from_repo`` defaults to the
         default repo.
+    progress : callable, optional
+        Called with the number of artifacts handled (copied or found already
+        present) so far, once per artifact.
 
     Returns
     -------
@@ -157,9 +173,17 @@ def promote(artifact_or_id: Any, to_repo: Any, from_repo: Any = None) -> list[st
         source = _source_for(root, from_repo)
         by_source.setdefault(id(source), (source, []))[1].append(root)
     copied: list[str] = []
+    handled = 0
+
+    def step(n: int) -> None:
+        nonlocal handled
+        handled += n
+        if progress is not None:
+            progress(handled)
+
     for target in targets:
         for source, ids in by_source.values():
-            copied.extend(_copy(source, target, ids))
+            copied.extend(_copy(source, target, ids, step if progress is not None else None))
         if artifact_set is not None:
             artifact_set.save(target)
     return list(dict.fromkeys(copied))
