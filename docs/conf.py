@@ -30,6 +30,7 @@ extensions = [
     "sphinx.ext.viewcode",
     "lineage_picture",
     "markdown_table",
+    "public_api",
 ]
 
 # No intersphinx: the docs build offline.

@@ -1,8 +1,8 @@
 """Draw the lineage picture of the docs from a real run of a small pipeline.
 
 At ``builder-inited`` the pipeline in ``docs/examples/lineage_pipeline.py`` is
-run against a throwaway repository (SQLite index and disk blobstore in a
-temporary directory), and :func:`provenance.visualize_lineage` of its final
+run against a throwaway repository (SQLite index and disk blobstore in the
+build's doctree directory), and :func:`provenance.visualize_lineage` of its final
 artifact is rendered with graphviz ``dot`` into ``docs/_generated/lineage.svg``,
 which ``lineage.rst`` shows.  Nothing is read from or written to the user's
 own repository.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib.util
 import logging as std_logging
 import os
-import tempfile
+import shutil
 from typing import Any
 
 from sphinx.application import Sphinx
@@ -33,28 +33,31 @@ def _load_example(path: str) -> Any:
     return module
 
 
-def draw(srcdir: str) -> str:
-    """Run the example pipeline in a temporary repo and write its lineage SVG."""
+def draw(srcdir: str, workdir: str) -> str:
+    """Run the example pipeline in a fresh repo under ``workdir`` and write its lineage SVG.
+
+    The repo is emptied first, so every build really runs the pipeline.  It
+    is left in place afterwards (inside the build directory): the library
+    may still write bookkeeping into it when the process exits.
+    """
     import provenance as p
 
     example = _load_example(os.path.join(srcdir, EXAMPLE))
     # Creating the throwaway index runs the schema migrations: keep their
     # INFO lines out of the build log.
     std_logging.getLogger("alembic").setLevel(std_logging.WARNING)
-    with tempfile.TemporaryDirectory(prefix="provenance-docs-") as tmp:
-        config = {
-            "blobstores": {"blobs": {"type": "disk", "cachedir": os.path.join(tmp, "blobs")}},
-            "artifact_repos": {
-                "docs": {"type": "sqlite", "db": os.path.join(tmp, "index.db"), "store": "blobs"}
-            },
-        }
-        repo = p.from_config(config)["repos"]["docs"]
-        try:
-            with p.using_repo(repo):
-                score = example.run_pipeline()
-                svg = p.visualize_lineage(score).pipe(format="svg")
-        finally:
-            repo.index.engine.dispose()
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    config = {
+        "blobstores": {"blobs": {"type": "disk", "cachedir": os.path.join(workdir, "blobs")}},
+        "artifact_repos": {
+            "docs": {"type": "sqlite", "db": os.path.join(workdir, "index.db"), "store": "blobs"}
+        },
+    }
+    repo = p.from_config(config)["repos"]["docs"]
+    with p.using_repo(repo):
+        score = example.run_pipeline()
+        svg = p.visualize_lineage(score).pipe(format="svg")
     out = os.path.join(srcdir, OUTPUT)
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out, "wb") as f:
@@ -63,7 +66,7 @@ def draw(srcdir: str) -> str:
 
 
 def _on_builder_inited(app: Sphinx) -> None:
-    out = draw(app.srcdir)
+    out = draw(app.srcdir, os.path.join(app.doctreedir, "lineage-example"))
     logger.info("lineage picture drawn: %s", os.path.relpath(out, app.srcdir))
 
 
