@@ -136,8 +136,10 @@ def convert(text: str, skip_title: bool = False) -> list[nodes.Node]:
                 continue
             title = first.lstrip("#").strip()
             out.append(nodes.rubric("", "", *inline(title)))
-        elif first.startswith("|") and len(block) >= 2:
+        elif first.startswith("|") and len(block) >= 3:
             out.append(_table(block))
+        elif first.startswith("|"):
+            out.append(nodes.paragraph("", "(no results in the table)"))
         elif first.startswith(("- ", "* ")):
             out.append(_bullets(block))
         else:
