@@ -1,10 +1,11 @@
 """Sphinx configuration of the provenance documentation.
 
-Build with ``bash scripts/docs`` (warnings are errors).  Two local extensions
-in ``_ext/`` run at build time: one draws the lineage picture of
-``examples/lineage_pipeline.py`` with graphviz, the other turns the benchmark
-table of ``performance.md`` (rewritten by ``benchmarks/run.py``) into the
-performance page.
+Build with ``bash scripts/docs`` (warnings are errors).  Local extensions
+in ``_ext/``: ``lineage_picture`` runs ``examples/lineage_pipeline.py`` and
+draws its lineage with graphviz, ``markdown_table`` shows the benchmark
+table of ``performance.md`` (written by ``benchmarks/run.py``), and
+``public_api`` adds every name of ``provenance.__all__`` that ``api.rst`` does
+not document by hand.
 """
 
 from __future__ import annotations
