@@ -3,10 +3,24 @@
 Each subcommand is one :class:`Command` in :data:`COMMANDS`: a function that
 adds its arguments to an :mod:`argparse` parser and a function that runs it
 and returns the exit status.  Adding a subcommand is writing those two
-functions and one entry in the table.  Output helpers (:func:`format_table`,
-:func:`format_time`, :func:`format_size`, :func:`short_id`) and the id and
-repo resolution (:func:`resolve_artifact_id`, :func:`current_repo`) are meant
-to be shared by every command.
+functions and one entry in the table::
+
+    def _runs_arguments(parser):
+        parser.add_argument("flow", metavar="FLOW", help="a flow name")
+
+    def cmd_runs(args):
+        print(format_table(("RUN", "STARTED"), rows_for(args.flow)))
+        return 0
+
+    COMMANDS = [..., Command("runs", "list the runs of a flow", cmd_runs, _runs_arguments)]
+
+The config (``--config``, ``--repo``) is loaded before ``run`` is called.
+Output helpers (:func:`format_table`, :func:`format_time`,
+:func:`format_size`, :func:`format_duration`, :func:`short_id`,
+:func:`print_fields`, :func:`progress_bar`) and the id and repo resolution
+(:func:`resolve_artifact_id`, :func:`resolve_set`, :func:`current_repo`)
+are shared by every command.  Raise any :class:`ProvenanceError` (or
+:class:`UsageError`) to report a problem: :func:`main` turns it into one line.
 
 Every command takes ``--repo NAME``, ``--config FILE`` and ``--debug``.
 Errors are one line on stderr (``provenance: error: ...``) and exit status 1,
@@ -22,11 +36,21 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, TextIO
 
+from tqdm import tqdm
+
+from . import config
 from ._version import __version__
-from .errors import ProvenanceError
+from .config import current_config, get_default_repo, get_repo_by_name
+from .errors import ProvenanceError, SetNotFound
+from .gc import GRACE_PERIOD, gc
+from .promote import promote
+from .schema import SCHEMA_HEAD, current_revision
+from .sets import load_set_by_id, load_set_by_name
+from .verify import verify
+from .vis import visualize_lineage
 
 __all__ = [
     "COMMANDS",
@@ -36,10 +60,13 @@ __all__ = [
     "format_size",
     "format_table",
     "format_time",
+    "format_value",
     "main",
     "members",
+    "print_fields",
     "progress_bar",
     "resolve_artifact_id",
+    "resolve_set",
     "short_id",
 ]
 
@@ -81,8 +108,6 @@ def format_time(moment: datetime | None) -> str:
         return "-"
     # Stored times are aware (UTC); naive ones are taken as UTC as the index does.
     if moment.tzinfo is None:
-        from datetime import timezone
-
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
@@ -170,8 +195,6 @@ def progress_bar(
     increments, so the callback turns one into the other.  The bar shows on
     a terminal, or always with ``--progress``, never with ``--no-progress``.
     """
-    from tqdm import tqdm
-
     choice = getattr(args, "progress", None)
     disable = (not sys.stderr.isatty()) if choice is None else not choice
     bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=disable)
@@ -196,8 +219,6 @@ def load_configuration(args: argparse.Namespace) -> None:
     ``./.provenance``) is used, but only if it exists: looking into a
     repository should not create an empty one by mistake.
     """
-    from . import config
-
     path = getattr(args, "config", None) or os.environ.get(CONFIG_ENV)
     if path:
         config.load_yaml_config(path)
@@ -216,8 +237,6 @@ def load_configuration(args: argparse.Namespace) -> None:
 
 def current_repo() -> Any:
     """The repo the command works on (``--repo`` or the configured default)."""
-    from .config import get_default_repo
-
     return get_default_repo()
 
 
@@ -229,13 +248,17 @@ def members(repo: Any) -> list[Any]:
 def _hex_prefix(text: str, what: str) -> str:
     prefix = text.strip().lower()
     if not prefix or any(c not in "0123456789abcdef" for c in prefix) or len(prefix) > 128:
-        raise UsageError(f"{text!r} is not an {what} or a prefix of one (hexadecimal digits)")
+        raise UsageError(f"{text!r} is not {what} or a prefix of one (hexadecimal digits)")
     return prefix
 
 
-def _unique(prefix: str, found: list[str], what: str, describe: Callable[[str], str]) -> str:
+def _unique(
+    prefix: str, found: list[str], what: str, repo: Any, describe: Callable[[str], str]
+) -> str:
+    if prefix in found:
+        return prefix  # a whole id, even if a longer one starts with it
     if not found:
-        raise UsageError(f"no {what} starts with {prefix!r} in {_repo_label(current_repo())}")
+        raise UsageError(f"no {what} starts with {prefix!r} in {_repo_label(repo)}")
     if len(found) > 1:
         shown = ", ".join(describe(i) for i in found[:5])
         more = " and more" if len(found) > 5 else ""
@@ -255,7 +278,7 @@ def resolve_artifact_id(text: str, repo: Any = None) -> str:
         candidates of an ambiguous prefix.
     """
     repo = repo or current_repo()
-    prefix = _hex_prefix(text, "artifact id")
+    prefix = _hex_prefix(text, "an artifact id")
     found: dict[str, None] = {}
     for member in members(repo):
         found.update(dict.fromkeys(member.index.ids_with_prefix(prefix, limit=6)))
@@ -264,21 +287,18 @@ def resolve_artifact_id(text: str, repo: Any = None) -> str:
         artifact = repo.lookup(artifact_id)
         return f"{short_id(artifact_id)} ({artifact.name})" if artifact else short_id(artifact_id)
 
-    return _unique(prefix, list(found), "artifact id", describe)
+    return _unique(prefix, list(found), "artifact id", repo, describe)
 
 
 def resolve_set(text: str, repo: Any = None) -> Any:
     """The newest set named ``text``, else the set whose id is or starts with ``text``."""
-    from .errors import SetNotFound
-    from .sets import load_set_by_id, load_set_by_name
-
     repo = repo or current_repo()
     try:
         return load_set_by_name(text, repo=repo)
     except SetNotFound:
         pass
     try:
-        prefix = _hex_prefix(text, "set id")
+        prefix = _hex_prefix(text, "a set id")
     except UsageError:
         raise UsageError(f"no artifact set named {text!r} in {_repo_label(repo)}") from None
     found: dict[str, None] = {}
@@ -286,7 +306,7 @@ def resolve_set(text: str, repo: Any = None) -> Any:
         found.update(dict.fromkeys(member.index.set_ids_with_prefix(prefix, limit=6)))
     if not found:
         raise UsageError(f"no artifact set named {text!r}, or with an id starting with it")
-    return load_set_by_id(_unique(prefix, list(found), "set id", short_id), repo=repo)
+    return load_set_by_id(_unique(prefix, list(found), "set id", repo, short_id), repo=repo)
 
 
 def _repo_label(repo: Any) -> str:
@@ -322,10 +342,21 @@ class Command:
     description: str | None = None
 
 
+def _count(text: str) -> int:
+    """An argparse type: a whole number, zero or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
+    return value
+
+
 def _add_limit(parser: argparse.ArgumentParser, default: int) -> None:
     parser.add_argument(
         "--limit",
-        type=int,
+        type=_count,
         default=default,
         metavar="K",
         help=f"show at most K rows (default {default}; 0 shows all)",
@@ -358,6 +389,7 @@ def _ls_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
+    """Print the artifacts table, newest first."""
     limit = args.limit or None
     # One more row than shown tells whether the listing was cut.
     rows = _summary_rows(current_repo(), args.name, None if limit is None else limit + 1)
@@ -375,6 +407,7 @@ def _id_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    """Print everything recorded about one artifact."""
     repo = current_repo()
     artifact = repo.get_artifact(resolve_artifact_id(args.id, repo))
     function = ".".join(x for x in (artifact.fn_module, artifact.fn_name) if x) or "-"
@@ -455,7 +488,7 @@ def _lineage_arguments(parser: argparse.ArgumentParser) -> None:
         "-o", "--output", metavar="FILE", help="where to write the drawing (default: stdout)"
     )
     parser.add_argument(
-        "--depth", type=int, metavar="N", help="draw at most N calls upstream (default: all)"
+        "--depth", type=_count, metavar="N", help="draw at most N calls upstream (default: all)"
     )
     parser.add_argument(
         "--no-literals",
@@ -466,8 +499,7 @@ def _lineage_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_lineage(args: argparse.Namespace) -> int:
-    from .vis import visualize_lineage
-
+    """Draw an artifact's upstream lineage into a file or stdout."""
     fmt = args.format
     if fmt is None:
         ext = os.path.splitext(args.output or "")[1].lstrip(".").lower()
@@ -477,15 +509,15 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     repo = current_repo()
     artifact = repo.get_artifact(resolve_artifact_id(args.id, repo))
     drawing = visualize_lineage(artifact, depth=args.depth, show_literals=args.literals)
+    import graphviz  # importable: visualize_lineage needed it
+
     try:
         data = drawing.source.encode() if fmt == "dot" else drawing.pipe(format=fmt)
-    except Exception as exc:
-        if type(exc).__name__ == "ExecutableNotFound":
-            raise UsageError(
-                "drawing needs graphviz's `dot` program on the PATH "
-                "(apt-get install graphviz, brew install graphviz, ...)"
-            ) from exc
-        raise
+    except graphviz.ExecutableNotFound as exc:
+        raise UsageError(
+            "drawing needs graphviz's `dot` program on the PATH "
+            "(apt-get install graphviz, brew install graphviz, ...)"
+        ) from exc
     if args.output in (None, "-"):
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
@@ -518,6 +550,7 @@ def _sets_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_sets(args: argparse.Namespace) -> int:
+    """Print the saved artifact sets, newest first."""
     rows = _set_table_rows(current_repo(), args.limit or None)
     if not rows:
         print("no artifact sets", file=sys.stderr)
@@ -533,6 +566,7 @@ def _set_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_set(args: argparse.Namespace) -> int:
+    """Print one set's labels and its members."""
     repo = current_repo()
     found = resolve_set(args.name, repo)
     print_fields([
@@ -561,9 +595,7 @@ def _promote_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
-    from .config import get_repo_by_name
-    from .promote import promote
-
+    """Copy an artifact or a set, with its lineage, into the ``--to`` repo."""
     repo = current_repo()
     target = get_repo_by_name(args.to)
     if args.set is not None:
@@ -579,8 +611,7 @@ def cmd_promote(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .verify import verify
-
+    """Check every stored value; exit status 1 if any is missing or corrupt."""
     repo = current_repo()
     total = sum(m.index.count() for m in members(repo))
     with progress_bar(args, "verify", total) as update:
@@ -596,8 +627,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _gc_arguments(parser: argparse.ArgumentParser) -> None:
-    from .gc import GRACE_PERIOD
-
     parser.add_argument(
         "--dry-run", action="store_true", help="only list the blobs that would be deleted"
     )
@@ -612,8 +641,7 @@ def _gc_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_gc(args: argparse.Namespace) -> int:
-    from .gc import gc
-
+    """Delete (or with ``--dry-run`` list) the blobs no artifact refers to."""
     with progress_bar(args, "gc", unit=" blobs") as update:
         report = gc(current_repo(), dry_run=args.dry_run, grace_period=args.grace_period,
                     progress=update)  # fmt: skip
@@ -642,9 +670,7 @@ def _db_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def cmd_db(args: argparse.Namespace) -> int:
-    from .config import current_config
-    from .schema import SCHEMA_HEAD, current_revision
-
+    """Upgrade the index schema of the repo (or of every configured repo)."""
     repos = list(current_config().repos.values()) if args.all else [current_repo()]
     seen: set[int] = set()
     for repo in repos:
