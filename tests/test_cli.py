@@ -9,6 +9,7 @@ test checks several things per call instead of making many calls.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -105,9 +106,10 @@ def run_many(
     procs = []
     for i, call in enumerate(calls):
         args = [str(a) for a in call]
-        command = [sys.executable, "-m", "provenance", *args[1:]] if args[:1] == ["-m"] else [
-            PROVENANCE, *args
-        ]  # fmt: skip
+        if args[:1] == ["-m"]:
+            command = [sys.executable, "-m", "provenance", *args[1:]]
+        else:
+            command = [str(PROVENANCE), *args]
         procs.append(
             subprocess.Popen(
                 command,
@@ -162,8 +164,7 @@ def test_help_lists_every_command_and_each_command_has_help() -> None:
     assert "--repo" in out and "--config" in out and "--debug" in out
     # Each command's own --help, without a subprocess apiece.
     parser = cli.build_parser()
-    choices = next(a for a in parser._actions if a.dest == "==SUPPRESS==").choices
-    assert choices is not None
+    choices = next(a.choices for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for command in cli.COMMANDS:
         text = choices[command.name].format_help()
         assert "--repo" in text and "--config" in text
