@@ -17,7 +17,7 @@ from typing import Any
 
 import provenance as p
 
-runs = []
+runs: list[int] = []  # the calls that really ran (not served from the cache)
 
 
 @p.provenance(version=1)
