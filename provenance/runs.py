@@ -43,7 +43,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ._version import __version__
 from .errors import MetaflowTaggingError
@@ -145,6 +145,13 @@ class _RunRef:
         return f"{self.flow}/{self.number}"
 
 
+def _transient(exc: DBAPIError) -> bool:
+    if isinstance(exc, IntegrityError):
+        return True
+    text = str(exc.orig).lower()
+    return any(word in text for word in ("locked", "busy", "deadlock", "serialize"))
+
+
 def _retrying(what: str, fn: Any) -> Any:
     # Two writers can pick the same next run or task number (PostgreSQL), or
     # find SQLite's write lock taken by a reader turned writer: the loser's
@@ -154,7 +161,7 @@ def _retrying(what: str, fn: Any) -> Any:
         try:
             return fn()
         except DBAPIError as exc:
-            if attempt == 19:
+            if attempt == 19 or not _transient(exc):
                 raise
             logger.debug("retrying %s after %s", what, exc.orig)
             time.sleep(delay)
