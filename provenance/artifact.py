@@ -384,9 +384,16 @@ class CompositeDict(LazyDict):
     composite artifact itself.
     """
 
-    def __init__(self, artifact: Artifact, thunks: Mapping[str, Callable[[], Any]]) -> None:
+    def __init__(
+        self,
+        artifact: Artifact,
+        thunks: Mapping[str, Callable[[], Any]],
+        member_ids: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__(thunks)
         self.artifact = artifact
+        #: The artifact id of each key.
+        self.member_ids = dict(member_ids or {})
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_proxy_of, (self.artifact,))

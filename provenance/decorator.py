@@ -34,7 +34,7 @@ from .errors import (
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .index import COLUMNS
 from .inputs import dumps_inputs, fit, iter_proxies, json_summary, unwrap
-from .observers import notify
+from .observers import artifact_observers, notify
 from .repos import StoredValue
 from .runinfo import get_run_info
 from .serializers import DEFAULT_SERIALIZER, get_serializer, serializer_for
@@ -231,6 +231,12 @@ class ProvenanceFunction:
                     warnings.warn(f"{exc}; recomputing it", RuntimeWarning, stacklevel=2)
                     replace = repair = True
                 else:
+                    if artifact_observers.get() and isinstance(proxy, CompositeDict):
+                        # As when computed: the members first, then the composite.
+                        found = artifact.repo.get_artifacts(proxy.member_ids.values())
+                        for member_id in proxy.member_ids.values():
+                            if member_id in found:
+                                notify(found[member_id])
                     notify(artifact)
                     _runs.record(repo, self.name, artifact_id, cached=True, started=began)
                     return proxy
@@ -436,7 +442,7 @@ class ProvenanceFunction:
             composite=True, blob=blob,
         )  # fmt: skip
         notify(artifact)
-        return CompositeDict(artifact, {k: a.proxy for k, a in members.items()})
+        return CompositeDict(artifact, {k: a.proxy for k, a in members.items()}, index)
 
     def _store_archive(
         self, repo: Any, artifact_id: str, value: Any, record: Mapping[str, Any], replace: bool

@@ -594,7 +594,7 @@ def _composite_value(repo: Repository, artifact: Artifact) -> Any:
     _verify(hash_bytes(data), (artifact.blob_id or "").split(".", 1)[0], artifact)
     members = json.loads(data)
     thunks = {k: (lambda i=i: repo.get_artifact(i).proxy()) for k, i in members.items()}
-    return CompositeDict(artifact, thunks)
+    return CompositeDict(artifact, thunks, members)
 
 
 # -- rebuilding repos in other processes -------------------------------------------

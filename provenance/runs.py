@@ -50,7 +50,7 @@ from .errors import MetaflowTaggingError
 from .models import RunRow, RunTag, TaskRow, json_type
 from .runinfo import _user, get_run_info
 
-__all__ = ["ActiveRun", "current_run", "flush", "run"]
+__all__ = ["ActiveRun", "current_run", "end_implicit_runs", "flush", "run"]
 
 logger = logging.getLogger(__name__)
 
@@ -400,15 +400,47 @@ def _install_excepthook() -> None:
     sys.excepthook = hook
 
 
+def end_implicit_runs(successful: bool | None = None) -> list[str]:
+    """End this process's implicit runs now (they otherwise end at exit).
+
+    Later calls outside ``provenance.run`` open new implicit runs.  Useful in
+    a long-lived process, a notebook say, to mark a batch of work as done.
+
+    Parameters
+    ----------
+    successful : bool, optional
+        The status to record; by default successful unless an uncaught
+        exception was seen.
+
+    Returns
+    -------
+    list of str
+        The pathspecs of the runs ended.
+    """
+    flush()
+    ok = not _uncaught if successful is None else successful
+    ended = []
+    with _lock:
+        refs = [(repo, ref) for repo, ref in _implicit.items() if ref.owner_pid == os.getpid()]
+        for repo, _ref in refs:
+            _implicit.pop(repo, None)
+            _implicit_started.pop(repo, None)
+    for _repo, ref in refs:
+        try:
+            _finish_run(ref, "successful" if ok else "failed")
+        except Exception as exc:
+            logger.warning("could not end run %s: %s", ref.pathspec, exc)
+        else:
+            ended.append(ref.pathspec)
+    return ended
+
+
 @atexit.register
 def _at_exit() -> None:
     try:
-        flush()
-        for ref in list(_implicit.values()):
-            if ref.owner_pid == os.getpid():
-                _finish_run(ref, "failed" if _uncaught else "successful")
+        end_implicit_runs()
     except Exception as exc:  # the interpreter is going away: report, do not raise
-        logger.warning("could not close the implicit run: %s", exc)
+        logger.warning("could not end the implicit runs: %s", exc)
 
 
 def _after_fork_in_child() -> None:

@@ -10,8 +10,8 @@ import pytest
 from pg_server import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 import provenance as p
+from provenance import client, runinfo, runs
 from provenance import config as _config
-from provenance import runinfo
 
 
 @pytest.fixture(autouse=True)
@@ -23,9 +23,15 @@ def isolated(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _config.settings.check_mutations = False
     _config.settings.use_cache = True
     runinfo.set_run_info_fn(None)
+    client._provider = None
+    client._namespace = client._UNSET
     yield
+    # The test's implicit runs end with it, while its repos (and servers) live.
+    runs.end_implicit_runs()
     _config._current = None
     runinfo.set_run_info_fn(None)
+    client._provider = None
+    client._namespace = client._UNSET
 
 
 def sqlite_config(root: str, **repo_extra: Any) -> dict[str, Any]:

@@ -153,11 +153,6 @@ def import_example(path: Path) -> Any:
     return module
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="library bug: a cached returns_composite call notifies capture_set of the "
-    "composite artifact only, not of its members (split_train, split_test)",
-)
 def test_pipeline_rerun_captures_the_same_set() -> None:
     # In this process (the isolated fixture gives it a fresh repo): a
     # rerun of the pipeline, all cache hits, should capture the same set.

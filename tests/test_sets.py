@@ -156,3 +156,17 @@ def test_large_set_members_load_in_one_query(disk_repo: Any) -> None:
     assert len(loaded) == 100_000
     member_queries = [q for q in statements if "artifact_set_members" in q]
     assert len(member_queries) == 1
+
+
+def test_a_cached_composite_call_captures_its_members_too(repo: Any) -> None:
+    @p.provenance(returns_composite=True)
+    def parts(n: int) -> dict[str, int]:
+        return {"a": n, "b": n + 1}
+
+    captured = []
+    for _ in range(2):
+        with p.capture_set() as c:
+            r = parts(1)
+            assert (r["a"], r["b"]) == (1, 2)
+        captured.append(sorted(a.name for a in c[0].artifacts().values()))
+    assert captured[0] == captured[1] == ["parts", "parts_a", "parts_b"]
