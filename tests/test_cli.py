@@ -416,3 +416,43 @@ def test_output_helpers() -> None:
     from datetime import datetime, timezone
 
     assert cli.format_time(datetime.now(timezone.utc)).startswith(stamp)
+
+
+# -- the client view ---------------------------------------------------------------
+
+
+def test_flows_runs_and_view_show_the_client_view(config_file: Path) -> None:
+    with p.run("TrainFlow", tags=["exp-1"]) as first:
+        combine(load(3), big(100))
+    with p.run("TrainFlow", tags=["exp-2"]) as second:
+        loaded = load(4)
+    with pytest.raises(ZeroDivisionError), p.run("TrainFlow"):
+        make(1) / 0
+    other_user = {"PROVENANCE_USER": "someone-else"}
+    me = {"PROVENANCE_USER": os.environ.get("PROVENANCE_USER") or os.environ.get("USER") or ""}
+    flows, runs, tagged, view_run, view_step, view_task, view_data, missing, mine_only = run_many(
+        ("--config", config_file, "flows"),
+        ("--config", config_file, "runs", "TrainFlow"),
+        ("--config", config_file, "runs", "TrainFlow", "--tag", "exp-1"),
+        ("--config", config_file, "view", second.pathspec),
+        ("--config", config_file, "view", f"{first.pathspec}/load"),
+        ("--config", config_file, "view", f"{second.pathspec}/load/1"),
+        ("--config", config_file, "view", f"{second.pathspec}/load/1/load"),
+        ("--config", config_file, "view", "TrainFlow/99"),
+        ("--config", config_file, "flows"),
+        envs=[me, me, me, me, me, me, me, me, other_user],
+    )
+    assert ["TrainFlow", "TrainFlow/3", "failed"] == table(check(flows).stdout)[1][:3]
+    rows = table(check(runs).stdout)
+    assert [r[0] for r in rows[1:]] == ["3", "2", "1"]
+    assert [r[1] for r in rows[1:]] == ["failed", "successful", "successful"]
+    assert [r[0] for r in table(check(tagged).stdout)[1:]] == ["1"]
+    text = check(view_run).stdout
+    assert "status       successful" in text and "exp-2" in text and "load" in text
+    step_rows = table(check(view_step).stdout)
+    assert step_rows[-1][0] == "1" and step_rows[-1][3] == "hit"  # computed by the fixture
+    task = check(view_task).stdout
+    assert loaded.artifact.id in task and '"n": 4' in task
+    assert check(view_data).stdout.strip().endswith("[0, 1, 2, 3]")
+    assert "does not exist" in one_error_line(check(missing, 1))
+    assert check(mine_only).stdout == "" and "no flows" in mine_only.stderr
