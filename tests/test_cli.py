@@ -442,7 +442,7 @@ def test_flows_runs_and_view_show_the_client_view(config_file: Path) -> None:
         ("--config", config_file, "flows"),
         envs=[me, me, me, me, me, me, me, me, other_user],
     )
-    assert ["TrainFlow", "TrainFlow/3", "failed"] == table(check(flows).stdout)[1][:3]
+    assert table(check(flows).stdout)[1][:3] == ["TrainFlow", "TrainFlow/3", "failed"]
     rows = table(check(runs).stdout)
     assert [r[0] for r in rows[1:]] == ["3", "2", "1"]
     assert [r[1] for r in rows[1:]] == ["failed", "successful", "successful"]
