@@ -1017,8 +1017,9 @@ class Task(_InRun):
 
 
 def _composite_members(artifact: Any) -> dict[str, str]:
-    index = artifact.value
-    return {str(k): str(v) for k, v in dict(index).items()}
+    # The composite's value is a CompositeDict over its members: their ids,
+    # not their values, are wanted here.
+    return {str(k): str(v) for k, v in artifact.value.member_ids.items()}
 
 
 def _prefetch_artifacts(repo: Any, tasks: list[Task]) -> None:

@@ -234,3 +234,28 @@ def test_team_example_says_which_settings_are_missing(tmp_path: Any) -> None:
     assert out.returncode == 1
     assert "PROVENANCE_TEAM_BUCKET, PROVENANCE_TEAM_DB" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+# -- client ------------------------------------------------------------------------
+
+
+def test_client_example_runs_the_tutorial_and_reads_it_back(tmp_path: Any) -> None:
+    folder = EXAMPLES / "client"
+    first = run_example(folder / "art_flow.py", tmp_path, "--run-id-file", "run.txt")
+    assert first.splitlines() == [
+        "the data artifact is: [1, 2, 3]",
+        "the data artifact is: [1, 2, 4]",
+        "run ArtFlow/1 finished",
+    ]
+    # The second run is served from the cache: no step prints.
+    assert run_example(folder / "art_flow.py", tmp_path, "--tag", "again").splitlines() == [
+        "run ArtFlow/2 finished"
+    ]
+    out = run_example(folder / "browse.py", tmp_path, "run.txt")
+    assert "Run('ArtFlow/1').data.some_data = [1, 2, 4]" in out
+    assert "latest run ArtFlow/2: some_data = [1, 2, 4]" in out
+    assert "runs of ArtFlow, newest first: ['2', '1']" in out
+    for step in ("start", "middle", "end"):
+        assert f"ArtFlow/2/{step}/1" in out
+        assert f"cached (first computed by ArtFlow/1/{step}/1)" in out
+    assert "'again'" in out
