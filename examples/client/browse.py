@@ -6,12 +6,13 @@ python examples/client/browse.py artifacts-run.txt
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from provenance.client import Flow, Metaflow, Run, get_namespace
 
 
 def main() -> None:
-    run_id = open(sys.argv[1]).read().strip() if len(sys.argv) > 1 else None
+    run_id = Path(sys.argv[1]).read_text().strip() if len(sys.argv) > 1 else None
 
     # A run by its pathspec, as printed by art_flow.py.
     if run_id:
