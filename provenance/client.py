@@ -463,14 +463,18 @@ class Flow(MetaflowObject):
     _kind = "flow"
 
     def _load(self) -> Any:
-        stmt = select(func.min(_runs_t.c.created_at), func.count()).where(
-            _runs_t.c.flow == self._components[0]
+        # The first run by number: one step down the (flow, run_number) index.
+        stmt = (
+            select(_runs_t.c.created_at)
+            .where(_runs_t.c.flow == self._components[0])
+            .order_by(_runs_t.c.run_number)
+            .limit(1)
         )
         with self._connect() as conn:
-            first, count = conn.execute(stmt).one()
-        if not count:
+            first = conn.execute(stmt).first()
+        if first is None:
             raise self._not_found()
-        return decode_datetime(first)
+        return decode_datetime(first[0])
 
     def is_in_namespace(self) -> bool:
         ns = get_namespace()

@@ -8,13 +8,16 @@ the repo their calls write to (a chained repo's first writable member).
 Recording must not slow a cache hit down, so tasks are written behind: a call
 appends a tuple to a buffer, and the buffer is written in one transaction when
 it grows, when its oldest entry is a few seconds old, when a run ends, before
-the client reads, and at exit.  A process killed before a flush loses those
+the client reads, and at exit.  The writes happen on a daemon thread, so a
+cache hit never waits for them.  A process killed before a flush loses those
 task records (never an artifact).
 """
 
 from __future__ import annotations
 
 import atexit
+import contextlib
+import contextvars
 import logging
 import os
 import re
@@ -31,15 +34,9 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Integer,
-    String,
     Table,
-    bindparam,
     func,
     insert,
-    literal,
     select,
     update,
 )
@@ -47,7 +44,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ._version import __version__
 from .errors import MetaflowTaggingError
-from .models import RunRow, RunTag, TaskRow, json_type
+from .models import RunRow, RunTag, TaskRow
 from .runinfo import _user, get_run_info
 
 __all__ = ["ActiveRun", "current_run", "end_implicit_runs", "flush", "run"]
@@ -110,8 +107,9 @@ def default_flow_name() -> str:
     if spec is not None and getattr(spec, "name", None):
         # ``python -m package`` runs ``package.__main__``: the package names the flow.
         name = spec.name[: -len(".__main__")] if spec.name.endswith(".__main__") else spec.name
-    elif getattr(main, "__file__", None):
-        name = os.path.splitext(os.path.basename(str(getattr(main, "__file__", ""))))[0]
+    elif getattr(main, "__file__", None) or (sys.argv and sys.argv[0] not in ("", "-c")):
+        script = getattr(main, "__file__", None) or sys.argv[0]
+        name = os.path.splitext(os.path.basename(str(script)))[0]
     if not name:
         return "interactive"
     return _NAME.sub("_", name.rsplit(".", 1)[-1]) or "interactive"
@@ -129,7 +127,7 @@ def _writer(repo: Any) -> Any:
 # -- runs in the database ----------------------------------------------------------
 
 
-@dataclass
+@dataclass(eq=False)  # compared (and hashed) by identity
 class _RunRef:
     """A run this process writes tasks into."""
 
@@ -217,25 +215,10 @@ def _finish_run(ref: _RunRef, status: str) -> None:
         )
 
 
-# The next task number is computed by the insert itself (see _create_run).
-_insert_task = insert(_tasks).from_select(
-    [
-        "run_id", "step", "task_number", "artifact_id", "cached", "successful",
-        "exception", "params", "started_at", "finished_at",
-    ],
-    select(
-        bindparam("run_id", type_=Integer),
-        bindparam("step", type_=String()),
-        func.coalesce(func.max(_tasks.c.task_number), 0) + literal(1, Integer),
-        bindparam("artifact_id", type_=String()),
-        bindparam("cached", type_=Boolean()),
-        bindparam("successful", type_=Boolean()),
-        bindparam("exception", type_=json_type),
-        bindparam("params", type_=json_type),
-        bindparam("started_at", type_=DateTime(timezone=True)),
-        bindparam("finished_at", type_=DateTime(timezone=True)),
-    ).where(_tasks.c.run_id == bindparam("run_id"), _tasks.c.step == bindparam("step")),
-)  # fmt: skip
+#: The next task number of each step of the runs this process writes to.
+#: Read from the database once; a conflict (another process adding tasks to
+#: the same run: a forked worker) drops it and it is read again.
+_next_numbers: weakref.WeakKeyDictionary[_RunRef, dict[str, int]] = weakref.WeakKeyDictionary()
 
 
 # -- the recorder ------------------------------------------------------------------
@@ -249,12 +232,18 @@ _lock = threading.RLock()
 _flush_lock = threading.Lock()
 _pending: list[_Pending] = []
 _oldest = 0.0
-#: Explicit runs, innermost last; process-wide so that threads see them too.
+#: Explicit runs, innermost last; process-wide so that threads started in a
+#: run (a joblib thread pool, say) record into it ...
 _active: list[_RunRef] = []
+#: ... unless the thread (or asyncio task) entered a run of its own.
+_own_run: contextvars.ContextVar[_RunRef | None] = contextvars.ContextVar(
+    "provenance_run", default=None
+)
 #: The implicit run of each repo, created with its first task.  Weak, so that
 #: a dropped in-memory repo is freed (the run refers to its index only).
 _implicit: weakref.WeakKeyDictionary[Any, _RunRef] = weakref.WeakKeyDictionary()
-_implicit_started: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+#: When each repo's implicit run began, and its flow name.
+_implicit_started: weakref.WeakKeyDictionary[Any, tuple[float, str]] = weakref.WeakKeyDictionary()
 _uncaught: list[BaseException] = []
 _warned = False
 
@@ -290,7 +279,7 @@ def record(
     """
     global _oldest
     now = time.time()
-    run = _active[-1] if _active else None
+    run = _own_run.get() or (_active[-1] if _active else None)
     if run is None:
         writer = _writer(repo)
         if writer is None:
@@ -311,11 +300,47 @@ def record(
         if not _pending:
             _oldest = now
         _pending.append(entry)
-        if run is None:
-            _implicit_started.setdefault(writer, started)
-        due = len(_pending) >= FLUSH_COUNT or now - _oldest > FLUSH_AGE
+        if run is None and writer not in _implicit_started:
+            # Named now: at exit, when a short script's tasks are written,
+            # ``__main__.__file__`` is gone.
+            _implicit_started[writer] = (started, default_flow_name())
+            _install_excepthook()
+        backlog = len(_pending)
+        due = backlog >= FLUSH_COUNT or now - _oldest > FLUSH_AGE
     if due:
-        flush()
+        if backlog >= 10 * FLUSH_COUNT:
+            # The writer thread cannot keep up: the caller helps (backpressure).
+            flush()
+        else:
+            _wake_writer()
+
+
+_writer_thread: threading.Thread | None = None
+_wake = threading.Event()
+
+
+def _wake_writer() -> None:
+    # Flushing happens on a daemon thread, so a cache hit never waits for a
+    # database write; the thread is started on first need (and again in a
+    # forked child, which has no threads).
+    global _writer_thread
+    thread = _writer_thread
+    if thread is None or not thread.is_alive():
+        with _lock:
+            if _writer_thread is None or not _writer_thread.is_alive():
+                _writer_thread = threading.Thread(
+                    target=_writer_loop, name="provenance-runs-writer", daemon=True
+                )
+                _writer_thread.start()
+    _wake.set()
+
+
+def _writer_loop() -> None:
+    while True:
+        _wake.wait(FLUSH_AGE)
+        _wake.clear()
+        if _pending:
+            flush()
 
 
 def flush() -> None:
@@ -350,11 +375,10 @@ def flush() -> None:
 def _implicit_run(repo: Any) -> _RunRef:
     ref = _implicit.get(repo)
     if ref is None:
-        started = _implicit_started.get(repo, time.time())
+        started, flow = _implicit_started.get(repo) or (time.time(), default_flow_name())
         created = datetime.fromtimestamp(started, timezone.utc)
-        ref = _create_run(repo.index, default_flow_name(), [], implicit=True, created_at=created)
+        ref = _create_run(repo.index, flow, [], implicit=True, created_at=created)
         _implicit[repo] = ref
-        _install_excepthook()
     return ref
 
 
@@ -362,9 +386,11 @@ def _write(group: list[_Pending]) -> None:
     # The first item is the repo (implicit run) or the run's index.
     target = group[0][0]
     index: Any = getattr(target, "index", target)
+    refs = []
     rows = []
     for _, run, step, artifact_id, cached, ok, error, params, started, finished in group:
         ref = run or _implicit_run(target)
+        refs.append(ref)
         rows.append(
             {
                 "run_id": ref.id,
@@ -378,12 +404,70 @@ def _write(group: list[_Pending]) -> None:
                 "finished_at": datetime.fromtimestamp(finished, timezone.utc),
             }
         )
+    keys = list(dict.fromkeys((ref, row["step"]) for ref, row in zip(refs, rows)))
 
     def attempt() -> None:
+        numbers: dict[tuple[_RunRef, str], int] = {}
         with index._begin() as conn:
-            conn.execute(_insert_task, rows)
+            for ref, step in keys:
+                number = _next_numbers.get(ref, {}).get(step)
+                if number is None:
+                    found = conn.execute(
+                        select(func.max(_tasks.c.task_number)).where(
+                            _tasks.c.run_id == ref.id, _tasks.c.step == step
+                        )
+                    ).scalar()
+                    number = int(found or 0) + 1
+                numbers[ref, step] = number
+            for ref, row in zip(refs, rows):
+                key = (ref, row["step"])
+                row["task_number"] = numbers[key]
+                numbers[key] += 1
+            try:
+                _insert_tasks(conn, rows)
+            except IntegrityError:
+                # Another process numbered tasks of the same run and step:
+                # read the numbers again on the next attempt.
+                for ref, _step in keys:
+                    _next_numbers.pop(ref, None)
+                raise
+        for (ref, step), number in numbers.items():
+            _next_numbers.setdefault(ref, {})[step] = number
 
     _retrying("recording tasks", attempt)
+
+
+_TASK_FIELDS = (
+    "run_id", "step", "task_number", "artifact_id", "cached", "successful", "exception",
+    "params", "started_at", "finished_at",
+)  # fmt: skip
+_insert_sql: dict[str, tuple[str, list[str], list[Any]]] = {}
+
+
+def _insert_tasks(conn: Any, rows: list[dict[str, Any]]) -> None:
+    # Straight to the driver's executemany: SQLAlchemy's per-row statement
+    # building cost ~40 us a task, as much as the cache hit being recorded.
+    # The columns' own bind processors still turn datetimes and JSON into
+    # what the database expects, and None stays SQL NULL.
+    dialect = conn.dialect
+    prepared = _insert_sql.get(dialect.name)
+    if prepared is None:
+        compiled = insert(_tasks).compile(dialect=dialect, column_keys=list(_TASK_FIELDS))
+        order = list(compiled.positiontup or _TASK_FIELDS)
+        processors = [
+            _tasks.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
+        ]
+        prepared = _insert_sql[dialect.name] = (str(compiled), order, processors)
+    sql, order, processors = prepared
+    positional = dialect.positional
+    batch = []
+    for row in rows:
+        values = [
+            None if row[name] is None else (process(row[name]) if process else row[name])
+            for name, process in zip(order, processors)
+        ]
+        batch.append(tuple(values) if positional else dict(zip(order, values)))
+    conn.exec_driver_sql(sql, batch)
 
 
 def _install_excepthook() -> None:
@@ -447,9 +531,11 @@ def _after_fork_in_child() -> None:
     # The parent writes what it buffered; a forked worker keeps adding tasks
     # to the parent's runs (task numbers come from the database) but never
     # ends them.
-    global _flush_lock
+    global _flush_lock, _writer_thread
     _pending.clear()
+    _next_numbers.clear()
     _flush_lock = threading.Lock()
+    _writer_thread = None
 
 
 if hasattr(os, "register_at_fork"):
@@ -477,6 +563,8 @@ class ActiveRun:
         self._tags = tags
         self._repo = repo
         self._ref: _RunRef | None = None
+        self._using: Any = None
+        self._token: Any = None
 
     @property
     def id(self) -> str:
@@ -501,7 +589,7 @@ class ActiveRun:
     def __enter__(self) -> ActiveRun:
         if self._ref is not None:
             raise RuntimeError(f"run {self.pathspec} was already started")
-        from .config import resolve_repo
+        from .config import resolve_repo, using_repo
 
         writer = _writer(resolve_repo(self._repo))
         if writer is None:
@@ -516,6 +604,12 @@ class ActiveRun:
         )
         with _lock:
             _active.append(self._ref)
+        self._token = _own_run.set(self._ref)
+        # The calls of the block use the run's repo, so the run can load
+        # what they stored.
+        self._using = using_repo(self._repo) if self._repo is not None else None
+        if self._using is not None:
+            self._using.__enter__()
         return self
 
     def __exit__(
@@ -525,6 +619,10 @@ class ActiveRun:
         tb: TracebackType | None,
     ) -> None:
         ref = self._started()
+        if self._using is not None:
+            self._using.__exit__(None, None, None)
+        with contextlib.suppress(ValueError):  # exited in another context
+            _own_run.reset(self._token)
         with _lock:
             if ref in _active:
                 _active.remove(ref)
@@ -547,7 +645,8 @@ def run(flow: str, tags: Iterable[str] | None = None, *, repo: Any = None) -> Ac
     tags : collection of str, optional
         User tags of the run (each non-empty and at most 500 characters).
     repo : Repository or str, optional
-        Where the run is recorded; the default repo when omitted.
+        Where the run is recorded, and the repo the block's calls use (as
+        with :func:`~provenance.using_repo`); the default repo when omitted.
 
     Returns
     -------

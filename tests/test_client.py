@@ -742,22 +742,12 @@ def test_calls_outside_a_run_form_an_implicit_run_finished_at_exit(tmp_path: Any
     assert flow.latest_successful_run == run
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the implicit run is created at the exit-time flush, after Python removed "
-    "__main__.__file__, so default_flow_name() says 'interactive'",
-)
 def test_implicit_run_flow_is_named_after_the_script(tmp_path: Any) -> None:
     done = run_script(SCRIPT, "implicit", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert ids(Metaflow()) == ["client_script"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the excepthook that marks the implicit run failed is installed only when the "
-    "run is created (at the first flush), too late for an error raised before it",
-)
 def test_a_script_dying_of_an_uncaught_error_leaves_a_failed_implicit_run(
     tmp_path: Any,
 ) -> None:
@@ -1025,3 +1015,37 @@ def test_tasks_recorded_from_several_threads_get_distinct_task_numbers(
     assert sorted(t.data.square for t in step) == sorted(
         (k * 100 + i) ** 2 for k in range(4) for i in range(15)
     )
+
+
+def test_threads_in_runs_of_their_own_record_into_their_own_run(repo: Any) -> None:
+    barrier = threading.Barrier(2)
+    pathspecs: dict[int, str] = {}
+
+    def work(k: int) -> None:
+        with p.run(f"Own{k}") as r:
+            barrier.wait()  # both runs are active at once
+            for i in range(5):
+                square(k * 10 + i)
+            barrier.wait()
+        pathspecs[k] = r.pathspec
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for k in (1, 2):
+        tasks = list(Run(pathspecs[k])["square"])
+        assert sorted(t.data.square for t in tasks) == [(k * 10 + i) ** 2 for i in range(5)]
+
+
+def test_a_run_given_a_repo_records_there_and_its_calls_use_it(repo: Any, tmp_path: Any) -> None:
+    other = p.from_config(sqlite_config(str(tmp_path / "other")))["repos"]["local"]
+    with p.run("Elsewhere", repo=other) as r:
+        value = square(7)
+    assert value.artifact.repo is other
+    assert not repo.index.exists(value.artifact.id)
+    run = r.client
+    assert run.data.square == 49
+    with pytest.raises(MetaflowNotFound):
+        Run(r.pathspec)  # the default repo has no such run
