@@ -512,6 +512,13 @@ class ProvenanceFunction:
         # no set-up code of its own.
         repo = _config.repo_for_workers() if self.repo is None else self._repo()
         spec = repo.shareable_spec() if hasattr(repo, "shareable_spec") else None
+        # The worker's calls become tasks of the run they are made for.
+        run_ref = None
+        if spec is not None:
+            try:
+                run_ref = _runs.ref_for_workers(repo)
+            except Exception as exc:  # bookkeeping never stops a function being sent
+                logger.warning("the run of %s is not sent to workers: %s", self.name, exc)
         module = sys.modules.get(self.fn_module or "")
         qualname = self.fn_name or ""
         obj: Any = module
@@ -519,9 +526,9 @@ class ProvenanceFunction:
             obj = getattr(obj, part, None)
         if obj is self:
             # Importable by name: pickle by reference.
-            return (_import_function, (self.fn_module, qualname, spec))
+            return (_import_function, (self.fn_module, qualname, spec, run_ref))
         options = {k: v for k, v in self._options.items() if k != "repo"}
-        return (_rebuild, (self._fn, options, spec))
+        return (_rebuild, (self._fn, options, spec, run_ref))
 
     def __repr__(self) -> str:
         return f"<provenance.ProvenanceFunction {self.name} v{self.version}>"
@@ -533,12 +540,14 @@ def _writer_repo(repo: Any) -> Any:
     return repo._writable()[0] if hasattr(repo, "_writable") else repo
 
 
-def _bind_spec(function: ProvenanceFunction, spec: Any) -> ProvenanceFunction:
+def _bind_spec(function: ProvenanceFunction, spec: Any, run_ref: Any = None) -> ProvenanceFunction:
     if spec is None:
         return function
     from .repos import repo_from_spec
 
     repo = repo_from_spec(spec)
+    if run_ref is not None:
+        _runs.adopt(tuple(run_ref), repo)
     if (
         function.repo is None
         and _config._current is not None
@@ -548,17 +557,21 @@ def _bind_spec(function: ProvenanceFunction, spec: Any) -> ProvenanceFunction:
     return function._with_repo(repo)
 
 
-def _import_function(module: str, qualname: str, spec: Any) -> ProvenanceFunction:
+def _import_function(
+    module: str, qualname: str, spec: Any, run_ref: Any = None
+) -> ProvenanceFunction:
     import importlib
 
     obj: Any = importlib.import_module(module)
     for part in qualname.split("."):
         obj = getattr(obj, part)
-    return _bind_spec(obj, spec)
+    return _bind_spec(obj, spec, run_ref)
 
 
-def _rebuild(fn: Callable[..., Any], options: dict[str, Any], spec: Any) -> ProvenanceFunction:
-    return _bind_spec(ProvenanceFunction(fn, **options), spec)
+def _rebuild(
+    fn: Callable[..., Any], options: dict[str, Any], spec: Any, run_ref: Any = None
+) -> ProvenanceFunction:
+    return _bind_spec(ProvenanceFunction(fn, **options), spec, run_ref)
 
 
 def provenance(

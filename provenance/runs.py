@@ -282,7 +282,7 @@ def record(
     """
     global _oldest
     now = time.time()
-    run = _own_run.get() or (_active[-1] if _active else None)
+    run = _own_run.get() or (_active[-1] if _active else None) or _adopted
     if run is None:
         writer = _writer(repo)
         if writer is None:
@@ -310,7 +310,11 @@ def record(
             _install_excepthook()
         backlog = len(_pending)
         due = backlog >= FLUSH_COUNT or now - _oldest > FLUSH_AGE
-    if due:
+    if run is not None and run is _adopted:
+        # A worker's task must be visible when its caller gets the result
+        # back (the caller may end the run right after): written now.
+        flush()
+    elif due:
         if backlog >= 10 * FLUSH_COUNT:
             # The writer thread cannot keep up: the caller helps (backpressure).
             flush()
@@ -373,6 +377,44 @@ def flush() -> None:
                         stacklevel=2,
                     )
                 logger.warning("could not record %d task(s): %s", len(group), exc)
+
+
+#: The run of the process that sent this (worker) process its functions: calls
+#: made here outside a run of their own are tasks of that run.
+_adopted: _RunRef | None = None
+
+
+def ref_for_workers(repo: Any) -> tuple[int, str, int] | None:
+    """The run a call with ``repo`` would be recorded in, for a worker process.
+
+    Sent along with a pickled decorated function (``(db id, flow, number)``),
+    so the tasks a joblib or dask worker runs belong to the caller's run.  An
+    implicit run is created in the database now if it does not exist yet.
+    """
+    run = _own_run.get() or (_active[-1] if _active else None) or _adopted
+    if run is None:
+        writer = _writer(repo)
+        if writer is None:
+            return None
+        with _flush_lock:
+            if writer not in _implicit_started:
+                _implicit_started[writer] = (time.time(), default_flow_name())
+                _install_excepthook()
+            run = _implicit_run(writer)
+    return (run.id, run.flow, run.number)
+
+
+def adopt(ref: tuple[int, str, int] | None, repo: Any) -> None:
+    """Record this process's calls made outside a run into the sender's run ``ref``."""
+    global _adopted
+    writer = _writer(repo) if ref is not None else None
+    if ref is None or writer is None:
+        return
+    current = _adopted
+    if current is not None and current.id == ref[0] and current.index is writer.index:
+        return
+    # Never ended here: the process that started the run ends it.
+    _adopted = _RunRef(writer.index, ref[0], ref[1], ref[2], implicit=False, owner_pid=-1)
 
 
 def _implicit_run(repo: Any) -> _RunRef:

@@ -101,3 +101,32 @@ def test_dask_local_cluster_workers(shared: dict[str, Any]) -> None:
             return list(client.gather(futures))
 
         check_round_trip(shared, run_many)
+
+
+@pytest.mark.slow
+def test_worker_calls_are_tasks_of_the_callers_run(shared: dict[str, Any]) -> None:
+    import distributed_tasks as t
+    from joblib import Parallel, delayed
+
+    from provenance.client import Flow, Metaflow, Run
+
+    log = shared["log"]
+    with p.run("Workers", tags=["parallel"]) as r:
+        t.square(0, log)  # in the parent
+        Parallel(n_jobs=2, backend="loky")(delayed(t.square)(i, log) for i in range(6))
+    # Written by the workers before their results came back: complete at once.
+    step = Run(r.pathspec)["square"]
+    tasks = list(step)
+    assert len(tasks) == 7
+    assert sorted(int(x.id) for x in tasks) == list(range(1, 8))
+    assert sorted(x.data.square for x in tasks) == sorted([0] + [i * i for i in range(6)])
+    assert sum(x.cached for x in tasks) == 1  # square(0) again, in a worker
+    # Outside an explicit run, worker calls join the parent's implicit run:
+    # the workers open no runs of their own.
+    Parallel(n_jobs=2, backend="loky")(delayed(t.square)(i, log) for i in range(6, 9))
+    p.runs.flush()
+    flows = {f.id for f in Metaflow()}
+    assert "Workers" in flows and len(flows) == 2, flows
+    (implicit_flow,) = flows - {"Workers"}
+    (implicit,) = list(Flow(implicit_flow))
+    assert sorted(x.data.square for x in implicit["square"]) == [36, 49, 64]
