@@ -282,11 +282,14 @@ def record(
     """
     global _oldest
     now = time.time()
-    run = _own_run.get() or (_active[-1] if _active else None) or _adopted
+    run = _own_run.get() or (_active[-1] if _active else None)
     if run is None:
         writer = _writer(repo)
         if writer is None:
             return
+        adopted = _adopted
+        if adopted is not None and adopted.index is writer.index:
+            run = adopted
     else:
         writer = run.index
     error = None
@@ -384,16 +387,19 @@ def flush() -> None:
 _adopted: _RunRef | None = None
 
 
-def ref_for_workers(repo: Any) -> tuple[int, str, int] | None:
+def ref_for_workers(repo: Any) -> tuple[int, str, int, int] | None:
     """The run a call with ``repo`` would be recorded in, for a worker process.
 
-    Sent along with a pickled decorated function (``(db id, flow, number)``),
+    Sent along with a pickled decorated function (``(db id, flow, number, pid)``),
     so the tasks a joblib or dask worker runs belong to the caller's run.  An
     implicit run is created in the database now if it does not exist yet.
     """
-    run = _own_run.get() or (_active[-1] if _active else None) or _adopted
+    run = _own_run.get() or (_active[-1] if _active else None)
+    adopted = _adopted
+    writer = _writer(repo)
+    if run is None and adopted is not None and writer is not None:
+        run = adopted if adopted.index is writer.index else None
     if run is None:
-        writer = _writer(repo)
         if writer is None:
             return None
         with _flush_lock:
@@ -401,14 +407,18 @@ def ref_for_workers(repo: Any) -> tuple[int, str, int] | None:
                 _implicit_started[writer] = (time.time(), default_flow_name())
                 _install_excepthook()
             run = _implicit_run(writer)
-    return (run.id, run.flow, run.number)
+    return (run.id, run.flow, run.number, os.getpid())
 
 
-def adopt(ref: tuple[int, str, int] | None, repo: Any) -> None:
+def adopt(ref: tuple[Any, ...] | None, repo: Any) -> None:
     """Record this process's calls made outside a run into the sender's run ``ref``."""
     global _adopted
-    writer = _writer(repo) if ref is not None else None
-    if ref is None or writer is None:
+    if ref is None or len(ref) != 4 or ref[3] == os.getpid():
+        # Unpickled in the process that sent it (a Dask scheduler in the
+        # client process, say): its own runs apply.
+        return
+    writer = _writer(repo)
+    if writer is None:
         return
     current = _adopted
     if current is not None and current.id == ref[0] and current.index is writer.index:
