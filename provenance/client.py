@@ -88,8 +88,8 @@ _TASK_COLUMNS = (
     _tasks_t.c.started_at,
     _tasks_t.c.finished_at,
 )
-#: Runs fetched per query while iterating a flow (keyset pagination).
-_PAGE = 200
+#: The most runs fetched per query while iterating a flow (keyset pagination).
+_PAGE = 256
 
 # -- namespaces --------------------------------------------------------------------
 
@@ -502,20 +502,23 @@ class Flow(MetaflowObject):
         wanted = list(tags) + ([ns] if ns is not None else [])
         conditions = [_runs_t.c.flow == self._components[0], *_has_tags(_runs_t.c.id, wanted)]
         last: int | None = None
+        page = 4
         while True:
-            # Keyset pagination over the (flow, run_number) index: the
-            # latest run costs one small query whatever the flow's size.
+            # Keyset pagination over the (flow, run_number) index, in pages
+            # that grow: the latest run costs one small query whatever the
+            # flow's size, and a full listing few queries.
             stmt = select(*_RUN_COLUMNS).where(*conditions)
             if last is not None:
                 stmt = stmt.where(_runs_t.c.run_number < last)
-            stmt = stmt.order_by(_runs_t.c.run_number.desc()).limit(_PAGE)
+            stmt = stmt.order_by(_runs_t.c.run_number.desc()).limit(page)
             with self._connect() as conn:
                 rows = conn.execute(stmt).all()
             for row in rows:
                 yield Run(f"{row[1]}/{row[2]}", _namespace_check=False, _repo=self._repo, _row=row)
-            if len(rows) < _PAGE:
+            if len(rows) < page:
                 return
             last = rows[-1][2]
+            page = min(page * 4, _PAGE)
 
     def _child_by_id(self, child_id: str) -> Run:
         return Run(f"{self._components[0]}/{child_id}", _repo=self._repo)
