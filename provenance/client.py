@@ -1093,6 +1093,12 @@ class DataArtifact(_InRun):
             raise
 
     @property
+    def origin_pathspec(self) -> str | None:
+        """For an output of a cache hit, the same output of the task that computed it."""
+        origin = self.parent.origin_pathspec
+        return f"{origin}/{self._components[4]}" if origin else None
+
+    @property
     def sha(self) -> str:
         """The content hash of the value (the artifact's value id)."""
         return str(self.artifact.value_id)

@@ -185,6 +185,8 @@ def test_second_run_gets_the_next_id_and_its_tasks_are_cached_from_the_first(rep
         assert computed.metadata_dict["cache"] == "miss"
         assert cached.artifact_id == computed.artifact_id
         assert cached.successful and cached.finished
+        assert cached[step].origin_pathspec == f"ArtFlow/1/{step}/1/{step}"
+        assert computed[step].origin_pathspec is None
 
 
 def test_active_run_client_is_the_run_while_it_is_running(repo: Any) -> None:
