@@ -23,6 +23,7 @@ Only runs in the current namespace (:func:`namespace`, by default
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import datetime
@@ -255,9 +256,9 @@ def _has_tags(run_id_column: Any, tags: Iterable[str]) -> list[Any]:
 
 
 def _number(component: str, what: str, pathspec: str) -> int:
-    if not component.isdigit():
+    if not re.fullmatch(r"[0-9]{1,9}", component):
         raise MetaflowInvalidPathspec(
-            f"{what} id {component!r} in pathspec {pathspec!r} is not an integer"
+            f"{what} id {component!r} in pathspec {pathspec!r} is not a positive integer"
         )
     return int(component)
 
@@ -319,6 +320,10 @@ class MetaflowObject:
                 raise MetaflowInvalidPathspec(
                     f"{type(self).__name__} pathspec must look like '{shape}', got {pathspec!r}"
                 )
+            for i in (1, 3):
+                # 'F/03' is run 3: the pathspec says so, so objects compare equal.
+                if i < len(parts):
+                    parts[i] = str(_number(parts[i], "run" if i == 1 else "task", pathspec))
             self._components = parts
         _runs.flush()
         self._repo = _repo if _repo is not None else _current_repo()
@@ -713,7 +718,11 @@ class Run(_InRun):
         _prefetch_artifacts(self._repo, tasks)
         outputs: dict[str, DataArtifact] = {}
         for task in tasks:
-            outputs.update(task._outputs())
+            try:
+                outputs.update(task._outputs())
+            except MetaflowNotFound:
+                # Its artifact was deleted: the other steps' data stays readable.
+                continue
         return outputs
 
     # -- tags -----------------------------------------------------------------
@@ -749,6 +758,11 @@ class Run(_InRun):
         """
         remove = _runs.validate_tags(tags_to_remove, "tags to remove")
         add = _runs.validate_tags(tags_to_add, "tags to add")
+        # Two users adding the same tag at once: the loser tries again.
+        _runs._retrying(f"changing the tags of {self.pathspec}", lambda: self._replace(remove, add))
+        self._tag_sets = None
+
+    def _replace(self, remove: list[str], add: list[str]) -> None:
         run_id = self._row[0]
         with self._index._begin() as conn:
             system = {
@@ -780,7 +794,6 @@ class Run(_InRun):
                 conn.execute(
                     insert(_tags_t), [{"run_id": run_id, "tag": t, "system": False} for t in new]
                 )
-        self._tag_sets = None
 
 
 class Step(_InRun):
@@ -820,7 +833,7 @@ class Step(_InRun):
             _runs.validate_tag(tag)
         return self._children(tags)
 
-    def _children(self, tags: tuple[str, ...] = ()) -> Iterator[Task]:
+    def _children(self, tags: tuple[str, ...] = (), limit: int | None = None) -> Iterator[Task]:
         run = self._run
         extra = set(tags) - run.tags
         if extra - {_runs.CACHED_TAG}:
@@ -830,7 +843,7 @@ class Step(_InRun):
         )
         if extra:
             stmt = stmt.where(_tasks_t.c.cached.is_(True))
-        stmt = stmt.order_by(_tasks_t.c.task_number.desc())
+        stmt = stmt.order_by(_tasks_t.c.task_number.desc()).limit(limit)
         with self._connect() as conn:
             rows = conn.execute(stmt).all()
         for row in rows:
@@ -844,7 +857,7 @@ class Step(_InRun):
     @property
     def task(self) -> Task | None:
         """The step's latest task (its only one, for a function called once)."""
-        return next(self._children(), None)
+        return next(self._children(limit=1), None)
 
 
 class Task(_InRun):

@@ -184,7 +184,10 @@ class TaskRow(Base):
 
     __tablename__ = "tasks"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: 64-bit on PostgreSQL: every call, cache hits included, adds a task.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
     run_id: Mapped[int] = mapped_column(Integer, ForeignKey("runs.id", ondelete="CASCADE"))
     #: The artifact name of the decorated function.
     step: Mapped[str] = mapped_column(String(255))

@@ -105,6 +105,9 @@ def system_tags() -> list[str]:
 def default_flow_name() -> str:
     """The flow of the implicit run: the main script's name, or ``interactive``."""
     main = sys.modules.get("__main__")
+    if hasattr(sys, "ps1") or "ipykernel" in sys.modules or "IPython" in sys.modules:
+        # A REPL, IPython or a notebook kernel: no script names the flow.
+        return "interactive"
     spec = getattr(main, "__spec__", None)
     name = None
     if spec is not None and getattr(spec, "name", None):
@@ -147,9 +150,11 @@ class _RunRef:
 
 
 def _transient(exc: DBAPIError) -> bool:
-    if isinstance(exc, IntegrityError):
-        return True
     text = str(exc.orig).lower()
+    if isinstance(exc, IntegrityError):
+        # A race for the next run or task number; other violations (a
+        # missing run: foreign key) will not go away by trying again.
+        return "unique" in text or "duplicate key" in text
     return any(word in text for word in ("locked", "busy", "deadlock", "serialize"))
 
 
@@ -247,7 +252,8 @@ _own_run: contextvars.ContextVar[_RunRef | None] = contextvars.ContextVar(
 _implicit: weakref.WeakKeyDictionary[Any, _RunRef] = weakref.WeakKeyDictionary()
 #: When each repo's implicit run began, and its flow name.
 _implicit_started: weakref.WeakKeyDictionary[Any, tuple[float, str]] = weakref.WeakKeyDictionary()
-_uncaught: list[BaseException] = []
+#: Set by the excepthook: an uncaught exception fails the implicit runs.
+_uncaught = False
 _warned = False
 
 
@@ -313,9 +319,10 @@ def record(
             _install_excepthook()
         backlog = len(_pending)
         due = backlog >= FLUSH_COUNT or now - _oldest > FLUSH_AGE
-    if run is not None and run is _adopted:
+    if _forked or (run is not None and run is _adopted):
         # A worker's task must be visible when its caller gets the result
-        # back (the caller may end the run right after): written now.
+        # back (the caller may end the run right after), and a forked child
+        # may leave through os._exit, skipping every exit hook: written now.
         flush()
     elif due:
         if backlog >= 10 * FLUSH_COUNT:
@@ -323,13 +330,19 @@ def record(
             flush()
         elif not _wake.is_set():
             _wake_writer()
+    elif _writer_thread is None:
+        # Started with the first task, so that the age limit holds even when
+        # no further call comes.
+        _wake_writer(now=False)
 
 
 _writer_thread: threading.Thread | None = None
 _wake = threading.Event()
+#: True in a child made by fork(): its tasks are written at once.
+_forked = False
 
 
-def _wake_writer() -> None:
+def _wake_writer(now: bool = True) -> None:
     # Flushing happens on a daemon thread, so a cache hit never waits for a
     # database write; the thread is started on first need (and again in a
     # forked child, which has no threads).
@@ -342,22 +355,25 @@ def _wake_writer() -> None:
                     target=_writer_loop, name="provenance-runs-writer", daemon=True
                 )
                 _writer_thread.start()
-    _wake.set()
+    if now:
+        _wake.set()
 
 
 def _writer_loop() -> None:
     while True:
         _wake.wait(FLUSH_AGE)
         _wake.clear()
-        if _pending:
+        if _pending and (len(_pending) >= FLUSH_COUNT or time.time() - _oldest >= FLUSH_AGE * 0.9):
             flush()
 
 
 def flush() -> None:
     """Write the pending task records (the client calls this before it reads)."""
     global _warned
-    if not _pending:
+    if not _pending and not _flush_lock.locked():
         return
+    # Taking the lock also waits for a batch another thread is writing, so
+    # that after flush() every task recorded before it is in the database.
     with _flush_lock:
         with _lock:
             entries = list(_pending)
@@ -532,7 +548,8 @@ def _install_excepthook() -> None:
         return
 
     def hook(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        _uncaught.append(exc)
+        global _uncaught
+        _uncaught = True
         previous(exc_type, exc, tb)
 
     hook._provenance = True  # type: ignore[attr-defined]
@@ -557,7 +574,9 @@ def end_implicit_runs(successful: bool | None = None) -> list[str]:
         The pathspecs of the runs ended.
     """
     flush()
+    global _uncaught
     ok = not _uncaught if successful is None else successful
+    _uncaught = False
     ended = []
     with _lock:
         refs = [(repo, ref) for repo, ref in _implicit.items() if ref.owner_pid == os.getpid()]
@@ -585,12 +604,15 @@ def _at_exit() -> None:
 def _after_fork_in_child() -> None:
     # The parent writes what it buffered; a forked worker keeps adding tasks
     # to the parent's runs (task numbers come from the database) but never
-    # ends them.
-    global _flush_lock, _writer_thread
+    # ends them.  Locks another thread held at the fork are made anew.
+    global _flush_lock, _lock, _wake, _writer_thread, _forked
     _pending.clear()
     _next_numbers.clear()
     _flush_lock = threading.Lock()
+    _lock = threading.RLock()
+    _wake = threading.Event()
     _writer_thread = None
+    _forked = True
 
 
 if hasattr(os, "register_at_fork"):

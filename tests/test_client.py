@@ -1051,3 +1051,64 @@ def test_a_run_given_a_repo_records_there_and_its_calls_use_it(repo: Any, tmp_pa
     assert run.data.square == 49
     with pytest.raises(MetaflowNotFound):
         Run(r.pathspec)  # the default repo has no such run
+
+
+def _pool_square(x: int) -> int:
+    return int(square(x))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="fork")
+def test_a_forked_pool_records_its_tasks_into_the_run(disk_repo: Any) -> None:
+    import multiprocessing
+
+    with (
+        p.using_repo(disk_repo),
+        p.run("PoolFlow") as r,
+        multiprocessing.get_context("fork").Pool(2) as pool,
+    ):
+        assert pool.map(_pool_square, range(6)) == [i * i for i in range(6)]
+    # Forked children leave through os._exit: their tasks were written at once.
+    with p.using_repo(disk_repo):
+        tasks = list(Run(r.pathspec)["square"])
+    assert sorted(t.data.square for t in tasks) == [i * i for i in range(6)]
+
+
+def test_pathspec_numbers_are_normalised_and_validated(repo: Any) -> None:
+    with p.run("Norm") as r:
+        square(2)
+    assert Run("Norm/01") == Run(r.pathspec) and Run("Norm/01").pathspec == "Norm/1"
+    assert Task("Norm/1/square/001").pathspec == "Norm/1/square/1"
+    for bad in ("Norm/²", "Norm/-1", "Norm/1" + "0" * 12):
+        with pytest.raises(MetaflowInvalidPathspec):
+            Run(bad)
+
+
+def test_run_data_skips_a_deleted_artifact_and_keeps_the_rest(repo: Any) -> None:
+    with p.run("Deleted") as r:
+        kept = start()
+        gone = square(5)
+    repo.delete_artifact(gone.artifact.id)
+    data = Run(r.pathspec).data
+    assert "square" not in data and data.start == kept == [1, 2, 3]
+
+
+def test_flush_waits_for_a_batch_another_thread_is_writing(
+    repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = runs._write
+    writing = threading.Event()
+
+    def slow_write(group: Any) -> None:
+        writing.set()
+        time.sleep(0.3)
+        real(group)
+
+    monkeypatch.setattr(runs, "_write", slow_write)
+    with p.run("Slow") as r:
+        square(11)
+        other = threading.Thread(target=runs.flush)
+        other.start()
+        assert writing.wait(5)
+    # The run's exit flushed too: it waited for the other thread's batch.
+    assert [t.data.square for t in Run(r.pathspec)["square"]] == [121]
+    other.join()

@@ -47,7 +47,12 @@ def upgrade() -> None:
     op.create_index("ix_run_tags_tag_run_id", "run_tags", ["tag", "run_id"])
     op.create_table(
         "tasks",
-        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column(
             "run_id", sa.Integer, sa.ForeignKey("runs.id", ondelete="CASCADE"), nullable=False
         ),
