@@ -308,17 +308,22 @@ def record(
             )[-60_000:],
         }
     entry = (writer, run, step, artifact_id, cached, exception is None, error, params, started, now)
-    with _lock:
-        if not _pending:
-            _oldest = now
-        _pending.append(entry)
-        if run is None and writer not in _implicit_started:
-            # Named now: at exit, when a short script's tasks are written,
-            # ``__main__.__file__`` is gone.
-            _implicit_started[writer] = (started, default_flow_name())
-            _install_excepthook()
-        backlog = len(_pending)
-        due = backlog >= FLUSH_COUNT or now - _oldest > FLUSH_AGE
+    if run is None and getattr(writer, "_provenance_run_seen", False) is not True:
+        with _lock:
+            if writer not in _implicit_started:
+                # Named now: at exit, when a short script's tasks are
+                # written, ``__main__.__file__`` is gone.
+                _implicit_started[writer] = (started, default_flow_name())
+                _install_excepthook()
+            writer._provenance_run_seen = True
+    # No lock on this path: list.append is atomic, and flush() removes only
+    # what it copied.
+    pending = _pending
+    if not pending:
+        _oldest = now
+    pending.append(entry)
+    backlog = len(pending)
+    due = backlog >= FLUSH_COUNT or now - _oldest > FLUSH_AGE
     if _forked or (run is not None and run is _adopted):
         # A worker's task must be visible when its caller gets the result
         # back (the caller may end the run right after), and a forked child
@@ -375,9 +380,10 @@ def flush() -> None:
     # Taking the lock also waits for a batch another thread is writing, so
     # that after flush() every task recorded before it is in the database.
     with _flush_lock:
-        with _lock:
-            entries = list(_pending)
-            _pending.clear()
+        # Copy, then delete what was copied: a task appended in between (record
+        # takes no lock) stays for the next flush.
+        entries = _pending[:]
+        del _pending[: len(entries)]
         if not entries:
             return
         groups: dict[int, list[_Pending]] = {}
@@ -583,6 +589,7 @@ def end_implicit_runs(successful: bool | None = None) -> list[str]:
         for repo, _ref in refs:
             _implicit.pop(repo, None)
             _implicit_started.pop(repo, None)
+            vars(repo).pop("_provenance_run_seen", None)
     for _repo, ref in refs:
         try:
             _finish_run(ref, "successful" if ok else "failed")
