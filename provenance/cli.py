@@ -788,6 +788,8 @@ def _view_arguments(parser: argparse.ArgumentParser) -> None:
     _namespace_arguments(parser)
 
 
+#: ``view`` of a step lists at most this many tasks, newest first.
+VIEW_TASK_LIMIT = 100
 #: Data artifacts up to this stored size have their value printed by ``view``.
 VIEW_VALUE_LIMIT = 64 * 1024
 
@@ -827,7 +829,12 @@ def cmd_view(args: argparse.Namespace) -> int:
         print(format_table(("STEP", "TASKS", "STARTED", "FINISHED"), rows))
     elif isinstance(obj, Step):
         print_fields([("step", obj.pathspec), ("started", format_time(obj.created_at))])
+        shown = 0
         for t in obj:
+            shown += 1
+            if shown > VIEW_TASK_LIMIT:
+                print(f"(only the newest {VIEW_TASK_LIMIT} tasks are shown)", file=sys.stderr)
+                break
             took = (t.finished_at - t.created_at).total_seconds() if t.finished_at else None
             rows.append((
                 t.id, format_time(t.created_at), "ok" if t.successful else "failed",

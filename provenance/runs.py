@@ -527,14 +527,15 @@ def _insert_tasks(conn: Any, rows: list[dict[str, Any]]) -> None:
     # The columns' own bind processors still turn datetimes and JSON into
     # what the database expects, and None stays SQL NULL.
     dialect = conn.dialect
-    prepared = _insert_sql.get(dialect.name)
+    key = f"{dialect.name}+{dialect.driver}:{dialect.paramstyle}"
+    prepared = _insert_sql.get(key)
     if prepared is None:
         compiled = insert(_tasks).compile(dialect=dialect, column_keys=list(_TASK_FIELDS))
         order = list(compiled.positiontup or _TASK_FIELDS)
         processors = [
             _tasks.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
         ]
-        prepared = _insert_sql[dialect.name] = (str(compiled), order, processors)
+        prepared = _insert_sql[key] = (str(compiled), order, processors)
     sql, order, processors = prepared
     positional = dialect.positional
     batch = []
