@@ -829,9 +829,7 @@ def cmd_view(args: argparse.Namespace) -> int:
         print(format_table(("STEP", "TASKS", "STARTED", "FINISHED"), rows))
     elif isinstance(obj, Step):
         print_fields([("step", obj.pathspec), ("started", format_time(obj.created_at))])
-        shown = 0
-        for t in obj:
-            shown += 1
+        for shown, t in enumerate(obj, 1):
             if shown > VIEW_TASK_LIMIT:
                 print(f"(only the newest {VIEW_TASK_LIMIT} tasks are shown)", file=sys.stderr)
                 break
