@@ -804,14 +804,16 @@ class Step(_InRun):
 
     def _load(self) -> Any:
         run = self._run
-        stmt = select(
-            func.min(_tasks_t.c.started_at), func.max(_tasks_t.c.finished_at), func.count()
-        ).where(_tasks_t.c.run_id == run._row[0], _tasks_t.c.step == self._components[2])
+        # The first and the latest task, each one step down the (run, step,
+        # task_number) index, whatever the number of tasks.
+        where = (_tasks_t.c.run_id == run._row[0], _tasks_t.c.step == self._components[2])
+        times = select(_tasks_t.c.started_at, _tasks_t.c.finished_at).where(*where).limit(1)
         with self._connect() as conn:
-            first, last, count = conn.execute(stmt).one()
-        if not count:
+            first = conn.execute(times.order_by(_tasks_t.c.task_number)).first()
+            last = conn.execute(times.order_by(_tasks_t.c.task_number.desc())).first()
+        if first is None or last is None:
             raise self._not_found()
-        return (decode_datetime(first), decode_datetime(last))
+        return (decode_datetime(first[0]), decode_datetime(last[1]))
 
     @property
     def parent(self) -> Run:
