@@ -498,8 +498,7 @@ class Flow(MetaflowObject):
 
     def runs(self, *tags: str) -> Iterator[Run]:
         """The runs of this flow carrying every one of ``tags``, newest first."""
-        for tag in tags:
-            _runs.validate_tag(tag)
+        _runs.validate_tags(tags)
         return self._children(tags)
 
     def _children(self, tags: tuple[str, ...] = ()) -> Iterator[Run]:
@@ -577,7 +576,8 @@ class Run(_InRun):
     _kind = "run"
 
     def _load(self) -> Any:
-        flow, number = self._components[0], _number(self._components[1], "run", self.pathspec or "")
+        # The pathspec's numbers were validated and normalised in __init__.
+        flow, number = self._components[0], int(self._components[1])
         stmt = select(*_RUN_COLUMNS).where(_runs_t.c.flow == flow, _runs_t.c.run_number == number)
         with self._connect() as conn:
             row = conn.execute(stmt).first()
@@ -653,8 +653,7 @@ class Run(_InRun):
 
     def steps(self, *tags: str) -> Iterator[Step]:
         """The steps of the run (newest first) if the run carries every one of ``tags``."""
-        for tag in tags:
-            _runs.validate_tag(tag)
+        _runs.validate_tags(tags)
         if not set(tags) <= self.tags:
             return iter(())
         return self._children()
@@ -831,8 +830,7 @@ class Step(_InRun):
 
     def tasks(self, *tags: str) -> Iterator[Task]:
         """The tasks carrying every one of ``tags`` (``'cached'``: cache hits), newest first."""
-        for tag in tags:
-            _runs.validate_tag(tag)
+        _runs.validate_tags(tags)
         return self._children(tags)
 
     def _children(self, tags: tuple[str, ...] = (), limit: int | None = None) -> Iterator[Task]:
@@ -870,7 +868,7 @@ class Task(_InRun):
 
     def _load(self) -> Any:
         run = self._run
-        number = _number(self._components[3], "task", self.pathspec or "")
+        number = int(self._components[3])
         stmt = select(*_TASK_COLUMNS).where(
             _tasks_t.c.run_id == run._row[0],
             _tasks_t.c.step == self._components[2],

@@ -248,10 +248,7 @@ class ProvenanceFunction:
         except BaseException as exc:
             # A call that raised is a failed task of the run; its arguments
             # are kept since there is no artifact to hold them.
-            params = {
-                "kargs": {k: json_summary(v) for k, v in inputs["kargs"].items()},
-                "varargs": [json_summary(v) for v in inputs["varargs"]],
-            }
+            params = _summary(inputs)
             _runs.record(
                 repo, self.name, None, cached=False, started=began, exception=exc, params=params
             )
@@ -324,15 +321,13 @@ class ProvenanceFunction:
     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         inputs = record["inputs"]
         edges: list[tuple[str, str]] = []
-        summary: dict[str, Any] = {"kargs": {}, "varargs": []}
         for pname, value in inputs["kargs"].items():
             edges.extend((p.artifact.id, fit(path)) for path, p in iter_proxies(value, pname))
-            summary["kargs"][pname] = json_summary(value)
         for i, value in enumerate(inputs["varargs"]):
             edges.extend(
                 (p.artifact.id, fit(path)) for path, p in iter_proxies(value, f"*args[{i}]")
             )
-            summary["varargs"].append(json_summary(value))
+        summary = _summary(inputs)
         try:
             pickled: bytes | None = dumps_inputs(inputs)
         except Exception as exc:  # an input that cannot be pickled is still hashed
@@ -532,6 +527,14 @@ class ProvenanceFunction:
 
     def __repr__(self) -> str:
         return f"<provenance.ProvenanceFunction {self.name} v{self.version}>"
+
+
+def _summary(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON summary of a call's arguments, as recorded in ``inputs_json``."""
+    return {
+        "kargs": {k: json_summary(v) for k, v in inputs["kargs"].items()},
+        "varargs": [json_summary(v) for v in inputs["varargs"]],
+    }
 
 
 def _writer_repo(repo: Any) -> Any:

@@ -288,16 +288,9 @@ def record(
     """
     global _oldest
     now = time.time()
-    run = _own_run.get() or (_active[-1] if _active else None)
-    if run is None:
-        writer = _writer(repo)
-        if writer is None:
-            return
-        adopted = _adopted
-        if adopted is not None and adopted.index is writer.index:
-            run = adopted
-    else:
-        writer = run.index
+    run, writer = _target(repo)
+    if writer is None:
+        return
     error = None
     if exception is not None:
         error = {
@@ -309,13 +302,7 @@ def record(
         }
     entry = (writer, run, step, artifact_id, cached, exception is None, error, params, started, now)
     if run is None and getattr(writer, "_provenance_run_seen", False) is not True:
-        with _lock:
-            if writer not in _implicit_started:
-                # Named now: at exit, when a short script's tasks are
-                # written, ``__main__.__file__`` is gone.
-                _implicit_started[writer] = (started, default_flow_name())
-                _install_excepthook()
-            writer._provenance_run_seen = True
+        _register_implicit(writer, started)
     # No lock on this path: list.append is atomic, and flush() removes only
     # what it copied.
     pending = _pending
@@ -339,6 +326,34 @@ def record(
         # Started with the first task, so that the age limit holds even when
         # no further call comes.
         _wake_writer(now=False)
+
+
+def _target(repo: Any) -> tuple[_RunRef | None, Any]:
+    """The run a call with ``repo`` belongs to (None: the implicit run) and where it is written.
+
+    A run of this thread's own, else the process's innermost run, else the
+    run adopted from the process that sent this one its functions (when it
+    writes to the same index).  The second item is ``None`` when nothing can
+    be recorded (a repo that cannot write).
+    """
+    run = _own_run.get() or (_active[-1] if _active else None)
+    if run is not None:
+        return run, run.index
+    writer = _writer(repo)
+    adopted = _adopted
+    if writer is not None and adopted is not None and adopted.index is writer.index:
+        return adopted, writer
+    return None, writer
+
+
+def _register_implicit(writer: Any, started: float) -> None:
+    # The implicit run's flow is named at its first call: at exit, when a
+    # short script's tasks are written, ``__main__.__file__`` is gone.
+    with _lock:
+        if writer not in _implicit_started:
+            _implicit_started[writer] = (started, default_flow_name())
+            _install_excepthook()
+        writer._provenance_run_seen = True
 
 
 _writer_thread: threading.Thread | None = None
@@ -416,19 +431,16 @@ def ref_for_workers(repo: Any) -> tuple[int, str, int, int] | None:
     so the tasks a joblib or dask worker runs belong to the caller's run.  An
     implicit run is created in the database now if it does not exist yet.
     """
-    run = _own_run.get() or (_active[-1] if _active else None)
-    adopted = _adopted
-    writer = _writer(repo)
-    if run is None and adopted is not None and writer is not None:
-        run = adopted if adopted.index is writer.index else None
+    run, writer = _target(repo)
+    if writer is None:
+        return None
     if run is None:
-        if writer is None:
-            return None
-        with _flush_lock:
-            if writer not in _implicit_started:
-                _implicit_started[writer] = (time.time(), default_flow_name())
-                _install_excepthook()
-            run = _implicit_run(writer)
+        if getattr(writer, "_provenance_run_seen", False) is not True:
+            _register_implicit(writer, time.time())
+        run = _implicit.get(writer)
+        if run is None:  # created now, as a flush would (under its lock)
+            with _flush_lock:
+                run = _implicit_run(writer)
     return (run.id, run.flow, run.number, os.getpid())
 
 
