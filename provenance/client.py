@@ -357,6 +357,10 @@ class MetaflowObject:
     def _connect(self) -> Any:
         return self._index._connect()
 
+    def _related(self, cls: type[Any], pathspec: str, **known: Any) -> Any:
+        # A parent or child: same repo, and in the namespace when this is.
+        return cls(pathspec, _namespace_check=False, _repo=self._repo, **known)
+
     @property
     def pathspec(self) -> str | None:
         """The path addressing this object, e.g. ``'TrainFlow/3'`` for a run."""
@@ -455,7 +459,7 @@ class Metaflow(MetaflowObject):
         with self._connect() as conn:
             names = [r[0] for r in conn.execute(stmt)]
         for name in names:
-            yield Flow(name, _namespace_check=False, _repo=self._repo)
+            yield self._related(Flow, name)
 
     def _child_by_id(self, child_id: str) -> Flow:
         return Flow(child_id, _repo=self._repo)
@@ -518,7 +522,7 @@ class Flow(MetaflowObject):
             with self._connect() as conn:
                 rows = conn.execute(stmt).all()
             for row in rows:
-                yield Run(f"{row[1]}/{row[2]}", _namespace_check=False, _repo=self._repo, _row=row)
+                yield self._related(Run, f"{row[1]}/{row[2]}", _row=row)
             if len(rows) < page:
                 return
             last = rows[-1][2]
@@ -546,7 +550,7 @@ class Flow(MetaflowObject):
             row = conn.execute(stmt).first()
         if row is None:
             return None
-        return Run(f"{row[1]}/{row[2]}", _namespace_check=False, _repo=self._repo, _row=row)
+        return self._related(Run, f"{row[1]}/{row[2]}", _row=row)
 
 
 class _InRun(MetaflowObject):
@@ -555,9 +559,7 @@ class _InRun(MetaflowObject):
     @property
     def _run(self) -> Run:
         if self._run_obj is None:
-            self._run_obj = Run(
-                "/".join(self._components[:2]), _namespace_check=False, _repo=self._repo
-            )
+            self._run_obj = self._related(Run, "/".join(self._components[:2]))
         return self._run_obj
 
     @property
@@ -614,7 +616,7 @@ class Run(_InRun):
 
     @property
     def parent(self) -> Flow:
-        return Flow(self._components[0], _namespace_check=False, _repo=self._repo)
+        return self._related(Flow, self._components[0])
 
     @property
     def created_at(self) -> datetime | None:
@@ -668,14 +670,10 @@ class Run(_InRun):
         with self._connect() as conn:
             names = [r[0] for r in conn.execute(stmt)]
         for name in names:
-            yield Step(
-                f"{self.pathspec}/{name}", _namespace_check=False, _repo=self._repo, _run=self
-            )
+            yield self._related(Step, f"{self.pathspec}/{name}", _run=self)
 
     def _child_by_id(self, child_id: str) -> Step:
-        return Step(
-            f"{self.pathspec}/{child_id}", _namespace_check=False, _repo=self._repo, _run=self
-        )
+        return self._related(Step, f"{self.pathspec}/{child_id}", _run=self)
 
     @property
     def end_task(self) -> Task | None:
@@ -691,13 +689,7 @@ class Run(_InRun):
         return None if row is None else self._task(row)
 
     def _task(self, row: Any) -> Task:
-        return Task(
-            f"{self.pathspec}/{row[1]}/{row[2]}",
-            _namespace_check=False,
-            _repo=self._repo,
-            _row=row,
-            _run=self,
-        )
+        return self._related(Task, f"{self.pathspec}/{row[1]}/{row[2]}", _row=row, _run=self)
 
     @property
     def data(self) -> MetaflowData:
@@ -850,9 +842,7 @@ class Step(_InRun):
             yield run._task(row)
 
     def _child_by_id(self, child_id: str) -> Task:
-        return Task(
-            f"{self.pathspec}/{child_id}", _namespace_check=False, _repo=self._repo, _run=self._run
-        )
+        return self._related(Task, f"{self.pathspec}/{child_id}", _run=self._run)
 
     @property
     def task(self) -> Task | None:
@@ -882,9 +872,7 @@ class Task(_InRun):
 
     @property
     def parent(self) -> Step:
-        return Step(
-            "/".join(self._components[:3]), _namespace_check=False, _repo=self._repo, _run=self._run
-        )
+        return self._related(Step, "/".join(self._components[:3]), _run=self._run)
 
     @property
     def system_tags(self) -> frozenset[str]:
@@ -1006,12 +994,8 @@ class Task(_InRun):
         else:
             members = {self._components[2]: self.artifact_id}
         return {
-            name: DataArtifact(
-                f"{self.pathspec}/{name}",
-                _namespace_check=False,
-                _repo=self._repo,
-                _row=artifact_id,
-                _run=self._run,
+            name: self._related(
+                DataArtifact, f"{self.pathspec}/{name}", _row=artifact_id, _run=self._run
             )
             for name, artifact_id in members.items()
         }
@@ -1058,10 +1042,7 @@ class DataArtifact(_InRun):
     _kind = "data artifact"
 
     def _load(self) -> Any:
-        task = Task(
-            "/".join(self._components[:4]), _namespace_check=False, _repo=self._repo, _run=self._run
-        )
-        found = task._outputs().get(self._components[4])
+        found = self.parent._outputs().get(self._components[4])
         if found is None:
             raise self._not_found()
         return found._row
@@ -1087,9 +1068,7 @@ class DataArtifact(_InRun):
 
     @property
     def parent(self) -> Task:
-        return Task(
-            "/".join(self._components[:4]), _namespace_check=False, _repo=self._repo, _run=self._run
-        )
+        return self._related(Task, "/".join(self._components[:4]), _run=self._run)
 
     @property
     def data(self) -> Any:
