@@ -5,8 +5,9 @@ into an artifact id, computed once, stored in a repository (an SQL index plus
 a blobstore) and found again by id, with the lineage of every input artifact.
 
 >>> import provenance as p
->>> @p.provenance(version=1)
+>>> @p.provenance()
 ... def load_data(path, n_rows=None): ...
+>>> data = load_data(p.File("iris.csv"))  # doctest: +SKIP
 """
 
 from ._version import __version__
@@ -25,12 +26,14 @@ from .config import (
     current_config,
     from_config,
     get_check_mutations,
+    get_code_identity,
     get_default_repo,
     get_repo_by_name,
     get_use_cache,
     load_config,
     load_yaml_config,
     set_check_mutations,
+    set_code_identity,
     set_default_repo,
     set_use_cache,
     using_repo,
@@ -40,15 +43,20 @@ from .decorator import ProvenanceFunction, ensure_proxies, provenance
 from .errors import (
     ArtifactNotFound,
     BlobNotFound,
+    CodeChangedWarning,
     ConfigError,
     CorruptBlob,
     HashingError,
     ImpureFunctionError,
     InvalidId,
     MissingDependency,
+    MutatedArtifactValueError,
+    MutatedArtifactValueWarning,
     NotFound,
+    PathArgumentWarning,
     PermissionDenied,
     ProvenanceError,
+    ProvenanceWarning,
     RepoNotFound,
     SchemaError,
     SchemaOutdated,
@@ -56,6 +64,8 @@ from .errors import (
     SetNotFound,
     UnknownSerializer,
 )
+from .files import File
+from .fingerprint import CodeFingerprint
 from .gc import GcReport, gc
 from .hashing import hash_value
 from .lineage import dependencies, lineage_graph
@@ -76,6 +86,7 @@ from .sets import (
 )
 from .verify import VerifyReport, verify
 from .vis import visualize_lineage
+from .why import Explanation
 
 __all__ = [
     "ActiveRun",
@@ -88,21 +99,29 @@ __all__ = [
     "Blobstore",
     "ChainedRepository",
     "ChainedStore",
+    "CodeChangedWarning",
+    "CodeFingerprint",
     "CompositeDict",
     "Config",
     "ConfigError",
     "CorruptBlob",
     "DiskStore",
+    "Explanation",
+    "File",
     "GcReport",
     "HashingError",
     "ImpureFunctionError",
     "InvalidId",
     "MemoryStore",
     "MissingDependency",
+    "MutatedArtifactValueError",
+    "MutatedArtifactValueWarning",
     "NotFound",
+    "PathArgumentWarning",
     "PermissionDenied",
     "ProvenanceError",
     "ProvenanceFunction",
+    "ProvenanceWarning",
     "RepoNotFound",
     "Repository",
     "SchemaError",
@@ -123,6 +142,7 @@ __all__ = [
     "from_config",
     "gc",
     "get_check_mutations",
+    "get_code_identity",
     "get_default_repo",
     "get_repo_by_name",
     "get_run_info",
@@ -146,6 +166,7 @@ __all__ = [
     "register_serializer",
     "run",
     "set_check_mutations",
+    "set_code_identity",
     "set_default_repo",
     "set_run_info_fn",
     "set_use_cache",

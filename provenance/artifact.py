@@ -105,6 +105,14 @@ class Artifact:
     input_id_duration: float | None = _column(  # type: ignore[assignment]
         "input_id_duration", "Seconds spent hashing the inputs into the id."
     )
+    code_fingerprint: str | None = _column(  # type: ignore[assignment]
+        "code_fingerprint",
+        "The fingerprint of the function's code when it computed the value "
+        "(see :mod:`provenance.fingerprint`); None for artifacts stored before it was recorded.",
+    )
+    input_hashes: dict[str, Any] | None = _json_column(  # type: ignore[assignment]
+        "input_hashes", "The argument hashes the id was made from: ``{'kargs': ..., 'varargs': ...}``."
+    )
     load_kwargs: dict[str, Any] | None = _json_column("load_kwargs", "Keyword arguments of load.")  # type: ignore[assignment]
     dump_kwargs: dict[str, Any] | None = _json_column("dump_kwargs", "Keyword arguments of dump.")  # type: ignore[assignment]
     inputs_json: dict[str, Any] | None = _json_column(  # type: ignore[assignment]
@@ -236,8 +244,13 @@ class ArtifactProxy(wrapt.ObjectProxy):
     iteration, ``len``, ``isinstance(proxy, type(value))`` and numpy or pandas
     operations all reach the value.  ``proxy.artifact`` gives the record.
     Passing a proxy to a decorated function records lineage, and its hash is
-    the artifact's ``value_id`` (the value is never hashed again).
+    the artifact's ``value_id``.  A mutable value is hashed again to check
+    it: one changed in place hashes as what it holds now (see
+    :func:`provenance.hashing.collect_changed_proxies`).
     """
+
+    #: Read by provenance.hashing: the value may have changed in place, check it.
+    _provenance_rehash_ = True
 
     def __init__(self, value: Any, artifact: Artifact) -> None:
         super().__init__(value)

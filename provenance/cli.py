@@ -425,6 +425,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         ("size", format_size(artifact.size)),
         ("composite", "yes" if artifact.composite else "no"),
         ("hash scheme", artifact.hash_scheme),
+        ("code", artifact.code_fingerprint or "-"),
     ]  # fmt: skip
     tags = artifact.repo.index.tags_of(artifact.id) if artifact.repo is not None else []
     if tags:
@@ -459,6 +460,22 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     print("\nrun info")
     print_fields(_flatten(artifact.run_info or {}, "  ") or [("  (none recorded)", "")])
+    return 0
+
+
+def _diff_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("first", metavar="ID1", help="an artifact id, or a unique prefix of one")
+    parser.add_argument("second", metavar="ID2", help="another artifact id or prefix")
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Print how two artifacts' identities differ (name, version, code, arguments)."""
+    from .why import compare_artifacts
+
+    repo = current_repo()
+    first = repo.get_artifact(resolve_artifact_id(args.first, repo))
+    second = repo.get_artifact(resolve_artifact_id(args.second, repo))
+    print(compare_artifacts(first, second))
     return 0
 
 
@@ -882,6 +899,9 @@ COMMANDS: list[Command] = [
     Command("show", "show an artifact's metadata, inputs, lineage parents and run info",
             cmd_show, _id_argument,
             "Show everything recorded about one artifact.  ID may be a unique prefix, as in git."),
+    Command("diff", "show how two artifacts' identities differ", cmd_diff, _diff_arguments,
+            "Compare what identifies two artifacts: name, version, code (with a diff of the "
+            "stored source), each argument, the id scheme.  IDs may be unique prefixes."),
     Command("lineage", "draw an artifact's lineage with graphviz", cmd_lineage,
             _lineage_arguments,
             "Draw the upstream lineage of an artifact (needs the 'vis' extra and graphviz's "

@@ -41,12 +41,14 @@ __all__ = [
     "default_config",
     "from_config",
     "get_check_mutations",
+    "get_code_identity",
     "get_default_repo",
     "get_repo_by_name",
     "get_use_cache",
     "load_config",
     "load_yaml_config",
     "set_check_mutations",
+    "set_code_identity",
     "set_default_repo",
     "set_use_cache",
     "using_repo",
@@ -276,10 +278,12 @@ def from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """
     if not isinstance(config, Mapping):
         raise ConfigError(f"a config must be a mapping, got {type(config).__name__}")
-    allowed = {"blobstores", "artifact_repos", "default_repo", "silence_warnings"}
+    allowed = {"blobstores", "artifact_repos", "default_repo", "silence_warnings", "code_identity"}
     for key in config:
         if key not in allowed:
             raise ConfigError(f"unknown top-level config key {key!r}; allowed: {sorted(allowed)}")
+    if "code_identity" in config:
+        _check_code_identity(config["code_identity"], "'code_identity'")
     store_entries = _resolve_prototypes("blobstores", config.get("blobstores") or {})
     repo_entries = _resolve_prototypes("artifact_repos", config.get("artifact_repos") or {})
 
@@ -328,9 +332,23 @@ _default_override: contextvars.ContextVar[Any] = contextvars.ContextVar(
 _active_overrides: dict[int, Any] = {}
 
 
+#: What ``code_identity`` may be set to (config key and :func:`set_code_identity`).
+CODE_IDENTITY_MODES = ("auto", "always", "never")
+
+
+def _check_code_identity(mode: Any, where: str) -> str:
+    if mode not in CODE_IDENTITY_MODES:
+        raise ConfigError(
+            f"{where} must be one of {', '.join(map(repr, CODE_IDENTITY_MODES))}, got {mode!r}"
+        )
+    return str(mode)
+
+
 @dataclass
 class _Settings:
-    check_mutations: bool = False
+    #: None: impure functions raise, changed proxies warn; True: both raise; False: proxies warn.
+    check_mutations: bool | None = None
+    code_identity: str = "auto"
     use_cache: bool = True
     run_info_fn: Callable[[dict[str, Any]], Any] | None = None
 
@@ -379,6 +397,8 @@ def load_config(config: Mapping[str, Any]) -> Config:
     if default not in objs["repos"]:
         raise ConfigError(f"'default_repo' names unknown repo {default!r}")
     cfg = Config(objs["blobstores"], objs["repos"], str(default), copy.deepcopy(dict(config)))
+    if "code_identity" in config:
+        settings.code_identity = config["code_identity"]
     for repo in cfg.repos.values():
         remember_repo(repo)
     global _current
@@ -514,14 +534,47 @@ def repo_for_workers() -> Any:
     return get_default_repo()
 
 
-def set_check_mutations(setting: bool) -> None:
-    """Whether decorated calls check that they did not modify their input artifacts."""
-    settings.check_mutations = bool(setting)
+def set_check_mutations(setting: bool | None) -> None:
+    """How strictly decorated calls guard against values changed in place.
+
+    Parameters
+    ----------
+    setting : bool or None
+        ``None`` (the default): a function that changes an argument in place
+        raises :class:`~provenance.ImpureFunctionError` (checked after each
+        computed call), and an artifact proxy whose value was changed since it
+        was made is hashed as the new value it holds, with a warning.
+        ``True``: such a proxy raises :class:`~provenance.MutatedArtifactValueError`
+        instead.  ``False``: the check after each computed call is off (a
+        changed proxy still never keeps its old id, and still warns).
+    """
+    settings.check_mutations = None if setting is None else bool(setting)
 
 
-def get_check_mutations() -> bool:
+def get_check_mutations() -> bool | None:
     """See :func:`set_check_mutations`."""
     return settings.check_mutations
+
+
+def set_code_identity(mode: str) -> None:
+    """Whether a function's code fingerprint is part of its artifact ids.
+
+    Parameters
+    ----------
+    mode : {'auto', 'always', 'never'}
+        ``'auto'`` (the default): the fingerprint is part of the id of
+        functions decorated without ``version=``; with a version, the version
+        alone identifies the code and a hit made by other code warns once.
+        ``'always'``: the fingerprint is part of every id, version or not.
+        ``'never'``: only the version identifies the code, without warnings
+        (the original library's behaviour).  Also the config key ``code_identity``.
+    """
+    settings.code_identity = _check_code_identity(mode, "set_code_identity(mode)")
+
+
+def get_code_identity() -> str:
+    """See :func:`set_code_identity`."""
+    return settings.code_identity
 
 
 def set_use_cache(setting: bool) -> None:

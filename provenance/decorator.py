@@ -1,8 +1,9 @@
 """The ``@provenance`` decorator.
 
 A decorated call is normalized by the function's signature, each argument
-is hashed (proxies by their known value id), and the name, version and
-argument hashes are hashed into the artifact id.  If the repo holds that id,
+is hashed (proxies by their known value id, checked again when their value
+is mutable), and the name, version or code fingerprint, and argument hashes
+are hashed into the artifact id.  If the repo holds that id,
 the stored value comes back as a proxy; otherwise the function runs, its
 value is hashed and stored (blob first, then the index row), and the proxy
 of the new artifact is returned.
@@ -27,11 +28,16 @@ from . import runs as _runs
 from .artifact import Artifact, CompositeDict, is_proxy
 from .errors import (
     BlobNotFound,
+    CodeChangedWarning,
     CorruptBlob,
     HashingError,
     ImpureFunctionError,
+    MutatedArtifactValueError,
+    MutatedArtifactValueWarning,
+    PathArgumentWarning,
 )
-from .hashing import HASH_SCHEME, hash_bytes, hash_value
+from .fingerprint import CodeFingerprint, code_fingerprint, importable_module_name
+from .hashing import HASH_SCHEME, collect_changed_proxies, hash_bytes, hash_value
 from .index import COLUMNS
 from .inputs import dumps_inputs, fit, iter_proxies, json_summary, unwrap
 from .observers import artifact_observers, notify
@@ -60,7 +66,7 @@ class ProvenanceFunction:
         self,
         fn: Callable[..., Any],
         *,
-        version: int = 0,
+        version: int | None = None,
         repo: Any = None,
         name: str | None = None,
         merge_defaults: Any = None,
@@ -85,7 +91,7 @@ class ProvenanceFunction:
             raise ValueError("pass either ignore or input_hash_fn, not both")
         if remove and input_process_fn:
             raise ValueError("pass either remove or input_process_fn, not both")
-        if not isinstance(version, int) or isinstance(version, bool):
+        if version is not None and (not isinstance(version, int) or isinstance(version, bool)):
             raise TypeError(f"version must be an int, got {version!r}")
         if archive_file and returns_composite:
             raise ValueError("archive_file=True and returns_composite=True cannot be combined")
@@ -118,13 +124,22 @@ class ProvenanceFunction:
         target = fn
         while isinstance(target, functools.partial):
             target = target.func
+        #: Where the function is defined (``__main__`` for a script), for pickling by name.
         self.fn_module = getattr(target, "__module__", None)
         self.fn_name = getattr(target, "__qualname__", getattr(target, "__name__", None))
-        self.name = name or getattr(target, "__name__", None) or repr(target)
+        #: The module a script's functions would be imported from, for names and records.
+        self.module_name = importable_module_name(self.fn_module)
+        short = getattr(target, "__name__", None) or repr(target)
+        # The original library's default: module and __name__ (not __qualname__).
+        self.name = name or (f"{self.module_name}.{short}" if self.module_name else short)
         if len(self.name) > 200:
             # Composite members add "_<key>"; the column holds 255 characters.
             raise ValueError(f"artifact name {self.name[:40]!r}... is longer than 200 characters")
-        self.version = version
+        #: The step of a run the calls are recorded under: a Metaflow-style short name.
+        self.step = name or short
+        self.version = 0 if version is None else version
+        #: Whether the version, rather than the code, identifies the results.
+        self.version_given = version is not None
         self.repo = repo
         self.returns_composite = bool(returns_composite)
         self.archive_file = bool(archive_file)
@@ -142,7 +157,10 @@ class ProvenanceFunction:
         self._input_hash_fn = remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
         self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
         self._signature = CallSignature(fn, merge_defaults)
-        self._id_prefixes: dict[str, str] = {}
+        self._id_prefixes: dict[tuple[str, str], str] = {}
+        self._code: CodeFingerprint | None = None
+        self._code_warned = False
+        self._path_warned: set[str] = set()
         functools.update_wrapper(self, target)
         self.__wrapped__ = fn
 
@@ -150,6 +168,31 @@ class ProvenanceFunction:
 
     def _repo(self) -> Any:
         return _config.resolve_repo(self.repo)
+
+    @property
+    def _provenance_function_(self) -> Callable[..., Any]:
+        # Read by provenance.fingerprint: a decorated helper's own code counts.
+        return self._fn
+
+    def code_fingerprint(self) -> CodeFingerprint:
+        """The fingerprint of the function's code (made once per process, on first need).
+
+        See :mod:`provenance.fingerprint` for what it covers.
+        """
+        code = self._code
+        if code is None:
+            try:
+                code = code_fingerprint(self._fn)
+            except Exception as exc:  # a bug in the walk must not stop the call
+                logger.warning("cannot fingerprint the code of %s: %r", self.name, exc)
+                text = f"# the code of {self.fn_module}.{self.fn_name} could not be read: {exc!r}"
+                code = CodeFingerprint(hash_bytes(text.encode()), text)
+            self._code = code
+        return code
+
+    def _code_in_id(self) -> bool:
+        mode = _config.settings.code_identity
+        return mode == "always" or (mode == "auto" and not self.version_given)
 
     def _inputs(
         self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
@@ -163,36 +206,81 @@ class ProvenanceFunction:
             inputs = self._input_process_fn(inputs)
         return inputs, (call_args, call_kwargs)
 
-    def _hash_inputs(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        kargs: dict[str, str] = {}
-        for name, value in inputs["kargs"].items():
-            try:
-                kargs[name] = hash_value(value)
-            except HashingError as exc:
-                raise HashingError(
-                    f"{self.name}(): cannot hash parameter {name!r}: {exc}"
-                ) from None
-        varargs = []
-        for i, value in enumerate(inputs["varargs"]):
-            try:
-                varargs.append(hash_value(value))
-            except HashingError as exc:
-                raise HashingError(
-                    f"{self.name}(): cannot hash positional argument {i} (*args): {exc}"
-                ) from None
-        hashes = {"kargs": kargs, "varargs": varargs}
+    def _hash_inputs(
+        self, inputs: dict[str, Any], *, check: bool = True
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The argument hashes the id is made from, and the raw ones (before ``input_hash_fn``).
+
+        A proxy whose value was changed in place is hashed as what it holds
+        now; with ``check`` it is reported (a warning, or an error under
+        ``set_check_mutations(True)``) and recorded as a plain value.
+        """
+        with collect_changed_proxies() as changed:
+            kargs: dict[str, str] = {}
+            for name, value in inputs["kargs"].items():
+                try:
+                    kargs[name] = hash_value(value)
+                except HashingError as exc:
+                    raise HashingError(
+                        f"{self.name}(): cannot hash parameter {name!r}: {exc}"
+                    ) from None
+                if changed and check:
+                    inputs["kargs"][name] = self._changed_proxies(changed, value, repr(name))
+            varargs = []
+            for i, value in enumerate(inputs["varargs"]):
+                try:
+                    varargs.append(hash_value(value))
+                except HashingError as exc:
+                    raise HashingError(
+                        f"{self.name}(): cannot hash positional argument {i} (*args): {exc}"
+                    ) from None
+                if changed and check:
+                    inputs["varargs"][i] = self._changed_proxies(changed, value, f"*args[{i}]")
+        raw = {"kargs": kargs, "varargs": varargs}
+        hashes = raw
         if self._input_hash_fn is not None:
-            hashes = self._input_hash_fn(hashes)
-        return hashes
+            hashes = self._input_hash_fn({"kargs": dict(kargs), "varargs": list(varargs)})
+        return hashes, raw
+
+    def _changed_proxies(self, changed: list[tuple[Any, bytes]], value: Any, where: str) -> Any:
+        """Report the proxies in ``value`` that were changed in place; ``value`` without them."""
+        proxies = [proxy for proxy, _ in changed]
+        changed.clear()
+        for proxy in proxies:
+            artifact = proxy.artifact
+            message = (
+                f"{self.name}(): argument {where} is the value of artifact {artifact.id} "
+                f"({artifact.name}), changed in place since it was made: it no longer "
+                f"hashes to its value id {artifact.value_id}."
+            )
+            if _config.settings.check_mutations:
+                raise MutatedArtifactValueError(
+                    message + " Copy a loaded value before changing it (copy.deepcopy), or "
+                    "pass the changed value as a plain value."
+                )
+            warnings.warn(
+                message + " The call uses it as a new plain value (a new id, no lineage to "
+                "that artifact); copy a loaded value before changing it to keep its lineage.",
+                MutatedArtifactValueWarning,
+                stacklevel=4,
+            )
+        # Recorded as the value it holds: a reference to the artifact would
+        # bring back the old value when the inputs are loaded.
+        return _without_proxies(value, {id(p) for p in proxies})
 
     def _artifact_id(self, name: str, input_hashes: Mapping[str, Any]) -> str:
-        # A canonical text of the call: scheme, name, version, then the
-        # argument hashes by parameter name.  Lengths prefix the free-form
-        # parts so no two calls can spell the same text.
+        # A canonical text of the call: scheme, name, version, the code
+        # fingerprint when it identifies the code, then the argument hashes
+        # by parameter name.  Lengths prefix the free-form parts so no two
+        # calls can spell the same text.
         kargs = input_hashes["kargs"]
-        prefix = self._id_prefixes.get(name)
+        mode = _config.settings.code_identity
+        prefix = self._id_prefixes.get((name, mode))
         if prefix is None:
-            prefix = self._id_prefixes[name] = f"{HASH_SCHEME}\n{len(name)}:{name}\n{self.version}"
+            prefix = f"{HASH_SCHEME}\n{len(name)}:{name}\n{self.version}"
+            if self._code_in_id():
+                prefix += f"\ncode:{self.code_fingerprint().digest}"
+            self._id_prefixes[(name, mode)] = prefix
         parts = [prefix]
         parts.extend(f"{len(k)}:{k}={kargs[k]}" for k in sorted(kargs))
         parts.append("*")
@@ -202,11 +290,26 @@ class ProvenanceFunction:
     def artifact_id(self, *args: Any, **kwargs: Any) -> str:
         """The id a call with these arguments has (nothing runs, nothing is loaded)."""
         inputs, _ = self._inputs(args, kwargs)
-        return self._artifact_id(self.name, self._hash_inputs(inputs))
+        return self._artifact_id(self.name, self._hash_inputs(inputs, check=False)[0])
 
     def in_cache(self, *args: Any, **kwargs: Any) -> bool:
         """Whether a call with these arguments would be served from the repo."""
         return self._repo().lookup(self.artifact_id(*args, **kwargs)) is not None
+
+    def why(self, *args: Any, **kwargs: Any) -> Any:
+        """Explain whether a call with these arguments would be a hit, and if not, why.
+
+        Compares the call's identity (name, version, code, arguments) with
+        the nearest stored artifact of the same function.  Nothing runs.
+
+        Returns
+        -------
+        provenance.why.Explanation
+            Its ``str()`` is a readable account, with a diff of the code when it changed.
+        """
+        from .why import explain_call
+
+        return explain_call(self, args, kwargs)
 
     # -- calling -------------------------------------------------------------------
 
@@ -215,7 +318,7 @@ class ProvenanceFunction:
         began = time.time()
         start = time.perf_counter()
         inputs, call = self._inputs(args, kwargs)
-        input_hashes = self._hash_inputs(inputs)
+        input_hashes, raw_hashes = self._hash_inputs(inputs)
         artifact_id = self._artifact_id(self.name, input_hashes)
         input_id_duration = time.perf_counter() - start
 
@@ -238,45 +341,72 @@ class ProvenanceFunction:
                             if member_id in found:
                                 notify(found[member_id])
                     notify(artifact)
-                    _runs.record(repo, self.name, artifact_id, cached=True, started=began)
+                    if self.version_given and not self._code_warned:
+                        self._check_code(artifact)
+                    _runs.record(repo, self.step, artifact_id, cached=True, started=began)
                     return proxy
 
         try:
             result, made = self._compute(
-                repo, artifact_id, inputs, input_hashes, call, input_id_duration, replace, repair
-            )
+                repo, artifact_id, inputs, (input_hashes, raw_hashes), call, input_id_duration,
+                replace, repair,
+            )  # fmt: skip
         except BaseException as exc:
             # A call that raised is a failed task of the run; its arguments
             # are kept since there is no artifact to hold them.
             params = _summary(inputs)
             _runs.record(
-                repo, self.name, None, cached=False, started=began, exception=exc, params=params
+                repo, self.step, None, cached=False, started=began, exception=exc, params=params
             )
             raise
-        _runs.record(repo, self.name, made, cached=False, started=began)
+        _runs.record(repo, self.step, made, cached=False, started=began)
         return result
+
+    def _check_code(self, artifact: Artifact) -> None:
+        """Warn once when a hit was computed by other code than the current (same version)."""
+        if _config.settings.code_identity != "auto":
+            return
+        stored = artifact.code_fingerprint
+        if stored is None:
+            return  # stored before fingerprints were recorded
+        current = self.code_fingerprint().digest
+        if stored != current:
+            self._code_warned = True
+            warnings.warn(
+                f"{self.name}: the cached artifact {artifact.id} was computed by other code "
+                f"than the current one (code fingerprint {stored[:12]}, now {current[:12]}), "
+                f"and is returned because version={self.version} is unchanged.  Bump version= "
+                f"if the change alters results, or drop version= to let the code identify "
+                f"results; {self.name}.why(...) shows the change.",
+                CodeChangedWarning,
+                stacklevel=3,
+            )
 
     def _compute(
         self,
         repo: Any,
         artifact_id: str,
         inputs: dict[str, Any],
-        input_hashes: dict[str, Any],
+        hashes: tuple[dict[str, Any], dict[str, Any]],
         call: tuple[tuple[Any, ...], dict[str, Any]],
         input_id_duration: float,
         replace: bool,
         repair: bool,
     ) -> tuple[Any, str | None]:
         """Run the function and store its value: the proxy and the artifact id stored."""
+        input_hashes, raw_hashes = hashes
+        code = self.code_fingerprint()  # before the call: its globals as they are now
+        self._warn_paths(inputs)
         computed_at = datetime.now(timezone.utc)
         t0 = time.perf_counter()
         value = self._signature.target(*call[0], **call[1])
         compute_duration = time.perf_counter() - t0
 
-        if _config.settings.check_mutations:
-            self._check_mutations(inputs, input_hashes)
+        if _config.settings.check_mutations is not False:
+            self._check_impure(inputs, raw_hashes)
 
         record = {
+            "code": code,
             "repair": repair,
             "inputs": inputs,
             "input_hashes": input_hashes,
@@ -296,21 +426,45 @@ class ProvenanceFunction:
         notify(artifact)
         return artifact.proxy(), artifact.id
 
-    def _check_mutations(self, inputs: Mapping[str, Any], before: Mapping[str, Any]) -> None:
+    def _check_impure(self, inputs: Mapping[str, Any], before: Mapping[str, Any]) -> None:
+        # The arguments are hashed again as they were before the call (a
+        # proxy by its value id unless its value is mutable, so a value that
+        # does not survive serialization exactly is not taken for a change).
         changed = []
         for name, value in inputs["kargs"].items():
-            raw = unwrap(value)
-            if name in before["kargs"] and hash_value(raw) != before["kargs"][name]:
-                changed.append(name)
+            if name in before["kargs"] and _hash_or_none(value) != before["kargs"][name]:
+                changed.append(repr(name))
         for i, value in enumerate(inputs["varargs"]):
-            raw = unwrap(value)
-            if i < len(before["varargs"]) and hash_value(raw) != before["varargs"][i]:
+            if i < len(before["varargs"]) and _hash_or_none(value) != before["varargs"][i]:
                 changed.append(f"*args[{i}]")
         if changed:
             raise ImpureFunctionError(
-                f"{self.fn_module}.{self.fn_name} modified its input(s) in place: "
-                f"{', '.join(changed)}; copy them before changing them"
+                f"{self.module_name}.{self.fn_name}() changed its argument(s) {', '.join(changed)} "
+                f"in place, so its result would be recorded against inputs it no longer has; "
+                f"nothing was stored.  Copy an argument before changing it, or turn this check "
+                f"off with provenance.set_check_mutations(False)."
             )
+
+    def _warn_paths(self, inputs: Mapping[str, Any]) -> None:
+        """Warn once per parameter when a str argument names an existing file or directory."""
+        for name, value in inputs["kargs"].items():
+            if (
+                type(value) is str
+                and name not in self._path_warned
+                and 0 < len(value) < 4096
+                and (os.sep in value or "." in value)
+                and "\x00" not in value
+                and os.path.exists(value)
+            ):
+                self._path_warned.add(name)
+                warnings.warn(
+                    f"{self.name}(): argument {name!r} is a str naming an existing path "
+                    f"({value!r}); a str is identified by its text, so an edited file gives "
+                    f"the old result.  Pass provenance.File({value!r}) to identify it by its "
+                    f"contents.",
+                    PathArgumentWarning,
+                    stacklevel=4,
+                )
 
     def _row(
         self,
@@ -342,7 +496,7 @@ class ProvenanceFunction:
             "hash_scheme": HASH_SCHEME,
             "name": name,
             "version": self.version,
-            "fn_module": self.fn_module and fit(self.fn_module),
+            "fn_module": self.module_name and fit(self.module_name),
             "fn_name": self.fn_name and fit(self.fn_name),
             "inputs_json": summary,
             "inputs_pickle": pickled,
@@ -353,6 +507,8 @@ class ProvenanceFunction:
             "computed_at": record["computed_at"],
             "compute_duration": record["compute_duration"],
             "input_id_duration": record["input_id_duration"],
+            "code_fingerprint": record["code"].digest,
+            "input_hashes": record["input_hashes"],
         }
         return row, edges
 
@@ -397,7 +553,7 @@ class ProvenanceFunction:
             raw, serializer, self.dump_kwargs, overwrite=record["repair"]
         )
         row.update(blob_id=stored.blob_id, size=stored.size, value_inline=stored.inline)
-        inserted = repo.put_row(row, edges, self.tags, replace=replace)
+        inserted = repo.put_row(row, edges, self.tags, replace=replace, code=_code_row(record))
         if not inserted:
             # Another process stored the same call first: its record wins, and
             # so does its value unless ours is the same (a function that is
@@ -476,7 +632,7 @@ class ProvenanceFunction:
         # The copy is stored (streamed, atomically) before its row, and the
         # original goes only after both.
         repo.store_file(blob_id, path, overwrite=record["repair"])
-        repo.put_row(row, edges, self.tags, replace=replace)
+        repo.put_row(row, edges, self.tags, replace=replace, code=_code_row(record))
         artifact = repo.lookup(artifact_id) or Artifact(
             _writer_repo(repo), [row.get(c) for c in COLUMNS]
         )
@@ -529,6 +685,30 @@ class ProvenanceFunction:
         return f"<provenance.ProvenanceFunction {self.name} v{self.version}>"
 
 
+def _hash_or_none(value: Any) -> str | None:
+    try:
+        return hash_value(value)
+    except HashingError:
+        return None  # the function made its argument unhashable: a change all the same
+
+
+def _without_proxies(value: Any, ids: set[int]) -> Any:
+    """``value`` with the proxies of ``ids`` replaced by their values (in lists, tuples, dicts)."""
+    if id(value) in ids:
+        return unwrap(value)
+    kind = type(value)
+    if kind in (list, tuple):
+        return kind(_without_proxies(v, ids) for v in value)
+    if kind is dict:
+        return {k: _without_proxies(v, ids) for k, v in value.items()}
+    return value
+
+
+def _code_row(record: Mapping[str, Any]) -> tuple[str, str, Mapping[str, str]]:
+    code: CodeFingerprint = record["code"]
+    return code.digest, code.source, code.packages
+
+
 def _summary(inputs: Mapping[str, Any]) -> dict[str, Any]:
     """The JSON summary of a call's arguments, as recorded in ``inputs_json``."""
     return {
@@ -578,7 +758,7 @@ def _rebuild(
 
 
 def provenance(
-    version: Any = 0,
+    version: Any = None,
     repo: Any = None,
     name: str | None = None,
     merge_defaults: Any = None,
@@ -603,13 +783,17 @@ def provenance(
 
     Parameters
     ----------
-    version : int
-        Bump it when the function (or what it depends on) changes, so earlier
-        results are no longer reused.
+    version : int, optional
+        Without it (the default) the function's code fingerprint identifies
+        its results: editing the function, a helper it calls or a constant
+        it reads gives new ids.  With it, the version does (as in the original
+        library): bump it when a change alters results; a hit computed by
+        other code warns once.  See :func:`set_code_identity`.
     repo : Repository or str, optional
         Where artifacts are stored; the default repo when omitted.
     name : str, optional
-        The artifact name; the function's name by default.
+        The artifact name; ``module.function`` by default (a script's module
+        is the one its file would be imported as).
     merge_defaults : bool or list of str
         Merge dict arguments into the parameter's default dict (all dict
         defaults when True, or the named parameters).

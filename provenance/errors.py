@@ -18,6 +18,7 @@ written against the built-in (``except KeyError``) keeps working::
     ├── SerializationError                  a value that cannot be (de)serialized
     │   └── UnknownSerializer (ValueError)  a serializer name nobody registered
     ├── ImpureFunctionError                 a function changed its inputs in place
+    ├── MutatedArtifactValueError           an artifact's value was changed in place
     ├── PermissionDenied (PermissionError)  a repo or store lacks the read/write/delete flag
     ├── CorruptBlob                         stored bytes do not match their hash
     ├── SchemaError                         the index schema cannot be used
@@ -27,6 +28,13 @@ written against the built-in (``except KeyError``) keeps working::
         ├── MetaflowInvalidPathspec (ValueError)  a malformed pathspec
         ├── MetaflowNamespaceMismatch             an object outside the current namespace
         └── MetaflowTaggingError (ValueError)     a bad tag or tag operation
+
+Warnings derive from :class:`ProvenanceWarning` (a ``UserWarning``)::
+
+    ProvenanceWarning
+    ├── CodeChangedWarning          a cached value was computed by other code (same version)
+    ├── MutatedArtifactValueWarning an argument's artifact value was changed in place
+    └── PathArgumentWarning         a str argument names a file: its contents are not its identity
 """
 
 from __future__ import annotations
@@ -38,6 +46,7 @@ __all__ = [
     "CorruptBlob",
     "HashingError",
     "ClientError",
+    "CodeChangedWarning",
     "ImpureFunctionError",
     "InvalidId",
     "MetaflowInvalidPathspec",
@@ -45,9 +54,13 @@ __all__ = [
     "MetaflowNotFound",
     "MetaflowTaggingError",
     "MissingDependency",
+    "MutatedArtifactValueError",
+    "MutatedArtifactValueWarning",
+    "PathArgumentWarning",
     "NotFound",
     "PermissionDenied",
     "ProvenanceError",
+    "ProvenanceWarning",
     "RepoNotFound",
     "SchemaError",
     "SchemaOutdated",
@@ -120,6 +133,14 @@ class ImpureFunctionError(ProvenanceError):
     """A decorated function modified one of its input artifacts in place."""
 
 
+class MutatedArtifactValueError(ProvenanceError):
+    """An artifact proxy passed to a call no longer holds the value its id stands for.
+
+    Raised instead of a warning under ``set_check_mutations(True)``; the message
+    names the argument and the artifact.
+    """
+
+
 class PermissionDenied(ProvenanceError, PermissionError):
     """A repository or blobstore was asked to do what its flags forbid."""
 
@@ -177,3 +198,32 @@ def require(module: str, extra: str, feature: str):
             f"{feature} needs the '{module}' package; install it with "
             f"`pip install 'provenance[{extra}]'`"
         ) from exc
+
+
+# -- warnings ------------------------------------------------------------------
+
+
+class ProvenanceWarning(UserWarning):
+    """The root of the warnings ``provenance`` issues."""
+
+
+class CodeChangedWarning(ProvenanceWarning):
+    """A cache hit's value was computed by code other than the current one.
+
+    Issued once per function per process for functions decorated with
+    ``version=``: the version, not the code, identifies their results.
+    """
+
+
+class MutatedArtifactValueWarning(ProvenanceWarning):
+    """An artifact proxy passed to a call holds a value changed since it was made.
+
+    The call uses the changed value as a new plain value (a new id, no lineage).
+    """
+
+
+class PathArgumentWarning(ProvenanceWarning):
+    """A ``str`` argument names an existing file, whose contents are not part of the id.
+
+    Pass :class:`provenance.File` to identify a file by its contents.
+    """

@@ -38,7 +38,7 @@ from sqlalchemy.pool import StaticPool
 
 from . import _postgres
 from .errors import ConfigError, SchemaOutdated
-from .models import ArtifactRow, LineageEdge, SetMember, SetRow, TagRow
+from .models import ArtifactRow, CodeSource, LineageEdge, SetMember, SetRow, TagRow
 from .schema import ensure_schema
 from .schema import upgrade as upgrade_schema
 
@@ -51,7 +51,7 @@ COLUMNS: tuple[str, ...] = tuple(c.name for c in _table.columns)
 #: The other columns are fetched, in one query, when first read.
 HOT_COLUMNS: tuple[str, ...] = (
     "id", "value_id", "blob_id", "name", "version", "serializer",
-    "load_kwargs", "composite", "value_inline",
+    "load_kwargs", "composite", "value_inline", "code_fingerprint",
 )  # fmt: skip
 DEFERRED_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in HOT_COLUMNS)
 
@@ -67,11 +67,15 @@ _edges: Table = LineageEdge.__table__  # type: ignore[assignment]
 _tags: Table = TagRow.__table__  # type: ignore[assignment]
 _sets: Table = SetRow.__table__  # type: ignore[assignment]
 _members: Table = SetMember.__table__  # type: ignore[assignment]
+_code: Table = CodeSource.__table__  # type: ignore[assignment]
 _HOT = [c for c in _table.columns if c.name not in DEFERRED_COLUMNS]
 _HOT_POSITIONS = [COLUMNS.index(c.name) for c in _HOT]
 _JSON_COLUMNS = frozenset(
-    {"load_kwargs", "dump_kwargs", "inputs_json", "input_artifact_ids", "custom_fields", "run_info"}
-)
+    {
+        "load_kwargs", "dump_kwargs", "inputs_json", "input_artifact_ids", "custom_fields",
+        "run_info", "input_hashes",
+    }
+)  # fmt: skip
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -228,6 +232,9 @@ class SqlIndex:
         )
         self._insert_artifact = self._insert_ignore(_table)
         self._insert_set = self._insert_ignore(_sets)
+        self._insert_code = self._insert_ignore(_code)
+        #: Fingerprints whose source this process knows to be stored.
+        self._code_stored: set[str] = set()
         self._exists_sql = self._compile(select(_table.c.id).where(_table.c.id == "x"))
 
     # -- the fast read path --------------------------------------------------
@@ -604,6 +611,7 @@ class SqlIndex:
         tags: Sequence[str] = (),
         *,
         replace: bool = False,
+        code: tuple[str, str, Mapping[str, str]] | None = None,
     ) -> bool:
         """Index one artifact with its lineage edges and tags, in one transaction.
 
@@ -616,15 +624,35 @@ class SqlIndex:
         replace : bool
             Overwrite an existing row of the same id (``use_cache=False``
             recomputations); otherwise an existing row wins.
+        code : (fingerprint, source, packages), optional
+            The normalized source of the row's ``code_fingerprint``, stored
+            once per fingerprint.
 
         Returns
         -------
         bool
             Whether this call wrote the row (False if it already existed).
         """
+        written = self._put(row, edges, tags, replace, code)
+        if code is not None:
+            # Remembered once the transaction has committed: after a rollback
+            # the source must be written again with the next artifact.
+            self._code_stored.add(code[0])
+        return written
+
+    def _put(
+        self,
+        row: Mapping[str, Any],
+        edges: Sequence[tuple[str, str]],
+        tags: Sequence[str],
+        replace: bool,
+        code: tuple[str, str, Mapping[str, str]] | None,
+    ) -> bool:
         artifact_id = row["id"]
         row = self._storable(row)
         with self._begin() as conn:
+            if code is not None and code[0] not in self._code_stored:
+                self._put_code(conn, *code)
             if replace:
                 result = conn.execute(
                     update(_table).where(_table.c.id == artifact_id).values(**row)
@@ -654,11 +682,49 @@ class SqlIndex:
                 conn.execute(insert(_tags), tag_rows)
         return True
 
-    def _storable(self, row: Mapping[str, Any]) -> dict[str, Any]:
+    def _put_code(
+        self, conn: Any, fingerprint: str, source: str, packages: Mapping[str, str]
+    ) -> None:
+        row = {
+            "fingerprint": fingerprint,
+            "source": source.replace("\x00", "\\x00"),  # PostgreSQL text holds no NUL
+            "packages": dict(packages),
+            "created_at": datetime.now(timezone.utc),
+        }
+        row = self._storable(row, ("created_at",))
+        stmt = self._insert_code
+        if stmt is not None:
+            conn.execute(stmt, row)
+        else:
+            try:
+                with conn.begin_nested():
+                    conn.execute(insert(_code).values(**row))
+            except IntegrityError:
+                pass
+
+    def code_source(self, fingerprint: str) -> dict[str, Any] | None:
+        """``{"source", "packages", "created_at"}`` of a stored fingerprint, or ``None``."""
+        with self._connect() as conn:
+            found = conn.execute(
+                select(_code.c.source, _code.c.packages, _code.c.created_at).where(
+                    _code.c.fingerprint == fingerprint
+                )
+            ).first()
+        if found is None:
+            return None
+        return {
+            "source": found[0],
+            "packages": decode_json(found[1]) or {},
+            "created_at": decode_datetime(found[2]),
+        }
+
+    def _storable(
+        self, row: Mapping[str, Any], times: Sequence[str] = ("computed_at",)
+    ) -> dict[str, Any]:
         row = dict(row)
         if self.engine.dialect.name == "sqlite":
             # SQLite keeps no time zone: store UTC without one, read back as UTC.
-            for key in ("computed_at",):
+            for key in times:
                 value = row.get(key)
                 if isinstance(value, datetime) and value.tzinfo is not None:
                     row[key] = value.astimezone(timezone.utc).replace(tzinfo=None)

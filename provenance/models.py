@@ -21,6 +21,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -29,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 __all__ = [
     "ArtifactRow",
     "Base",
+    "CodeSource",
     "LineageEdge",
     "RunRow",
     "RunTag",
@@ -80,11 +82,29 @@ class ArtifactRow(Base):
     compute_duration: Mapped[float | None] = mapped_column(Float)
     hash_duration: Mapped[float | None] = mapped_column(Float)
     input_id_duration: Mapped[float | None] = mapped_column(Float)
+    #: The code fingerprint of the function when it computed the value
+    #: (its source is in ``code_sources``); ``None`` before schema 0004.
+    code_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    #: ``{"kargs": {name: hash}, "varargs": [hash, ...]}``: the argument
+    #: hashes the id was made from, so ``why`` can say which one differs.
+    input_hashes: Mapped[Any | None] = mapped_column(json_type)
 
     __table_args__ = (
         Index("ix_artifacts_name_computed_at", "name", "computed_at"),
         Index("ix_artifacts_computed_at", "computed_at"),
     )
+
+
+class CodeSource(Base):
+    """The normalized source text of a code fingerprint, stored once per fingerprint."""
+
+    __tablename__ = "code_sources"
+
+    fingerprint: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(Text)
+    #: ``{package: version}`` of the installed packages the code reached.
+    packages: Mapped[Any | None] = mapped_column(json_type)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class LineageEdge(Base):

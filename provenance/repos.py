@@ -229,6 +229,7 @@ class Repository:
         name: str | None = None,
         version: int | None = None,
         value_id: str | None = None,
+        fn_name: str | None = None,
         tags: Sequence[str] | None = None,
         custom_fields: Mapping[str, Any] | None = None,
         limit: int | None = None,
@@ -239,6 +240,8 @@ class Repository:
         ----------
         name, version, value_id : optional
             Exact matches.
+        fn_name : str, optional
+            The qualified name of the function that computed them.
         tags : sequence of str, optional
             Artifacts carrying all these tags.
         custom_fields : mapping, optional
@@ -250,6 +253,7 @@ class Repository:
             name=name,
             version=version,
             value_id=value_id,
+            fn_name=fn_name,
             tags=tags,
             custom_fields=custom_fields,
             limit=limit,
@@ -376,10 +380,19 @@ class Repository:
         tags: Sequence[str] = (),
         *,
         replace: bool = False,
+        code: tuple[str, str, Mapping[str, str]] | None = None,
     ) -> bool:
-        """Index an artifact whose blob is already stored; whether it was new."""
+        """Index an artifact whose blob is already stored; whether it was new.
+
+        ``code`` is ``(fingerprint, normalized source, packages)`` of the
+        row's ``code_fingerprint``, stored once per fingerprint.
+        """
         self._require("write")
-        return self.index.put(row, edges, tags, replace=replace)
+        return self.index.put(row, edges, tags, replace=replace, code=code)
+
+    def code_source(self, fingerprint: str) -> dict[str, Any] | None:
+        """The stored normalized source of a code fingerprint (see :mod:`provenance.fingerprint`)."""
+        return self.index.code_source(fingerprint)
 
     def delete_artifact(self, artifact_id: str) -> bool:
         """Remove an artifact from the index (its blob stays for ``gc``)."""
@@ -522,9 +535,19 @@ class ChainedRepository:
         tags: Sequence[str] = (),
         *,
         replace: bool = False,
+        code: tuple[str, str, Mapping[str, str]] | None = None,
     ) -> bool:
-        results = [r.put_row(row, edges, tags, replace=replace) for r in self._writable()]
+        results = [
+            r.put_row(row, edges, tags, replace=replace, code=code) for r in self._writable()
+        ]
         return results[0]
+
+    def code_source(self, fingerprint: str) -> dict[str, Any] | None:
+        for repo in self._readable():
+            found = repo.code_source(fingerprint)
+            if found is not None:
+                return found
+        return None
 
     def delete_artifact(self, artifact_id: str) -> bool:
         if not self.delete_allowed:

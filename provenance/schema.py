@@ -19,9 +19,9 @@ from .errors import SchemaError, SchemaOutdated
 __all__ = ["SCHEMA_HEAD", "current_revision", "ensure_schema", "upgrade"]
 
 #: The newest migration; a test checks it is Alembic's head.
-SCHEMA_HEAD = "0003"
+SCHEMA_HEAD = "0004"
 #: Every revision this library knows, oldest first.
-KNOWN_REVISIONS = ("0001", "0002", "0003")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 

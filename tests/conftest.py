@@ -20,7 +20,8 @@ def isolated(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("PROVENANCE_HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     _config._current = None
-    _config.settings.check_mutations = False
+    _config.settings.check_mutations = None
+    _config.settings.code_identity = "auto"
     _config.settings.use_cache = True
     runinfo.set_run_info_fn(None)
     client._provider = None

@@ -37,7 +37,9 @@ def test_original_api_is_present() -> None:
 def test_error_hierarchy() -> None:
     for name in dir(p.errors):
         obj = getattr(p.errors, name)
-        if isinstance(obj, type) and issubclass(obj, Exception):
+        if isinstance(obj, type) and issubclass(obj, Warning):
+            assert issubclass(obj, p.ProvenanceWarning)
+        elif isinstance(obj, type) and issubclass(obj, Exception):
             assert issubclass(obj, p.ProvenanceError)
     assert issubclass(p.ArtifactNotFound, KeyError)
     assert issubclass(p.ConfigError, ValueError)

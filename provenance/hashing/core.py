@@ -25,8 +25,12 @@ import xxhash
 
 from ..errors import HashingError
 
-HASH_SCHEME: str = "xxh3_128/1"
-"""Name and version of the value-id scheme; stored with every artifact."""
+HASH_SCHEME: str = "xxh3_128/2"
+"""Name and version of the id scheme; stored with every artifact and part of every artifact id.
+
+``/2`` (provenance 0.2): default names are module-qualified and a call's id
+holds its code fingerprint; value ids are unchanged from ``/1``.
+"""
 
 DIGEST_SIZE: int = 16
 """Size in bytes of a value digest (ids are twice as many hex characters)."""
@@ -166,6 +170,10 @@ class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.active: set[int] = set()  # ids of values being hashed: meeting one again is a cycle
         self.functions: set[int] = set()  # ids of functions being hashed (recursive closures)
+        # Proxies met whose value no longer hashes to their value id, as
+        # (proxy, current digest), while a caller collects them (see
+        # hashing.values.collect_changed_proxies); None when nobody does.
+        self.changed: list[tuple[Any, bytes]] | None = None
 
 
 _tls = _ThreadState()

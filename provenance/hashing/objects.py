@@ -19,6 +19,7 @@ from .core import (
     _guard,
     _h,
     _short,
+    _tls,
     _type_name,
     _Unhashable,
 )
@@ -66,6 +67,19 @@ _Absent = _AbsentType()
 _BUILTIN[_AbsentType] = lambda obj: _ABSENT
 
 
+_IMMUTABLE_SCALARS = frozenset({int, float, complex, bool, str, bytes, type(None), range})
+
+
+def _immutable(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` cannot change in place: scalars, and tuples/frozensets of them."""
+    kind = type(value)
+    if kind in _IMMUTABLE_SCALARS:
+        return True
+    if (kind is tuple or kind is frozenset) and depth < 3 and len(value) <= 64:
+        return all(_immutable(v, depth + 1) for v in value)
+    return False
+
+
 def _d_proxy(obj: Any) -> bytes:
     value_id = obj._provenance_value_id_
     try:
@@ -77,6 +91,19 @@ def _d_proxy(obj: Any) -> bytes:
             _type_name(type(obj)),
             f"its _provenance_value_id_ {_short(value_id)} is not a 32-character hex id",
         )
+    if getattr(type(obj), "_provenance_rehash_", False):
+        # A proxy's value can be changed in place (``xs[0] += 10``): then its
+        # value id no longer describes it, and an id made from the value id
+        # would be stale.  Mutable values are hashed again (at memory speed
+        # for arrays); immutable ones cannot have changed.
+        value = obj.__wrapped__
+        if not _immutable(value):
+            current = _digest(value)
+            if current != digest:
+                changed = _tls.changed
+                if changed is not None:
+                    changed.append((obj, current))
+                return current
     return digest
 
 

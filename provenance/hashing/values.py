@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar, overload
 
 from ..errors import HashingError
@@ -17,6 +18,7 @@ from .core import (
     _rd,
     _rebuild_dispatch,
     _short,
+    _tls,
     _type_name,
     _Unhashable,
 )
@@ -83,6 +85,23 @@ def hash_value(obj: object, path: str = "") -> str:
         raise HashingError(exc.message(path)) from exc.__cause__
     except RecursionError:
         raise _recursion_error(obj, path) from None
+
+
+@contextlib.contextmanager
+def collect_changed_proxies() -> Iterator[list[tuple[Any, bytes]]]:
+    """Collect the artifact proxies hashed in this block whose value changed in place.
+
+    Yields a list that fills with ``(proxy, current digest)`` pairs: proxies
+    whose value no longer hashes to their recorded value id.  Such a proxy is
+    always hashed as the value it holds now; this only tells the caller.
+    """
+    outer = _tls.changed
+    found: list[tuple[Any, bytes]] = []
+    _tls.changed = found
+    try:
+        yield found
+    finally:
+        _tls.changed = outer
 
 
 def _recursion_error(obj: object, path: str) -> HashingError:

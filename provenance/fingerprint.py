@@ -1,0 +1,487 @@
+"""Code fingerprints: what a decorated function's code is, as part of its identity.
+
+A fingerprint covers
+
+* the function's own code, normalized: the ``def`` is parsed and unparsed, so
+  comments, docstrings, decorators and formatting do not count;
+* the functions and classes it reaches in the user's own modules,
+  transitively (globals it names, attributes of user modules it names, the
+  methods and bases of user classes, a method's own class);
+* the module-level values it reads that are data, not code: numbers,
+  strings, bytes, tuples, frozensets and (as they stand when the fingerprint is
+  made) lists, dicts and sets of such values;
+* closures' captured values, defaults of the helpers, ``functools.partial``
+  arguments.
+
+Installed packages and the standard library are not followed: the versions of
+the packages reached are recorded beside the fingerprint (to show them
+later), never hashed.  A module is the user's own when its file lies outside
+the interpreter's standard library and ``site-packages`` directories, so a
+project installed in editable mode counts as the user's.
+
+A fingerprint is made once per function per process, on first need, and kept
+on the decorated function.  Its normalized source text is stored once per
+fingerprint in the index (table ``code_sources``), so that a later ``why`` can
+show what changed.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import importlib.metadata
+import os
+import sys
+import sysconfig
+import textwrap
+import types
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import xxhash
+
+from .errors import HashingError
+from .hashing import value_digest
+from .hashing.source import _parse_file
+
+__all__ = ["CodeFingerprint", "code_fingerprint", "importable_module_name"]
+
+#: Bump when what a fingerprint covers, or how it is encoded, changes.
+FINGERPRINT_SCHEME = "code/1"
+
+_CONSTANT_SCALARS = (int, float, complex, str, bytes, bool, type(None))
+_CONSTANT_CONTAINERS = (tuple, frozenset, list, dict, set)
+
+
+@dataclass(frozen=True)
+class CodeFingerprint:
+    """The fingerprint of a function's code and what it records beside it.
+
+    Attributes
+    ----------
+    digest : str
+        32 hex characters: the hash of every covered part.
+    source : str
+        The normalized text of every covered part, the function's own first;
+        stored once per digest so that a changed fingerprint can be shown as a diff.
+    packages : dict
+        Top-level installed packages reached, with their versions (recorded, not hashed).
+    """
+
+    digest: str
+    source: str
+    packages: dict[str, str] = field(default_factory=dict)
+
+
+# -- naming -----------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _main_module_name(main_file: str | None, spec_name: str | None) -> str:
+    if spec_name and spec_name != "__main__":
+        # ``python -m package.module``: the module knows its own name.
+        return spec_name[: -len(".__main__")] if spec_name.endswith(".__main__") else spec_name
+    if not main_file:
+        return "__main__"  # a REPL or a notebook
+    path = os.path.abspath(main_file)
+    directory, base = os.path.split(path)
+    stem, ext = os.path.splitext(base)
+    if ext not in (".py", ".pyw") or not stem.isidentifier():
+        return "__main__"
+    parts = [stem]
+    # Inside a package, the file is imported under its dotted name.
+    while os.path.isfile(os.path.join(directory, "__init__.py")):
+        directory, package = os.path.split(directory)
+        if not package.isidentifier():
+            break
+        parts.append(package)
+    return ".".join(reversed(parts))
+
+
+def importable_module_name(module: str | None) -> str | None:
+    """The name a module is imported under; a script run as ``__main__`` maps to its file's.
+
+    ``python pipeline.py`` and ``import pipeline`` then name the same functions
+    alike.  A notebook or a REPL stays ``__main__``.
+    """
+    if module != "__main__":
+        return module
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    return _main_module_name(getattr(main, "__file__", None), getattr(spec, "name", None))
+
+
+# -- whose code is it ---------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=1)
+def _library_dirs() -> tuple[str, ...]:
+    dirs = set()
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        path = sysconfig.get_paths().get(key)
+        if path:
+            dirs.add(os.path.realpath(path))
+    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
+        dirs.add(os.path.realpath(os.path.join(prefix, "lib")))
+    try:
+        import site
+
+        dirs.update(os.path.realpath(p) for p in site.getsitepackages())
+        dirs.add(os.path.realpath(site.getusersitepackages()))
+    except Exception:  # a stripped-down site module (embedded interpreters)
+        pass
+    return tuple(sorted(d.rstrip(os.sep) + os.sep for d in dirs))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_user_file(filename: str) -> bool:
+    path = os.path.realpath(filename)
+    parts = path.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
+        return False
+    return not any(path.startswith(d) for d in _library_dirs())
+
+
+def _is_user_module(module: str | None) -> bool:
+    if not module:
+        return False
+    top = module.partition(".")[0]
+    if top == "provenance" or top in sys.stdlib_module_names or top in sys.builtin_module_names:
+        return False
+    mod = sys.modules.get(module)
+    if module == "__main__":
+        return True
+    filename = getattr(mod, "__file__", None)
+    return bool(filename) and _is_user_file(filename)
+
+
+@functools.lru_cache(maxsize=1024)
+def _package_version(top: str) -> str | None:
+    module = sys.modules.get(top)
+    version = getattr(module, "__version__", None)
+    if isinstance(version, str):
+        return version
+    try:
+        return importlib.metadata.version(top)
+    except Exception:
+        return None
+
+
+# -- normalized source ----------------------------------------------------------------
+
+
+def _strip_docstrings(tree: ast.AST) -> None:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
+            body = node.body
+            if (
+                body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                node.body = body[1:] or [ast.Pass()]
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            # Decorators of the covered function are its wrapping, not its code;
+            # the @provenance line in particular holds the version.
+            node.decorator_list = []
+
+
+# filename -> {first line of the code object: def nodes starting (or decorated) there}
+_DEFS: dict[str, tuple[Any, dict[int, list[Any]]]] = {}
+
+
+def _defs_by_line(filename: str) -> tuple[list[str], str, dict[int, list[Any]]] | None:
+    parsed = _parse_file(filename)
+    if parsed is None:
+        return None
+    lines, tree, text = parsed
+    cached = _DEFS.get(filename)
+    if cached is not None and cached[0] is tree:
+        return lines, text, cached[1]
+    table: dict[int, list[Any]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            starts = {node.lineno}
+            decorators = getattr(node, "decorator_list", None)
+            if decorators:
+                starts.add(min(d.lineno for d in decorators))
+            for line in starts:
+                table.setdefault(line, []).append(node)
+    if len(_DEFS) >= 16:
+        _DEFS.clear()
+    _DEFS[filename] = (tree, table)
+    return lines, text, table
+
+
+def _normalized_source(code: types.CodeType) -> str | None:
+    """The ``def`` (or lambda) of ``code``, parsed and unparsed, or ``None`` without source."""
+    found = _defs_by_line(code.co_filename)
+    if found is None:
+        return None
+    lines, text, table = found
+    nodes = [
+        n
+        for n in table.get(code.co_firstlineno, ())
+        if (code.co_name == "<lambda>") == isinstance(n, ast.Lambda)
+        and (isinstance(n, ast.Lambda) or n.name == code.co_name)
+    ]
+    if len(nodes) != 1:
+        return None  # ambiguous (several lambdas on one line): the bytecode decides
+    node = nodes[0]
+    try:
+        if isinstance(node, ast.Lambda):
+            segment = ast.get_source_segment(text, node) or ""
+            tree: ast.AST = ast.parse(segment, mode="eval")
+        else:
+            segment = "".join(lines[node.lineno - 1 : node.end_lineno])
+            tree = ast.parse(textwrap.dedent(segment))
+    except (SyntaxError, ValueError):
+        return None
+    _strip_docstrings(tree)
+    return ast.unparse(tree)
+
+
+def _bytecode_text(code: types.CodeType) -> str:
+    # No source (exec'd code): the compiled form, which changes between Python versions.
+    consts = [
+        _bytecode_text(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts
+    ]
+    digest = xxhash.xxh3_128_hexdigest(code.co_code + repr((code.co_names, consts)).encode())
+    return f"<bytecode of {code.co_name} {digest}>"
+
+
+# -- the walk ---------------------------------------------------------------------------
+
+
+def _code_names(code: types.CodeType) -> set[str]:
+    """Global and attribute names used by ``code`` and the code nested in it."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _code_names(const)
+    return names
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__qualname__}>"
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _is_data(value: Any, depth: int = 0) -> bool:
+    kind = type(value)
+    if kind in _CONSTANT_SCALARS:
+        return True
+    if kind in _CONSTANT_CONTAINERS and depth < 4 and len(value) <= 10_000:
+        items = list(value.items()) if kind is dict else value
+        if kind is dict:
+            return all(_is_data(k, depth + 1) and _is_data(v, depth + 1) for k, v in items)
+        return all(_is_data(v, depth + 1) for v in items)
+    return False
+
+
+class _Walk:
+    """Collects the covered parts of one decorated function: ``key -> (digest, text)``."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, tuple[bytes, str]] = {}
+        self.packages: dict[str, str] = {}
+        self.seen: set[int] = set()
+        self.order: list[str] = []
+
+    def add(self, key: str, text: str, digest: bytes | None = None) -> None:
+        if key not in self.parts:
+            self.parts[key] = (digest or xxhash.xxh3_128_digest(text.encode()), text)
+            self.order.append(key)
+
+    def package(self, module: str | None) -> None:
+        if not module:
+            return
+        top = module.partition(".")[0]
+        if top in sys.stdlib_module_names or top in sys.builtin_module_names or top == "builtins":
+            return
+        if top not in self.packages:
+            self.packages[top] = _package_version(top) or "unknown"
+
+    # -- callables
+
+    def callable(self, obj: Any, where: str) -> None:
+        if id(obj) in self.seen:
+            return
+        self.seen.add(id(obj))
+        inner = getattr(obj, "_provenance_function_", None)
+        if inner is not None:  # a decorated helper: its own code counts
+            self.callable(inner, where)
+            return
+        if isinstance(obj, functools.partial):
+            self.value(f"{where} (partial arguments)", (obj.args, obj.keywords))
+            self.callable(obj.func, where)
+            return
+        if isinstance(obj, (staticmethod, classmethod)):
+            self.callable(obj.__func__, where)
+            return
+        if isinstance(obj, property):
+            for f in (obj.fget, obj.fset, obj.fdel):
+                if f is not None:
+                    self.callable(f, where)
+            return
+        if isinstance(obj, types.MethodType):
+            self.callable(obj.__func__, where)
+            return
+        if isinstance(obj, type):
+            self.klass(obj)
+            return
+        if isinstance(obj, types.FunctionType):
+            self.function(obj)
+            return
+        # A builtin or a callable instance: its class tells whose code it is.
+        module = getattr(obj, "__module__", None) or type(obj).__module__
+        if _is_user_module(module) and not isinstance(obj, types.BuiltinFunctionType):
+            self.klass(type(obj))
+        else:
+            self.package(module)
+
+    def function(self, fn: types.FunctionType) -> None:
+        module = fn.__module__
+        wrapped = getattr(fn, "__wrapped__", None)
+        if wrapped is not None:  # functools.wraps: the wrapped code runs too
+            self.callable(wrapped, fn.__qualname__)
+        if not _is_user_module(module):
+            self.package(module)
+            return
+        name = f"{importable_module_name(module)}.{fn.__qualname__}"
+        code = fn.__code__
+        self.add(f"def {name}", _normalized_source(code) or _bytecode_text(code))
+        if fn.__defaults__ or fn.__kwdefaults__:
+            self.value(f"{name} (defaults)", (fn.__defaults__, fn.__kwdefaults__))
+        if fn.__closure__:
+            for var, cell in zip(code.co_freevars, fn.__closure__):
+                try:
+                    captured = cell.cell_contents
+                except ValueError:  # not assigned yet
+                    continue
+                self.reference(f"{name} (closure {var})", captured, set())
+        names = _code_names(code)
+        self.globals(fn.__globals__, module, names)
+        owner = self.owner_class(fn)
+        if owner is not None:
+            self.klass(owner)
+
+    def owner_class(self, fn: types.FunctionType) -> type | None:
+        qualname = fn.__qualname__
+        if "<locals>" in qualname or "." not in qualname:
+            return None
+        parts = qualname.split(".")[:-1]
+        # Through the function's own globals: its module object may have been
+        # replaced in sys.modules (a reload) since it was defined.
+        obj: Any = fn.__globals__.get(parts[0])
+        for part in parts[1:]:
+            obj = getattr(obj, part, None)
+        return obj if isinstance(obj, type) else None
+
+    def klass(self, cls: type) -> None:
+        if id(cls) in self.seen and f"class {cls.__qualname__}" in self.parts:
+            return
+        self.seen.add(id(cls))
+        module = cls.__module__
+        if not _is_user_module(module):
+            self.package(module)
+            return
+        name = f"{importable_module_name(module)}.{cls.__qualname__}"
+        bases = [f"{b.__module__}.{b.__qualname__}" for b in cls.__bases__]
+        self.add(f"class {name}", f"class {name}({', '.join(bases)})")
+        for base in cls.__bases__:
+            if base is not object:
+                self.klass(base)
+        for attr, member in sorted(vars(cls).items()):
+            if attr in ("__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"):
+                continue
+            if isinstance(
+                member,
+                (types.FunctionType, staticmethod, classmethod, property, functools.partial),
+            ):
+                self.callable(member, f"{name}.{attr}")
+            elif isinstance(member, type):
+                self.klass(member)
+            elif _is_data(member):
+                self.value(f"{name}.{attr}", member)
+
+    # -- names
+
+    def globals(self, namespace: dict[str, Any], module: str, names: set[str]) -> None:
+        owner = importable_module_name(module)
+        for name in sorted(names):
+            if name in namespace:
+                self.reference(f"{owner}.{name}", namespace[name], names)
+            elif name in sys.modules and _is_user_module(name):
+                # ``import helpers`` inside the function body.
+                self.reference(name, sys.modules[name], names)
+
+    def reference(self, where: str, obj: Any, names: set[str]) -> None:
+        if isinstance(obj, types.ModuleType):
+            if id(obj) in self.seen:
+                return
+            self.seen.add(id(obj))
+            if not _is_user_module(obj.__name__):
+                self.package(obj.__name__)
+                return
+            # Only the attributes the code names are followed (``helpers.scale``).
+            for attr in sorted(names):
+                if attr in vars(obj):
+                    self.reference(f"{obj.__name__}.{attr}", vars(obj)[attr], names)
+            return
+        if _is_data(obj):
+            self.value(where, obj)
+            return
+        if callable(obj):
+            self.callable(obj, where)
+            return
+        kind = type(obj)
+        if _is_user_module(kind.__module__):
+            # An instance of a user class: its class's code counts; its state is
+            # data that is not followed (pass it as an argument to track it).
+            self.klass(kind)
+        else:
+            self.package(kind.__module__)
+
+    def value(self, where: str, value: Any) -> None:
+        try:
+            digest = value_digest(value)
+        except HashingError:
+            digest = xxhash.xxh3_128_digest(f"unhashable {type(value).__qualname__}".encode())
+        self.add(f"value {where}", f"{where} = {_short_repr(value)}", digest)
+
+
+def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
+    """The fingerprint of ``fn``'s code and of the user code it reaches.
+
+    Parameters
+    ----------
+    fn : callable
+        A function, method, ``functools.partial`` or callable object.
+
+    Returns
+    -------
+    CodeFingerprint
+        Its digest, normalized source text and the packages reached.
+    """
+    walk = _Walk()
+    walk.callable(fn, getattr(fn, "__qualname__", "function"))
+    if not walk.parts:
+        # Nothing of the user's: a builtin or a library function.  Its module
+        # and name identify it; the package version is recorded.
+        module = getattr(fn, "__module__", None) or type(fn).__module__
+        qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
+        walk.add(f"ref {module}.{qualname}", f"# {module}.{qualname} (not the user's code)")
+    keys = sorted(walk.parts)
+    # Which of the covered functions is the entry point counts too: two
+    # functions that call each other cover the same parts.
+    root = walk.order[0]
+    body = "\n".join([root, *(f"{k}\0{walk.parts[k][0].hex()}" for k in keys)])
+    digest = xxhash.xxh3_128_hexdigest(f"{FINGERPRINT_SCHEME}\n{body}".encode())
+    source = "\n\n".join(f"# {k}\n{walk.parts[k][1]}" for k in walk.order)
+    return CodeFingerprint(digest, source, dict(sorted(walk.packages.items())))
