@@ -7,9 +7,10 @@ A fingerprint covers
 * the functions and classes it reaches in the user's own modules,
   transitively (globals it names, attributes of user modules it names, the
   methods and bases of user classes, a method's own class);
-* the module-level values it reads that are data, not code: numbers,
-  strings, bytes, tuples, frozensets and (as they stand when the fingerprint is
-  made) lists, dicts and sets of such values;
+* the module-level constants it reads (numbers, strings, bytes, tuples and
+  frozensets of them) by value; other globals it reads (a dict of parameters,
+  a list, an instance) by the module-level statements that assign them, since
+  their value may be state the program changes as it runs;
 * closures' captured values, defaults of the helpers, ``functools.partial``
   arguments.
 
@@ -51,7 +52,6 @@ __all__ = ["CodeFingerprint", "code_fingerprint", "importable_module_name"]
 FINGERPRINT_SCHEME = "code/1"
 
 _CONSTANT_SCALARS = (int, float, complex, str, bytes, bool, type(None))
-_CONSTANT_CONTAINERS = (tuple, frozenset, list, dict, set)
 
 
 @dataclass(frozen=True)
@@ -272,16 +272,49 @@ def _short_repr(value: Any) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
-def _is_data(value: Any, depth: int = 0) -> bool:
+def _is_constant(value: Any, depth: int = 0) -> bool:
+    """Numbers, strings, bytes, None, and tuples and frozensets of them: values that cannot change."""
     kind = type(value)
     if kind in _CONSTANT_SCALARS:
         return True
-    if kind in _CONSTANT_CONTAINERS and depth < 4 and len(value) <= 10_000:
-        items = list(value.items()) if kind is dict else value
-        if kind is dict:
-            return all(_is_data(k, depth + 1) and _is_data(v, depth + 1) for k, v in items)
-        return all(_is_data(v, depth + 1) for v in items)
+    if kind in (tuple, frozenset) and depth < 4 and len(value) <= 10_000:
+        return all(_is_constant(v, depth + 1) for v in value)
     return False
+
+
+_ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
+
+
+def _assigned_names(node: Any) -> set[str]:
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+    return {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+
+
+def _assignments(filename: str | None, name: str) -> str | None:
+    """The module-level statements of ``filename`` that assign ``name``, normalized.
+
+    A mutable global (``PARAMS = {...}``, ``registry = []``, ``model = Model(3)``)
+    is identified by how the module makes it, not by its value now: its value
+    may be state that the program changes as it runs.
+    """
+    if not filename:
+        return None
+    parsed = _parse_file(filename)
+    if parsed is None:
+        return None
+    found = []
+    pending = list(parsed[1].body)
+    while pending:
+        node = pending.pop(0)
+        if isinstance(node, _ASSIGNMENTS) and name in _assigned_names(node):
+            found.append(ast.unparse(node))
+        elif isinstance(node, (ast.If, ast.Try, ast.With)):
+            # ``if TYPE_CHECKING:``, ``try: import x`` ... at module level.
+            for block in ("body", "orelse", "finalbody"):
+                pending.extend(getattr(node, block, []))
+            for handler in getattr(node, "handlers", []):
+                pending.extend(handler.body)
+    return "\n".join(found) if found else None
 
 
 class _Walk:
@@ -407,21 +440,33 @@ class _Walk:
                 self.callable(member, f"{name}.{attr}")
             elif isinstance(member, type):
                 self.klass(member)
-            elif _is_data(member):
+            elif _is_constant(member):
                 self.value(f"{name}.{attr}", member)
 
     # -- names
 
     def globals(self, namespace: dict[str, Any], module: str, names: set[str]) -> None:
         owner = importable_module_name(module)
+        filename = namespace.get("__file__")
         for name in sorted(names):
             if name in namespace:
-                self.reference(f"{owner}.{name}", namespace[name], names)
+                self.reference(f"{owner}.{name}", namespace[name], names, (filename, name))
             elif name in sys.modules and _is_user_module(name):
                 # ``import helpers`` inside the function body.
                 self.reference(name, sys.modules[name], names)
 
-    def reference(self, where: str, obj: Any, names: set[str]) -> None:
+    def reference(
+        self,
+        where: str,
+        obj: Any,
+        names: set[str],
+        assigned: tuple[str | None, str] | None = None,
+    ) -> None:
+        """Cover what ``obj``, found at ``where``, contributes.
+
+        ``assigned`` is ``(module file, global name)`` when ``obj`` is a global
+        of a user module, so that a mutable one can be covered by its assignment.
+        """
         if isinstance(obj, types.ModuleType):
             if id(obj) in self.seen:
                 return
@@ -430,21 +475,27 @@ class _Walk:
                 self.package(obj.__name__)
                 return
             # Only the attributes the code names are followed (``helpers.scale``).
+            filename = getattr(obj, "__file__", None)
             for attr in sorted(names):
                 if attr in vars(obj):
-                    self.reference(f"{obj.__name__}.{attr}", vars(obj)[attr], names)
+                    self.reference(
+                        f"{obj.__name__}.{attr}", vars(obj)[attr], names, (filename, attr)
+                    )
             return
-        if _is_data(obj):
+        if _is_constant(obj):
             self.value(where, obj)
             return
-        if callable(obj):
+        if callable(obj) and not isinstance(obj, (dict, list, set)):
             self.callable(obj, where)
             return
+        # Mutable data or an instance: covered by the statement that makes it
+        # (its value now may be run-time state, a cache or a counter).
+        text = _assignments(*assigned) if assigned is not None else None
+        if text is not None:
+            self.add(f"assignment {where}", text)
         kind = type(obj)
         if _is_user_module(kind.__module__):
-            # An instance of a user class: its class's code counts; its state is
-            # data that is not followed (pass it as an argument to track it).
-            self.klass(kind)
+            self.klass(kind)  # an instance of a user class: its class's code counts
         else:
             self.package(kind.__module__)
 

@@ -33,7 +33,7 @@ def test_second_call_is_served_from_the_cache(repo: Any) -> None:
     assert first == second == 3
     assert runs.calls == 1
     assert first.artifact.id == second.artifact.id
-    assert first.artifact.name == "add"
+    assert first.artifact.name == f"{__name__}.add"
     assert first.artifact.version == 1
 
 
@@ -57,7 +57,7 @@ def test_bare_decorator_without_parentheses(repo: Any) -> None:
         return 2 * x
 
     assert double(4) == 8
-    assert double(4).artifact.name == "double"
+    assert double(4).artifact.name == f"{__name__}.double"
     assert isinstance(double, p.ProvenanceFunction)
 
 
@@ -281,6 +281,9 @@ def test_check_mutations(repo: Any) -> None:
         xs.append(3)
         return len(xs)
 
+    assert p.get_check_mutations() is None  # the default: impure functions raise
+    with pytest.raises(ImpureFunctionError, match="xs"):
+        mutate(make())
     p.set_check_mutations(True)
     assert p.get_check_mutations() is True
     with pytest.raises(ImpureFunctionError, match="xs"):
@@ -314,7 +317,7 @@ def test_custom_fields_and_tags_are_saved_and_queryable(repo: Any) -> None:
     assert [x.id for x in repo.find_artifacts(tags=["gpu"])] == [a.artifact.id]
     assert [x.id for x in repo.find_artifacts(custom_fields={"team": "vision"})] == [a.artifact.id]
     assert [x.id for x in repo.find_artifacts(custom_fields={"epochs": 3})] == [a.artifact.id]
-    assert len(repo.find_artifacts(name="g")) == 1
+    assert len(repo.find_artifacts(name=f"{__name__}.g")) == 1
 
 
 def test_returns_composite(repo: Any) -> None:
@@ -327,7 +330,7 @@ def test_returns_composite(repo: Any) -> None:
 
     first = split(3)
     assert first["train"] == [0, 1, 2]
-    assert first["train"].artifact.name == "split_train"
+    assert first["train"].artifact.name == f"{__name__}.split_train"
     again = split(3)
     assert runs.calls == 1
     assert set(again) == {"train", "test"}
@@ -548,11 +551,12 @@ def test_small_values_live_in_the_row_and_large_ones_in_blobs(disk_repo: Any) ->
 
 
 # Artifact ids of a few calls, pinned: a change here invalidates every user's
-# cache and must be a deliberate decision (bump hashing.HASH_SCHEME with it).
+# cache and must be a deliberate decision (bump hashing.HASH_SCHEME with it,
+# and say so in docs/migrating.rst).  Scheme xxh3_128/2.
 GOLDEN_CALL_IDS = [
-    ((1,), {}, "fe8c0183610dd3f9f079a7cf1f835f96"),
-    ((1, 2, 3), {"x": "y"}, "d3de8800c82c81d02539cd132cfefb68"),
-    (({"k": [1.5, None]},), {"b": "s"}, "478e4fbdd582edbe6c7de6a85a816be8"),
+    ((1,), {}, "7b758824cc598e98e03a5e3fbdc8e28f"),
+    ((1, 2, 3), {"x": "y"}, "6f69f0769a3b5de0fadfc9f8e05ab709"),
+    (({"k": [1.5, None]},), {"b": "s"}, "2b8d5d3854c363b2a2cb80fa58a8bd3a"),
 ]
 
 
@@ -584,6 +588,38 @@ def test_artifact_id_is_the_same_in_another_process(tmp_path: Any) -> None:
         env={"PYTHONHASHSEED": "777", "PATH": "/usr/bin:/bin", "PROVENANCE_HOME": str(tmp_path)},
     )
     assert out.stdout.strip() == GOLDEN_CALL_IDS[1][2]
+
+
+GOLDEN_MODULE = """\
+import provenance as p
+
+OFFSET = 1
+
+
+def helper(x):
+    return x + OFFSET
+
+
+@p.provenance()
+def scaled(a, b=2):
+    return helper(a * b)
+"""
+#: ``goldmod.scaled(1)``: module-qualified name, no version, so its code fingerprint.
+GOLDEN_DEFAULT_ID = "5e81fcaa96735799e54316b84d51dead"
+
+
+def test_default_ids_with_code_fingerprints_are_pinned(tmp_path: Any) -> None:
+    import subprocess
+    import sys
+
+    (tmp_path / "goldmod.py").write_text(GOLDEN_MODULE)
+    code = "import goldmod; print(goldmod.scaled.name, goldmod.scaled.artifact_id(1))"
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path,
+        env={"PYTHONHASHSEED": "5", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path),
+             "PROVENANCE_HOME": str(tmp_path / "home")},
+    )  # fmt: skip
+    assert out.stdout.split() == ["goldmod.scaled", GOLDEN_DEFAULT_ID]
 
 
 def test_awkward_arguments_are_recorded_on_every_backend(repo: Any) -> None:

@@ -270,7 +270,7 @@ def test_hash_value_is_hex_of_value_digest() -> None:
         assert isinstance(digest, bytes) and len(digest) == 16
         assert hash_value(value) == digest.hex()
         assert len(hash_value(value)) == 32 and hash_value(value).islower()
-    assert HASH_SCHEME == "xxh3_128/1"
+    assert HASH_SCHEME == "xxh3_128/2"
 
 
 def test_containers_are_merkle_nodes() -> None:

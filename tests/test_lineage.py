@@ -56,7 +56,7 @@ def test_lineage_graph_upstream(repo: Any) -> None:
     assert g.edges[other.artifact.id, result.artifact.id]["parameter"] == "b"
     assert g.edges[raw.artifact.id, cleaned.artifact.id]["parameter"] == "data"
     node = g.nodes[result.artifact.id]
-    assert node["name"] == "combine"
+    assert node["name"] == f"{__name__}.combine"
     assert node["value_id"] == result.artifact.value_id
     assert node["computed_at"] == result.artifact.computed_at
     assert node["version"] == 0

@@ -148,12 +148,13 @@ def test_lazy_dict_and_lazy_proxy_dict(repo: Any) -> None:
 
     xs, arr = make_list(2), make_array(2)
     proxies = p.lazy_proxy_dict([xs.artifact.id, arr.artifact])
-    assert proxies["make_list"] == [0, 1]
-    assert proxies["make_list"].artifact.id == xs.artifact.id
+    # Keyed by artifact name: module-qualified by default, as in the original.
+    assert proxies[f"{__name__}.make_list"] == [0, 1]
+    assert proxies[f"{__name__}.make_list"].artifact.id == xs.artifact.id
     with pytest.raises(ValueError, match="make_list"):
         p.lazy_proxy_dict([xs, make_list(3)])
     grouped = p.lazy_proxy_dict([xs, make_list(3)], group_artifacts_of_same_name=True)
-    assert sorted(len(v) for v in grouped["make_list"]) == [2, 3]
+    assert sorted(len(v) for v in grouped[f"{__name__}.make_list"]) == [2, 3]
 
 
 def test_ensure_proxies(repo: Any) -> None:
@@ -173,7 +174,7 @@ def test_ensure_proxies(repo: Any) -> None:
         use_all(make_list(1), [1])
 
 
-def test_a_proxy_is_hashed_by_its_value_id_without_touching_the_value(repo: Any) -> None:
+def test_a_proxy_is_hashed_by_its_value_id_unless_its_value_changed(repo: Any) -> None:
     import threading
 
     xs = make_list(3)
@@ -182,3 +183,6 @@ def test_a_proxy_is_hashed_by_its_value_id_without_touching_the_value(repo: Any)
     impostor = p.ArtifactProxy(threading.Lock(), xs.artifact)
     assert p.hash_value(impostor) == xs.artifact.value_id
     assert p.hash_value([impostor]) == p.hash_value([[0, 1, 2]])
+    # A hashable value that is not the artifact's hashes as what it is.
+    other = p.ArtifactProxy([9], xs.artifact)
+    assert p.hash_value(other) == p.hash_value([9]) != xs.artifact.value_id

@@ -80,8 +80,8 @@ def test_saving_twice_is_idempotent(repo: Any) -> None:
 def test_proxy_dict(repo: Any) -> None:
     s = p.create_set([square(3)], "one")
     d = s.proxy_dict()
-    assert d["square"] == 9
-    assert d["square"].artifact.name == "square"
+    assert d[f"{__name__}.square"] == 9
+    assert d[f"{__name__}.square"].artifact.name == f"{__name__}.square"
 
 
 def test_capture_set_records_computed_and_cached(repo: Any) -> None:
@@ -169,4 +169,5 @@ def test_a_cached_composite_call_captures_its_members_too(repo: Any) -> None:
             r = parts(1)
             assert (r["a"], r["b"]) == (1, 2)
         captured.append(sorted(a.name for a in c[0].artifacts().values()))
-    assert captured[0] == captured[1] == ["parts", "parts_a", "parts_b"]
+    names = [f"{__name__}.parts", f"{__name__}.parts_a", f"{__name__}.parts_b"]
+    assert captured[0] == captured[1] == names

@@ -98,7 +98,12 @@ def _d_proxy(obj: Any) -> bytes:
         # for arrays); immutable ones cannot have changed.
         value = obj.__wrapped__
         if not _immutable(value):
-            current = _digest(value)
+            try:
+                current = _digest(value)
+            except _Unhashable:
+                # Hashed when stored, not now: nothing to compare with, and an
+                # error here would refuse a value that may well be unchanged.
+                return digest
             if current != digest:
                 changed = _tls.changed
                 if changed is not None:
