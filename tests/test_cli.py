@@ -32,18 +32,20 @@ pytestmark = pytest.mark.skipif(
 HAS_DOT = shutil.which("dot") is not None
 
 
-@p.provenance(version=2, tags=["raw"])
+# Short explicit names keep the listings below readable (defaults are
+# module-qualified: test_cli.load).
+@p.provenance(version=2, tags=["raw"], name="load")
 def load(n: int) -> list[int]:
     return list(range(n))
 
 
-@p.provenance()
+@p.provenance(name="big")
 def big(n: int) -> bytes:
     # Larger than the inline limit: stored as a blob on disk.
     return bytes(range(256)) * n
 
 
-@p.provenance()
+@p.provenance(name="combine")
 def combine(a: Any, b: Any, alpha: float = 0.5) -> int:
     return len(a) + len(b)
 

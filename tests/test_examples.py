@@ -124,20 +124,25 @@ def test_pipeline_example(tmp_path: Any) -> None:
     assert root.tag == "{http://www.w3.org/2000/svg}svg"
     text = svg.read_text()
     for name in STEPS + ["split_train", "split_test"]:
-        assert f">{name}" in text, name
+        assert name in text, name
     assert not (out_dir / "lineage").exists(), "the dot source is cleaned up"
 
     # The sets are loadable from another process (this one).
     p.load_config(default_config(str(tmp_path / "store")))
     run_set = p.load_set_by_name("pipeline-example")
     names = sorted(a.name for a in run_set.artifacts().values())
+    # Default names are module-qualified; a script's module is its file's name.
     assert names == sorted(
-        ["load_data", "split", "split_train", "split_test", "fit_featurizer"]
+        f"pipeline_example.{n}"
+        for n in ["load_data", "split", "split_train", "split_test", "fit_featurizer"]
         + ["train_model", "evaluate"] * 2
     )
     assert f"set 'pipeline-example' ({run_set.id[:12]}) has 9 artifacts" in first
     best = p.load_set_by_labels({"name": "best-model", "pipeline": "numpy"})
-    assert sorted(a.name for a in best.artifacts().values()) == ["evaluate", "train_model"]
+    assert sorted(a.name for a in best.artifacts().values()) == [
+        "pipeline_example.evaluate",
+        "pipeline_example.train_model",
+    ]
 
     # A second run loads everything.
     second = run_example(PIPELINE, tmp_path, "--out", str(out_dir))
@@ -162,7 +167,7 @@ def test_pipeline_rerun_captures_the_same_set() -> None:
         with p.capture_set("pipeline-example") as capture:
             pipeline.run_pipeline(0.01)
         captured.append(sorted(a.name for a in capture[0].artifacts().values()))
-    assert "split_train" in captured[0]
+    assert "example_pipeline_example.split_train" in captured[0]
     assert captured[1] == captured[0]
 
 
@@ -210,10 +215,11 @@ def test_team_example(tmp_path: Any, postgres_url: str, s3_server: Any, s3_bucke
         info = json.loads(row.run_info) if isinstance(row.run_info, str) else row.run_info
         return str(info["user"])
 
-    (sales,) = [r for r in rows if r.name == "daily_sales"]
+    (sales,) = [r for r in rows if r.name == "team_example.daily_sales"]
     assert sales.id.startswith(alice["daily_sales(north)"][0])
     assert user(sales) == "alice"
-    assert sorted(user(r) for r in rows if r.name == "summarize") == ["alice", "bob"]
+    summaries = [r for r in rows if r.name == "team_example.summarize"]
+    assert sorted(user(r) for r in summaries) == ["alice", "bob"]
 
     # The data set's value is in the bucket, under the configured prefix.
     listed = s3_server.client.list_objects_v2(Bucket=s3_bucket, Prefix="provenance/blobs/")

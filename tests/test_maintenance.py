@@ -36,7 +36,7 @@ def test_verify_finds_missing_and_corrupt_values(disk_repo: Any) -> None:
         (damaged.artifact.id, "corrupt"),
         (small.artifact.id, "corrupt"),
     }
-    assert all(x.name == "make" for x in report.problems)
+    assert all(x.name == f"{__name__}.make" for x in report.problems)
     assert good.artifact.id not in {x.artifact_id for x in report.problems}
 
 

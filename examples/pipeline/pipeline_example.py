@@ -112,7 +112,7 @@ def step(fn: p.ProvenanceFunction, *args: Any, **kwargs: Any) -> Any:
     result = fn(*args, **kwargs)
     status = "loaded  " if cached else "computed"
     # Proxies and composite results both carry the artifact of the call.
-    print(f"  {fn.name:<15} {status}  {result.artifact.id[:12]}")
+    print(f"  {fn.__name__:<15} {status}  {result.artifact.id[:12]}")
     return result
 
 
@@ -144,7 +144,7 @@ def main() -> None:
     assert loaded.id == run_set.id
     print(f"\nset {loaded.name!r} ({loaded.id[:12]}) has {len(loaded)} artifacts:")
     for artifact in sorted(loaded.artifacts().values(), key=lambda a: a.name):
-        print(f"  {artifact.name:<15} {artifact.id[:12]}")
+        print(f"  {artifact.name:<34} {artifact.id[:12]}")
 
     # A set can also be made from chosen artifacts, with labels to find it by.
     weights, metrics = max(results, key=lambda r: r[1]["accuracy"])
