@@ -35,6 +35,7 @@ import os
 import sys
 import sysconfig
 import textwrap
+import threading
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -143,17 +144,40 @@ def _is_user_file(filename: str) -> bool:
     return not any(path.startswith(d) for d in _library_dirs())
 
 
-def _is_user_module(module: str | None) -> bool:
-    if not module:
+def _library_name(module: str | None) -> bool:
+    top = (module or "").partition(".")[0]
+    return top in ("provenance", "builtins") or top in sys.stdlib_module_names
+
+
+def _is_user_module(module: str | None, filename: str | None = None) -> bool:
+    """Whether ``module`` (defined in ``filename``, when known) is the user's own code.
+
+    ``filename`` is the file the code was compiled from; without it the module's
+    ``__file__`` is looked up in ``sys.modules``.
+    """
+    if not module or _library_name(module) or module in sys.builtin_module_names:
         return False
-    top = module.partition(".")[0]
-    if top == "provenance" or top in sys.stdlib_module_names or top in sys.builtin_module_names:
-        return False
-    mod = sys.modules.get(module)
-    if module == "__main__":
-        return True
-    filename = getattr(mod, "__file__", None)
-    return bool(filename) and _is_user_file(filename)
+    if filename is None:
+        if module == "__main__":
+            return True
+        filename = getattr(sys.modules.get(module), "__file__", None)
+        if not filename:
+            return False  # a namespace package or a module built into the interpreter
+    if filename.startswith("<"):
+        return True  # exec'd code, a REPL or a notebook cell: nobody installed it
+    return _is_user_file(filename)
+
+
+def _class_file(cls: type) -> str | None:
+    """The file a class was defined in: its module's, or that of one of its methods."""
+    filename = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    if filename:
+        return str(filename)
+    for member in vars(cls).values():
+        code = getattr(getattr(member, "__func__", member), "__code__", None)
+        if isinstance(code, types.CodeType):
+            return code.co_filename
+    return None
 
 
 @functools.lru_cache(maxsize=1024)
@@ -373,8 +397,11 @@ class _Walk:
             return
         # A builtin or a callable instance: its class tells whose code it is.
         module = getattr(obj, "__module__", None) or type(obj).__module__
-        if _is_user_module(module) and not isinstance(obj, types.BuiltinFunctionType):
-            self.klass(type(obj))
+        kind = type(obj)
+        if not isinstance(obj, types.BuiltinFunctionType) and _is_user_module(
+            kind.__module__, _class_file(kind)
+        ):
+            self.klass(kind)
         else:
             self.package(module)
 
@@ -383,7 +410,7 @@ class _Walk:
         wrapped = getattr(fn, "__wrapped__", None)
         if wrapped is not None:  # functools.wraps: the wrapped code runs too
             self.callable(wrapped, fn.__qualname__)
-        if not _is_user_module(module):
+        if not _is_user_module(module, fn.__code__.co_filename):
             self.package(module)
             return
         name = f"{importable_module_name(module)}.{fn.__qualname__}"
@@ -421,7 +448,7 @@ class _Walk:
             return
         self.seen.add(id(cls))
         module = cls.__module__
-        if not _is_user_module(module):
+        if not _is_user_module(module, _class_file(cls)):
             self.package(module)
             return
         name = f"{importable_module_name(module)}.{cls.__qualname__}"
@@ -494,7 +521,7 @@ class _Walk:
         if text is not None:
             self.add(f"assignment {where}", text)
         kind = type(obj)
-        if _is_user_module(kind.__module__):
+        if _is_user_module(kind.__module__, _class_file(kind)):
             self.klass(kind)  # an instance of a user class: its class's code counts
         else:
             self.package(kind.__module__)
@@ -505,6 +532,12 @@ class _Walk:
         except HashingError:
             digest = xxhash.xxh3_128_digest(f"unhashable {type(value).__qualname__}".encode())
         self.add(f"value {where}", f"{where} = {_short_repr(value)}", digest)
+
+
+# CPython's AST constructor keeps a recursion count that concurrent parses in
+# several threads can corrupt ("AST constructor recursion depth mismatch",
+# seen on 3.11 with 8 threads): one walk at a time.
+_WALK_LOCK = threading.RLock()
 
 
 def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
@@ -521,13 +554,22 @@ def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
         Its digest, normalized source text and the packages reached.
     """
     walk = _Walk()
-    walk.callable(fn, getattr(fn, "__qualname__", "function"))
+    with _WALK_LOCK:
+        walk.callable(fn, getattr(fn, "__qualname__", "function"))
     if not walk.parts:
-        # Nothing of the user's: a builtin or a library function.  Its module
-        # and name identify it; the package version is recorded.
+        # Nothing of the user's: a builtin or a library function.  Its module,
+        # its name and its package's version identify it (a new release of the
+        # package may compute something else).
         module = getattr(fn, "__module__", None) or type(fn).__module__
         qualname = getattr(fn, "__qualname__", None) or type(fn).__qualname__
-        walk.add(f"ref {module}.{qualname}", f"# {module}.{qualname} (not the user's code)")
+        top = str(module).partition(".")[0]
+        version = walk.packages.get(top) or (
+            f"python {sys.version_info[0]}.{sys.version_info[1]}" if _library_name(module) else "?"
+        )
+        walk.add(
+            f"ref {module}.{qualname} {version}",
+            f"# {module}.{qualname} (not the user's code), {top} {version}",
+        )
     keys = sorted(walk.parts)
     # Which of the covered functions is the entry point counts too: two
     # functions that call each other cover the same parts.

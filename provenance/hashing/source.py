@@ -6,10 +6,14 @@ cut out of the statement that holds it; the last few parsed files are kept.
 
 from __future__ import annotations
 
+import threading
 import types
 from typing import Any
 
 _PARSED: dict[str, tuple[list[str], Any, str]] = {}  # filename -> (lines, AST, text)
+# Parsing in several threads at once can fail inside CPython's AST constructor
+# ("recursion depth mismatch"): one parse at a time.
+_PARSE_LOCK = threading.RLock()
 
 
 def _parse_file(filename: str) -> tuple[list[str], Any, str] | None:
@@ -24,7 +28,8 @@ def _parse_file(filename: str) -> tuple[list[str], Any, str] | None:
         return cached
     text = "".join(lines)
     try:
-        tree = ast.parse(text)
+        with _PARSE_LOCK:
+            tree = ast.parse(text)
     except (SyntaxError, ValueError):
         return None
     if len(_PARSED) >= 8:  # ASTs of big files are big
@@ -107,7 +112,8 @@ def _compiles_alike(code: types.CodeType, node: Any, text: str) -> bool:
     import ast
 
     try:
-        module = compile(ast.get_source_segment(text, node) or "", "<lambda>", "eval")
+        with _PARSE_LOCK:
+            module = compile(ast.get_source_segment(text, node) or "", "<lambda>", "eval")
     except SyntaxError:
         return False
     alone = next((c for c in module.co_consts if isinstance(c, types.CodeType)), None)
