@@ -111,7 +111,8 @@ class Artifact:
         "(see :mod:`provenance.fingerprint`); None for artifacts stored before it was recorded.",
     )
     input_hashes: dict[str, Any] | None = _json_column(  # type: ignore[assignment]
-        "input_hashes", "The argument hashes the id was made from: ``{'kargs': ..., 'varargs': ...}``."
+        "input_hashes",
+        "The argument hashes the id was made from: ``{'kargs': ..., 'varargs': ...}``.",
     )
     load_kwargs: dict[str, Any] | None = _json_column("load_kwargs", "Keyword arguments of load.")  # type: ignore[assignment]
     dump_kwargs: dict[str, Any] | None = _json_column("dump_kwargs", "Keyword arguments of dump.")  # type: ignore[assignment]

@@ -297,7 +297,7 @@ def _short_repr(value: Any) -> str:
 
 
 def _is_constant(value: Any, depth: int = 0) -> bool:
-    """Numbers, strings, bytes, None, and tuples and frozensets of them: values that cannot change."""
+    """Numbers, strings, bytes, None, and tuples and frozensets of them: they cannot change."""
     kind = type(value)
     if kind in _CONSTANT_SCALARS:
         return True

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .artifact import ArtifactProxy, is_proxy
+from .files import File
 from .hashing import hash_value
 
 if TYPE_CHECKING:
@@ -51,6 +52,13 @@ def json_summary(value: Any, depth: int = 0) -> Any:
         if kind is str and (len(value) > 1000 or "\x00" in value):
             return {"$type": "str", "$hash": hash_value(value), "$len": len(value)}
         return value
+    if kind is File:
+        # A file is its contents: the hash identifies it, the path says where it was.
+        return {
+            "$type": "provenance.File",
+            "$path": fit(value.path, 1000),
+            "$hash": hash_value(value),
+        }
     if kind in (list, tuple) and depth < 3 and len(value) <= 100:
         return [json_summary(v, depth + 1) for v in value]
     if kind is dict and depth < 3 and len(value) <= 100 and all(type(k) is str for k in value):

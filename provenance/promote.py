@@ -101,7 +101,7 @@ def _copy(
         art = artifacts[artifact_id]
         row = {name: art._get(name) for name in COLUMNS}
         for name in ("load_kwargs", "dump_kwargs", "inputs_json", "input_artifact_ids",
-                     "custom_fields", "run_info"):  # fmt: skip
+                     "custom_fields", "run_info", "input_hashes"):  # fmt: skip
             row[name] = getattr(art, name)
         row["composite"] = art.composite
         row["computed_at"] = art.computed_at
@@ -110,7 +110,17 @@ def _copy(
             blobs = [k for k in blobs if k != row["blob_id"]]
         # Blobs first, row last: a stopped promotion leaves no dangling row.
         source.blobstore.copy_to(target.blobstore, blobs)
-        if target.index.put(row, edges_of.get(artifact_id, []), tags.get(artifact_id, [])):
+        # The code's source goes along, so that ``why`` can show it there.
+        code = None
+        fingerprint = row.get("code_fingerprint")
+        if fingerprint:
+            found = source.index.code_source(fingerprint)
+            if found is not None:
+                code = (fingerprint, found["source"], found["packages"])
+        put = target.index.put(
+            row, edges_of.get(artifact_id, []), tags.get(artifact_id, []), code=code
+        )
+        if put:
             copied.append(artifact_id)
     return copied
 

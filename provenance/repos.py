@@ -391,7 +391,7 @@ class Repository:
         return self.index.put(row, edges, tags, replace=replace, code=code)
 
     def code_source(self, fingerprint: str) -> dict[str, Any] | None:
-        """The stored normalized source of a code fingerprint (see :mod:`provenance.fingerprint`)."""
+        """The stored normalized source of a code fingerprint (:mod:`provenance.fingerprint`)."""
         return self.index.code_source(fingerprint)
 
     def delete_artifact(self, artifact_id: str) -> bool:

@@ -132,6 +132,8 @@ def _brief(summary: Any) -> str:
     if isinstance(summary, Mapping):
         if "$artifact" in summary:
             return f"artifact {str(summary['$artifact'])[:12]}"
+        if "$path" in summary:
+            return f"File({str(summary['$path'])!r}) {str(summary.get('$hash'))[:12]}"
         if "$hash" in summary:
             kind = summary.get("$type", "value")
             extra = f", {summary['$len']} characters" if "$len" in summary else ""

@@ -176,8 +176,12 @@ def test_code_it_does_not_reach_does_not_count(load: Any) -> None:
 
 def test_closure_values_count(load: Any) -> None:
     mod = load(BASE)
-    assert code_fingerprint(mod.make_closure(2)).digest == code_fingerprint(mod.make_closure(2)).digest
-    assert code_fingerprint(mod.make_closure(2)).digest != code_fingerprint(mod.make_closure(3)).digest
+    assert (
+        code_fingerprint(mod.make_closure(2)).digest == code_fingerprint(mod.make_closure(2)).digest
+    )
+    assert (
+        code_fingerprint(mod.make_closure(2)).digest != code_fingerprint(mod.make_closure(3)).digest
+    )
 
 
 def test_partial_arguments_count(load: Any) -> None:
@@ -213,7 +217,9 @@ def test_the_source_shows_every_covered_part(load: Any) -> None:
 
 
 def test_a_decorated_helper_counts_by_its_code(load: Any) -> None:
-    source = BASE.replace("def helper(x):", "import provenance as p\n\n@p.provenance()\ndef helper(x):")
+    source = BASE.replace(
+        "def helper(x):", "import provenance as p\n\n@p.provenance()\ndef helper(x):"
+    )
     base, edited = load(source), load(source.replace("return x * 2", "return x * 5"))
     assert fp(base) != fp(edited)
 
@@ -242,7 +248,9 @@ def test_a_method_counts_its_class(load: Any) -> None:
     """
     base = load(source)
     edited = load(source.replace("x + 1", "x + 2"))
-    assert code_fingerprint(base.Pipeline.step).digest != code_fingerprint(edited.Pipeline.step).digest
+    assert (
+        code_fingerprint(base.Pipeline.step).digest != code_fingerprint(edited.Pipeline.step).digest
+    )
 
 
 def test_lambdas_and_callable_objects(load: Any) -> None:

@@ -257,7 +257,7 @@ if __name__ == "__main__":
         (("    return helper(n) * WEIGHT", "    return helper(n) * WEIGHT + 100"), False),
         (("    return x + 1", "    return x + 10"), False),  # a helper
         (("WEIGHT = 2", "WEIGHT = 3"), False),  # a constant
-        (("def helper(x):", "def helper(x):\n    # a comment\n    \"\"\"A docstring.\"\"\""), True),
+        (("def helper(x):", 'def helper(x):\n    # a comment\n    """A docstring."""'), True),
         (("    return helper(n) * WEIGHT", "    return (helper(n)\n            * WEIGHT)"), True),
     ],
 )
@@ -284,8 +284,8 @@ def test_an_edited_function_is_recomputed_in_a_fresh_process(
 def test_with_a_version_the_version_decides_and_a_changed_hit_warns_once(tmp_path: Path) -> None:
     home = tmp_path / "home"
     versioned = EVALUATE.replace("@p.provenance()", "@p.provenance(version=1)").replace(
-        '    print(result, result.artifact.id)',
-        '    print(result, result.artifact.id)\n    print(evaluate(int(sys.argv[1])))',
+        "    print(result, result.artifact.id)",
+        "    print(result, result.artifact.id)\n    print(evaluate(int(sys.argv[1])))",
     )
     script = write(tmp_path / "evaluation.py", versioned)
     first = run_script(script, home, "4")
@@ -387,8 +387,14 @@ def test_a_file_argument_is_identified_by_its_contents(repo: Any, tmp_path: Path
         with open(path) as f:
             return len(f.readlines())
 
-    assert load_data(p.File(str(data))) == 150
+    first = load_data(p.File(str(data)))
+    assert first == 150
+    summary = first.artifact.inputs_json["kargs"]["path"]
+    assert summary["$path"] == str(data) and summary["$type"] == "provenance.File"
     data.write_text("".join(f"{i},1.0\n" for i in range(59)))
+    why = load_data.why(p.File(str(data)))
+    assert not why.cached and [d.label for d in why.differences] == ["argument 'path'"]
+    assert "File(" in str(why)
     assert load_data(p.File(str(data))) == 59
 
 

@@ -65,6 +65,12 @@ def test_promote_between_two_sqlite_repos(tmp_path: Any) -> None:
         assert back.artifact.input_artifact_ids == result.artifact.input_artifact_ids
         assert back.artifact.run_info == result.artifact.run_info
         assert back.artifact.inputs["kargs"]["a"] == [0, 1, 2]
+        # What identifies the call goes along: argument hashes and the code's source.
+        assert back.artifact.input_hashes == result.artifact.input_hashes
+        assert back.artifact.code_fingerprint == combine.code_fingerprint().digest
+        stored = b.code_source(back.artifact.code_fingerprint)
+        assert stored is not None and "return _n(a) + _n(b)" in stored["source"]
+        assert combine.why(x, y).cached
     assert b.index.lineage_edges(result.artifact.id) == p.get_repo_by_name("a").index.lineage_edges(
         result.artifact.id
     )

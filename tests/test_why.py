@@ -95,7 +95,9 @@ def test_changed_code_shows_a_diff_of_the_stored_source(repo: Any, tmp_path: Pat
     assert "--- stored" in str(why) and "+++ now" in str(why)
 
 
-def test_under_a_version_a_code_change_is_shown_as_outside_the_id(repo: Any, tmp_path: Path) -> None:
+def test_under_a_version_a_code_change_is_shown_as_outside_the_id(
+    repo: Any, tmp_path: Path
+) -> None:
     source = """
     import provenance as p
 
