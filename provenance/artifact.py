@@ -247,7 +247,7 @@ class ArtifactProxy(wrapt.ObjectProxy):
     Passing a proxy to a decorated function records lineage, and its hash is
     the artifact's ``value_id``.  A mutable value is hashed again to check
     it: one changed in place hashes as what it holds now (see
-    :func:`provenance.hashing.collect_changed_proxies`).
+    :func:`provenance.hashing.changed_proxies`).
     """
 
     #: Read by provenance.hashing: the value may have changed in place, check it.

@@ -37,7 +37,7 @@ from .errors import (
     PathArgumentWarning,
 )
 from .fingerprint import CodeFingerprint, code_fingerprint, importable_module_name
-from .hashing import HASH_SCHEME, collect_changed_proxies, hash_bytes, hash_value
+from .hashing import HASH_SCHEME, changed_proxies, hash_bytes, hash_value
 from .index import COLUMNS
 from .inputs import dumps_inputs, fit, iter_proxies, json_summary, unwrap
 from .observers import artifact_observers, notify
@@ -215,27 +215,28 @@ class ProvenanceFunction:
         now; with ``check`` it is reported (a warning, or an error under
         ``set_check_mutations(True)``) and recorded as a plain value.
         """
-        with collect_changed_proxies() as changed:
-            kargs: dict[str, str] = {}
-            for name, value in inputs["kargs"].items():
-                try:
-                    kargs[name] = hash_value(value)
-                except HashingError as exc:
-                    raise HashingError(
-                        f"{self.name}(): cannot hash parameter {name!r}: {exc}"
-                    ) from None
-                if changed and check:
-                    inputs["kargs"][name] = self._changed_proxies(changed, value, repr(name))
-            varargs = []
-            for i, value in enumerate(inputs["varargs"]):
-                try:
-                    varargs.append(hash_value(value))
-                except HashingError as exc:
-                    raise HashingError(
-                        f"{self.name}(): cannot hash positional argument {i} (*args): {exc}"
-                    ) from None
-                if changed and check:
-                    inputs["varargs"][i] = self._changed_proxies(changed, value, f"*args[{i}]")
+        changed = changed_proxies()
+        changed.clear()
+        kargs: dict[str, str] = {}
+        for name, value in inputs["kargs"].items():
+            try:
+                kargs[name] = hash_value(value)
+            except HashingError as exc:
+                raise HashingError(
+                    f"{self.name}(): cannot hash parameter {name!r}: {exc}"
+                ) from None
+            if changed and check:
+                inputs["kargs"][name] = self._changed_proxies(changed, value, repr(name))
+        varargs = []
+        for i, value in enumerate(inputs["varargs"]):
+            try:
+                varargs.append(hash_value(value))
+            except HashingError as exc:
+                raise HashingError(
+                    f"{self.name}(): cannot hash positional argument {i} (*args): {exc}"
+                ) from None
+            if changed and check:
+                inputs["varargs"][i] = self._changed_proxies(changed, value, f"*args[{i}]")
         raw = {"kargs": kargs, "varargs": varargs}
         hashes = raw
         if self._input_hash_fn is not None:

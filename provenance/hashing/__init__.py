@@ -20,7 +20,7 @@ proxy inside a container contributes the id of the value it stands for, and
 ``hash_value([proxy]) == hash_value([raw_value])``.  A proxy whose value is
 mutable is hashed again, so one changed in place since it was made hashes as
 what it holds now, never as its stale value id
-(:func:`collect_changed_proxies` tells a caller which ones were).
+(:func:`changed_proxies` tells a caller which ones were).
 
 Choices
 -------
@@ -102,12 +102,12 @@ from .pandas import _CHUNK_ITEMS as _CHUNK_ITEMS  # for tests/test_hashing.py
 from .source import _compiles_alike as _compiles_alike  # for tests/test_hashing.py
 from .source import _function_source as _function_source  # for tests/test_hashing.py
 from .source import _parse_file as _parse_file  # for tests/test_hashing.py
-from .values import collect_changed_proxies, hash_value, register_hasher, value_digest
+from .values import changed_proxies, hash_value, register_hasher, value_digest
 
 __all__ = [
     "DIGEST_SIZE",
     "HASH_SCHEME",
-    "collect_changed_proxies",
+    "changed_proxies",
     "hash_bytes",
     "hash_file",
     "hash_value",

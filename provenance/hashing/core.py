@@ -171,9 +171,8 @@ class _ThreadState(threading.local):
         self.active: set[int] = set()  # ids of values being hashed: meeting one again is a cycle
         self.functions: set[int] = set()  # ids of functions being hashed (recursive closures)
         # Proxies met whose value no longer hashes to their value id, as
-        # (proxy, current digest), while a caller collects them (see
-        # hashing.values.collect_changed_proxies); None when nobody does.
-        self.changed: list[tuple[Any, bytes]] | None = None
+        # (proxy, current digest): see hashing.values.changed_proxies.
+        self.changed: list[tuple[Any, bytes]] = []
 
 
 _tls = _ThreadState()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, TypeVar, overload
 
 from ..errors import HashingError
@@ -87,21 +86,15 @@ def hash_value(obj: object, path: str = "") -> str:
         raise _recursion_error(obj, path) from None
 
 
-@contextlib.contextmanager
-def collect_changed_proxies() -> Iterator[list[tuple[Any, bytes]]]:
-    """Collect the artifact proxies hashed in this block whose value changed in place.
+def changed_proxies() -> list[tuple[Any, bytes]]:
+    """This thread's list of artifact proxies hashed while changed in place.
 
-    Yields a list that fills with ``(proxy, current digest)`` pairs: proxies
-    whose value no longer hashes to their recorded value id.  Such a proxy is
-    always hashed as the value it holds now; this only tells the caller.
+    Hashing a proxy whose value no longer hashes to its recorded value id
+    appends ``(proxy, current digest)`` here; such a proxy is always hashed as
+    the value it holds now, this list only tells a caller (the decorator
+    clears it, hashes a call's arguments, then reads it).  It keeps the last 64.
     """
-    outer = _tls.changed
-    found: list[tuple[Any, bytes]] = []
-    _tls.changed = found
-    try:
-        yield found
-    finally:
-        _tls.changed = outer
+    return _tls.changed
 
 
 def _recursion_error(obj: object, path: str) -> HashingError:
