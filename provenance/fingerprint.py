@@ -29,13 +29,15 @@ show what changed.
 from __future__ import annotations
 
 import ast
+import enum
 import functools
 import importlib.metadata
+import logging
 import os
+import re
 import sys
 import sysconfig
 import textwrap
-import threading
 import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -45,9 +47,11 @@ import xxhash
 
 from .errors import HashingError
 from .hashing import value_digest
-from .hashing.source import _parse_file
+from .hashing.source import _PARSE_LOCK, _parse_file
 
 __all__ = ["CodeFingerprint", "code_fingerprint", "importable_module_name"]
+
+logger = logging.getLogger(__name__)
 
 #: Bump when what a fingerprint covers, or how it is encoded, changes.
 FINGERPRINT_SCHEME = "code/1"
@@ -104,11 +108,12 @@ def importable_module_name(module: str | None) -> str | None:
     """The name a module is imported under; a script run as ``__main__`` maps to its file's.
 
     ``python pipeline.py`` and ``import pipeline`` then name the same functions
-    alike.  A notebook or a REPL stays ``__main__``.
+    alike, and so does a worker process started with ``spawn`` (which runs the
+    script as ``__mp_main__``).  A notebook or a REPL stays ``__main__``.
     """
-    if module != "__main__":
+    if module not in ("__main__", "__mp_main__"):
         return module
-    main = sys.modules.get("__main__")
+    main = sys.modules.get(module)
     spec = getattr(main, "__spec__", None)
     return _main_module_name(getattr(main, "__file__", None), getattr(spec, "name", None))
 
@@ -118,13 +123,14 @@ def importable_module_name(module: str | None) -> str | None:
 
 @functools.lru_cache(maxsize=1)
 def _library_dirs() -> tuple[str, ...]:
+    # The interpreter's own directories only: ``prefix/lib`` would also hold a
+    # project's ``lib/`` folder when a virtual environment sits at its root.
     dirs = set()
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        path = sysconfig.get_paths().get(key)
-        if path:
-            dirs.add(os.path.realpath(path))
-    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
-        dirs.add(os.path.realpath(os.path.join(prefix, "lib")))
+    for scheme_paths in (sysconfig.get_paths(),):
+        for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+            path = scheme_paths.get(key)
+            if path:
+                dirs.add(os.path.realpath(path))
     try:
         import site
 
@@ -145,6 +151,7 @@ def _is_user_file(filename: str) -> bool:
 
 
 def _library_name(module: str | None) -> bool:
+    """For code without a file: whether its module's name is the standard library's."""
     top = (module or "").partition(".")[0]
     return top in ("provenance", "builtins") or top in sys.stdlib_module_names
 
@@ -152,19 +159,24 @@ def _library_name(module: str | None) -> bool:
 def _is_user_module(module: str | None, filename: str | None = None) -> bool:
     """Whether ``module`` (defined in ``filename``, when known) is the user's own code.
 
-    ``filename`` is the file the code was compiled from; without it the module's
-    ``__file__`` is looked up in ``sys.modules``.
+    Decided by where the code's file lies, so that a project's ``code/`` or
+    ``types/`` package is the user's although the standard library has a
+    module of that name; the name decides only for code without a file.
     """
-    if not module or _library_name(module) or module in sys.builtin_module_names:
+    if not module:
+        return False
+    if module.partition(".")[0] == "provenance":
         return False
     if filename is None:
-        if module == "__main__":
+        if module in ("__main__", "__mp_main__"):
             return True
         filename = getattr(sys.modules.get(module), "__file__", None)
         if not filename:
-            return False  # a namespace package or a module built into the interpreter
+            # A namespace package or a module built into the interpreter.
+            return not _library_name(module) and module not in sys.builtin_module_names
     if filename.startswith("<"):
-        return True  # exec'd code, a REPL or a notebook cell: nobody installed it
+        # exec'd code, a REPL or a notebook cell: nobody installed it.
+        return not _library_name(module)
     return _is_user_file(filename)
 
 
@@ -208,7 +220,8 @@ def _strip_docstrings(tree: ast.AST) -> None:
                 node.body = body[1:] or [ast.Pass()]
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             # Decorators of the covered function are its wrapping, not its code;
-            # the @provenance line in particular holds the version.
+            # the @provenance line in particular holds the version.  (The
+            # decorators that are user code are followed as globals it names.)
             node.decorator_list = []
 
 
@@ -239,8 +252,65 @@ def _defs_by_line(filename: str) -> tuple[list[str], str, dict[int, list[Any]]] 
     return lines, text, table
 
 
+def _runs_this_source(code: types.CodeType, tree: ast.Module) -> bool:
+    """Whether the parsed ``def`` compiles to the code that runs.
+
+    The file may have been edited since the module was imported: then the
+    text on disk is not the running code, and fingerprinting it would give
+    the old code's results to the new text.  Compiled alone, the ``def``
+    differs from the running code in ways that are not edits (names of an
+    enclosing scope read as globals, private names not mangled, module
+    attributes loaded as methods), so what is compared is the operations,
+    the constants and the other names.
+    """
+    try:
+        module = compile(tree, code.co_filename, "exec", dont_inherit=True)
+    except (SyntaxError, ValueError):
+        return False
+    codes = [c for c in module.co_consts if isinstance(c, types.CodeType)]
+    alone = next((c for c in codes if c.co_name == code.co_name), None)
+    if alone is None:
+        return False
+    free = _free_names(code)
+    return _shape(alone, free) == _shape(code, free)
+
+
+def _free_names(code: types.CodeType) -> frozenset[str]:
+    names = set(code.co_freevars) | set(code.co_cellvars)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _free_names(const)
+    return frozenset(names)
+
+
+_MANGLED = re.compile(r"^_[A-Za-z0-9_]*?[A-Za-z0-9](__\w+)$")
+#: Operations whose argument is what they do (``+`` or ``-``, ``<`` or ``>``).
+_OPERATOR_OPS = frozenset({"BINARY_OP", "COMPARE_OP", "IS_OP", "CONTAINS_OP"})
+_SAME_OP = {"LOAD_METHOD": "LOAD_ATTR", "CALL_METHOD": "CALL_FUNCTION"}
+
+
+def _shape(code: types.CodeType, free: frozenset[str]) -> tuple[Any, ...]:
+    """The operations, constants and global names of ``code`` and its nested code."""
+    import dis
+
+    consts = tuple(
+        _shape(c, free) if isinstance(c, types.CodeType) else (type(c).__name__, repr(c))
+        for c in code.co_consts
+    )
+    names = tuple(_MANGLED.sub(r"\1", n) for n in code.co_names if n not in free)
+    ops = tuple(
+        (_SAME_OP.get(i.opname, i.opname), i.arg if i.opname in _OPERATOR_OPS else None)
+        for i in dis.get_instructions(code)
+        if i.opname not in ("EXTENDED_ARG", "NOP", "CACHE")
+    )
+    return consts, names, ops
+
+
 def _normalized_source(code: types.CodeType) -> str | None:
-    """The ``def`` (or lambda) of ``code``, parsed and unparsed, or ``None`` without source."""
+    """The ``def`` (or lambda) of ``code``, parsed and unparsed, or ``None`` without source.
+
+    ``None`` too when the source on disk is not what runs (an edited file).
+    """
     found = _defs_by_line(code.co_filename)
     if found is None:
         return None
@@ -260,7 +330,10 @@ def _normalized_source(code: types.CodeType) -> str | None:
             tree: ast.AST = ast.parse(segment, mode="eval")
         else:
             segment = "".join(lines[node.lineno - 1 : node.end_lineno])
-            tree = ast.parse(textwrap.dedent(segment))
+            parsed = ast.parse(textwrap.dedent(segment))
+            if not _runs_this_source(code, parsed):
+                return None
+            tree = parsed
     except (SyntaxError, ValueError):
         return None
     _strip_docstrings(tree)
@@ -268,12 +341,12 @@ def _normalized_source(code: types.CodeType) -> str | None:
 
 
 def _bytecode_text(code: types.CodeType) -> str:
-    # No source (exec'd code): the compiled form, which changes between Python versions.
-    consts = [
-        _bytecode_text(c) if isinstance(c, types.CodeType) else repr(c) for c in code.co_consts
-    ]
-    digest = xxhash.xxh3_128_hexdigest(code.co_code + repr((code.co_names, consts)).encode())
-    return f"<bytecode of {code.co_name} {digest}>"
+    # No source (exec'd code, an edited file): the compiled form, which
+    # changes between Python versions.  Constants are hashed canonically (a
+    # frozenset's repr depends on PYTHONHASHSEED).
+    from .hashing.functions import _bytecode_fingerprint
+
+    return f"<bytecode of {code.co_name} {_bytecode_fingerprint(code).hex()}>"
 
 
 # -- the walk ---------------------------------------------------------------------------
@@ -293,6 +366,7 @@ def _short_repr(value: Any) -> str:
         text = repr(value)
     except Exception:
         text = f"<{type(value).__qualname__}>"
+    text = re.sub(r" at 0x[0-9a-fA-F]+", "", text)  # addresses change between processes
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -306,6 +380,7 @@ def _is_constant(value: Any, depth: int = 0) -> bool:
     return False
 
 
+_CONTAINERS = (dict, list, tuple, set, frozenset)
 _ASSIGNMENTS = (ast.Assign, ast.AnnAssign, ast.AugAssign)
 
 
@@ -317,9 +392,8 @@ def _assigned_names(node: Any) -> set[str]:
 def _assignments(filename: str | None, name: str) -> str | None:
     """The module-level statements of ``filename`` that assign ``name``, normalized.
 
-    A mutable global (``PARAMS = {...}``, ``registry = []``, ``model = Model(3)``)
-    is identified by how the module makes it, not by its value now: its value
-    may be state that the program changes as it runs.
+    What identifies a global whose value cannot be hashed (a lock, a client,
+    a connection): how the module makes it.
     """
     if not filename:
         return None
@@ -341,14 +415,20 @@ def _assignments(filename: str | None, name: str) -> str | None:
     return "\n".join(found) if found else None
 
 
+#: Stands for a part that could not be inspected: different in every process,
+#: so a result that depends on it is never served to another process.
+_OPAQUE = os.urandom(16)
+
+
 class _Walk:
     """Collects the covered parts of one decorated function: ``key -> (digest, text)``."""
 
     def __init__(self) -> None:
         self.parts: dict[str, tuple[bytes, str]] = {}
         self.packages: dict[str, str] = {}
-        self.seen: set[int] = set()
+        self.seen: set[Any] = set()
         self.order: list[str] = []
+        self.opaque: list[str] = []
 
     def add(self, key: str, text: str, digest: bytes | None = None) -> None:
         if key not in self.parts:
@@ -364,30 +444,45 @@ class _Walk:
         if top not in self.packages:
             self.packages[top] = _package_version(top) or "unknown"
 
+    def guarded(self, where: str, step: Callable[..., None], *args: Any) -> None:
+        """Run one step of the walk; an object that cannot be inspected becomes opaque."""
+        try:
+            step(*args)
+        except RecursionError:
+            raise
+        except Exception as exc:
+            logger.debug("cannot inspect %s for the code fingerprint", where, exc_info=True)
+            self.opaque.append(f"{where} ({type(exc).__name__}: {exc})")
+            self.add(f"opaque {where}", f"# {where}: could not be inspected ({exc!r})", _OPAQUE)
+
     # -- callables
 
     def callable(self, obj: Any, where: str) -> None:
-        if id(obj) in self.seen:
+        if ("callable", id(obj)) in self.seen:
             return
-        self.seen.add(id(obj))
-        inner = getattr(obj, "_provenance_function_", None)
-        if inner is not None:  # a decorated helper: its own code counts
-            self.callable(inner, where)
+        self.seen.add(("callable", id(obj)))
+        kind = type(obj)
+        # Attributes are looked up on the type first: an object's own
+        # __getattr__ (a lazy proxy, say) may do anything.
+        if getattr(kind, "_provenance_function_", None) is not None:
+            self.callable(obj._provenance_function_, where)  # a decorated helper
             return
         if isinstance(obj, functools.partial):
-            self.value(f"{where} (partial arguments)", (obj.args, obj.keywords))
+            self.reference(f"{where} (partial arguments)", (obj.args, obj.keywords), set())
             self.callable(obj.func, where)
             return
-        if isinstance(obj, (staticmethod, classmethod)):
+        if isinstance(obj, (staticmethod, classmethod, types.MethodType)):
             self.callable(obj.__func__, where)
+            if isinstance(obj, types.MethodType) and not isinstance(obj.__self__, type):
+                self.reference(f"{where} (bound to)", obj.__self__, set())
             return
         if isinstance(obj, property):
             for f in (obj.fget, obj.fset, obj.fdel):
                 if f is not None:
                     self.callable(f, where)
             return
-        if isinstance(obj, types.MethodType):
-            self.callable(obj.__func__, where)
+        if isinstance(obj, functools.cached_property):
+            self.callable(obj.func, where)
             return
         if isinstance(obj, type):
             self.klass(obj)
@@ -395,15 +490,19 @@ class _Walk:
         if isinstance(obj, types.FunctionType):
             self.function(obj)
             return
-        # A builtin or a callable instance: its class tells whose code it is.
-        module = getattr(obj, "__module__", None) or type(obj).__module__
-        kind = type(obj)
+        # Wrappers (functools.lru_cache and cache, numpy.vectorize, ...): the
+        # wrapped function is what runs.
+        for attr in ("__wrapped__", "pyfunc", "func"):
+            inner = getattr(obj, attr, None)
+            if inner is not None and callable(inner):
+                self.callable(inner, f"{where}.{attr}")
         if not isinstance(obj, types.BuiltinFunctionType) and _is_user_module(
             kind.__module__, _class_file(kind)
         ):
-            self.klass(kind)
+            self.klass(kind)  # a callable instance of a user class
+            self.reference(f"{where} (state)", obj, set(), walk_class=False)
         else:
-            self.package(module)
+            self.package(getattr(obj, "__module__", None) or kind.__module__)
 
     def function(self, fn: types.FunctionType) -> None:
         module = fn.__module__
@@ -417,16 +516,18 @@ class _Walk:
         code = fn.__code__
         self.add(f"def {name}", _normalized_source(code) or _bytecode_text(code))
         if fn.__defaults__ or fn.__kwdefaults__:
-            self.value(f"{name} (defaults)", (fn.__defaults__, fn.__kwdefaults__))
+            self.reference(f"{name} (defaults)", (fn.__defaults__, fn.__kwdefaults__), set())
         if fn.__closure__:
             for var, cell in zip(code.co_freevars, fn.__closure__):
                 try:
                     captured = cell.cell_contents
                 except ValueError:  # not assigned yet
                     continue
-                self.reference(f"{name} (closure {var})", captured, set())
-        names = _code_names(code)
-        self.globals(fn.__globals__, module, names)
+                if var == "__class__":
+                    continue  # super(): the class is followed below
+                self.guarded(f"{name} (closure {var})", self.reference,
+                             f"{name} (closure {var})", captured, set())  # fmt: skip
+        self.globals(fn.__globals__, module, _code_names(code))
         owner = self.owner_class(fn)
         if owner is not None:
             self.klass(owner)
@@ -444,9 +545,9 @@ class _Walk:
         return obj if isinstance(obj, type) else None
 
     def klass(self, cls: type) -> None:
-        if id(cls) in self.seen and f"class {cls.__qualname__}" in self.parts:
+        if ("class", id(cls)) in self.seen:
             return
-        self.seen.add(id(cls))
+        self.seen.add(("class", id(cls)))
         module = cls.__module__
         if not _is_user_module(module, _class_file(cls)):
             self.package(module)
@@ -457,30 +558,46 @@ class _Walk:
         for base in cls.__bases__:
             if base is not object:
                 self.klass(base)
+        if isinstance(cls, enum.EnumMeta):
+            members = [(m.name, m.value) for m in cls]  # type: ignore[var-annotated]
+            self.guarded(f"{name} (members)", self.value, f"{name} (members)", members)
         for attr, member in sorted(vars(cls).items()):
-            if attr in ("__dict__", "__weakref__", "__module__", "__qualname__", "__doc__"):
+            if attr in _CLASS_BOOKKEEPING:
                 continue
-            if isinstance(
-                member,
-                (types.FunctionType, staticmethod, classmethod, property, functools.partial),
+            where = f"{name}.{attr}"
+            if isinstance(member, type):
+                self.guarded(where, self.klass, member)
+            elif callable(member) or isinstance(
+                member, (staticmethod, classmethod, property, functools.cached_property)
             ):
-                self.callable(member, f"{name}.{attr}")
-            elif isinstance(member, type):
-                self.klass(member)
-            elif _is_constant(member):
-                self.value(f"{name}.{attr}", member)
+                self.guarded(where, self.callable, member, where)
+            elif isinstance(cls, enum.EnumMeta) and isinstance(member, cls):
+                continue  # covered by the members above
+            elif not (attr.startswith("__") and attr.endswith("__")):
+                self.guarded(where, self.reference, where, member, set())
 
     # -- names
 
     def globals(self, namespace: dict[str, Any], module: str, names: set[str]) -> None:
         owner = importable_module_name(module)
         filename = namespace.get("__file__")
+        package = namespace.get("__package__") or ""
         for name in sorted(names):
+            where = f"{owner}.{name}"
             if name in namespace:
-                self.reference(f"{owner}.{name}", namespace[name], names, (filename, name))
-            elif name in sys.modules and _is_user_module(name):
-                # ``import helpers`` inside the function body.
-                self.reference(name, sys.modules[name], names)
+                self.guarded(where, self.reference, where, namespace[name], names,
+                             (filename, name))  # fmt: skip
+                continue
+            # A module imported inside the function body: ``import helpers``,
+            # ``from . import helpers``, ``from .helpers import scale``.
+            prefixes = [""]
+            parts = package.split(".") if package else []
+            prefixes += [".".join(parts[:i]) + "." for i in range(len(parts), 0, -1)]
+            for prefix in prefixes:
+                candidate = sys.modules.get(prefix + name)
+                if candidate is not None and _is_user_module(prefix + name):
+                    self.guarded(prefix + name, self.reference, prefix + name, candidate, names)
+                    break
 
     def reference(
         self,
@@ -488,56 +605,114 @@ class _Walk:
         obj: Any,
         names: set[str],
         assigned: tuple[str | None, str] | None = None,
+        *,
+        walk_class: bool = True,
     ) -> None:
         """Cover what ``obj``, found at ``where``, contributes.
 
-        ``assigned`` is ``(module file, global name)`` when ``obj`` is a global
-        of a user module, so that a mutable one can be covered by its assignment.
+        ``names`` are the names the referring code uses (to follow a module's
+        attributes); ``assigned`` is ``(module file, global name)`` for a
+        global of a module, to cover a value that cannot be hashed by the
+        statements that assign it.
         """
         if isinstance(obj, types.ModuleType):
-            if id(obj) in self.seen:
-                return
-            self.seen.add(id(obj))
             if not _is_user_module(obj.__name__):
                 self.package(obj.__name__)
                 return
-            # Only the attributes the code names are followed (``helpers.scale``).
+            # Only the attributes the code names are followed (``helpers.scale``);
+            # every function that names the module follows its own names.
             filename = getattr(obj, "__file__", None)
             for attr in sorted(names):
-                if attr in vars(obj):
-                    self.reference(
-                        f"{obj.__name__}.{attr}", vars(obj)[attr], names, (filename, attr)
-                    )
+                if attr in vars(obj) and ("module", id(obj), attr) not in self.seen:
+                    self.seen.add(("module", id(obj), attr))
+                    at = f"{obj.__name__}.{attr}"
+                    self.guarded(at, self.reference, at, vars(obj)[attr], names, (filename, attr))
             return
         if _is_constant(obj):
             self.value(where, obj)
             return
-        if callable(obj) and not isinstance(obj, (dict, list, set)):
+        if isinstance(obj, _CONTAINERS):
+            # Data, hashed by value as it stands now (before the first call);
+            # the functions and classes it holds are followed as code.
+            self.value(where, obj, assigned)
+            for item in _callables_in(obj):
+                self.guarded(where, self.callable, item, where)
+            return
+        if callable(obj):
             self.callable(obj, where)
             return
-        # Mutable data or an instance: covered by the statement that makes it
-        # (its value now may be run-time state, a cache or a counter).
-        text = _assignments(*assigned) if assigned is not None else None
-        if text is not None:
-            self.add(f"assignment {where}", text)
         kind = type(obj)
-        if _is_user_module(kind.__module__, _class_file(kind)):
+        self.value(where, obj, assigned)
+        if walk_class and _is_user_module(kind.__module__, _class_file(kind)):
             self.klass(kind)  # an instance of a user class: its class's code counts
         else:
             self.package(kind.__module__)
 
-    def value(self, where: str, value: Any) -> None:
+    def value(self, where: str, value: Any, assigned: tuple[str | None, str] | None = None) -> None:
         try:
             digest = value_digest(value)
-        except HashingError:
-            digest = xxhash.xxh3_128_digest(f"unhashable {type(value).__qualname__}".encode())
+        except (HashingError, RecursionError):
+            # A lock, a client, a connection: identified by the statements
+            # that make it, or by its type.
+            text = _assignments(*assigned) if assigned is not None else None
+            kind = f"{type(value).__module__}.{type(value).__qualname__}"
+            shown = f"{where}: {kind}, not hashable" + (f", made by\n{text}" if text else "")
+            self.add(f"value {where}", shown)
+            return
         self.add(f"value {where}", f"{where} = {_short_repr(value)}", digest)
+
+
+_CLASS_BOOKKEEPING = frozenset(
+    {"__dict__", "__weakref__", "__module__", "__qualname__", "__doc__", "__annotations__",
+     "__dataclass_fields__", "__dataclass_params__", "__match_args__", "__slots__",
+     "__orig_bases__", "__parameters__", "_member_map_", "_member_names_", "_value2member_map_",
+     "_member_type_", "_unhashable_values_", "_new_member_", "_use_args_", "__abstractmethods__",
+     "_abc_impl"}
+)  # fmt: skip
+
+
+def _callables_in(value: Any, depth: int = 0) -> list[Any]:
+    """The functions and classes held in a container (``OPS = {"double": double}``)."""
+    if depth > 3:
+        return []
+    items = list(value.values()) if isinstance(value, dict) else list(value)
+    found = []
+    for item in items[:10_000]:
+        if isinstance(item, _CONTAINERS):
+            found.extend(_callables_in(item, depth + 1))
+        elif callable(item) and not isinstance(item, type(None)):
+            found.append(item)
+    return found
 
 
 # CPython's AST constructor keeps a recursion count that concurrent parses in
 # several threads can corrupt ("AST constructor recursion depth mismatch",
-# seen on 3.11 with 8 threads): one walk at a time.
-_WALK_LOCK = threading.RLock()
+# seen on 3.11 with 8 threads): one walk at a time.  It is the lock the value
+# hasher takes to parse source files too.
+_WALK_LOCK = _PARSE_LOCK
+
+#: Bumped after each cell of an IPython session or notebook: redefined
+#: helpers and %autoreload are then seen by the next call.
+_generation = [0]
+
+
+def generation() -> int:
+    """A counter that changes whenever code may have been redefined (a notebook cell ran)."""
+    return _generation[0]
+
+
+def _watch_interactive_session() -> None:
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None)
+    shell = get() if callable(get) else None
+    if shell is None or getattr(shell, "_provenance_watched", False):
+        return
+
+    def bump(*_args: Any) -> None:
+        _generation[0] += 1
+
+    shell.events.register("post_run_cell", bump)
+    shell._provenance_watched = True
 
 
 def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
@@ -551,11 +726,25 @@ def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
     Returns
     -------
     CodeFingerprint
-        Its digest, normalized source text and the packages reached.
+        Its digest, normalized source text and the packages reached.  A part
+        that cannot be inspected makes the digest differ in every process
+        (with a warning logged), so that it never serves another process a
+        result of other code.
     """
+    try:
+        _watch_interactive_session()
+    except Exception:  # an IPython without events: nothing to watch
+        logger.debug("cannot watch the IPython session", exc_info=True)
     walk = _Walk()
     with _WALK_LOCK:
-        walk.callable(fn, getattr(fn, "__qualname__", "function"))
+        walk.guarded(getattr(fn, "__qualname__", "function"), walk.callable, fn,
+                     getattr(fn, "__qualname__", "function"))  # fmt: skip
+    if walk.opaque:
+        logger.warning(
+            "the code fingerprint of %s could not inspect %s: its results are not reused by "
+            "other processes; give it version= to identify its code yourself",
+            getattr(fn, "__qualname__", fn), "; ".join(walk.opaque),
+        )  # fmt: skip
     if not walk.parts:
         # Nothing of the user's: a builtin or a library function.  Its module,
         # its name and its package's version identify it (a new release of the

@@ -65,21 +65,23 @@ SCRIPT = textwrap.dedent(
     import sys
     import provenance as p
 
-    calls = []
+    # Counted in a module of its own: a global the functions read would be
+    # part of their code fingerprints, by value.
+    sys.ran = 0
 
     @p.provenance(version=1)
     def load_data(path, n_rows=None):
-        calls.append(path)
+        sys.ran += 1
         return list(range(100))
 
     @p.provenance()
     def train(data, alpha=0.1):
-        calls.append("train")
+        sys.ran += 1
         return sum(data) * alpha
 
     data = load_data("iris.csv")
     model = train(data, alpha=0.5)
-    print(model.artifact.id, data.artifact.id, len(calls))
+    print(model.artifact.id, data.artifact.id, sys.ran)
     """
 )
 
