@@ -346,7 +346,7 @@ def _proxy_of(artifact: Artifact) -> ArtifactProxy:
 def is_proxy(obj: Any) -> bool:
     """Whether ``obj`` is the value of an artifact that carries it (``obj.artifact``).
 
-    True for :class:`ArtifactProxy` and for archived files.
+    True for :class:`ArtifactProxy`, archived files and composites (:class:`CompositeDict`).
     """
     # The marker is looked up on the type: a proxy forwards attribute
     # access to its value, but not its type.
@@ -414,6 +414,30 @@ class CompositeDict(LazyDict):
 
     def __repr__(self) -> str:
         return f"<provenance.CompositeDict({self.artifact.id}) keys={list(self)!r}>"
+
+    @property
+    def _provenance_value_id_(self) -> str:
+        # A composite carries its artifact like a proxy: lineage, recorded inputs.
+        return self.artifact.value_id
+
+    def _provenance_digest_(self) -> bytes:
+        """Its hash as an argument: of its artifact, or of what it holds once a member changed.
+
+        Read by provenance.hashing.  The members loaded so far are hashed
+        again (those whose values are mutable), as proxies are.
+        """
+        from .hashing import value_digest
+
+        loaded = {key: value_digest(value) for key, value in self._values.items()}
+        unchanged = all(
+            digest.hex() == getattr(self._values[key], "_provenance_value_id_", None)
+            for key, digest in loaded.items()
+        )
+        if unchanged:
+            return value_digest(("composite", self.artifact.value_id))
+        # Changed: a plain dict of what it holds now (every member loaded, so
+        # that the digest does not depend on which ones were read before).
+        return value_digest({key: self[key] for key in self})
 
 
 def lazy_dict(thunks: Mapping[str, Callable[[], Any]]) -> LazyDict:

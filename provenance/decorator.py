@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import config as _config
+from . import fingerprint as _fingerprint
 from . import runs as _runs
 from .artifact import Artifact, CompositeDict, is_proxy
 from .errors import (
@@ -159,6 +160,7 @@ class ProvenanceFunction:
         self._signature = CallSignature(fn, merge_defaults)
         self._id_prefixes: dict[tuple[str, str], str] = {}
         self._code: CodeFingerprint | None = None
+        self._code_generation = -1
         self._code_warned = False
         self._path_warned: set[str] = set()
         functools.update_wrapper(self, target)
@@ -180,13 +182,18 @@ class ProvenanceFunction:
         See :mod:`provenance.fingerprint` for what it covers.
         """
         code = self._code
-        if code is None:
+        if code is None or self._code_generation != _fingerprint.generation():
+            # Made again after a notebook cell ran: it may have redefined a helper.
+            self._code_generation = _fingerprint.generation()
             try:
                 code = code_fingerprint(self._fn)
             except Exception as exc:  # a bug in the walk must not stop the call
                 logger.warning("cannot fingerprint the code of %s: %r", self.name, exc)
+                # Never a constant: a stale hit is worse than a recomputation.
                 text = f"# the code of {self.fn_module}.{self.fn_name} could not be read: {exc!r}"
-                code = CodeFingerprint(hash_bytes(text.encode()), text)
+                code = CodeFingerprint(hash_bytes(text.encode() + os.urandom(16)), text)
+            if code is not self._code:
+                self._id_prefixes.clear()
             self._code = code
         return code
 
@@ -207,13 +214,14 @@ class ProvenanceFunction:
         return inputs, (call_args, call_kwargs)
 
     def _hash_inputs(
-        self, inputs: dict[str, Any], *, check: bool = True
+        self, inputs: dict[str, Any], *, check: bool = True, plain: set[int] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """The argument hashes the id is made from, and the raw ones (before ``input_hash_fn``).
 
         A proxy whose value was changed in place is hashed as what it holds
         now; with ``check`` it is reported (a warning, or an error under
-        ``set_check_mutations(True)``) and recorded as a plain value.
+        ``set_check_mutations(True)``) and recorded as a plain value: the ids
+        of such proxies are added to ``plain``.
         """
         changed = changed_proxies()
         changed.clear()
@@ -226,7 +234,7 @@ class ProvenanceFunction:
                     f"{self.name}(): cannot hash parameter {name!r}: {exc}"
                 ) from None
             if changed and check:
-                inputs["kargs"][name] = self._changed_proxies(changed, value, repr(name))
+                inputs["kargs"][name] = self._changed_proxies(changed, value, repr(name), plain)
         varargs = []
         for i, value in enumerate(inputs["varargs"]):
             try:
@@ -236,17 +244,21 @@ class ProvenanceFunction:
                     f"{self.name}(): cannot hash positional argument {i} (*args): {exc}"
                 ) from None
             if changed and check:
-                inputs["varargs"][i] = self._changed_proxies(changed, value, f"*args[{i}]")
+                inputs["varargs"][i] = self._changed_proxies(changed, value, f"*args[{i}]", plain)
         raw = {"kargs": kargs, "varargs": varargs}
         hashes = raw
         if self._input_hash_fn is not None:
             hashes = self._input_hash_fn({"kargs": dict(kargs), "varargs": list(varargs)})
         return hashes, raw
 
-    def _changed_proxies(self, changed: list[tuple[Any, bytes]], value: Any, where: str) -> Any:
+    def _changed_proxies(
+        self, changed: list[tuple[Any, bytes]], value: Any, where: str, plain: set[int] | None
+    ) -> Any:
         """Report the proxies in ``value`` that were changed in place; ``value`` without them."""
         proxies = [proxy for proxy, _ in changed]
         changed.clear()
+        if plain is not None:
+            plain.update(id(p) for p in proxies)
         for proxy in proxies:
             artifact = proxy.artifact
             message = (
@@ -276,6 +288,8 @@ class ProvenanceFunction:
         # calls can spell the same text.
         kargs = input_hashes["kargs"]
         mode = _config.settings.code_identity
+        if self._code is not None and self._code_generation != _fingerprint.generation():
+            self.code_fingerprint()  # a notebook cell ran since: the code may have changed
         prefix = self._id_prefixes.get((name, mode))
         if prefix is None:
             prefix = f"{HASH_SCHEME}\n{len(name)}:{name}\n{self.version}"
@@ -319,7 +333,8 @@ class ProvenanceFunction:
         began = time.time()
         start = time.perf_counter()
         inputs, call = self._inputs(args, kwargs)
-        input_hashes, raw_hashes = self._hash_inputs(inputs)
+        plain: set[int] = set()  # proxies changed in place: recorded as plain values
+        input_hashes, raw_hashes = self._hash_inputs(inputs, plain=plain)
         artifact_id = self._artifact_id(self.name, input_hashes)
         input_id_duration = time.perf_counter() - start
 
@@ -349,8 +364,8 @@ class ProvenanceFunction:
 
         try:
             result, made = self._compute(
-                repo, artifact_id, inputs, (input_hashes, raw_hashes), call, input_id_duration,
-                replace, repair,
+                repo, artifact_id, inputs, (input_hashes, raw_hashes, plain), call,
+                input_id_duration, replace, repair,
             )  # fmt: skip
         except BaseException as exc:
             # A call that raised is a failed task of the run; its arguments
@@ -388,14 +403,14 @@ class ProvenanceFunction:
         repo: Any,
         artifact_id: str,
         inputs: dict[str, Any],
-        hashes: tuple[dict[str, Any], dict[str, Any]],
+        hashes: tuple[dict[str, Any], dict[str, Any], set[int]],
         call: tuple[tuple[Any, ...], dict[str, Any]],
         input_id_duration: float,
         replace: bool,
         repair: bool,
     ) -> tuple[Any, str | None]:
         """Run the function and store its value: the proxy and the artifact id stored."""
-        input_hashes, raw_hashes = hashes
+        input_hashes, raw_hashes, plain = hashes
         code = self.code_fingerprint()  # before the call: its globals as they are now
         self._warn_paths(inputs)
         computed_at = datetime.now(timezone.utc)
@@ -408,6 +423,7 @@ class ProvenanceFunction:
 
         record = {
             "code": code,
+            "plain": plain,
             "repair": repair,
             "inputs": inputs,
             "input_hashes": input_hashes,
@@ -484,7 +500,7 @@ class ProvenanceFunction:
             )
         summary = _summary(inputs)
         try:
-            pickled: bytes | None = dumps_inputs(inputs)
+            pickled: bytes | None = dumps_inputs(inputs, record.get("plain"))
         except Exception as exc:  # an input that cannot be pickled is still hashed
             logger.debug("inputs of %s are not picklable: %s", self.name, exc)
             pickled = None
@@ -694,7 +710,11 @@ def _hash_or_none(value: Any) -> str | None:
 
 
 def _without_proxies(value: Any, ids: set[int]) -> Any:
-    """``value`` with the proxies of ``ids`` replaced by their values (in lists, tuples, dicts)."""
+    """``value`` with the proxies of ``ids`` replaced by their values.
+
+    In lists, tuples, dicts and composites, where the summary and the lineage
+    look; elsewhere the pickled inputs hold their values (see ``dumps_inputs``).
+    """
     if id(value) in ids:
         return unwrap(value)
     kind = type(value)
@@ -702,6 +722,9 @@ def _without_proxies(value: Any, ids: set[int]) -> Any:
         return kind(_without_proxies(v, ids) for v in value)
     if kind is dict:
         return {k: _without_proxies(v, ids) for k, v in value.items()}
+    if isinstance(value, CompositeDict) and any(id(v) in ids for v in value._values.values()):
+        # A member changed: the composite is no longer its artifact's value.
+        return {k: _without_proxies(value[k], ids) for k in value}
     return value
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import pickle
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .artifact import ArtifactProxy, is_proxy
@@ -86,12 +86,27 @@ def _pickler_class() -> type:
     import cloudpickle
 
     class InputsPickler(cloudpickle.CloudPickler):
+        #: Ids of proxies pickled by value: changed in place, they are no
+        #: longer their artifact's value.
+        plain: Collection[int] = ()
+
         def persistent_id(self, obj: Any) -> str | None:
-            if is_proxy(obj):
+            if is_proxy(obj) and id(obj) not in self.plain:
                 return str(obj.artifact.id)
             return None
 
+        def reducer_override(self, obj: Any) -> Any:
+            if self.plain and id(obj) in self.plain:
+                if isinstance(obj, ArtifactProxy):
+                    return (_identity, (obj.__wrapped__,))
+                return (dict, (dict(obj.items()),))  # a composite
+            return super().reducer_override(obj)
+
     return InputsPickler
+
+
+def _identity(value: Any) -> Any:
+    return value
 
 
 class _InputsUnpickler(pickle.Unpickler):
@@ -108,13 +123,16 @@ class _InputsUnpickler(pickle.Unpickler):
 _pickler: type | None = None
 
 
-def dumps_inputs(inputs: Mapping[str, Any]) -> bytes:
-    """Pickle a call's inputs, proxies by artifact id."""
+def dumps_inputs(inputs: Mapping[str, Any], plain: Collection[int] | None = None) -> bytes:
+    """Pickle a call's inputs: proxies by artifact id, those whose ids are in ``plain`` by value."""
     global _pickler
     if _pickler is None:
         _pickler = _pickler_class()  # cloudpickle is imported on first use
     buf = io.BytesIO()
-    _pickler(buf, protocol=5).dump(inputs)
+    pickler = _pickler(buf, protocol=5)
+    if plain:
+        pickler.plain = frozenset(plain)
+    pickler.dump(inputs)
     return buf.getvalue()
 
 

@@ -442,3 +442,72 @@ def test_a_function_changing_a_proxy_argument_raises(repo: Any) -> None:
 
     with pytest.raises(p.ImpureFunctionError, match="'xs'"):
         grow(ones(2))
+
+
+def test_a_notebook_redefining_a_helper_gets_the_new_result(tmp_path: Path) -> None:
+    pytest.importorskip("IPython")
+    script = write(
+        tmp_path / "notebook.py",
+        """
+        from IPython.core.interactiveshell import InteractiveShell
+
+        shell = InteractiveShell.instance()
+        cells = [
+            "import provenance as p",
+            "def helper(x):\\n    return x + 1",
+            "@p.provenance()\\ndef f(x):\\n    return helper(x) * 10",
+            "print('first', f(1))",
+            "def helper(x):\\n    return x + 2",
+            "print('second', f(1))",
+            "print('why', f.why(1).cached)",
+        ]
+        for cell in cells:
+            result = shell.run_cell(cell)
+            result.raise_error()
+        """,
+    )
+    out = run_script(script, tmp_path / "home").stdout.split()
+    assert out == ["first", "20", "second", "30", "why", "True"]
+
+
+def test_a_composite_with_a_member_changed_in_place_gets_a_new_id(repo: Any) -> None:
+    @p.provenance(returns_composite=True)
+    def split(n: int) -> dict[str, list[int]]:
+        return {"train": list(range(n)), "test": [n]}
+
+    @p.provenance()
+    def count(parts: Any) -> int:
+        return sum(len(v) for v in parts.values())
+
+    parts = split(3)
+    first = count(parts)
+    assert first == 4 and first.artifact.input_artifact_ids == [parts.artifact.id]
+    parts["train"].append(1000)
+    with pytest.warns(p.MutatedArtifactValueWarning):
+        second = count(parts)
+    assert second == 5 and second.artifact.id != first.artifact.id
+    assert p.load_artifact(second.artifact.id).inputs["kargs"]["parts"]["train"][-1] == 1000
+    assert count(split(3)) == 4
+
+
+def test_a_changed_proxy_in_another_container_is_recorded_by_value(repo: Any) -> None:
+    import dataclasses
+
+    @dataclasses.dataclass
+    class Box:
+        content: Any
+
+    @p.provenance()
+    def ones(n: int) -> list[int]:
+        return [1] * n
+
+    @p.provenance()
+    def total(box: Any) -> int:
+        return sum(box.content)
+
+    xs = ones(3)
+    xs[0] = 100
+    with pytest.warns(p.MutatedArtifactValueWarning):
+        made = total(Box(xs))
+    assert made == 102
+    assert p.load_artifact(made.artifact.id).inputs["kargs"]["box"].content == [100, 1, 1]

@@ -178,11 +178,16 @@ def test_a_proxy_is_hashed_by_its_value_id_unless_its_value_changed(repo: Any) -
     import threading
 
     xs = make_list(3)
-    # A proxy around a value that cannot be hashed at all: the hash must come
-    # from the recorded value id alone.
-    impostor = p.ArtifactProxy(threading.Lock(), xs.artifact)
-    assert p.hash_value(impostor) == xs.artifact.value_id
-    assert p.hash_value([impostor]) == p.hash_value([[0, 1, 2]])
-    # A hashable value that is not the artifact's hashes as what it is.
+    assert p.hash_value(xs) == xs.artifact.value_id
+    assert p.hash_value([xs]) == p.hash_value([[0, 1, 2]])
+    # A value that is not the artifact's (changed in place) hashes as what it is ...
     other = p.ArtifactProxy([9], xs.artifact)
     assert p.hash_value(other) == p.hash_value([9]) != xs.artifact.value_id
+    # ... and one that cannot be hashed any more is an error, as a plain value is:
+    # never its stale value id.
+    impostor = p.ArtifactProxy([threading.Lock()], xs.artifact)
+    with pytest.raises(p.HashingError, match="_thread.lock"):
+        p.hash_value(impostor)
+    # Immutable values are never hashed again.
+    text = p.ArtifactProxy("not the value", xs.artifact)
+    assert p.hash_value(text) == xs.artifact.value_id

@@ -91,6 +91,9 @@ def _d_proxy(obj: Any) -> bytes:
             _type_name(type(obj)),
             f"its _provenance_value_id_ {_short(value_id)} is not a 32-character hex id",
         )
+    digest_of = getattr(type(obj), "_provenance_digest_", None)
+    if digest_of is not None:
+        return digest_of(obj)  # a composite: see artifact.CompositeDict
     if getattr(type(obj), "_provenance_rehash_", False):
         # A proxy's value can be changed in place (``xs[0] += 10``): then its
         # value id no longer describes it, and an id made from the value id
@@ -98,16 +101,13 @@ def _d_proxy(obj: Any) -> bytes:
         # for arrays); immutable ones cannot have changed.
         value = obj.__wrapped__
         if not _immutable(value):
-            try:
-                current = _digest(value)
-            except _Unhashable:
-                # Hashed when stored, not now: nothing to compare with, and an
-                # error here would refuse a value that may well be unchanged.
-                return digest
+            # A value hashed when it was stored that cannot be hashed now was
+            # changed in place: its error is raised like a plain value's.
+            current = _digest(value)
             if current != digest:
                 changed = _tls.changed
-                if len(changed) >= 64:  # nobody reads them: keep the last ones
-                    del changed[:32]
+                if len(changed) >= 10_000:  # nobody reads them: keep the last ones
+                    del changed[:5_000]
                 changed.append((obj, current))
                 return current
     return digest
