@@ -29,6 +29,7 @@ show what changed.
 from __future__ import annotations
 
 import ast
+import contextlib
 import enum
 import functools
 import importlib.metadata
@@ -38,9 +39,9 @@ import re
 import sys
 import sysconfig
 import textwrap
+import time
 import types
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import xxhash
@@ -59,7 +60,6 @@ FINGERPRINT_SCHEME = "code/1"
 _CONSTANT_SCALARS = (int, float, complex, str, bytes, bool, type(None))
 
 
-@dataclass(frozen=True)
 class CodeFingerprint:
     """The fingerprint of a function's code and what it records beside it.
 
@@ -69,14 +69,41 @@ class CodeFingerprint:
         32 hex characters: the hash of every covered part.
     source : str
         The normalized text of every covered part, the function's own first;
-        stored once per digest so that a changed fingerprint can be shown as a diff.
+        stored once per digest so that a changed fingerprint can be shown as a
+        diff.  Made on first access (unparsing costs more than hashing).
     packages : dict
         Top-level installed packages reached, with their versions (recorded, not hashed).
     """
 
-    digest: str
-    source: str
-    packages: dict[str, str] = field(default_factory=dict)
+    __slots__ = ("_make", "_source", "digest", "packages")
+
+    def __init__(
+        self,
+        digest: str,
+        source: str | Callable[[], str],
+        packages: dict[str, str] | None = None,
+    ) -> None:
+        self.digest = digest
+        self.packages = dict(packages or {})
+        self._source = source if isinstance(source, str) else None
+        self._make = None if isinstance(source, str) else source
+
+    @property
+    def source(self) -> str:
+        if self._source is None:
+            assert self._make is not None
+            self._source = self._make()
+            self._make = None
+        return self._source
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, CodeFingerprint) and other.digest == self.digest
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __repr__(self) -> str:
+        return f"CodeFingerprint({self.digest!r}, packages={self.packages!r})"
 
 
 # -- naming -----------------------------------------------------------------------
@@ -207,64 +234,152 @@ def _package_version(top: str) -> str | None:
 # -- normalized source ----------------------------------------------------------------
 
 
-def _strip_docstrings(tree: ast.AST) -> None:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)):
-            body = node.body
+_DEFS_AND_CLASSES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+_BLOCKS = ("body", "orelse", "finalbody", "handlers")
+
+
+def _statements(node: Any) -> list[Any]:
+    """The statements directly inside ``node``'s blocks (not inside nested expressions)."""
+    out: list[Any] = []
+    for block in _BLOCKS:
+        statements = getattr(node, block, None)
+        if isinstance(statements, list):  # a lambda's body is an expression
+            out.extend(statements)
+    for case in getattr(node, "cases", ()) or ():  # match statements
+        out.extend(case.body)
+    return out
+
+
+@contextlib.contextmanager
+def _stripped(node: Any) -> Iterator[None]:
+    """``node`` without docstrings (its own and nested) and without its decorators, for a while.
+
+    The parsed tree of a file is shared: it is changed in place and put
+    back, under the parse lock, which is cheaper than copying it.
+    """
+    saved: list[tuple[Any, str, Any]] = []
+    if isinstance(node, _DEFS_AND_CLASSES):
+        # Decorators are the function's wrapping, not its code; the
+        # @provenance line in particular holds the version.  (Decorators that
+        # are user code are followed as names the module uses.)
+        saved.append((node, "decorator_list", node.decorator_list))
+        node.decorator_list = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, (*_DEFS_AND_CLASSES, ast.Module)):
+            body = current.body
             if (
                 body
                 and isinstance(body[0], ast.Expr)
                 and isinstance(body[0].value, ast.Constant)
                 and isinstance(body[0].value.value, str)
             ):
-                node.body = body[1:] or [ast.Pass()]
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            # Decorators of the covered function are its wrapping, not its code;
-            # the @provenance line in particular holds the version.  (The
-            # decorators that are user code are followed as globals it names.)
-            node.decorator_list = []
+                saved.append((current, "body", body))
+                current.body = body[1:] or [ast.Pass()]
+        pending.extend(_statements(current))
+    try:
+        yield
+    finally:
+        for owner, attr, value in reversed(saved):
+            setattr(owner, attr, value)
 
 
-# filename -> {first line of the code object: def nodes starting (or decorated) there}
+def _canonical(node: Any) -> str:
+    """A text of ``node``'s structure: no positions, no empty fields (stable across versions).
+
+    ``ast.dump`` shows fields that newer Pythons add (``type_params=[]``);
+    leaving out empty ones keeps the same code's text the same on 3.10 to 3.13.
+    """
+    out: list[str] = []
+    append = out.append
+    AST = ast.AST
+
+    def visit(value: Any) -> None:
+        if isinstance(value, AST):
+            append(type(value).__name__)
+            append("(")
+            for name in value._fields:
+                item = getattr(value, name, None)
+                if item is None or item == []:
+                    continue
+                append(name)
+                append("=")
+                visit(item)
+                append(",")
+            append(")")
+        elif isinstance(value, list):
+            append("[")
+            for item in value:
+                visit(item)
+                append(",")
+            append("]")
+        else:
+            append(repr(value))
+
+    visit(node)
+    return "".join(out)
+
+
+# filename -> (tree, {first line of a code object: def nodes starting or decorated there})
 _DEFS: dict[str, tuple[Any, dict[int, list[Any]]]] = {}
 
 
-def _defs_by_line(filename: str) -> tuple[list[str], str, dict[int, list[Any]]] | None:
+def _defs_by_line(filename: str) -> tuple[list[str], str, Any, dict[int, list[Any]]] | None:
     parsed = _parse_file(filename)
     if parsed is None:
         return None
     lines, tree, text = parsed
     cached = _DEFS.get(filename)
     if cached is not None and cached[0] is tree:
-        return lines, text, cached[1]
+        return lines, text, tree, cached[1]
     table: dict[int, list[Any]] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
-            starts = {node.lineno}
-            decorators = getattr(node, "decorator_list", None)
-            if decorators:
-                starts.add(min(d.lineno for d in decorators))
-            for line in starts:
-                table.setdefault(line, []).append(node)
+    pending = list(tree.body)
+    while pending:  # statements only: lambdas are looked for when one is asked for
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            table.setdefault(node.lineno, []).append(node)
+            if node.decorator_list:
+                first = min(d.lineno for d in node.decorator_list)
+                if first != node.lineno:
+                    table.setdefault(first, []).append(node)
+        pending.extend(_statements(node))
     if len(_DEFS) >= 16:
         _DEFS.clear()
     _DEFS[filename] = (tree, table)
-    return lines, text, table
+    return lines, text, tree, table
 
 
-def _runs_this_source(code: types.CodeType, tree: ast.Module) -> bool:
+def _lambda_node(code: types.CodeType, tree: Any) -> Any:
+    found = [
+        n for n in ast.walk(tree) if isinstance(n, ast.Lambda) and n.lineno == code.co_firstlineno
+    ]
+    return found[0] if len(found) == 1 else None
+
+
+#: When this module was imported: a file modified later may not be what runs.
+_IMPORTED_AT = time.time()
+
+
+@functools.lru_cache(maxsize=4096)
+def _edited_since_start(filename: str, mtime: float) -> bool:
+    return mtime > _IMPORTED_AT
+
+
+def _runs_this_source(code: types.CodeType, node: Any, lines: list[str]) -> bool:
     """Whether the parsed ``def`` compiles to the code that runs.
 
-    The file may have been edited since the module was imported: then the
-    text on disk is not the running code, and fingerprinting it would give
-    the old code's results to the new text.  Compiled alone, the ``def``
-    differs from the running code in ways that are not edits (names of an
-    enclosing scope read as globals, private names not mangled, module
-    attributes loaded as methods), so what is compared is the operations,
-    the constants and the other names.
+    Asked only of files modified after this process started to fingerprint:
+    the file may have been edited since the module was imported, and then
+    fingerprinting the text on disk would give the old code's results to the
+    new text.  Compiled alone, the ``def`` differs from the running code in
+    ways that are not edits (names of an enclosing scope read as globals,
+    private names not mangled, module attributes loaded as methods), so what
+    is compared is the operations, the constants and the other names.
     """
     try:
-        module = compile(tree, code.co_filename, "exec", dont_inherit=True)
+        segment = textwrap.dedent("".join(lines[node.lineno - 1 : node.end_lineno]))
+        module = compile(segment, code.co_filename, "exec", dont_inherit=True)
     except (SyntaxError, ValueError):
         return False
     codes = [c for c in module.co_consts if isinstance(c, types.CodeType)]
@@ -306,38 +421,40 @@ def _shape(code: types.CodeType, free: frozenset[str]) -> tuple[Any, ...]:
     return consts, names, ops
 
 
-def _normalized_source(code: types.CodeType) -> str | None:
-    """The ``def`` (or lambda) of ``code``, parsed and unparsed, or ``None`` without source.
+def _normalized(code: types.CodeType) -> tuple[str, Callable[[], str]] | None:
+    """What identifies the ``def`` (or lambda) of ``code``, and how to show it.
 
-    ``None`` too when the source on disk is not what runs (an edited file).
+    Returns the canonical text of its syntax tree without docstrings and
+    decorators (hashed), and a function that unparses it (shown), or ``None``
+    without source, or when the source on disk is not what runs (an edited file).
     """
-    found = _defs_by_line(code.co_filename)
+    filename = code.co_filename
+    found = _defs_by_line(filename)
     if found is None:
         return None
-    lines, text, table = found
-    nodes = [
-        n
-        for n in table.get(code.co_firstlineno, ())
-        if (code.co_name == "<lambda>") == isinstance(n, ast.Lambda)
-        and (isinstance(n, ast.Lambda) or n.name == code.co_name)
-    ]
-    if len(nodes) != 1:
-        return None  # ambiguous (several lambdas on one line): the bytecode decides
-    node = nodes[0]
-    try:
-        if isinstance(node, ast.Lambda):
-            segment = ast.get_source_segment(text, node) or ""
-            tree: ast.AST = ast.parse(segment, mode="eval")
-        else:
-            segment = "".join(lines[node.lineno - 1 : node.end_lineno])
-            parsed = ast.parse(textwrap.dedent(segment))
-            if not _runs_this_source(code, parsed):
+    lines, text, tree, table = found
+    if code.co_name == "<lambda>":
+        node = _lambda_node(code, tree)
+    else:
+        nodes = [n for n in table.get(code.co_firstlineno, ()) if n.name == code.co_name]
+        node = nodes[0] if len(nodes) == 1 else None
+        if node is not None and not filename.startswith("<"):
+            try:
+                mtime = os.stat(filename).st_mtime
+            except OSError:
+                mtime = 0.0
+            if _edited_since_start(filename, mtime) and not _runs_this_source(code, node, lines):
                 return None
-            tree = parsed
-    except (SyntaxError, ValueError):
-        return None
-    _strip_docstrings(tree)
-    return ast.unparse(tree)
+    if node is None:
+        return None  # ambiguous (several lambdas on one line): the bytecode decides
+    with _PARSE_LOCK, _stripped(node):
+        canonical = _canonical(node)
+
+    def show() -> str:
+        with _PARSE_LOCK, _stripped(node):
+            return ast.unparse(node)
+
+    return canonical, show
 
 
 def _bytecode_text(code: types.CodeType) -> str:
@@ -424,15 +541,19 @@ class _Walk:
     """Collects the covered parts of one decorated function: ``key -> (digest, text)``."""
 
     def __init__(self) -> None:
-        self.parts: dict[str, tuple[bytes, str]] = {}
+        #: key -> (digest, text or a function that makes the text)
+        self.parts: dict[str, tuple[bytes, str | Callable[[], str]]] = {}
         self.packages: dict[str, str] = {}
         self.seen: set[Any] = set()
         self.order: list[str] = []
         self.opaque: list[str] = []
 
-    def add(self, key: str, text: str, digest: bytes | None = None) -> None:
+    def add(self, key: str, text: str | Callable[[], str], digest: bytes | None = None) -> None:
         if key not in self.parts:
-            self.parts[key] = (digest or xxhash.xxh3_128_digest(text.encode()), text)
+            if digest is None:
+                assert isinstance(text, str)
+                digest = xxhash.xxh3_128_digest(text.encode())
+            self.parts[key] = (digest, text)
             self.order.append(key)
 
     def package(self, module: str | None) -> None:
@@ -510,11 +631,19 @@ class _Walk:
         if wrapped is not None:  # functools.wraps: the wrapped code runs too
             self.callable(wrapped, fn.__qualname__)
         if not _is_user_module(module, fn.__code__.co_filename):
-            self.package(module)
+            if not _is_user_module(module):
+                self.package(module)
+            # else: code a library generated for a user class (a dataclass's
+            # __repr__ wrapper): the class's own parts are covered.
             return
         name = f"{importable_module_name(module)}.{fn.__qualname__}"
         code = fn.__code__
-        self.add(f"def {name}", _normalized_source(code) or _bytecode_text(code))
+        normalized = _normalized(code)
+        if normalized is None:
+            self.add(f"def {name}", _bytecode_text(code))
+        else:
+            canonical, show = normalized
+            self.add(f"def {name}", show, xxhash.xxh3_128_digest(canonical.encode()))
         if fn.__defaults__ or fn.__kwdefaults__:
             self.reference(f"{name} (defaults)", (fn.__defaults__, fn.__kwdefaults__), set())
         if fn.__closure__:
@@ -765,5 +894,9 @@ def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
     root = walk.order[0]
     body = "\n".join([root, *(f"{k}\0{walk.parts[k][0].hex()}" for k in keys)])
     digest = xxhash.xxh3_128_hexdigest(f"{FINGERPRINT_SCHEME}\n{body}".encode())
-    source = "\n\n".join(f"# {k}\n{walk.parts[k][1]}" for k in walk.order)
+    parts = [(k, walk.parts[k][1]) for k in walk.order]
+
+    def source() -> str:
+        return "\n\n".join(f"# {k}\n{t if isinstance(t, str) else t()}" for k, t in parts)
+
     return CodeFingerprint(digest, source, dict(sorted(walk.packages.items())))
