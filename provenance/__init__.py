@@ -41,6 +41,7 @@ from .config import (
 from .db import upgrade_schema
 from .decorator import ProvenanceFunction, ensure_proxies, provenance
 from .errors import (
+    ArtifactNameWarning,
     ArtifactNotFound,
     BlobNotFound,
     CodeChangedWarning,
@@ -92,6 +93,7 @@ __all__ = [
     "ActiveRun",
     "ArchivedFile",
     "Artifact",
+    "ArtifactNameWarning",
     "ArtifactNotFound",
     "ArtifactProxy",
     "ArtifactSet",

@@ -398,7 +398,7 @@ def load_config(config: Mapping[str, Any]) -> Config:
         raise ConfigError(f"'default_repo' names unknown repo {default!r}")
     cfg = Config(objs["blobstores"], objs["repos"], str(default), copy.deepcopy(dict(config)))
     if "code_identity" in config:
-        settings.code_identity = config["code_identity"]
+        _set_code_identity(config["code_identity"])
     for repo in cfg.repos.values():
         remember_repo(repo)
     global _current
@@ -569,7 +569,14 @@ def set_code_identity(mode: str) -> None:
         ``'never'``: only the version identifies the code, without warnings
         (the original library's behaviour).  Also the config key ``code_identity``.
     """
-    settings.code_identity = _check_code_identity(mode, "set_code_identity(mode)")
+    _set_code_identity(_check_code_identity(mode, "set_code_identity(mode)"))
+
+
+def _set_code_identity(mode: str) -> None:
+    from .fingerprint import new_generation
+
+    settings.code_identity = mode
+    new_generation()  # ids made before are made again
 
 
 def get_code_identity() -> str:

@@ -28,6 +28,7 @@ from . import fingerprint as _fingerprint
 from . import runs as _runs
 from .artifact import Artifact, CompositeDict, is_proxy
 from .errors import (
+    ArtifactNameWarning,
     BlobNotFound,
     CodeChangedWarning,
     CorruptBlob,
@@ -138,6 +139,8 @@ class ProvenanceFunction:
             raise ValueError(f"artifact name {self.name[:40]!r}... is longer than 200 characters")
         #: The step of a run the calls are recorded under: a Metaflow-style short name.
         self.step = name or short
+        if name is None:
+            _claim_default_name(self.name, self.fn_name)
         self.version = 0 if version is None else version
         #: Whether the version, rather than the code, identifies the results.
         self.version_given = version is not None
@@ -158,7 +161,8 @@ class ProvenanceFunction:
         self._input_hash_fn = remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
         self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
         self._signature = CallSignature(fn, merge_defaults)
-        self._id_prefixes: dict[tuple[str, str], str] = {}
+        #: By artifact name; made again when fingerprint.generation() changes.
+        self._id_prefixes: dict[str, str] = {}
         self._code: CodeFingerprint | None = None
         self._code_generation = -1
         self._code_warned = False
@@ -192,7 +196,7 @@ class ProvenanceFunction:
                 # Never a constant: a stale hit is worse than a recomputation.
                 text = f"# the code of {self.fn_module}.{self.fn_name} could not be read: {exc!r}"
                 code = CodeFingerprint(hash_bytes(text.encode() + os.urandom(16)), text)
-            if code is not self._code:
+            if code != self._code:
                 self._id_prefixes.clear()
             self._code = code
         return code
@@ -224,7 +228,8 @@ class ProvenanceFunction:
         of such proxies are added to ``plain``.
         """
         changed = changed_proxies()
-        changed.clear()
+        if changed:
+            changed.clear()
         kargs: dict[str, str] = {}
         for name, value in inputs["kargs"].items():
             try:
@@ -233,8 +238,6 @@ class ProvenanceFunction:
                 raise HashingError(
                     f"{self.name}(): cannot hash parameter {name!r}: {exc}"
                 ) from None
-            if changed and check:
-                inputs["kargs"][name] = self._changed_proxies(changed, value, repr(name), plain)
         varargs = []
         for i, value in enumerate(inputs["varargs"]):
             try:
@@ -243,8 +246,20 @@ class ProvenanceFunction:
                 raise HashingError(
                     f"{self.name}(): cannot hash positional argument {i} (*args): {exc}"
                 ) from None
-            if changed and check:
-                inputs["varargs"][i] = self._changed_proxies(changed, value, f"*args[{i}]", plain)
+        if changed and check:
+            # Rare: say which argument holds each changed proxy (hashing it again).
+            for name, value in inputs["kargs"].items():
+                changed.clear()
+                hash_value(value)
+                if changed:
+                    inputs["kargs"][name] = self._changed_proxies(changed, value, repr(name), plain)
+            for i, value in enumerate(inputs["varargs"]):
+                changed.clear()
+                hash_value(value)
+                if changed:
+                    inputs["varargs"][i] = self._changed_proxies(
+                        changed, value, f"*args[{i}]", plain
+                    )
         raw = {"kargs": kargs, "varargs": varargs}
         hashes = raw
         if self._input_hash_fn is not None:
@@ -287,15 +302,19 @@ class ProvenanceFunction:
         # by parameter name.  Lengths prefix the free-form parts so no two
         # calls can spell the same text.
         kargs = input_hashes["kargs"]
-        mode = _config.settings.code_identity
-        if self._code is not None and self._code_generation != _fingerprint.generation():
-            self.code_fingerprint()  # a notebook cell ran since: the code may have changed
-        prefix = self._id_prefixes.get((name, mode))
+        if self._code_generation != _fingerprint._generation[0]:
+            # set_code_identity was called, or a notebook cell ran since (the
+            # code may have changed): the prefixes are made again.
+            self._id_prefixes.clear()
+            if self._code is not None:
+                self.code_fingerprint()
+            self._code_generation = _fingerprint._generation[0]
+        prefix = self._id_prefixes.get(name)
         if prefix is None:
             prefix = f"{HASH_SCHEME}\n{len(name)}:{name}\n{self.version}"
             if self._code_in_id():
                 prefix += f"\ncode:{self.code_fingerprint().digest}"
-            self._id_prefixes[(name, mode)] = prefix
+            self._id_prefixes[name] = prefix
         parts = [prefix]
         parts.extend(f"{len(k)}:{k}={kargs[k]}" for k in sorted(kargs))
         parts.append("*")
@@ -388,6 +407,16 @@ class ProvenanceFunction:
         current = self.code_fingerprint().digest
         if stored != current:
             self._code_warned = True
+            other = artifact.fn_name
+            if other and self.fn_name and other != self.fn_name:
+                warnings.warn(
+                    f"{self.name}: the cached artifact {artifact.id} was computed by another "
+                    f"function, {artifact.fn_module}.{other}, that has the same artifact name "
+                    f"and version={self.version}; give one of them its own name=.",
+                    ArtifactNameWarning,
+                    stacklevel=3,
+                )
+                return
             warnings.warn(
                 f"{self.name}: the cached artifact {artifact.id} was computed by other code "
                 f"than the current one (code fingerprint {stored[:12]}, now {current[:12]}), "
@@ -700,6 +729,29 @@ class ProvenanceFunction:
 
     def __repr__(self) -> str:
         return f"<provenance.ProvenanceFunction {self.name} v{self.version}>"
+
+
+#: Default artifact name -> qualified name of the first function that took it here.
+_default_names: dict[str, str] = {}
+
+
+def _claim_default_name(name: str, qualname: str | None) -> None:
+    """Warn when two methods of one module would share a default artifact name.
+
+    The default name uses ``__name__``, as the original library's did, so
+    ``CsvReader.load`` and ``JsonReader.load`` are both ``module.load``; with
+    ``version=`` their results would be taken for each other's.
+    """
+    if not qualname or "<locals>" in qualname:
+        return  # redefinitions (notebooks, tests) are not collisions
+    first = _default_names.setdefault(name, qualname)
+    if first != qualname and "." in qualname + first:
+        warnings.warn(
+            f"{qualname} and {first} share the default artifact name {name!r}: give one of "
+            f"them name=, or they may be served each other's results",
+            ArtifactNameWarning,
+            stacklevel=4,
+        )
 
 
 def _hash_or_none(value: Any) -> str | None:

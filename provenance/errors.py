@@ -32,6 +32,7 @@ written against the built-in (``except KeyError``) keeps working::
 Warnings derive from :class:`ProvenanceWarning` (a ``UserWarning``)::
 
     ProvenanceWarning
+    ├── ArtifactNameWarning         two functions share an artifact name
     ├── CodeChangedWarning          a cached value was computed by other code (same version)
     ├── MutatedArtifactValueWarning an argument's artifact value was changed in place
     └── PathArgumentWarning         a str argument names a file: its contents are not its identity
@@ -40,6 +41,7 @@ Warnings derive from :class:`ProvenanceWarning` (a ``UserWarning``)::
 from __future__ import annotations
 
 __all__ = [
+    "ArtifactNameWarning",
     "ArtifactNotFound",
     "BlobNotFound",
     "ConfigError",
@@ -205,6 +207,10 @@ def require(module: str, extra: str, feature: str):
 
 class ProvenanceWarning(UserWarning):
     """The root of the warnings ``provenance`` issues."""
+
+
+class ArtifactNameWarning(ProvenanceWarning):
+    """Two decorated functions share an artifact name (give one of them ``name=``)."""
 
 
 class CodeChangedWarning(ProvenanceWarning):

@@ -826,8 +826,17 @@ _generation = [0]
 
 
 def generation() -> int:
-    """A counter that changes whenever code may have been redefined (a notebook cell ran)."""
+    """A counter that changes whenever ids must be made again.
+
+    After a notebook cell ran (code may have been redefined) or
+    ``set_code_identity`` was called.
+    """
     return _generation[0]
+
+
+def new_generation() -> None:
+    """Make decorated functions make their code fingerprints and id prefixes again."""
+    _generation[0] += 1
 
 
 def _watch_interactive_session() -> None:
@@ -838,7 +847,7 @@ def _watch_interactive_session() -> None:
         return
 
     def bump(*_args: Any) -> None:
-        _generation[0] += 1
+        new_generation()
 
     shell.events.register("post_run_cell", bump)
     shell._provenance_watched = True

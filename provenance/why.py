@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .hashing import HASH_SCHEME
+from .hashing import HASH_SCHEME, changed_proxies, hash_value
 from .inputs import json_summary
 
 if TYPE_CHECKING:
@@ -130,6 +130,8 @@ def _when(artifact: Artifact) -> str:
 def _brief(summary: Any) -> str:
     """A short text for a JSON summary of an argument (see :func:`inputs.json_summary`)."""
     if isinstance(summary, Mapping):
+        if "$changed" in summary:
+            return f"artifact {str(summary['$changed'])[:12]}, changed in place since it was made"
         if "$artifact" in summary:
             return f"artifact {str(summary['$artifact'])[:12]}"
         if "$path" in summary:
@@ -243,8 +245,8 @@ def explain_call(
     artifact_id = fn._artifact_id(fn.name, hashes)
     code = fn.code_fingerprint()
     summaries = _labels(
-        {k: json_summary(v) for k, v in inputs["kargs"].items()},
-        [json_summary(v) for v in inputs["varargs"]],
+        {k: _summary_now(v) for k, v in inputs["kargs"].items()},
+        [_summary_now(v) for v in inputs["varargs"]],
     )
     now = _Side(
         name=fn.name,
@@ -286,6 +288,18 @@ def explain_call(
             best = (score, artifact, diffs)
     assert best is not None
     return Explanation(subject, artifact_id, False, best[1], tuple(best[2]))
+
+
+def _summary_now(value: Any) -> Any:
+    """The JSON summary of an argument, marking a proxy whose value changed in place."""
+    changed = changed_proxies()
+    changed.clear()
+    hash_value(value)
+    if changed:
+        found = changed[0][0]
+        changed.clear()
+        return {"$changed": found.artifact.id}
+    return json_summary(value)
 
 
 def compare_artifacts(left: Artifact, right: Artifact) -> Explanation:

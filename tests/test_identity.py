@@ -511,3 +511,34 @@ def test_a_changed_proxy_in_another_container_is_recorded_by_value(repo: Any) ->
         made = total(Box(xs))
     assert made == 102
     assert p.load_artifact(made.artifact.id).inputs["kargs"]["box"].content == [100, 1, 1]
+
+
+def test_same_named_methods_of_two_classes_are_warned_about(repo: Any, tmp_path: Path) -> None:
+    source = """
+    import provenance as p
+
+    class CsvReader:
+        @staticmethod
+        @p.provenance(version=1)
+        def load(n):
+            return ["csv"] * n
+
+    class JsonReader:
+        @staticmethod
+        @p.provenance(version=1)
+        def load(n):
+            return ["json"] * n
+    """
+    folder = tmp_path / "readers"
+    write(folder / "readers_mod.py", source)
+    sys.path.insert(0, str(folder))
+    try:
+        with pytest.warns(p.ArtifactNameWarning, match="JsonReader.load and CsvReader.load"):
+            import readers_mod
+        # Methods taking self differ by it; static ones would collide:
+        assert readers_mod.CsvReader.load(2) == ["csv", "csv"]
+        with pytest.warns(p.ArtifactNameWarning, match="another function"):
+            readers_mod.JsonReader.load(2)
+    finally:
+        sys.path.remove(str(folder))
+        sys.modules.pop("readers_mod", None)

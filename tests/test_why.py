@@ -175,3 +175,20 @@ def test_provenance_diff_on_the_command_line(tmp_path: Path) -> None:
     assert "-job.SCALE = 2" in out.stdout and "+job.SCALE = 3" in out.stdout
     missing = run(str(PROVENANCE), "diff", first[:8], "ffffffff")
     assert missing.returncode == 1 and "ffffffff" in missing.stderr
+
+
+def test_a_proxy_changed_in_place_is_called_so(repo: Any) -> None:
+    @p.provenance()
+    def ones(n: int) -> list[int]:
+        return [1] * n
+
+    @p.provenance()
+    def total(xs: list[int]) -> int:
+        return sum(xs)
+
+    xs = ones(3)
+    total(xs)
+    xs[0] = 5
+    (diff,) = total.why(xs).differences
+    assert diff.right.endswith("changed in place since it was made")
+    assert diff.left == f"artifact {xs.artifact.id[:12]}"

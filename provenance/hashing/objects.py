@@ -76,7 +76,11 @@ def _immutable(value: Any, depth: int = 0) -> bool:
     if kind in _IMMUTABLE_SCALARS:
         return True
     if (kind is tuple or kind is frozenset) and depth < 3 and len(value) <= 64:
-        return all(_immutable(v, depth + 1) for v in value)
+        scalars = _IMMUTABLE_SCALARS
+        # One pass over the types first: a tuple of numbers is the common case.
+        return all(type(v) in scalars for v in value) or all(
+            _immutable(v, depth + 1) for v in value
+        )
     return False
 
 
