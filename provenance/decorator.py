@@ -408,7 +408,8 @@ class ProvenanceFunction:
         if stored != current:
             self._code_warned = True
             other = artifact.fn_name
-            if other and self.fn_name and other != self.fn_name:
+            if self._options["name"] is None and other and self.fn_name and other != self.fn_name:
+                # Default names clash (an explicit shared name= is deliberate).
                 warnings.warn(
                     f"{self.name}: the cached artifact {artifact.id} was computed by another "
                     f"function, {artifact.fn_module}.{other}, that has the same artifact name "
