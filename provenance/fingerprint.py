@@ -285,6 +285,12 @@ def _stripped(node: Any) -> Iterator[None]:
             setattr(owner, attr, value)
 
 
+#: Fields left out of the canonical text: implied by the position in the tree
+#: (``ctx``), or not code (``type_comment``, a string's ``u`` prefix).
+_NOT_CODE_FIELDS = frozenset({"ctx", "type_comment", "kind"})
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
 def _canonical(node: Any) -> str:
     """A text of ``node``'s structure: no positions, no empty fields (stable across versions).
 
@@ -294,28 +300,40 @@ def _canonical(node: Any) -> str:
     out: list[str] = []
     append = out.append
     AST = ast.AST
+    fields = _FIELDS
 
     def visit(value: Any) -> None:
-        if isinstance(value, AST):
-            append(type(value).__name__)
-            append("(")
-            for name in value._fields:
-                item = getattr(value, name, None)
-                if item is None or item == []:
+        kind = value.__class__
+        names = fields.get(kind)
+        if names is None:
+            names = fields[kind] = tuple(f for f in kind._fields if f not in _NOT_CODE_FIELDS)
+        append(kind.__name__)
+        append("(")
+        for name in names:
+            item = getattr(value, name, None)
+            if item is None:
+                continue
+            if item.__class__ is list:
+                if not item:
                     continue
                 append(name)
+                append("=[")
+                for element in item:
+                    if isinstance(element, AST):
+                        visit(element)
+                    else:
+                        append(repr(element))
+                    append(",")
+                append("]")
+            else:
+                append(name)
                 append("=")
-                visit(item)
-                append(",")
-            append(")")
-        elif isinstance(value, list):
-            append("[")
-            for item in value:
-                visit(item)
-                append(",")
-            append("]")
-        else:
-            append(repr(value))
+                if isinstance(item, AST):
+                    visit(item)
+                else:
+                    append(repr(item))
+            append(",")
+        append(")")
 
     visit(node)
     return "".join(out)

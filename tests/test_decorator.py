@@ -605,7 +605,7 @@ def scaled(a, b=2):
     return helper(a * b)
 """
 #: ``goldmod.scaled(1)``: module-qualified name, no version, so its code fingerprint.
-GOLDEN_DEFAULT_ID = "8e15956f94e883ee7fba3797ae60c777"
+GOLDEN_DEFAULT_ID = "2c701ae97dd949e900c635a154a994c9"
 
 
 def test_default_ids_with_code_fingerprints_are_pinned(tmp_path: Any) -> None:
