@@ -161,10 +161,11 @@ class ProvenanceFunction:
         self._input_hash_fn = remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
         self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
         self._signature = CallSignature(fn, merge_defaults)
-        #: By artifact name; made again when fingerprint.generation() changes.
+        #: By artifact name.  Both this and the fingerprint belong to one
+        #: fingerprint.generation(), and are dropped when it changes.
         self._id_prefixes: dict[str, str] = {}
         self._code: CodeFingerprint | None = None
-        self._code_generation = -1
+        self._code_generation = _fingerprint._generation[0]
         self._code_warned = False
         self._path_warned: set[str] = set()
         functools.update_wrapper(self, target)
@@ -185,10 +186,10 @@ class ProvenanceFunction:
 
         See :mod:`provenance.fingerprint` for what it covers.
         """
+        if self._code_generation != _fingerprint._generation[0]:
+            self._new_generation()
         code = self._code
-        if code is None or self._code_generation != _fingerprint.generation():
-            # Made again after a notebook cell ran: it may have redefined a helper.
-            self._code_generation = _fingerprint.generation()
+        if code is None:
             try:
                 code = code_fingerprint(self._fn)
             except Exception as exc:  # a bug in the walk must not stop the call
@@ -196,10 +197,16 @@ class ProvenanceFunction:
                 # Never a constant: a stale hit is worse than a recomputation.
                 text = f"# the code of {self.fn_module}.{self.fn_name} could not be read: {exc!r}"
                 code = CodeFingerprint(hash_bytes(text.encode() + os.urandom(16)), text)
-            if code != self._code:
-                self._id_prefixes.clear()
             self._code = code
         return code
+
+    def _new_generation(self) -> None:
+        # A notebook cell ran (it may have redefined a helper) or the code
+        # identity mode changed: the fingerprint and the id prefixes made
+        # before are dropped, and made again on need.
+        self._code = None
+        self._id_prefixes.clear()
+        self._code_generation = _fingerprint._generation[0]
 
     def _code_in_id(self) -> bool:
         mode = _config.settings.code_identity
@@ -303,12 +310,7 @@ class ProvenanceFunction:
         # calls can spell the same text.
         kargs = input_hashes["kargs"]
         if self._code_generation != _fingerprint._generation[0]:
-            # set_code_identity was called, or a notebook cell ran since (the
-            # code may have changed): the prefixes are made again.
-            self._id_prefixes.clear()
-            if self._code is not None:
-                self.code_fingerprint()
-            self._code_generation = _fingerprint._generation[0]
+            self._new_generation()
         prefix = self._id_prefixes.get(name)
         if prefix is None:
             prefix = f"{HASH_SCHEME}\n{len(name)}:{name}\n{self.version}"

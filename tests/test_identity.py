@@ -542,3 +542,17 @@ def test_same_named_methods_of_two_classes_are_warned_about(repo: Any, tmp_path:
     finally:
         sys.path.remove(str(folder))
         sys.modules.pop("readers_mod", None)
+
+
+def test_a_mode_change_is_seen_whoever_asks_for_the_fingerprint_first(repo: Any) -> None:
+    @p.provenance(version=1, name="h")
+    def h(n: int) -> int:
+        return n
+
+    h.code_fingerprint()
+    plain_id = h.artifact_id(1)  # its prefix is kept
+    p.set_code_identity("always")
+    h.code_fingerprint()  # made again for the new generation, before any call
+    assert h.artifact_id(1) != plain_id  # the code is part of the id now
+    p.set_code_identity("auto")
+    assert h.artifact_id(1) == plain_id
