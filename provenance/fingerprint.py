@@ -53,7 +53,7 @@ from .codebase import (
 )
 from .codesource import assignments, bytecode_text, normalized
 from .errors import HashingError
-from .hashing import value_digest
+from .hashing import is_immutable, value_digest
 from .hashing.source import _PARSE_LOCK
 
 __all__ = ["CodeFingerprint", "code_fingerprint", "importable_module_name"]
@@ -62,8 +62,6 @@ logger = logging.getLogger(__name__)
 
 #: Bump when what a fingerprint covers, or how it is encoded, changes.
 FINGERPRINT_SCHEME = "code/1"
-
-_CONSTANT_SCALARS = (int, float, complex, str, bytes, bool, type(None))
 
 
 class CodeFingerprint:
@@ -131,16 +129,6 @@ def _short_repr(value: Any) -> str:
         text = f"<{type(value).__qualname__}>"
     text = re.sub(r" at 0x[0-9a-fA-F]+", "", text)  # addresses change between processes
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _is_constant(value: Any, depth: int = 0) -> bool:
-    """Numbers, strings, bytes, None, and tuples and frozensets of them: they cannot change."""
-    kind = type(value)
-    if kind in _CONSTANT_SCALARS:
-        return True
-    if kind in (tuple, frozenset) and depth < 4 and len(value) <= 10_000:
-        return all(_is_constant(v, depth + 1) for v in value)
-    return False
 
 
 _CONTAINERS = (dict, list, tuple, set, frozenset)
@@ -371,7 +359,7 @@ class _Walk:
                     at = f"{obj.__name__}.{attr}"
                     self.guarded(at, self.reference, at, vars(obj)[attr], names, (filename, attr))
             return
-        if _is_constant(obj):
+        if is_immutable(obj):
             self.value(where, obj)
             return
         if isinstance(obj, _CONTAINERS):

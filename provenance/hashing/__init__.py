@@ -98,6 +98,7 @@ from . import containers, functions, numpy, objects, pandas, reduction, scalars,
 from .containers import _sorted_join as _sorted_join  # for tests/test_hashing.py
 from .content import hash_bytes, hash_file, new_hasher
 from .core import DIGEST_SIZE, HASH_SCHEME, _rebuild_dispatch
+from .objects import is_immutable
 from .pandas import _CHUNK_ITEMS as _CHUNK_ITEMS  # for tests/test_hashing.py
 from .source import _compiles_alike as _compiles_alike  # for tests/test_hashing.py
 from .source import _function_source as _function_source  # for tests/test_hashing.py
@@ -111,6 +112,7 @@ __all__ = [
     "hash_bytes",
     "hash_file",
     "hash_value",
+    "is_immutable",
     "new_hasher",
     "register_hasher",
     "value_digest",

@@ -70,8 +70,12 @@ _BUILTIN[_AbsentType] = lambda obj: _ABSENT
 _IMMUTABLE_SCALARS = frozenset({int, float, complex, bool, str, bytes, type(None), range})
 
 
-def _immutable(value: Any, depth: int = 0) -> bool:
-    """Whether ``value`` cannot change in place: scalars, and tuples/frozensets of them."""
+def is_immutable(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` cannot change in place: scalars, and tuples/frozensets of them.
+
+    Containers of more than 64 items are not looked into (``False``): the
+    check runs each time a proxy is hashed.
+    """
     kind = type(value)
     if kind in _IMMUTABLE_SCALARS:
         return True
@@ -79,7 +83,7 @@ def _immutable(value: Any, depth: int = 0) -> bool:
         scalars = _IMMUTABLE_SCALARS
         # One pass over the types first: a tuple of numbers is the common case.
         return all(type(v) in scalars for v in value) or all(
-            _immutable(v, depth + 1) for v in value
+            is_immutable(v, depth + 1) for v in value
         )
     return False
 
@@ -104,7 +108,7 @@ def _d_proxy(obj: Any) -> bytes:
         # would be stale.  Mutable values are hashed again (at memory speed
         # for arrays); immutable ones cannot have changed.
         value = obj.__wrapped__
-        if not _immutable(value):
+        if not is_immutable(value):
             # A value hashed when it was stored that cannot be hashed now was
             # changed in place: its error is raised like a plain value's.
             current = _digest(value)
