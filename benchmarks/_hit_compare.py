@@ -56,16 +56,9 @@ def worker(root: str, n: int, mode: str, version: str | None) -> int:
     kwargs: dict[str, Any] = {} if version is None else {"version": int(version)}
     fn = provenance.provenance(**kwargs)(_subjects.small_fn)
     setup_s = time.perf_counter() - _T0
-    clock = time.perf_counter
-    call_s = []
-    results = []
-    for i in range(n):
-        t = clock()
-        r = fn(i, "abc", 2.5)
-        call_s.append(clock() - t)
-        results.append(r)
-    if any(_subjects.unwrap(r)["i"] != i for i, r in enumerate(results)):
-        print("wrong results", file=sys.stderr)
+    call_s, bad = _subjects.time_small_calls(fn, n)
+    if bad:
+        print(f"wrong results for i in {bad[:5]}", file=sys.stderr)
         return 2
     json.dump(
         {

@@ -47,21 +47,13 @@ def main(argv: list[str]) -> int:
         profiler = Profiler(interval=0.0001)
         profiler.start()
 
-    clock = time.perf_counter
-    call_s = []
-    results = []
-    for i in range(n):
-        t = clock()
-        r = fn(i, "abc", 2.5)
-        call_s.append(clock() - t)
-        results.append(r)
+    call_s, bad = _subjects.time_small_calls(fn, n)
 
     if profiler is not None and profile:
         profiler.stop()
         with open(profile, "w", encoding="utf-8") as f:
             f.write(profiler.output_text(unicode=False, color=False, show_all=False))
 
-    bad = [i for i, r in enumerate(results) if _subjects.unwrap(r)["i"] != i]
     if bad:
         print(f"wrong results for i in {bad[:5]}", file=sys.stderr)
         return 2
