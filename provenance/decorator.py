@@ -39,7 +39,7 @@ from .errors import (
     PathArgumentWarning,
 )
 from .fingerprint import CodeFingerprint, code_fingerprint, importable_module_name
-from .hashing import HASH_SCHEME, changed_proxies, hash_bytes, hash_value
+from .hashing import HASH_SCHEME, changed_proxies, hash_bytes, hash_value, proxies_changed_in
 from .index import COLUMNS
 from .inputs import dumps_inputs, fit, iter_proxies, json_summary, unwrap
 from .observers import artifact_observers, notify
@@ -256,17 +256,13 @@ class ProvenanceFunction:
         if changed and check:
             # Rare: say which argument holds each changed proxy (hashing it again).
             for name, value in inputs["kargs"].items():
-                changed.clear()
-                hash_value(value)
-                if changed:
-                    inputs["kargs"][name] = self._changed_proxies(changed, value, repr(name), plain)
+                found = proxies_changed_in(value)
+                if found:
+                    inputs["kargs"][name] = self._changed_proxies(found, value, repr(name), plain)
             for i, value in enumerate(inputs["varargs"]):
-                changed.clear()
-                hash_value(value)
-                if changed:
-                    inputs["varargs"][i] = self._changed_proxies(
-                        changed, value, f"*args[{i}]", plain
-                    )
+                found = proxies_changed_in(value)
+                if found:
+                    inputs["varargs"][i] = self._changed_proxies(found, value, f"*args[{i}]", plain)
         raw = {"kargs": kargs, "varargs": varargs}
         hashes = raw
         if self._input_hash_fn is not None:
@@ -274,11 +270,9 @@ class ProvenanceFunction:
         return hashes, raw
 
     def _changed_proxies(
-        self, changed: list[tuple[Any, bytes]], value: Any, where: str, plain: set[int] | None
+        self, proxies: list[Any], value: Any, where: str, plain: set[int] | None
     ) -> Any:
-        """Report the proxies in ``value`` that were changed in place; ``value`` without them."""
-        proxies = [proxy for proxy, _ in changed]
-        changed.clear()
+        """Report ``proxies``, changed in place, found in ``value``; ``value`` without them."""
         if plain is not None:
             plain.update(id(p) for p in proxies)
         for proxy in proxies:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .hashing import HASH_SCHEME, changed_proxies, hash_value
+from .hashing import HASH_SCHEME, proxies_changed_in
 from .inputs import json_summary
 
 if TYPE_CHECKING:
@@ -292,13 +292,9 @@ def explain_call(
 
 def _summary_now(value: Any) -> Any:
     """The JSON summary of an argument, marking a proxy whose value changed in place."""
-    changed = changed_proxies()
-    changed.clear()
-    hash_value(value)
-    if changed:
-        found = changed[0][0]
-        changed.clear()
-        return {"$changed": found.artifact.id}
+    found = proxies_changed_in(value)
+    if found:
+        return {"$changed": found[0].artifact.id}
     return json_summary(value)
 
 

@@ -103,7 +103,13 @@ from .pandas import _CHUNK_ITEMS as _CHUNK_ITEMS  # for tests/test_hashing.py
 from .source import _compiles_alike as _compiles_alike  # for tests/test_hashing.py
 from .source import _function_source as _function_source  # for tests/test_hashing.py
 from .source import _parse_file as _parse_file  # for tests/test_hashing.py
-from .values import changed_proxies, hash_value, register_hasher, value_digest
+from .values import (
+    changed_proxies,
+    hash_value,
+    proxies_changed_in,
+    register_hasher,
+    value_digest,
+)
 
 __all__ = [
     "DIGEST_SIZE",
@@ -114,6 +120,7 @@ __all__ = [
     "hash_value",
     "is_immutable",
     "new_hasher",
+    "proxies_changed_in",
     "register_hasher",
     "value_digest",
 ]

@@ -97,6 +97,24 @@ def changed_proxies() -> list[tuple[Any, bytes]]:
     return _tls.changed
 
 
+def proxies_changed_in(value: object) -> list[Any]:
+    """The artifact proxies in ``value`` whose values were changed in place.
+
+    ``value`` is hashed again to find them (see :func:`changed_proxies`).
+
+    Raises
+    ------
+    HashingError
+        If ``value`` cannot be hashed.
+    """
+    changed = _tls.changed
+    changed.clear()
+    hash_value(value)
+    found = [proxy for proxy, _ in changed]
+    changed.clear()
+    return found
+
+
 def _recursion_error(obj: object, path: str) -> HashingError:
     # Cycles are caught by _guard; this is a value nested deeper than the recursion limit.
     return HashingError(
