@@ -659,17 +659,7 @@ class SqlIndex:
                 )
                 if result.rowcount:
                     return True
-            stmt = self._insert_artifact
-            if stmt is not None:
-                inserted = _wrote(conn.execute(stmt, row))
-            else:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(_table).values(**row))
-                    inserted = True
-                except IntegrityError:
-                    inserted = False
-            if not inserted:
+            if not _insert_new(conn, _table, self._insert_artifact, row):
                 return False
             edge_rows = [
                 {"artifact_id": artifact_id, "input_artifact_id": i, "parameter": p}
@@ -691,16 +681,7 @@ class SqlIndex:
             "packages": dict(packages),
             "created_at": datetime.now(timezone.utc),
         }
-        row = self._storable(row, ("created_at",))
-        stmt = self._insert_code
-        if stmt is not None:
-            conn.execute(stmt, row)
-        else:
-            try:
-                with conn.begin_nested():
-                    conn.execute(insert(_code).values(**row))
-            except IntegrityError:
-                pass
+        _insert_new(conn, _code, self._insert_code, self._storable(row, ("created_at",)))
 
     def code_source(self, fingerprint: str) -> dict[str, Any] | None:
         """``{"source", "packages", "created_at"}`` of a stored fingerprint, or ``None``."""
@@ -734,20 +715,10 @@ class SqlIndex:
 
     def put_set(self, row: Mapping[str, Any], member_ids: Sequence[str]) -> bool:
         """Store a set and its members in one transaction; whether it was new."""
-        row = dict(row)
-        if self.engine.dialect.name == "sqlite" and row["created_at"].tzinfo is not None:
-            row["created_at"] = row["created_at"].astimezone(timezone.utc).replace(tzinfo=None)
+        row = self._storable(row, ("created_at",))
         with self._begin() as conn:
-            stmt = self._insert_set
-            if stmt is not None:
-                if not _wrote(conn.execute(stmt, row)):
-                    return False
-            else:
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(_sets).values(**row))
-                except IntegrityError:
-                    return False
+            if not _insert_new(conn, _sets, self._insert_set, row):
+                return False
             members = [{"set_id": row["id"], "artifact_id": a} for a in member_ids]
             for start in range(0, len(members), 10_000):
                 conn.execute(insert(_members), members[start : start + 10_000])
@@ -841,6 +812,23 @@ class SqlIndex:
         stmt = select(SetRow.id).where(SetRow.id.startswith(prefix)).limit(limit)
         with self._connect() as conn:
             return [r[0] for r in conn.execute(stmt)]
+
+
+def _insert_new(conn: Any, table: Table, stmt: Any, row: Mapping[str, Any]) -> bool:
+    """Insert ``row`` unless a row with its key exists (get-or-create); whether it was written.
+
+    ``stmt`` is :meth:`SqlIndex._insert_ignore`'s statement for ``table``, or
+    ``None`` on databases without ``ON CONFLICT``: then a savepoint catches
+    the duplicate key.
+    """
+    if stmt is not None:
+        return _wrote(conn.execute(stmt, row))
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(table).values(**row))
+    except IntegrityError:
+        return False
+    return True
 
 
 def _wrote(result: Any) -> bool:
