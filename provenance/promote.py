@@ -93,6 +93,7 @@ def _copy(
     for child, parent, parameter in edges:
         edges_of.setdefault(child, []).append((parent, parameter))
     copied = []
+    sources: dict[str, tuple[str, str, dict[str, str]] | None] = {}
     for artifact_id in order:
         if progress is not None:
             progress(1)
@@ -110,13 +111,13 @@ def _copy(
             blobs = [k for k in blobs if k != row["blob_id"]]
         # Blobs first, row last: a stopped promotion leaves no dangling row.
         source.blobstore.copy_to(target.blobstore, blobs)
-        # The code's source goes along, so that ``why`` can show it there.
-        code = None
+        # The code's source goes along, so that ``why`` can show it there
+        # (read once per fingerprint: a lineage's artifacts share a few).
         fingerprint = row.get("code_fingerprint")
-        if fingerprint:
+        if fingerprint and fingerprint not in sources:
             found = source.index.code_source(fingerprint)
-            if found is not None:
-                code = (fingerprint, found["source"], found["packages"])
+            sources[fingerprint] = found and (fingerprint, found["source"], found["packages"])
+        code = sources.get(fingerprint) if fingerprint else None
         put = target.index.put(
             row, edges_of.get(artifact_id, []), tags.get(artifact_id, []), code=code
         )
