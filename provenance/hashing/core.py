@@ -170,9 +170,9 @@ class _ThreadState(threading.local):
     def __init__(self) -> None:
         self.active: set[int] = set()  # ids of values being hashed: meeting one again is a cycle
         self.functions: set[int] = set()  # ids of functions being hashed (recursive closures)
-        # Proxies met whose value no longer hashes to their value id, as
-        # (proxy, current digest): see hashing.values.changed_proxies.
-        self.changed: list[tuple[Any, bytes]] = []
+        # Proxies met whose value no longer hashes to their value id: see
+        # hashing.values.changed_proxies.
+        self.changed: list[Any] = []
 
 
 _tls = _ThreadState()

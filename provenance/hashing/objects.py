@@ -116,7 +116,7 @@ def _d_proxy(obj: Any) -> bytes:
                 changed = _tls.changed
                 if len(changed) >= 10_000:  # nobody reads them: keep the last ones
                     del changed[:5_000]
-                changed.append((obj, current))
+                changed.append(obj)
                 return current
     return digest
 

@@ -86,13 +86,13 @@ def hash_value(obj: object, path: str = "") -> str:
         raise _recursion_error(obj, path) from None
 
 
-def changed_proxies() -> list[tuple[Any, bytes]]:
+def changed_proxies() -> list[Any]:
     """This thread's list of artifact proxies hashed while changed in place.
 
     Hashing a proxy whose value no longer hashes to its recorded value id
-    appends ``(proxy, current digest)`` here; such a proxy is always hashed as
-    the value it holds now, this list only tells a caller (the decorator
-    clears it, hashes a call's arguments, then reads it).  It keeps the last 64.
+    appends the proxy here; such a proxy is always hashed as the value it
+    holds now, this list only tells a caller (the decorator clears it, hashes
+    a call's arguments, then reads it).  Unread, it keeps the last 10,000 or so.
     """
     return _tls.changed
 
@@ -110,7 +110,7 @@ def proxies_changed_in(value: object) -> list[Any]:
     changed = _tls.changed
     changed.clear()
     hash_value(value)
-    found = [proxy for proxy, _ in changed]
+    found = list(changed)
     changed.clear()
     return found
 
