@@ -17,7 +17,7 @@ the end (the usual way to bulk-load a database; the result is the same
 schema), with SQLite's journal off; the primary-key index is built row by
 row in random id order, as a real index grows.  The database is switched back
 to WAL and the filling connection is closed, so that the benchmarks then read
-it through a fresh :class:`~provenance.index.SqlIndex` with its ordinary
+it through a fresh :class:`~provenance.storage.index.SqlIndex` with its ordinary
 settings.
 """
 
@@ -49,7 +49,7 @@ def template_row() -> dict[str, Any]:
     import _subjects
 
     import provenance
-    from provenance.index import COLUMNS
+    from provenance.storage.index import COLUMNS
 
     repo = provenance.memory_repo()
     with provenance.using_repo(repo):
@@ -67,8 +67,8 @@ class RowMaker:
     """
 
     def __init__(self, engine: Any, template: Mapping[str, Any]) -> None:
-        from provenance.index import COLUMNS
-        from provenance.models import ArtifactRow
+        from provenance.storage.index import COLUMNS
+        from provenance.storage.models import ArtifactRow
 
         table = ArtifactRow.__table__
         dialect = engine.dialect
@@ -236,7 +236,7 @@ def combine(a: Any, b: Any, alpha: float = 0.5) -> dict[str, Any]:
 def pipeline_template() -> dict[str, Any]:
     """The row of a real call with two artifact inputs, ``combine(a, b, alpha=0.5)``."""
     import provenance
-    from provenance.index import COLUMNS
+    from provenance.storage.index import COLUMNS
 
     repo = provenance.memory_repo()
     with provenance.using_repo(repo):

@@ -17,8 +17,8 @@ def _fill(ctx: Context, runs: int) -> Any:
     from sqlalchemy import insert
 
     from provenance import MemoryStore, Repository
-    from provenance.index import SqlIndex
-    from provenance.models import RunRow, RunTag
+    from provenance.storage.index import SqlIndex
+    from provenance.storage.models import RunRow, RunTag
 
     index = SqlIndex("sqlite:///" + os.path.join(ctx.tmpdir, f"runs-{runs}.db"))
     start = datetime(2026, 1, 1, tzinfo=timezone.utc)

@@ -15,7 +15,7 @@ _US = 1e6
 
 def _build(ctx: Context, n: int, template: dict[str, Any]) -> tuple[str, list[str], float]:
     """An SQLite index of ``n`` artifacts: its path, its ids and the seconds it took."""
-    from provenance.index import SqlIndex
+    from provenance.storage.index import SqlIndex
 
     path = os.path.join(ctx.tmpdir, f"index-{n}.db")
     t0 = time.perf_counter()
@@ -30,7 +30,7 @@ def _build(ctx: Context, n: int, template: dict[str, Any]) -> tuple[str, list[st
 def index_scale(ctx: Context) -> list[Row]:
     """Repository.lookup of random existing ids: 1,000,000 artifacts indexed vs 1,000 (us)."""
     from provenance import MemoryStore, Repository
-    from provenance.index import SqlIndex
+    from provenance.storage.index import SqlIndex
 
     big = ctx.pick(1_000_000, 100_000)
     small = 1_000

@@ -15,7 +15,7 @@ def lineage(ctx: Context) -> list[Row]:
     """dependencies() and lineage_graph() with 10,000 ancestors (s); drawing 1,000 artifacts."""
     import provenance
     from provenance import MemoryStore, Repository
-    from provenance.index import SqlIndex
+    from provenance.storage.index import SqlIndex
 
     n = ctx.pick(10_000, 1_000)
     width = ctx.pick(100, 25)

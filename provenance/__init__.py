@@ -20,7 +20,6 @@ from .artifact import (
     lazy_dict,
     lazy_proxy_dict,
 )
-from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
 from .config import (
     Config,
     current_config,
@@ -38,7 +37,6 @@ from .config import (
     set_use_cache,
     using_repo,
 )
-from .db import upgrade_schema
 from .decorator import ProvenanceFunction, ensure_proxies, provenance
 from .errors import (
     ArtifactNameWarning,
@@ -67,16 +65,18 @@ from .errors import (
 )
 from .files import File
 from .fingerprint import CodeFingerprint
-from .gc import GcReport, gc
+from .flows.runs import ActiveRun, run
 from .hashing import hash_value
-from .lineage import dependencies, lineage_graph
 from .loading import load_artifact, load_proxy
-from .promote import promote
-from .repos import ChainedRepository, Repository, memory_repo
+from .recording import current_run
 from .runinfo import get_run_info, set_run_info_fn
-from .runs import ActiveRun, current_run, run
 from .serializers import available_serializers, register_serializer
-from .sets import (
+from .storage.blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from .storage.repos import ChainedRepository, Repository, memory_repo
+from .verbs.gc import GcReport, gc
+from .verbs.lineage import dependencies, lineage_graph
+from .verbs.promote import promote
+from .verbs.sets import (
     ArtifactSet,
     capture_set,
     create_set,
@@ -85,8 +85,9 @@ from .sets import (
     load_set_by_name,
     provenance_set,
 )
-from .verify import VerifyReport, verify
-from .vis import visualize_lineage
+from .verbs.upgrade import upgrade_schema
+from .verbs.verify import VerifyReport, verify
+from .verbs.vis import visualize_lineage
 from .why import Explanation
 
 __all__ = [

@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING, Any
 
 import wrapt
 
-from .index import COLUMNS, DEFERRED, decode_datetime, decode_json
+from .storage.index import COLUMNS, DEFERRED, decode_datetime, decode_json
 
 if TYPE_CHECKING:
-    from .repos import Repository
+    from .storage.repos import Repository
 
 __all__ = [
     "Artifact",
@@ -224,7 +224,7 @@ class Artifact:
         return f"<provenance.Artifact {self.id} {self.name} v{self.version}>"
 
     def __reduce__(self) -> tuple[Any, ...]:
-        from .repos import artifact_from_spec
+        from .storage.repos import artifact_from_spec
 
         spec = self.repo.shareable_spec() if self.repo is not None else None
         if spec is not None:

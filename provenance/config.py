@@ -29,11 +29,11 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
-from .blobstores.s3 import S3Store
 from .errors import ConfigError, RepoNotFound
-from .index import SqlIndex
-from .repos import ChainedRepository, Repository, memory_repo, remember_repo
+from .storage.blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from .storage.blobstores.s3 import S3Store
+from .storage.index import SqlIndex
+from .storage.repos import ChainedRepository, Repository, memory_repo, remember_repo
 
 __all__ = [
     "Config",

@@ -25,7 +25,7 @@ from typing import Any
 
 from . import config as _config
 from . import fingerprint as _fingerprint
-from . import runs as _runs
+from . import recording as _runs
 from .artifact import Artifact, CompositeDict, is_proxy
 from .errors import (
     ArtifactNameWarning,
@@ -40,13 +40,13 @@ from .errors import (
 )
 from .fingerprint import CodeFingerprint, code_fingerprint, importable_module_name
 from .hashing import HASH_SCHEME, changed_proxies, hash_bytes, hash_value, proxies_changed_in
-from .index import COLUMNS
 from .inputs import dumps_inputs, fit, iter_proxies, json_summary, unwrap
 from .observers import artifact_observers, notify
-from .repos import StoredValue
 from .runinfo import get_run_info
 from .serializers import DEFAULT_SERIALIZER, get_serializer, serializer_for
 from .signature import CallSignature, remove_inputs_fn
+from .storage.index import COLUMNS
+from .storage.repos import StoredValue
 
 __all__ = ["ProvenanceFunction", "ensure_proxies", "provenance"]
 
@@ -799,7 +799,7 @@ def _writer_repo(repo: Any) -> Any:
 def _bind_spec(function: ProvenanceFunction, spec: Any, run_ref: Any = None) -> ProvenanceFunction:
     if spec is None:
         return function
-    from .repos import repo_from_spec
+    from .storage.repos import repo_from_spec
 
     repo = repo_from_spec(spec)
     if run_ref is not None:

@@ -12,7 +12,7 @@ from .files import File
 from .hashing import hash_value
 
 if TYPE_CHECKING:
-    from .repos import Repository
+    from .storage.repos import Repository
 
 __all__ = ["dumps_inputs", "fit", "iter_proxies", "json_summary", "loads_inputs", "unwrap"]
 

@@ -10,8 +10,10 @@ import pytest
 from pg_server import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 import provenance as p
-from provenance import client, runinfo, runs
 from provenance import config as _config
+from provenance import recording as runs
+from provenance import runinfo
+from provenance.flows import client
 
 
 @pytest.fixture(autouse=True)

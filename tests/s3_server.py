@@ -129,10 +129,10 @@ def get_server() -> S3Server:
 def make_s3_store(**kwargs: Any) -> Any:
     """An S3 blobstore in a new bucket of the session's server.
 
-    Keyword arguments go to :class:`~provenance.blobstores.s3.S3Store`
+    Keyword arguments go to :class:`~provenance.storage.blobstores.s3.S3Store`
     (flags such as ``delete=True``, or ``cachedir``).
     """
-    from provenance.blobstores.s3 import S3Store
+    from provenance.storage.blobstores.s3 import S3Store
 
     server = get_server()
     kwargs.setdefault("prefix", "blobs")

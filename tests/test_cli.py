@@ -23,7 +23,8 @@ import pytest
 import yaml
 
 import provenance as p
-from provenance import cli, schema
+from provenance import cli
+from provenance.storage import schema
 
 PROVENANCE = shutil.which("provenance")
 pytestmark = pytest.mark.skipif(

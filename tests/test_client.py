@@ -28,7 +28,8 @@ from conftest import postgres_config, sqlite_config
 from sqlalchemy import event, insert, select
 
 import provenance as p
-from provenance import client, runs
+from provenance import client
+from provenance import recording as runs
 from provenance.client import (
     DataArtifact,
     Flow,
@@ -51,7 +52,7 @@ from provenance.errors import (
     ProvenanceError,
     RepoNotFound,
 )
-from provenance.models import RunRow, RunTag
+from provenance.storage.models import RunRow, RunTag
 
 SCRIPT = str(Path(__file__).resolve().parent / "client_script.py")
 USER = "alice"

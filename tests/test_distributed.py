@@ -124,7 +124,7 @@ def test_worker_calls_are_tasks_of_the_callers_run(shared: dict[str, Any]) -> No
     # Outside an explicit run, worker calls join the parent's implicit run:
     # the workers open no runs of their own.
     Parallel(n_jobs=2, backend="loky")(delayed(t.square)(i, log) for i in range(6, 9))
-    p.runs.flush()
+    p.recording.flush()
     flows = {f.id for f in Metaflow()}
     assert "Workers" in flows and len(flows) == 2, flows
     (implicit_flow,) = flows - {"Workers"}

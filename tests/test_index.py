@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from provenance.index import COLUMNS, DEFERRED, SqlIndex, decode_datetime, decode_json
+from provenance.storage.index import COLUMNS, DEFERRED, SqlIndex, decode_datetime, decode_json
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 

@@ -17,11 +17,11 @@ import pytest
 
 import provenance as p
 from provenance.blobstores import DiskStore
-from provenance.blobstores import s3 as s3_blobstore
-from provenance.blobstores.s3 import S3Store
 from provenance.errors import BlobNotFound, ConfigError
-from provenance.index import SqlIndex
 from provenance.repos import Repository
+from provenance.storage.blobstores import s3 as s3_blobstore
+from provenance.storage.blobstores.s3 import S3Store
+from provenance.storage.index import SqlIndex
 
 if TYPE_CHECKING:
     from s3_server import S3Server
@@ -69,7 +69,7 @@ def test_spec_rebuilds_the_store_in_another_process(s3_server: S3Server) -> None
     store.put(K2, b"from the parent")
     code = (
         "import json, sys\n"
-        "from provenance.blobstores.s3 import S3Store\n"
+        "from provenance.storage.blobstores.s3 import S3Store\n"
         "spec = json.loads(sys.argv[1]); spec.pop('type')\n"
         f"store = S3Store(**spec); store.put({K3!r}, store.get({K2!r}) + b' and the child')\n"
     )
@@ -217,7 +217,7 @@ def test_a_repository_on_s3(s3_server: S3Server, tmp_path: Any) -> None:
 def test_boto3_is_imported_only_when_a_store_is_used() -> None:
     code = (
         "import sys\n"
-        "from provenance.blobstores.s3 import S3Store\n"
+        "from provenance.storage.blobstores.s3 import S3Store\n"
         "store = S3Store('bucket', 'prefix', endpoint_url='http://127.0.0.1:9')\n"
         "assert 'boto3' not in sys.modules, 'imported too early'\n"
         "store.s3\n"

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 import provenance as p
-from provenance import schema
-from provenance.index import SqlIndex
-from provenance.models import Base
+from provenance.storage import schema
+from provenance.storage.index import SqlIndex
+from provenance.storage.models import Base
 
 
 def test_head_constant_matches_alembic() -> None:

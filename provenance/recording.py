@@ -44,10 +44,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ._version import __version__
 from .errors import MetaflowTaggingError
-from .models import RunRow, RunTag, TaskRow
 from .runinfo import _user, get_run_info
+from .storage.models import RunRow, RunTag, TaskRow
 
-__all__ = ["ActiveRun", "current_run", "end_implicit_runs", "flush", "run"]
+__all__ = ["current_run", "end_implicit_runs", "flush", "pop_run", "push_run", "record"]
 
 logger = logging.getLogger(__name__)
 
@@ -639,129 +639,23 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-# -- explicit runs -----------------------------------------------------------------
+# -- explicit runs: the stack that flows.runs.ActiveRun pushes to ----------------
 
 
-class ActiveRun:
-    """A run started by :func:`run`; the calls made while it is active are its tasks.
-
-    Attributes
-    ----------
-    flow : str
-        The flow name.
-    id : str
-        The run id (an increasing integer per flow, as a string).
-    pathspec : str
-        ``"<flow>/<id>"``, as the client view addresses the run.
-    """
-
-    def __init__(self, flow: str, tags: list[str], repo: Any) -> None:
-        self.flow = flow
-        self._tags = tags
-        self._repo = repo
-        self._ref: _RunRef | None = None
-        self._using: Any = None
-        self._token: Any = None
-
-    @property
-    def id(self) -> str:
-        return str(self._started().number)
-
-    @property
-    def pathspec(self) -> str:
-        return self._started().pathspec
-
-    def _started(self) -> _RunRef:
-        if self._ref is None:
-            raise RuntimeError("the run has not started: use it as `with provenance.run(...):`")
-        return self._ref
-
-    @property
-    def client(self) -> Any:
-        """The :class:`provenance.client.Run` of this run (whatever the namespace)."""
-        from .client import Run
-
-        return Run(self.pathspec, _namespace_check=False, _repo=self._writer)
-
-    def __enter__(self) -> ActiveRun:
-        if self._ref is not None:
-            raise RuntimeError(f"run {self.pathspec} was already started")
-        from .config import resolve_repo, using_repo
-
-        writer = _writer(resolve_repo(self._repo))
-        if writer is None:
-            raise PermissionError(f"cannot start a run of {self.flow}: the repo cannot write")
-        self._writer = writer
-        self._ref = _create_run(
-            writer.index,
-            self.flow,
-            self._tags,
-            implicit=False,
-            created_at=datetime.now(timezone.utc),
-        )
-        with _lock:
-            _active.append(self._ref)
-        self._token = _own_run.set(self._ref)
-        # The calls of the block use the run's repo, so the run can load
-        # what they stored.
-        self._using = using_repo(self._repo) if self._repo is not None else None
-        if self._using is not None:
-            self._using.__enter__()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        ref = self._started()
-        if self._using is not None:
-            self._using.__exit__(None, None, None)
-        with contextlib.suppress(ValueError):  # exited in another context
-            _own_run.reset(self._token)
-        with _lock:
-            if ref in _active:
-                _active.remove(ref)
-        flush()
-        ok = exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None))
-        _finish_run(ref, "successful" if ok else "failed")
-
-    def __repr__(self) -> str:
-        where = self._ref.pathspec if self._ref else f"{self.flow} (not started)"
-        return f"<provenance.ActiveRun {where}>"
+def push_run(ref: _RunRef) -> contextvars.Token[_RunRef | None]:
+    """Make ``ref`` the run of this context's calls (and the innermost active run)."""
+    with _lock:
+        _active.append(ref)
+    return _own_run.set(ref)
 
 
-def run(flow: str, tags: Iterable[str] | None = None, *, repo: Any = None) -> ActiveRun:
-    """Group the decorated calls of a block into a run of ``flow``.
-
-    Parameters
-    ----------
-    flow : str
-        The flow name (letters, digits, ``_``, ``-`` and ``.``).
-    tags : collection of str, optional
-        User tags of the run (each non-empty and at most 500 characters).
-    repo : Repository or str, optional
-        Where the run is recorded, and the repo the block's calls use (as
-        with :func:`~provenance.using_repo`); the default repo when omitted.
-
-    Returns
-    -------
-    ActiveRun
-        A context manager; ``run.pathspec`` is ``"<flow>/<id>"`` once entered.
-
-    Examples
-    --------
-    >>> with provenance.run("TrainFlow", tags=["exp-3"]) as r:   # doctest: +SKIP
-    ...     model = train(load_data("iris.csv"))
-    >>> provenance.client.Run(r.pathspec).data.train              # doctest: +SKIP
-    """
-    if not isinstance(flow, str) or not flow or _NAME.search(flow) or len(flow) > 255:
-        raise ValueError(
-            f"flow name {flow!r} must be 1-255 letters, digits, '_', '-' or '.' "
-            "(it is the first part of a pathspec)"
-        )
-    return ActiveRun(flow, validate_tags(tags), repo)
+def pop_run(ref: _RunRef, token: contextvars.Token[_RunRef | None]) -> None:
+    """Undo :func:`push_run` (from any context: a foreign token is ignored)."""
+    with contextlib.suppress(ValueError):  # exited in another context
+        _own_run.reset(token)
+    with _lock:
+        if ref in _active:
+            _active.remove(ref)
 
 
 def current_run() -> str | None:

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ..errors import BlobNotFound
+from ...errors import BlobNotFound
 from .base import Blobstore
 
 __all__ = ["DiskStore"]

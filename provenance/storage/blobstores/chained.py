@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..errors import BlobNotFound, ConfigError
+from ...errors import BlobNotFound, ConfigError
 from .base import Blobstore
 
 __all__ = ["ChainedStore"]

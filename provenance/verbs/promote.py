@@ -13,10 +13,10 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .artifact import Artifact
-from .config import resolve_repo
-from .errors import ArtifactNotFound, PermissionDenied, SetNotFound
-from .index import COLUMNS
+from ..artifact import Artifact
+from ..config import resolve_repo
+from ..errors import ArtifactNotFound, PermissionDenied, SetNotFound
+from ..storage.index import COLUMNS
 from .lineage import _topological, coerce_artifact
 from .sets import ArtifactSet, load_set_by_id
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from .errors import ConfigError, SchemaError
+from ..errors import ConfigError, SchemaError
 
 __all__ = ["check_schema_name", "ensure_database", "ensure_pg_schema", "use_schema"]
 

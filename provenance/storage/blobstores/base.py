@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from typing import Any, ClassVar
 
-from ..errors import PermissionDenied
+from ...errors import PermissionDenied
 from ..ids import check_blob_key
 
 __all__ = ["Blobstore"]

@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Iterator
 
-from ..errors import BlobNotFound
+from ...errors import BlobNotFound
 from .base import Blobstore
 
 __all__ = ["MemoryStore"]

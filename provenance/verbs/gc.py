@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import current_config, resolve_repo
+from ..config import current_config, resolve_repo
 
 __all__ = ["GcReport", "gc"]
 

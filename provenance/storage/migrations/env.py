@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from provenance.models import Base
+from provenance.storage.models import Base
 
 config = context.config
 connection = config.attributes["connection"]

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from .errors import SchemaError, SchemaOutdated
+from ..errors import SchemaError, SchemaOutdated
 
 __all__ = ["SCHEMA_HEAD", "current_revision", "ensure_schema", "upgrade"]
 

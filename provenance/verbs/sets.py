@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from .artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
-from .config import get_default_repo
-from .errors import SetNotFound
-from .hashing import hash_value
-from .ids import check_id
-from .observers import artifact_observers
+from ..artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
+from ..config import get_default_repo
+from ..errors import SetNotFound
+from ..hashing import hash_value
+from ..observers import artifact_observers
+from ..storage.ids import check_id
 
 __all__ = [
     "ArtifactSet",

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UnknownSerializer
+from ..errors import UnknownSerializer
 
 __all__ = [
     "DEFAULT_SERIALIZER",

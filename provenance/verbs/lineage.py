@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from .artifact import Artifact, is_proxy
-from .config import resolve_repo
-from .errors import ArtifactNotFound, require
+from ..artifact import Artifact, is_proxy
+from ..config import resolve_repo
+from ..errors import ArtifactNotFound, require
 
 __all__ = ["coerce_artifact", "dependencies", "lineage_graph"]
 

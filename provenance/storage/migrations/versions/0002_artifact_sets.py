@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from provenance.models import json_type
+from provenance.storage.models import json_type
 
 revision = "0002"
 down_revision = "0001"

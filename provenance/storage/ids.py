@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import InvalidId
+from ..errors import InvalidId
 
 __all__ = ["check_blob_key", "check_id", "is_id"]
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .config import resolve_repo
-from .errors import BlobNotFound
-from .hashing import hash_bytes, hash_file
+from ..config import resolve_repo
+from ..errors import BlobNotFound
+from ..hashing import hash_bytes, hash_file
 
 __all__ = ["Problem", "VerifyReport", "verify"]
 

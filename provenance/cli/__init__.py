@@ -41,16 +41,16 @@ from typing import Any, TextIO
 
 from tqdm import tqdm
 
-from . import config
-from ._version import __version__
-from .config import current_config, get_default_repo, get_repo_by_name
-from .errors import ProvenanceError, SetNotFound
-from .gc import GRACE_PERIOD, gc
-from .promote import promote
-from .schema import SCHEMA_HEAD, current_revision
-from .sets import load_set_by_id, load_set_by_name
-from .verify import verify
-from .vis import visualize_lineage
+from .. import config
+from .._version import __version__
+from ..config import current_config, get_default_repo, get_repo_by_name
+from ..errors import ProvenanceError, SetNotFound
+from ..storage.schema import SCHEMA_HEAD, current_revision
+from ..verbs.gc import GRACE_PERIOD, gc
+from ..verbs.promote import promote
+from ..verbs.sets import load_set_by_id, load_set_by_name
+from ..verbs.verify import verify
+from ..verbs.vis import visualize_lineage
 
 __all__ = [
     "COMMANDS",
@@ -470,7 +470,7 @@ def _diff_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """Print how two artifacts' identities differ (name, version, code, arguments)."""
-    from .why import compare_artifacts
+    from ..why import compare_artifacts
 
     repo = current_repo()
     first = repo.get_artifact(resolve_artifact_id(args.first, repo))
@@ -723,7 +723,7 @@ def _namespace_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _use_namespace(args: argparse.Namespace) -> None:
-    from . import client
+    from ..flows import client
 
     if getattr(args, "all_namespaces", False):
         client.namespace(None)
@@ -741,7 +741,7 @@ def _flows_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_flows(args: argparse.Namespace) -> int:
     """Print the flows of the namespace with their latest run."""
-    from .client import Metaflow
+    from ..flows.client import Metaflow
 
     _use_namespace(args)
     rows = []
@@ -782,7 +782,7 @@ def _runs_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_runs(args: argparse.Namespace) -> int:
     """Print the runs of a flow, newest first."""
-    from .client import Flow
+    from ..flows.client import Flow
 
     _use_namespace(args)
     rows = _runs_table(Flow(args.flow).runs(*args.tag), args.limit or None)
@@ -813,8 +813,8 @@ VIEW_VALUE_LIMIT = 64 * 1024
 
 def cmd_view(args: argparse.Namespace) -> int:
     """Print one object of the client view and its children."""
-    from .client import DataArtifact, Flow, Run, Step, Task
-    from .errors import MetaflowInvalidPathspec
+    from ..errors import MetaflowInvalidPathspec
+    from ..flows.client import DataArtifact, Flow, Run, Step, Task
 
     _use_namespace(args)
     depth = len(args.pathspec.split("/"))

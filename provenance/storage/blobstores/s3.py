@@ -21,12 +21,12 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BlobNotFound, ConfigError, InvalidId, NotFound
+from ...errors import BlobNotFound, ConfigError, InvalidId, NotFound
 from ..ids import check_blob_key
 from .base import Blobstore
 
 if TYPE_CHECKING:
-    from ..s3 import S3, S3Object
+    from ...s3 import S3, S3Object
 
 __all__ = ["S3Store"]
 
@@ -118,7 +118,7 @@ class S3Store(Blobstore):
         """The S3 client (made on first use, so building a config costs nothing)."""
         with self._lock:
             if self._client is None:
-                from ..s3 import S3
+                from ...s3 import S3
 
                 tmproot = self.staging_dir() or tempfile.gettempdir()
                 os.makedirs(tmproot, exist_ok=True)
@@ -234,7 +234,7 @@ class S3Store(Blobstore):
         skipped = [(k, v) for k, v in items if k not in done]
         if not skipped:
             return
-        from ..s3.errors import S3Error
+        from ...s3.errors import S3Error
 
         try:
             self.s3.touch_many([k for k, _ in skipped])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .config import resolve_repo
+from ..config import resolve_repo
 
 __all__ = ["upgrade_schema"]
 

@@ -36,8 +36,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from . import _postgres
-from .errors import ConfigError, SchemaOutdated
+from ..errors import ConfigError, SchemaOutdated
+from . import postgres as _postgres
 from .models import ArtifactRow, CodeSource, LineageEdge, SetMember, SetRow, TagRow
 from .schema import ensure_schema
 from .schema import upgrade as upgrade_schema

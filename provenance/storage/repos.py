@@ -1,0 +1,657 @@
+"""Repositories: an artifact index composed with a blobstore.
+
+:class:`Repository` is the one real implementation (an :class:`SqlIndex` plus
+any :class:`Blobstore`); a memory repo is the same class over an in-memory
+SQLite index and a memory store.  :class:`ChainedRepository` looks artifacts
+up in several repositories in order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import pickle
+import shutil
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, NamedTuple
+
+from ..artifact import Artifact, CompositeDict
+from ..errors import (
+    ArtifactNotFound,
+    BlobNotFound,
+    ConfigError,
+    CorruptBlob,
+    PermissionDenied,
+)
+from ..hashing import hash_bytes, hash_file, new_hasher
+from ..serializers import get_serializer
+from .blobstores import Blobstore, MemoryStore
+from .ids import check_id
+from .index import COLUMNS, SqlIndex
+
+__all__ = [
+    "ChainedRepository",
+    "Repository",
+    "artifact_from_spec",
+    "memory_repo",
+    "remember_repo",
+    "repo_from_spec",
+]
+
+#: Blobs up to this size are read into memory and verified in one pass;
+#: larger ones are verified by streaming the file, then loaded from it.
+_IN_MEMORY_LOAD = 16 << 20
+_VALUE_INLINE = COLUMNS.index("value_inline")
+#: Serialized values up to this size are kept in the index row.
+INLINE_LIMIT = 4096
+
+
+class StoredValue(NamedTuple):
+    """Where :meth:`Repository.store_value` put a value."""
+
+    blob_id: str
+    size: int
+    inline: bytes | None
+
+
+class _HashingSpill:
+    """A write-only file that hashes what it is given and spills to disk when large."""
+
+    def __init__(self, limit: int, directory: str | None) -> None:
+        self._hasher = new_hasher()
+        self._limit = limit
+        self._dir = directory
+        self._buf: io.BytesIO | None = io.BytesIO()
+        self._file: Any = None
+        self.path: str | None = None
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._hasher.update(view)
+        self.size += len(view)
+        if self._file is None and self.size > self._limit:
+            fd, self.path = tempfile.mkstemp(prefix="provenance-", dir=self._dir)
+            self._file = os.fdopen(fd, "wb")
+            assert self._buf is not None
+            self._file.write(self._buf.getbuffer())
+            self._buf = None
+            self._file.write(view)
+        elif self._file is not None:
+            self._file.write(view)
+        else:
+            assert self._buf is not None
+            self._buf.write(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def hexdigest(self) -> str:
+        return str(self._hasher.hexdigest())
+
+    def getvalue(self) -> bytes:
+        assert self._buf is not None
+        return self._buf.getvalue()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def __enter__(self) -> _HashingSpill:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+class Repository:
+    """An artifact index plus the blobstore that holds the values.
+
+    Parameters
+    ----------
+    index : SqlIndex
+        Where artifact metadata, lineage and tags are recorded.
+    blobstore : Blobstore
+        Where serialized values live.
+    name : str, optional
+        The name under which the repo is configured.
+    read, write, delete : bool
+        What the repo may be used for.  A repo without ``write`` never
+        stores anything: the decorator computes and returns values with a
+        warning.
+    """
+
+    kind = "sql"
+
+    def __init__(
+        self,
+        index: SqlIndex,
+        blobstore: Blobstore,
+        *,
+        name: str | None = None,
+        read: bool = True,
+        write: bool = True,
+        delete: bool = False,
+    ) -> None:
+        self.index = index
+        self.blobstore = blobstore
+        self.name = name
+        self.read = bool(read)
+        self.write = bool(write)
+        self.delete_allowed = bool(delete)
+
+    # -- identity across processes ----------------------------------------------
+
+    def spec(self) -> dict[str, Any]:
+        """A config dict that rebuilds this repo in another process."""
+        return {
+            "type": "sql",
+            "db": self.index.url.render_as_string(hide_password=False),
+            "schema": self.index.schema,
+            "engine_kwargs": self.index.engine_kwargs or None,
+            "store": self.blobstore.spec(),
+            "read": self.read,
+            "write": self.write,
+            "delete": self.delete_allowed,
+        }
+
+    def shareable_spec(self) -> dict[str, Any] | None:
+        """:meth:`spec`, or ``None`` if the repo lives only in this process."""
+        if self.index._memory:
+            return None
+        try:
+            return self.spec()
+        except TypeError:
+            return None
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        spec = self.shareable_spec()
+        if spec is None:
+            raise pickle.PicklingError(f"{self!r} lives in this process only and cannot be sent")
+        return (repo_from_spec, (spec,))
+
+    # -- reading ------------------------------------------------------------------
+
+    def _require(self, flag: str) -> None:
+        allowed = self.delete_allowed if flag == "delete" else getattr(self, flag)
+        if not allowed:
+            raise PermissionDenied(f"{self!r} is not configured to {flag} ({flag}: false)")
+
+    def lookup(self, artifact_id: str) -> Artifact | None:
+        """The artifact with this (already validated) id, or ``None``; the hot path."""
+        row = self.index.get(artifact_id)
+        return None if row is None else Artifact(self, row)
+
+    def get_artifact(self, artifact_id: str) -> Artifact:
+        """The artifact with this id.
+
+        Raises
+        ------
+        InvalidId
+            If the id is malformed.
+        ArtifactNotFound
+            If the repo has no such artifact (also a ``KeyError``).
+        """
+        self._require("read")
+        artifact = self.lookup(check_id(artifact_id))
+        if artifact is None:
+            raise ArtifactNotFound(f"artifact {artifact_id} is not in {self!r}")
+        return artifact
+
+    def get_artifacts(self, artifact_ids: Iterable[str]) -> dict[str, Artifact]:
+        """The artifacts among ``artifact_ids`` that exist, by id (batched queries)."""
+        self._require("read")
+        ids = [check_id(i) for i in artifact_ids]
+        return {i: Artifact(self, row) for i, row in self.index.get_many(ids).items()}
+
+    def __contains__(self, artifact_or_id: object) -> bool:
+        artifact_id = getattr(artifact_or_id, "id", artifact_or_id)
+        return isinstance(artifact_id, str) and self.index.exists(check_id(artifact_id))
+
+    def find_artifacts(
+        self,
+        *,
+        name: str | None = None,
+        version: int | None = None,
+        value_id: str | None = None,
+        fn_name: str | None = None,
+        tags: Sequence[str] | None = None,
+        custom_fields: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[Artifact]:
+        """Artifacts matching every given criterion, newest first.
+
+        Parameters
+        ----------
+        name, version, value_id : optional
+            Exact matches.
+        fn_name : str, optional
+            The qualified name of the function that computed them.
+        tags : sequence of str, optional
+            Artifacts carrying all these tags.
+        custom_fields : mapping, optional
+            Exact matches of top-level custom fields (str, int, float, bool).
+        limit : int, optional
+        """
+        self._require("read")
+        rows = self.index.find(
+            name=name,
+            version=version,
+            value_id=value_id,
+            fn_name=fn_name,
+            tags=tags,
+            custom_fields=custom_fields,
+            limit=limit,
+        )
+        return [Artifact(self, row) for row in rows]
+
+    def load_value(self, artifact: Artifact) -> Any:
+        """Deserialize an artifact's value, checking the bytes against their hash.
+
+        Raises
+        ------
+        BlobNotFound
+            If the blob is missing.
+        CorruptBlob
+            If the stored bytes do not hash to the recorded blob id.
+        """
+        self._require("read")
+        if artifact.composite:
+            return _composite_value(self, artifact)
+        blob_id = artifact.blob_id
+        if blob_id is None:
+            raise BlobNotFound(f"artifact {artifact.id} ({artifact.name}) has no stored value")
+        if artifact.serializer == "file":
+            from ..archive import ArchivedFile
+
+            if not self.blobstore.exists(blob_id):
+                raise BlobNotFound(
+                    f"the archived file of artifact {artifact.id} ({artifact.name}) is missing: "
+                    f"blob {blob_id} is not in {self.blobstore!r}"
+                )
+            return ArchivedFile(self, blob_id)
+        serializer = get_serializer(artifact.serializer)
+        load_kwargs = artifact.load_kwargs or {}
+        digest = blob_id.split(".", 1)[0]
+        inline = artifact._row[_VALUE_INLINE]
+        if inline is not None:
+            inline = bytes(inline)
+            _verify(hash_bytes(inline), digest, artifact)
+            if serializer.loads is not None and not load_kwargs:
+                return serializer.loads(inline)
+            with _temp_copy(inline) as local:
+                return serializer.load(local, **load_kwargs)
+        try:
+            path = self.blobstore.local_path(blob_id)
+            if path is not None and serializer.loads is not None and not load_kwargs:
+                data = _read_small(path)
+                if data is not None:
+                    _verify(hash_bytes(data), digest, artifact)
+                    return serializer.loads(data)
+            with self.blobstore.open_local(blob_id) as local:
+                _verify(hash_file(local), digest, artifact)
+                return serializer.load(local, **load_kwargs)
+        except FileNotFoundError:
+            raise BlobNotFound(
+                f"the value of artifact {artifact.id} ({artifact.name}) is missing: "
+                f"blob {blob_id} is not in {self.blobstore!r}"
+            ) from None
+        except BlobNotFound as exc:
+            raise BlobNotFound(
+                f"the value of artifact {artifact.id} ({artifact.name}) is missing: {exc}"
+            ) from None
+
+    # -- writing ------------------------------------------------------------------
+
+    def store_value(
+        self,
+        value: Any,
+        serializer: str,
+        dump_kwargs: Mapping[str, Any] | None = None,
+        *,
+        overwrite: bool = False,
+        inline_limit: int = INLINE_LIMIT,
+    ) -> StoredValue:
+        """Serialize ``value``: into the row when small, else into the blobstore.
+
+        The value is hashed while it is written.  Up to ``inline_limit``
+        bytes it stays in memory and goes into the index row; a larger value
+        spills to a staging file on the store's own filesystem (where
+        possible) that is moved into place under its hash, so the blob
+        appears complete or not at all.  ``overwrite`` replaces a stored blob
+        of the same key (one found corrupt).
+        """
+        self._require("write")
+        ser = get_serializer(serializer)
+        kwargs = dict(dump_kwargs or {})
+        if ser.dump_to is not None:
+            with _HashingSpill(inline_limit, self.blobstore.staging_dir()) as out:
+                ser.dump_to(value, out, **kwargs)
+                blob_id = out.hexdigest()
+                if out.path is None:
+                    return StoredValue(blob_id, out.size, out.getvalue())
+                out.close()
+                self.blobstore.put_file(blob_id, out.path, move=True, overwrite=overwrite)
+                return StoredValue(blob_id, out.size, None)
+        # A serializer that only writes to file names: give it a name that
+        # does not exist yet, in a private directory on the store's disk.
+        workdir = tempfile.mkdtemp(prefix="provenance-", dir=self.blobstore.staging_dir())
+        tmp = os.path.join(workdir, "value")
+        try:
+            ser.dump(value, tmp, **kwargs)
+            blob_id = hash_file(tmp)
+            size = os.path.getsize(tmp)
+            self.blobstore.put_file(blob_id, tmp, move=True, overwrite=overwrite)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        return StoredValue(blob_id, size, None)
+
+    def store_file(self, blob_id: str, path: str, *, overwrite: bool = False) -> None:
+        """Copy a file into the blobstore under ``blob_id`` (streamed, atomic)."""
+        self._require("write")
+        self.blobstore.put_file(blob_id, path, overwrite=overwrite)
+
+    def store_bytes(self, data: bytes) -> str:
+        """Store raw bytes under their hash and return the key."""
+        self._require("write")
+        key = hash_bytes(data)
+        self.blobstore.put(key, data)
+        return key
+
+    def put_row(
+        self,
+        row: Mapping[str, Any],
+        edges: Sequence[tuple[str, str]] = (),
+        tags: Sequence[str] = (),
+        *,
+        replace: bool = False,
+        code: tuple[str, str, Mapping[str, str]] | None = None,
+    ) -> bool:
+        """Index an artifact whose blob is already stored; whether it was new.
+
+        ``code`` is ``(fingerprint, normalized source, packages)`` of the
+        row's ``code_fingerprint``, stored once per fingerprint.
+        """
+        self._require("write")
+        return self.index.put(row, edges, tags, replace=replace, code=code)
+
+    def code_source(self, fingerprint: str) -> dict[str, Any] | None:
+        """The stored normalized source of a code fingerprint (:mod:`provenance.fingerprint`)."""
+        return self.index.code_source(fingerprint)
+
+    def delete_artifact(self, artifact_id: str) -> bool:
+        """Remove an artifact from the index (its blob stays for ``gc``)."""
+        self._require("delete")
+        return self.index.delete(check_id(artifact_id))
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<provenance.Repository{label} {self.index!r} {self.blobstore!r}>"
+
+
+class ChainedRepository:
+    """Several repositories searched in order; new artifacts go to every writable one.
+
+    Parameters
+    ----------
+    repos : sequence of Repository
+        In lookup order, typically a fast local repo before a shared one.
+    """
+
+    kind = "chained"
+
+    def __init__(
+        self,
+        repos: Sequence[Repository],
+        *,
+        name: str | None = None,
+        read: bool = True,
+        write: bool = True,
+        delete: bool = False,
+    ) -> None:
+        if not repos:
+            raise ConfigError("a chained repo needs at least one repo in 'repos'")
+        self.repos = list(repos)
+        self.name = name
+        self.read = bool(read)
+        self.write = bool(write) and any(r.write for r in self.repos)
+        self.delete_allowed = bool(delete)
+
+    @property
+    def blobstore(self) -> Blobstore:
+        return self._writable()[0].blobstore
+
+    def shareable_spec(self) -> dict[str, Any] | None:
+        specs = [r.shareable_spec() for r in self.repos]
+        if any(s is None for s in specs):
+            return None
+        return {
+            "type": "chained",
+            "repos": specs,
+            "read": self.read,
+            "write": self.write,
+            "delete": self.delete_allowed,
+        }
+
+    def spec(self) -> dict[str, Any]:
+        spec = self.shareable_spec()
+        if spec is None:
+            raise TypeError(f"{self!r} includes a repo that lives only in this process")
+        return spec
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (repo_from_spec, (self.spec(),))
+
+    def _readable(self) -> list[Repository]:
+        return [r for r in self.repos if r.read]
+
+    def _writable(self) -> list[Repository]:
+        repos = [r for r in self.repos if r.write]
+        if not repos or not self.write:
+            raise PermissionDenied(f"{self!r} has no writable repo")
+        return repos
+
+    def lookup(self, artifact_id: str) -> Artifact | None:
+        for repo in self._readable():
+            artifact = repo.lookup(artifact_id)
+            if artifact is not None:
+                return artifact
+        return None
+
+    def get_artifact(self, artifact_id: str) -> Artifact:
+        artifact = self.lookup(check_id(artifact_id))
+        if artifact is None:
+            raise ArtifactNotFound(f"artifact {artifact_id} is in none of the repos of {self!r}")
+        return artifact
+
+    def get_artifacts(self, artifact_ids: Iterable[str]) -> dict[str, Artifact]:
+        wanted = [check_id(i) for i in artifact_ids]
+        found: dict[str, Artifact] = {}
+        for repo in self._readable():
+            missing = [i for i in wanted if i not in found]
+            if not missing:
+                break
+            found.update(repo.get_artifacts(missing))
+        return found
+
+    def __contains__(self, artifact_or_id: object) -> bool:
+        return any(artifact_or_id in r for r in self._readable())
+
+    def find_artifacts(self, **criteria: Any) -> list[Artifact]:
+        seen: dict[str, Artifact] = {}
+        for repo in self._readable():
+            for artifact in repo.find_artifacts(**criteria):
+                seen.setdefault(artifact.id, artifact)
+        result = sorted(seen.values(), key=lambda a: (a.computed_at, a.id), reverse=True)
+        limit = criteria.get("limit")
+        return result[:limit] if limit is not None else result
+
+    def load_value(self, artifact: Artifact) -> Any:
+        return (artifact.repo or self._readable()[0]).load_value(artifact)
+
+    def store_value(
+        self,
+        value: Any,
+        serializer: str,
+        dump_kwargs: Mapping[str, Any] | None = None,
+        *,
+        overwrite: bool = False,
+    ) -> StoredValue:
+        repos = self._writable()
+        stored = repos[0].store_value(value, serializer, dump_kwargs, overwrite=overwrite)
+        if stored.inline is None:
+            for repo in repos[1:]:
+                repos[0].blobstore.copy_to(repo.blobstore, [stored.blob_id])
+        return stored
+
+    def store_bytes(self, data: bytes) -> str:
+        keys = {r.store_bytes(data) for r in self._writable()}
+        return keys.pop()
+
+    def store_file(self, blob_id: str, path: str, *, overwrite: bool = False) -> None:
+        # Every member that gets the row gets the blob.
+        for repo in self._writable():
+            repo.store_file(blob_id, path, overwrite=overwrite)
+
+    def put_row(
+        self,
+        row: Mapping[str, Any],
+        edges: Sequence[tuple[str, str]] = (),
+        tags: Sequence[str] = (),
+        *,
+        replace: bool = False,
+        code: tuple[str, str, Mapping[str, str]] | None = None,
+    ) -> bool:
+        results = [
+            r.put_row(row, edges, tags, replace=replace, code=code) for r in self._writable()
+        ]
+        return results[0]
+
+    def code_source(self, fingerprint: str) -> dict[str, Any] | None:
+        for repo in self._readable():
+            found = repo.code_source(fingerprint)
+            if found is not None:
+                return found
+        return None
+
+    def delete_artifact(self, artifact_id: str) -> bool:
+        if not self.delete_allowed:
+            raise PermissionDenied(f"{self!r} is not configured to delete (delete: false)")
+        return any([r.delete_artifact(artifact_id) for r in self.repos if r.delete_allowed])
+
+    def __repr__(self) -> str:
+        label = f" {self.name!r}" if self.name else ""
+        return f"<provenance.ChainedRepository{label} {self.repos!r}>"
+
+
+def memory_repo(name: str | None = None, *, read: bool = True, write: bool = True) -> Repository:
+    """A repository that lives in this process's memory (tests, notebooks)."""
+    return Repository(
+        SqlIndex("sqlite://"), MemoryStore(), name=name, read=read, write=write, delete=True
+    )
+
+
+# -- helpers --------------------------------------------------------------------
+
+
+def _read_small(path: str) -> bytes | None:
+    """The file's bytes if it is small enough to load from memory, else ``None``."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > _IN_MEMORY_LOAD:
+            return None
+        chunks = []
+        while size > 0:
+            chunk = os.read(fd, size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _temp_copy(data: bytes) -> Iterator[str]:
+    fd, path = tempfile.mkstemp(prefix="provenance-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _verify(actual: str, expected: str, artifact: Artifact) -> None:
+    if actual != expected:
+        raise CorruptBlob(
+            f"the stored value of artifact {artifact.id} ({artifact.name}) is corrupt: "
+            f"blob {artifact.blob_id} hashes to {actual}"
+        )
+
+
+def _composite_value(repo: Repository, artifact: Artifact) -> Any:
+    inline = artifact._row[_VALUE_INLINE]
+    if inline is not None:
+        data = bytes(inline)
+    else:
+        data = repo.blobstore.get(artifact.blob_id) if artifact.blob_id else b"{}"
+    _verify(hash_bytes(data), (artifact.blob_id or "").split(".", 1)[0], artifact)
+    members = json.loads(data)
+    thunks = {k: (lambda i=i: repo.get_artifact(i).proxy()) for k, i in members.items()}
+    return CompositeDict(artifact, thunks, members)
+
+
+# -- rebuilding repos in other processes -------------------------------------------
+
+_spec_lock = threading.Lock()
+_repos_by_spec: dict[str, Any] = {}
+
+
+def _spec_key(spec: Mapping[str, Any]) -> str:
+    return json.dumps(spec, sort_keys=True, default=str)
+
+
+def remember_repo(repo: Any) -> None:
+    """Register a configured repo so unpickled references in this process reuse it."""
+    spec = repo.shareable_spec()
+    if spec is not None:
+        with _spec_lock:
+            _repos_by_spec.setdefault(_spec_key(spec), repo)
+
+
+def repo_from_spec(spec: Mapping[str, Any]) -> Any:
+    """The repo described by ``spec`` (see :meth:`Repository.spec`), built once per process."""
+    key = _spec_key(spec)
+    with _spec_lock:
+        repo = _repos_by_spec.get(key)
+    if repo is not None:
+        return repo
+    from ..config import build_repo_from_spec
+
+    repo = build_repo_from_spec(spec)
+    with _spec_lock:
+        return _repos_by_spec.setdefault(key, repo)
+
+
+def artifact_from_spec(spec: Mapping[str, Any], artifact_id: str) -> Artifact:
+    """Load an artifact by id from the repo described by ``spec``."""
+    return repo_from_spec(spec).get_artifact(artifact_id)
