@@ -30,10 +30,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError, RepoNotFound
-from .storage.blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
-from .storage.blobstores.s3 import S3Store
+from .storage.blobstores import Blobstore
 from .storage.index import SqlIndex
 from .storage.repos import ChainedRepository, Repository, memory_repo, remember_repo
+from .storage.specs import REPO_KEYS, build_blobstore, check_keys, entry_type, sql_url
+from .storage.specs import flags as repo_flags
 
 __all__ = [
     "Config",
@@ -53,22 +54,6 @@ __all__ = [
     "set_use_cache",
     "using_repo",
 ]
-
-_FLAGS = ("read", "write", "delete")
-
-_BLOBSTORE_KEYS: dict[str, set[str]] = {
-    "memory": set(),
-    "disk": {"cachedir", "path", "fsync"},
-    "chained": {"stores", "read_through_write"},
-    "s3": {"bucket", "prefix", "basepath", "endpoint_url", "s3_config", "cachedir"},
-}
-_REPO_KEYS: dict[str, set[str]] = {
-    "sql": {"db", "store", "schema", "create_db", "create_schema", "upgrade_db", "engine_kwargs"},
-    "memory": {"store"},
-    "chained": {"repos"},
-}
-_REPO_ALIASES = {"sqlite": "sql", "postgres": "sql", "postgresql": "sql", "sqlalchemy": "sql"}
-_PLANNED = {"sftp": "SFTP blobstores", "gs": "GCS blobstores"}
 
 
 @dataclass
@@ -117,104 +102,6 @@ def _resolve_prototypes(section: str, items: Mapping[str, Any]) -> dict[str, dic
     return {str(name): full(name, (name,)) for name in items}
 
 
-def _flags(where: str, entry: Mapping[str, Any], delete_default: bool) -> dict[str, bool]:
-    out = {}
-    for flag in _FLAGS:
-        value = entry.get(flag, delete_default if flag == "delete" else True)
-        if not isinstance(value, bool):
-            raise ConfigError(f"'{where}.{flag}' must be true or false, got {value!r}")
-        out[flag] = value
-    return out
-
-
-def _check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
-    for key in entry:
-        if key not in allowed and key not in _FLAGS and key != "type":
-            raise ConfigError(
-                f"unknown key '{where}.{key}'; allowed keys: "
-                f"{', '.join(sorted(allowed | set(_FLAGS) | {'type'}))}"
-            )
-
-
-def _entry_type(where: str, entry: Mapping[str, Any], known: Mapping[str, Any]) -> str:
-    kind = entry.get("type")
-    if kind is None:
-        raise ConfigError(f"'{where}.type' is missing")
-    kind = _REPO_ALIASES.get(kind, kind) if known is _REPO_KEYS else kind
-    if kind in _PLANNED and kind not in known:
-        raise ConfigError(f"'{where}.type': {_PLANNED[kind]} is not available in this version")
-    if kind not in known:
-        raise ConfigError(
-            f"'{where}.type' is {entry.get('type')!r}; known types: {', '.join(sorted(known))}"
-        )
-    return str(kind)
-
-
-def _build_blobstore(
-    where: str, entry: Mapping[str, Any], built: Mapping[str, Blobstore]
-) -> Blobstore:
-    kind = _entry_type(where, entry, _BLOBSTORE_KEYS)
-    _check_keys(where, entry, _BLOBSTORE_KEYS[kind])
-    if kind == "memory":
-        return MemoryStore(**_flags(where, entry, True))
-    if kind == "disk":
-        path = entry.get("cachedir", entry.get("path"))
-        if not isinstance(path, (str, os.PathLike)):
-            raise ConfigError(f"'{where}.cachedir' (the directory of the blobs) is missing")
-        return DiskStore(path, fsync=bool(entry.get("fsync", False)), **_flags(where, entry, False))
-    if kind == "s3":
-        return _build_s3_store(where, entry)
-    names = entry.get("stores")
-    if not isinstance(names, list) or not names:
-        raise ConfigError(f"'{where}.stores' must be a non-empty list of blobstore names")
-    stores = []
-    for n in names:
-        if isinstance(n, Mapping):
-            stores.append(_build_blobstore(f"{where}.stores", n, built))
-        elif n not in built:
-            raise ConfigError(f"'{where}.stores' names unknown blobstore {n!r}")
-        else:
-            stores.append(built[n])
-    return ChainedStore(
-        stores,
-        read_through_write=bool(entry.get("read_through_write", True)),
-        **_flags(where, entry, False),
-    )
-
-
-def _build_s3_store(where: str, entry: Mapping[str, Any]) -> Blobstore:
-    s3_config = entry.get("s3_config")
-    if s3_config is not None and not isinstance(s3_config, Mapping):
-        raise ConfigError(f"'{where}.s3_config' must be a mapping of boto3 client options")
-    if not entry.get("bucket") and not entry.get("basepath"):
-        raise ConfigError(
-            f"'{where}.bucket' (or '{where}.basepath: s3://bucket/prefix') is missing"
-        )
-    try:
-        return S3Store(
-            bucket=entry.get("bucket"),
-            prefix=entry.get("prefix") or "",
-            basepath=entry.get("basepath"),
-            endpoint_url=entry.get("endpoint_url"),
-            s3_config=s3_config,
-            cachedir=entry.get("cachedir"),
-            **_flags(where, entry, False),
-        )
-    except ConfigError as exc:
-        raise ConfigError(f"'{where}': {exc}") from None
-
-
-def _sql_url(where: str, db: Any, kind: str) -> str:
-    if not isinstance(db, str) or not db:
-        raise ConfigError(f"'{where}.db' (an SQLAlchemy database URL) is missing")
-    if "://" not in db:
-        if kind in ("sqlite", "sql"):
-            # A bare path is an SQLite file.
-            return "sqlite:///" + os.path.abspath(os.path.expanduser(db))
-        raise ConfigError(f"'{where}.db' must be an SQLAlchemy URL, got {db!r}")
-    return db
-
-
 def _build_repo(
     name: str,
     where: str,
@@ -222,9 +109,9 @@ def _build_repo(
     stores: Mapping[str, Blobstore],
     built: Mapping[str, Any],
 ) -> Any:
-    kind = _entry_type(where, entry, _REPO_KEYS)
-    _check_keys(where, entry, _REPO_KEYS[kind])
-    flags = _flags(where, entry, False)
+    kind = entry_type(where, entry, REPO_KEYS)
+    check_keys(where, entry, REPO_KEYS[kind])
+    flags = repo_flags(where, entry, False)
 
     def store(required: bool) -> Blobstore | None:
         ref = entry.get("store")
@@ -233,7 +120,7 @@ def _build_repo(
                 raise ConfigError(f"'{where}.store' (the name of its blobstore) is missing")
             return None
         if isinstance(ref, Mapping):
-            return _build_blobstore(f"{where}.store", ref, stores)
+            return build_blobstore(f"{where}.store", ref, stores)
         if ref not in stores:
             raise ConfigError(f"'{where}.store' names unknown blobstore {ref!r}")
         return stores[ref]
@@ -245,7 +132,7 @@ def _build_repo(
             repo.blobstore = explicit
         return repo
     if kind == "sql":
-        db = _sql_url(where, entry.get("db"), str(entry["type"]))
+        db = sql_url(where, entry.get("db"), str(entry["type"]))
         index = SqlIndex(
             db,
             schema=entry.get("schema"),
@@ -290,34 +177,12 @@ def from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     stores: dict[str, Blobstore] = {}
     # Chained stores refer to others by name: build plain ones first.
     for name, entry in sorted(store_entries.items(), key=lambda kv: kv[1].get("type") == "chained"):
-        stores[name] = _build_blobstore(f"blobstores.{name}", entry, stores)
+        stores[name] = build_blobstore(f"blobstores.{name}", entry, stores)
 
     repos: dict[str, Any] = {}
     for name, entry in sorted(repo_entries.items(), key=lambda kv: kv[1].get("type") == "chained"):
         repos[name] = _build_repo(name, f"artifact_repos.{name}", entry, stores, repos)
     return {"blobstores": stores, "repos": repos}
-
-
-def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
-    """Rebuild a repo from :meth:`Repository.spec` (in a worker process)."""
-    spec = dict(spec)
-    if spec.get("type") == "chained":
-        return ChainedRepository(
-            [build_repo_from_spec(s) for s in spec["repos"]],
-            read=spec.get("read", True),
-            write=spec.get("write", True),
-            delete=spec.get("delete", False),
-        )
-    store_spec = dict(spec.pop("store"))
-    store = _build_blobstore("store", store_spec, {})
-    index = SqlIndex(spec["db"], schema=spec.get("schema"), engine_kwargs=spec.get("engine_kwargs"))
-    return Repository(
-        index,
-        store,
-        read=spec.get("read", True),
-        write=spec.get("write", True),
-        delete=spec.get("delete", False),
-    )
 
 
 # -- the process-wide state -----------------------------------------------------------
@@ -354,6 +219,26 @@ class _Settings:
 
 
 settings = _Settings()
+
+#: The code generation: bumped after each cell of an IPython session or
+#: notebook (redefined helpers and %autoreload are then seen by the next
+#: call) and when the code identity mode changes.  Settings own it so that
+#: the settings can bump it; the fingerprints read it.
+_generation = [0]
+
+
+def generation() -> int:
+    """A counter that changes whenever ids must be made again.
+
+    After a notebook cell ran (code may have been redefined) or
+    ``set_code_identity`` was called.
+    """
+    return _generation[0]
+
+
+def new_generation() -> None:
+    """Make decorated functions make their code fingerprints and id prefixes again."""
+    _generation[0] += 1
 
 
 def provenance_home() -> str:
@@ -573,8 +458,6 @@ def set_code_identity(mode: str) -> None:
 
 
 def _set_code_identity(mode: str) -> None:
-    from .fingerprint import new_generation
-
     settings.code_identity = mode
     new_generation()  # ids made before are made again
 

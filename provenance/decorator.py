@@ -24,7 +24,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from . import config as _config
-from . import fingerprint as _fingerprint
 from . import recording as _runs
 from .artifact import Artifact, CompositeDict, is_proxy
 from .errors import (
@@ -40,13 +39,17 @@ from .errors import (
 )
 from .fingerprint import CodeFingerprint, code_fingerprint, importable_module_name
 from .hashing import HASH_SCHEME, changed_proxies, hash_bytes, hash_value, proxies_changed_in
-from .inputs import dumps_inputs, fit, iter_proxies, json_summary, unwrap
+from .inputs import fit, iter_proxies, json_summary, unwrap
 from .observers import artifact_observers, notify
 from .runinfo import get_run_info
 from .serializers import DEFAULT_SERIALIZER, get_serializer, serializer_for
 from .signature import CallSignature, remove_inputs_fn
+from .storage.archived import ArchivedFile, blob_key_for_file
 from .storage.index import COLUMNS
-from .storage.repos import StoredValue
+from .storage.inputs import dumps_inputs
+from .storage.repos import repo_from_spec
+from .storage.spill import StoredValue
+from .why import explain_call
 
 __all__ = ["ProvenanceFunction", "ensure_proxies", "provenance"]
 
@@ -162,10 +165,10 @@ class ProvenanceFunction:
         self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
         self._signature = CallSignature(fn, merge_defaults)
         #: By artifact name.  Both this and the fingerprint belong to one
-        #: fingerprint.generation(), and are dropped when it changes.
+        #: config.generation(), and are dropped when it changes.
         self._id_prefixes: dict[str, str] = {}
         self._code: CodeFingerprint | None = None
-        self._code_generation = _fingerprint._generation[0]
+        self._code_generation = _config._generation[0]
         self._code_warned = False
         self._path_warned: set[str] = set()
         functools.update_wrapper(self, target)
@@ -186,7 +189,7 @@ class ProvenanceFunction:
 
         See :mod:`provenance.fingerprint` for what it covers.
         """
-        if self._code_generation != _fingerprint._generation[0]:
+        if self._code_generation != _config._generation[0]:
             self._new_generation()
         code = self._code
         if code is None:
@@ -206,7 +209,7 @@ class ProvenanceFunction:
         # before are dropped, and made again on need.
         self._code = None
         self._id_prefixes.clear()
-        self._code_generation = _fingerprint._generation[0]
+        self._code_generation = _config._generation[0]
 
     def _code_in_id(self) -> bool:
         mode = _config.settings.code_identity
@@ -303,7 +306,7 @@ class ProvenanceFunction:
         # by parameter name.  Lengths prefix the free-form parts so no two
         # calls can spell the same text.
         kargs = input_hashes["kargs"]
-        if self._code_generation != _fingerprint._generation[0]:
+        if self._code_generation != _config._generation[0]:
             self._new_generation()
         prefix = self._id_prefixes.get(name)
         if prefix is None:
@@ -337,8 +340,6 @@ class ProvenanceFunction:
         provenance.why.Explanation
             Its ``str()`` is a readable account, with a diff of the code when it changed.
         """
-        from .why import explain_call
-
         return explain_call(self, args, kwargs)
 
     # -- calling -------------------------------------------------------------------
@@ -641,8 +642,6 @@ class ProvenanceFunction:
     def _store_archive(
         self, repo: Any, artifact_id: str, value: Any, record: Mapping[str, Any], replace: bool
     ) -> Any:
-        from .archive import ArchivedFile, blob_key_for_file
-
         raw = unwrap(value)
         if not isinstance(raw, (str, os.PathLike)):
             raise TypeError(
@@ -799,8 +798,6 @@ def _writer_repo(repo: Any) -> Any:
 def _bind_spec(function: ProvenanceFunction, spec: Any, run_ref: Any = None) -> ProvenanceFunction:
     if spec is None:
         return function
-    from .storage.repos import repo_from_spec
-
     repo = repo_from_spec(spec)
     if run_ref is not None:
         _runs.adopt(tuple(run_ref), repo)

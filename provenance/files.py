@@ -48,6 +48,7 @@ import threading
 import time
 from typing import Any
 
+from .config import provenance_home
 from .hashing.content import hash_file
 from .hashing.core import _LIBRARY, _h, _lock, _rebuild_dispatch, _type_name, _Unhashable
 from .hashing.scalars import _d_str
@@ -230,8 +231,6 @@ if hasattr(os, "register_at_fork"):
 
 def _state() -> _NullState:
     """The state table of the current provenance home (it may change between calls)."""
-    from .config import provenance_home
-
     db_path = os.path.join(provenance_home(), "state", "files.db")
     state = _states.get(db_path)
     if state is None:

@@ -52,6 +52,7 @@ from .codebase import (
     package_version,
 )
 from .codesource import assignments, bytecode_text, normalized
+from .config import new_generation
 from .errors import HashingError
 from .hashing import is_immutable, value_digest
 from .hashing.source import _PARSE_LOCK
@@ -421,24 +422,6 @@ def _callables_in(value: Any, depth: int = 0) -> list[Any]:
 # seen on 3.11 with 8 threads): one walk at a time.  It is the lock the value
 # hasher takes to parse source files too.
 _WALK_LOCK = _PARSE_LOCK
-
-#: Bumped after each cell of an IPython session or notebook: redefined
-#: helpers and %autoreload are then seen by the next call.
-_generation = [0]
-
-
-def generation() -> int:
-    """A counter that changes whenever ids must be made again.
-
-    After a notebook cell ran (code may have been redefined) or
-    ``set_code_identity`` was called.
-    """
-    return _generation[0]
-
-
-def new_generation() -> None:
-    """Make decorated functions make their code fingerprints and id prefixes again."""
-    _generation[0] += 1
 
 
 def _watch_interactive_session() -> None:

@@ -1,20 +1,19 @@
-"""How a call's inputs are recorded: pickled (proxies by id), summarized, searched for lineage."""
+"""How a call's inputs are looked at: summarized for queries, searched for lineage.
+
+How they are pickled into the record (proxies by artifact id) is storage's
+business: :mod:`provenance.storage.inputs`.
+"""
 
 from __future__ import annotations
 
-import io
-import pickle
-from collections.abc import Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Iterable
+from typing import Any
 
-from .artifact import ArtifactProxy, is_proxy
 from .files import File
 from .hashing import hash_value
+from .storage.proxies import ArtifactProxy, is_proxy
 
-if TYPE_CHECKING:
-    from .storage.repos import Repository
-
-__all__ = ["dumps_inputs", "fit", "iter_proxies", "json_summary", "loads_inputs", "unwrap"]
+__all__ = ["fit", "iter_proxies", "json_summary", "unwrap"]
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
@@ -71,71 +70,3 @@ def fit(text: str, width: int = 255) -> str:
     if len(text) <= width:
         return text
     return text[: width - 34] + "~" + hash_value(text)
-
-
-# -- pickled inputs ----------------------------------------------------------
-# Inputs are pickled with proxies replaced by a reference to their artifact
-# id, so a large input value is never copied into the record.
-
-
-# Both hooks are methods of subclasses, not attributes set on an instance:
-# CPython 3.13.0 made the instance attributes read-only (gh-125631).
-
-
-def _pickler_class() -> type:
-    import cloudpickle
-
-    class InputsPickler(cloudpickle.CloudPickler):
-        #: Ids of proxies pickled by value: changed in place, they are no
-        #: longer their artifact's value.
-        plain: Collection[int] = ()
-
-        def persistent_id(self, obj: Any) -> str | None:
-            if is_proxy(obj) and id(obj) not in self.plain:
-                return str(obj.artifact.id)
-            return None
-
-        def reducer_override(self, obj: Any) -> Any:
-            if self.plain and id(obj) in self.plain:
-                if isinstance(obj, ArtifactProxy):
-                    return (_identity, (obj.__wrapped__,))
-                return (dict, (dict(obj.items()),))  # a composite
-            return super().reducer_override(obj)
-
-    return InputsPickler
-
-
-def _identity(value: Any) -> Any:
-    return value
-
-
-class _InputsUnpickler(pickle.Unpickler):
-    def __init__(self, file: Any, repo: Repository | None) -> None:
-        super().__init__(file)
-        self._repo = repo
-
-    def persistent_load(self, artifact_id: Any) -> Any:
-        if self._repo is None:
-            raise RuntimeError(f"input artifact {artifact_id} needs a repository to load from")
-        return self._repo.get_artifact(artifact_id).proxy()
-
-
-_pickler: type | None = None
-
-
-def dumps_inputs(inputs: Mapping[str, Any], plain: Collection[int] | None = None) -> bytes:
-    """Pickle a call's inputs: proxies by artifact id, those whose ids are in ``plain`` by value."""
-    global _pickler
-    if _pickler is None:
-        _pickler = _pickler_class()  # cloudpickle is imported on first use
-    buf = io.BytesIO()
-    pickler = _pickler(buf, protocol=5)
-    if plain:
-        pickler.plain = frozenset(plain)
-    pickler.dump(inputs)
-    return buf.getvalue()
-
-
-def loads_inputs(data: bytes, repo: Repository | None) -> dict[str, Any]:
-    """Unpickle inputs written by :func:`dumps_inputs`, reloading proxies from ``repo``."""
-    return _InputsUnpickler(io.BytesIO(data), repo).load()

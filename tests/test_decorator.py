@@ -10,6 +10,7 @@ import pytest
 
 import provenance as p
 from provenance.errors import HashingError, ImpureFunctionError
+from provenance.storage import artifact as storage_artifact
 
 
 class Counter:
@@ -504,7 +505,7 @@ def test_corrupt_blob_is_recomputed(disk_repo: Any) -> None:
         return list(range(x, x + 5000))  # large enough for a blob of its own
 
     made = f(1)
-    assert made.artifact._row[p.artifact._I["value_inline"]] is None
+    assert made.artifact._row[storage_artifact._I["value_inline"]] is None
     path = disk_repo.blobstore.local_path(made.artifact.blob_id)
     with open(path, "r+b") as fh:
         fh.seek(20)

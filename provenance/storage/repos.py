@@ -8,18 +8,15 @@ up in several repositories in order.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import os
 import pickle
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
-from ..artifact import Artifact, CompositeDict
 from ..errors import (
     ArtifactNotFound,
     BlobNotFound,
@@ -27,11 +24,16 @@ from ..errors import (
     CorruptBlob,
     PermissionDenied,
 )
-from ..hashing import hash_bytes, hash_file, new_hasher
+from ..hashing import hash_bytes, hash_file
 from ..serializers import get_serializer
+from .archived import ArchivedFile
+from .artifact import Artifact
 from .blobstores import Blobstore, MemoryStore
 from .ids import check_id
 from .index import COLUMNS, SqlIndex
+from .proxies import CompositeDict
+from .specs import build_blobstore
+from .spill import HashingSpill, StoredValue, read_small, temp_copy
 
 __all__ = [
     "ChainedRepository",
@@ -42,81 +44,9 @@ __all__ = [
     "repo_from_spec",
 ]
 
-#: Blobs up to this size are read into memory and verified in one pass;
-#: larger ones are verified by streaming the file, then loaded from it.
-_IN_MEMORY_LOAD = 16 << 20
 _VALUE_INLINE = COLUMNS.index("value_inline")
 #: Serialized values up to this size are kept in the index row.
 INLINE_LIMIT = 4096
-
-
-class StoredValue(NamedTuple):
-    """Where :meth:`Repository.store_value` put a value."""
-
-    blob_id: str
-    size: int
-    inline: bytes | None
-
-
-class _HashingSpill:
-    """A write-only file that hashes what it is given and spills to disk when large."""
-
-    def __init__(self, limit: int, directory: str | None) -> None:
-        self._hasher = new_hasher()
-        self._limit = limit
-        self._dir = directory
-        self._buf: io.BytesIO | None = io.BytesIO()
-        self._file: Any = None
-        self.path: str | None = None
-        self.size = 0
-
-    def write(self, data: Any) -> int:
-        view = memoryview(data).cast("B")
-        self._hasher.update(view)
-        self.size += len(view)
-        if self._file is None and self.size > self._limit:
-            fd, self.path = tempfile.mkstemp(prefix="provenance-", dir=self._dir)
-            self._file = os.fdopen(fd, "wb")
-            assert self._buf is not None
-            self._file.write(self._buf.getbuffer())
-            self._buf = None
-            self._file.write(view)
-        elif self._file is not None:
-            self._file.write(view)
-        else:
-            assert self._buf is not None
-            self._buf.write(view)
-        return len(view)
-
-    def tell(self) -> int:
-        return self.size
-
-    def flush(self) -> None:
-        if self._file is not None:
-            self._file.flush()
-
-    def writable(self) -> bool:
-        return True
-
-    def hexdigest(self) -> str:
-        return str(self._hasher.hexdigest())
-
-    def getvalue(self) -> bytes:
-        assert self._buf is not None
-        return self._buf.getvalue()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-
-    def __enter__(self) -> _HashingSpill:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-        if self.path is not None:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(self.path)
 
 
 class Repository:
@@ -184,6 +114,11 @@ class Repository:
         if spec is None:
             raise pickle.PicklingError(f"{self!r} lives in this process only and cannot be sent")
         return (repo_from_spec, (spec,))
+
+    def reduce_artifact(self, artifact_id: str) -> tuple[Any, ...] | None:
+        """How an artifact of this repo pickles: a reference by spec and id, if shareable."""
+        spec = self.shareable_spec()
+        return None if spec is None else (artifact_from_spec, (spec, artifact_id))
 
     # -- reading ------------------------------------------------------------------
 
@@ -277,8 +212,6 @@ class Repository:
         if blob_id is None:
             raise BlobNotFound(f"artifact {artifact.id} ({artifact.name}) has no stored value")
         if artifact.serializer == "file":
-            from ..archive import ArchivedFile
-
             if not self.blobstore.exists(blob_id):
                 raise BlobNotFound(
                     f"the archived file of artifact {artifact.id} ({artifact.name}) is missing: "
@@ -294,12 +227,12 @@ class Repository:
             _verify(hash_bytes(inline), digest, artifact)
             if serializer.loads is not None and not load_kwargs:
                 return serializer.loads(inline)
-            with _temp_copy(inline) as local:
+            with temp_copy(inline) as local:
                 return serializer.load(local, **load_kwargs)
         try:
             path = self.blobstore.local_path(blob_id)
             if path is not None and serializer.loads is not None and not load_kwargs:
-                data = _read_small(path)
+                data = read_small(path)
                 if data is not None:
                     _verify(hash_bytes(data), digest, artifact)
                     return serializer.loads(data)
@@ -340,7 +273,7 @@ class Repository:
         ser = get_serializer(serializer)
         kwargs = dict(dump_kwargs or {})
         if ser.dump_to is not None:
-            with _HashingSpill(inline_limit, self.blobstore.staging_dir()) as out:
+            with HashingSpill(inline_limit, self.blobstore.staging_dir()) as out:
                 ser.dump_to(value, out, **kwargs)
                 blob_id = out.hexdigest()
                 if out.path is None:
@@ -457,6 +390,11 @@ class ChainedRepository:
     def __reduce__(self) -> tuple[Any, ...]:
         return (repo_from_spec, (self.spec(),))
 
+    def reduce_artifact(self, artifact_id: str) -> tuple[Any, ...] | None:
+        """How an artifact of this repo pickles: a reference by spec and id, if shareable."""
+        spec = self.shareable_spec()
+        return None if spec is None else (artifact_from_spec, (spec, artifact_id))
+
     def _readable(self) -> list[Repository]:
         return [r for r in self.repos if r.read]
 
@@ -569,37 +507,6 @@ def memory_repo(name: str | None = None, *, read: bool = True, write: bool = Tru
 # -- helpers --------------------------------------------------------------------
 
 
-def _read_small(path: str) -> bytes | None:
-    """The file's bytes if it is small enough to load from memory, else ``None``."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        if size > _IN_MEMORY_LOAD:
-            return None
-        chunks = []
-        while size > 0:
-            chunk = os.read(fd, size)
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size -= len(chunk)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-    finally:
-        os.close(fd)
-
-
-@contextlib.contextmanager
-def _temp_copy(data: bytes) -> Iterator[str]:
-    fd, path = tempfile.mkstemp(prefix="provenance-")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        yield path
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-
-
 def _verify(actual: str, expected: str, artifact: Artifact) -> None:
     if actual != expected:
         raise CorruptBlob(
@@ -645,8 +552,6 @@ def repo_from_spec(spec: Mapping[str, Any]) -> Any:
         repo = _repos_by_spec.get(key)
     if repo is not None:
         return repo
-    from ..config import build_repo_from_spec
-
     repo = build_repo_from_spec(spec)
     with _spec_lock:
         return _repos_by_spec.setdefault(key, repo)
@@ -655,3 +560,25 @@ def repo_from_spec(spec: Mapping[str, Any]) -> Any:
 def artifact_from_spec(spec: Mapping[str, Any], artifact_id: str) -> Artifact:
     """Load an artifact by id from the repo described by ``spec``."""
     return repo_from_spec(spec).get_artifact(artifact_id)
+
+
+def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
+    """Rebuild a repo from :meth:`Repository.spec` (in a worker process)."""
+    spec = dict(spec)
+    if spec.get("type") == "chained":
+        return ChainedRepository(
+            [build_repo_from_spec(s) for s in spec["repos"]],
+            read=spec.get("read", True),
+            write=spec.get("write", True),
+            delete=spec.get("delete", False),
+        )
+    store_spec = dict(spec.pop("store"))
+    store = build_blobstore("store", store_spec, {})
+    index = SqlIndex(spec["db"], schema=spec.get("schema"), engine_kwargs=spec.get("engine_kwargs"))
+    return Repository(
+        index,
+        store,
+        read=spec.get("read", True),
+        write=spec.get("write", True),
+        delete=spec.get("delete", False),
+    )

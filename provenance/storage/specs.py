@@ -1,0 +1,142 @@
+"""Storage built from plain data: the entries of a config, or the spec a repo pickles as.
+
+The checks here name the offending key (``'blobstores.disk.cachedir' is
+missing``), so a bad config fails before anything is stored.  Repositories
+are assembled from these parts by :mod:`provenance.storage.repos` (a spec)
+and :mod:`provenance.config` (a named config entry).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ConfigError
+from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from .blobstores.s3 import S3Store
+
+__all__ = [
+    "BLOBSTORE_KEYS",
+    "FLAGS",
+    "REPO_KEYS",
+    "build_blobstore",
+    "check_keys",
+    "entry_type",
+    "flags",
+    "sql_url",
+]
+
+FLAGS = ("read", "write", "delete")
+
+BLOBSTORE_KEYS: dict[str, set[str]] = {
+    "memory": set(),
+    "disk": {"cachedir", "path", "fsync"},
+    "chained": {"stores", "read_through_write"},
+    "s3": {"bucket", "prefix", "basepath", "endpoint_url", "s3_config", "cachedir"},
+}
+REPO_KEYS: dict[str, set[str]] = {
+    "sql": {"db", "store", "schema", "create_db", "create_schema", "upgrade_db", "engine_kwargs"},
+    "memory": {"store"},
+    "chained": {"repos"},
+}
+REPO_ALIASES = {"sqlite": "sql", "postgres": "sql", "postgresql": "sql", "sqlalchemy": "sql"}
+PLANNED = {"sftp": "SFTP blobstores", "gs": "GCS blobstores"}
+
+
+def flags(where: str, entry: Mapping[str, Any], delete_default: bool) -> dict[str, bool]:
+    out = {}
+    for flag in FLAGS:
+        value = entry.get(flag, delete_default if flag == "delete" else True)
+        if not isinstance(value, bool):
+            raise ConfigError(f"'{where}.{flag}' must be true or false, got {value!r}")
+        out[flag] = value
+    return out
+
+
+def check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
+    for key in entry:
+        if key not in allowed and key not in FLAGS and key != "type":
+            raise ConfigError(
+                f"unknown key '{where}.{key}'; allowed keys: "
+                f"{', '.join(sorted(allowed | set(FLAGS) | {'type'}))}"
+            )
+
+
+def entry_type(where: str, entry: Mapping[str, Any], known: Mapping[str, Any]) -> str:
+    kind = entry.get("type")
+    if kind is None:
+        raise ConfigError(f"'{where}.type' is missing")
+    kind = REPO_ALIASES.get(kind, kind) if known is REPO_KEYS else kind
+    if kind in PLANNED and kind not in known:
+        raise ConfigError(f"'{where}.type': {PLANNED[kind]} is not available in this version")
+    if kind not in known:
+        raise ConfigError(
+            f"'{where}.type' is {entry.get('type')!r}; known types: {', '.join(sorted(known))}"
+        )
+    return str(kind)
+
+
+def build_blobstore(
+    where: str, entry: Mapping[str, Any], built: Mapping[str, Blobstore]
+) -> Blobstore:
+    kind = entry_type(where, entry, BLOBSTORE_KEYS)
+    check_keys(where, entry, BLOBSTORE_KEYS[kind])
+    if kind == "memory":
+        return MemoryStore(**flags(where, entry, True))
+    if kind == "disk":
+        path = entry.get("cachedir", entry.get("path"))
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(f"'{where}.cachedir' (the directory of the blobs) is missing")
+        return DiskStore(path, fsync=bool(entry.get("fsync", False)), **flags(where, entry, False))
+    if kind == "s3":
+        return _build_s3_store(where, entry)
+    names = entry.get("stores")
+    if not isinstance(names, list) or not names:
+        raise ConfigError(f"'{where}.stores' must be a non-empty list of blobstore names")
+    stores = []
+    for n in names:
+        if isinstance(n, Mapping):
+            stores.append(build_blobstore(f"{where}.stores", n, built))
+        elif n not in built:
+            raise ConfigError(f"'{where}.stores' names unknown blobstore {n!r}")
+        else:
+            stores.append(built[n])
+    return ChainedStore(
+        stores,
+        read_through_write=bool(entry.get("read_through_write", True)),
+        **flags(where, entry, False),
+    )
+
+
+def _build_s3_store(where: str, entry: Mapping[str, Any]) -> Blobstore:
+    s3_config = entry.get("s3_config")
+    if s3_config is not None and not isinstance(s3_config, Mapping):
+        raise ConfigError(f"'{where}.s3_config' must be a mapping of boto3 client options")
+    if not entry.get("bucket") and not entry.get("basepath"):
+        raise ConfigError(
+            f"'{where}.bucket' (or '{where}.basepath: s3://bucket/prefix') is missing"
+        )
+    try:
+        return S3Store(
+            bucket=entry.get("bucket"),
+            prefix=entry.get("prefix") or "",
+            basepath=entry.get("basepath"),
+            endpoint_url=entry.get("endpoint_url"),
+            s3_config=s3_config,
+            cachedir=entry.get("cachedir"),
+            **flags(where, entry, False),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"'{where}': {exc}") from None
+
+
+def sql_url(where: str, db: Any, kind: str) -> str:
+    if not isinstance(db, str) or not db:
+        raise ConfigError(f"'{where}.db' (an SQLAlchemy database URL) is missing")
+    if "://" not in db:
+        if kind in ("sqlite", "sql"):
+            # A bare path is an SQLite file.
+            return "sqlite:///" + os.path.abspath(os.path.expanduser(db))
+        raise ConfigError(f"'{where}.db' must be an SQLAlchemy URL, got {db!r}")
+    return db

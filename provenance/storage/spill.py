@@ -1,0 +1,123 @@
+"""How a value's bytes travel: hashed while serialized, spilled to disk when large.
+
+The repository serializes a value straight into a :class:`HashingSpill`,
+so that the bytes are hashed as they are written and only a small value
+is ever held whole in memory; reading goes the other way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from collections.abc import Iterator
+from typing import Any, NamedTuple
+
+from ..hashing import new_hasher
+
+__all__ = ["HashingSpill", "StoredValue", "read_small", "temp_copy"]
+
+#: Blobs up to this size are read into memory and verified in one pass;
+#: larger ones are verified by streaming the file, then loaded from it.
+_IN_MEMORY_LOAD = 16 << 20
+
+
+class StoredValue(NamedTuple):
+    """Where :meth:`Repository.store_value` put a value."""
+
+    blob_id: str
+    size: int
+    inline: bytes | None
+
+
+class HashingSpill:
+    """A write-only file that hashes what it is given and spills to disk when large."""
+
+    def __init__(self, limit: int, directory: str | None) -> None:
+        self._hasher = new_hasher()
+        self._limit = limit
+        self._dir = directory
+        self._buf: io.BytesIO | None = io.BytesIO()
+        self._file: Any = None
+        self.path: str | None = None
+        self.size = 0
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        self._hasher.update(view)
+        self.size += len(view)
+        if self._file is None and self.size > self._limit:
+            fd, self.path = tempfile.mkstemp(prefix="provenance-", dir=self._dir)
+            self._file = os.fdopen(fd, "wb")
+            assert self._buf is not None
+            self._file.write(self._buf.getbuffer())
+            self._buf = None
+            self._file.write(view)
+        elif self._file is not None:
+            self._file.write(view)
+        else:
+            assert self._buf is not None
+            self._buf.write(view)
+        return len(view)
+
+    def tell(self) -> int:
+        return self.size
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def writable(self) -> bool:
+        return True
+
+    def hexdigest(self) -> str:
+        return str(self._hasher.hexdigest())
+
+    def getvalue(self) -> bytes:
+        assert self._buf is not None
+        return self._buf.getvalue()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def __enter__(self) -> HashingSpill:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+        if self.path is not None:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.path)
+
+
+def read_small(path: str) -> bytes | None:
+    """The file's bytes if it is small enough to load from memory, else ``None``."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        if size > _IN_MEMORY_LOAD:
+            return None
+        chunks = []
+        while size > 0:
+            chunk = os.read(fd, size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size -= len(chunk)
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def temp_copy(data: bytes) -> Iterator[str]:
+    fd, path = tempfile.mkstemp(prefix="provenance-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        yield path
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
