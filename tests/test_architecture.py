@@ -1,0 +1,121 @@
+"""The architecture, held by tools: import contracts, no cycles, short modules.
+
+``docs/architecture.rst`` describes the wings; the contracts that enforce
+them are in ``pyproject.toml`` (``[tool.importlinter]``).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import grimp
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "provenance"
+#: "No module over about 600 lines": the bound, with the slack "about" gives.
+MAX_LINES = 650
+
+
+def lint_imports(cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:
+    """Run import-linter on the package found first on the path from ``cwd``."""
+    env = dict(os.environ, PYTHONPATH=str(cwd))
+    lint = pathlib.Path(sys.executable).with_name("lint-imports")
+    return subprocess.run(
+        [str(lint), "--no-cache", "--config", str(cwd / "pyproject.toml")],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_the_import_contracts_are_kept() -> None:
+    result = lint_imports(ROOT)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "forbidden", "contract"),
+    [
+        ("storage/ids.py", "from ..config import settings", "Storage imports nothing above it"),
+        ("hashing/core.py", "from ..storage import ids", "Hashing and serializers import only"),
+        ("verbs/gc.py", "from ..cli import main", "Nothing imports the command line"),
+        ("decorator.py", "from .verbs import sets", "each imports only the ones below it"),
+    ],
+)
+def test_a_forbidden_import_breaks_a_contract(
+    tmp_path: pathlib.Path, module: str, forbidden: str, contract: str
+) -> None:
+    # A copy of the package with one forbidden import added: the same
+    # command that CI runs must refuse it, naming the contract and the line.
+    shutil.copytree(PACKAGE, tmp_path / "provenance")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    target = tmp_path / "provenance" / module
+    target.write_text(target.read_text() + f"\n{forbidden}  # noqa\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert contract in result.stdout
+    dotted = "provenance." + module[: -len(".py")].replace("/", ".")
+    assert dotted in result.stdout
+
+
+def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
+    """The strongly connected components (of more than one module) of the import graph."""
+    modules = sorted(graph.modules)
+    order: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's algorithm; the graph is small
+        order[v] = low[v] = len(order)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.find_modules_directly_imported_by(v):
+            if w not in order:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], order[w])
+        if low[v] == order[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in modules:
+        if v not in order:
+            visit(v)
+    return found
+
+
+def test_no_module_import_cycle_even_inside_functions() -> None:
+    # grimp sees every import statement, those inside functions included;
+    # only imports under TYPE_CHECKING (which never run) are left out.
+    graph = grimp.build_graph("provenance", exclude_type_checking_imports=True, cache_dir=None)
+    # The package root re-exports the public API, and a module that reads a
+    # submodule through it (``from . import config``) imports the submodule, not the root.
+    graph.remove_module("provenance")
+    assert _cycles(graph) == []
+
+
+def test_no_module_is_long() -> None:
+    long = {
+        str(path.relative_to(ROOT)): n
+        for path in PACKAGE.rglob("*.py")
+        if (n := len(path.read_text().splitlines())) > MAX_LINES
+    }
+    assert long == {}
