@@ -25,38 +25,31 @@ from typing import Any
 
 from . import config as _config
 from . import recording as _runs
-from .artifact import Artifact, CompositeDict, is_proxy
+from .artifact import CompositeDict, is_proxy
 from .errors import (
     ArtifactNameWarning,
     BlobNotFound,
-    CodeChangedWarning,
     CorruptBlob,
     HashingError,
-    ImpureFunctionError,
-    MutatedArtifactValueError,
-    MutatedArtifactValueWarning,
-    PathArgumentWarning,
 )
 from .fingerprint import CodeFingerprint, code_fingerprint, importable_module_name
+from .guards import (
+    check_impure,
+    report_changed_proxies,
+    warn_if_code_changed,
+    warn_path_arguments,
+)
 from .hashing import HASH_SCHEME, changed_proxies, hash_bytes, hash_value, proxies_changed_in
-from .inputs import fit, iter_proxies, json_summary, unwrap
 from .observers import artifact_observers, notify
-from .runinfo import get_run_info
-from .serializers import DEFAULT_SERIALIZER, get_serializer, serializer_for
+from .serializers import get_serializer
 from .signature import CallSignature, remove_inputs_fn
-from .storage.archived import ArchivedFile, blob_key_for_file
-from .storage.index import COLUMNS
-from .storage.inputs import dumps_inputs
 from .storage.repos import repo_from_spec
-from .storage.spill import StoredValue
+from .storing import input_summary, store_archive, store_composite, store_value
 from .why import explain_call
 
 __all__ = ["ProvenanceFunction", "ensure_proxies", "provenance"]
 
 logger = logging.getLogger(__name__)
-
-#: Pickled inputs up to this size live in the index row; larger ones in the blobstore.
-_INLINE_INPUTS = 64 * 1024
 
 
 class ProvenanceFunction:
@@ -261,44 +254,20 @@ class ProvenanceFunction:
             for name, value in inputs["kargs"].items():
                 found = proxies_changed_in(value)
                 if found:
-                    inputs["kargs"][name] = self._changed_proxies(found, value, repr(name), plain)
+                    inputs["kargs"][name] = report_changed_proxies(
+                        self, found, value, repr(name), plain
+                    )
             for i, value in enumerate(inputs["varargs"]):
                 found = proxies_changed_in(value)
                 if found:
-                    inputs["varargs"][i] = self._changed_proxies(found, value, f"*args[{i}]", plain)
+                    inputs["varargs"][i] = report_changed_proxies(
+                        self, found, value, f"*args[{i}]", plain
+                    )
         raw = {"kargs": kargs, "varargs": varargs}
         hashes = raw
         if self._input_hash_fn is not None:
             hashes = self._input_hash_fn({"kargs": dict(kargs), "varargs": list(varargs)})
         return hashes, raw
-
-    def _changed_proxies(
-        self, proxies: list[Any], value: Any, where: str, plain: set[int] | None
-    ) -> Any:
-        """Report ``proxies``, changed in place, found in ``value``; ``value`` without them."""
-        if plain is not None:
-            plain.update(id(p) for p in proxies)
-        for proxy in proxies:
-            artifact = proxy.artifact
-            message = (
-                f"{self.name}(): argument {where} is the value of artifact {artifact.id} "
-                f"({artifact.name}), changed in place since it was made: it no longer "
-                f"hashes to its value id {artifact.value_id}."
-            )
-            if _config.settings.check_mutations:
-                raise MutatedArtifactValueError(
-                    message + " Copy a loaded value before changing it (copy.deepcopy), or "
-                    "pass the changed value as a plain value."
-                )
-            warnings.warn(
-                message + " The call uses it as a new plain value (a new id, no lineage to "
-                "that artifact); copy a loaded value before changing it to keep its lineage.",
-                MutatedArtifactValueWarning,
-                stacklevel=4,
-            )
-        # Recorded as the value it holds: a reference to the artifact would
-        # bring back the old value when the inputs are loaded.
-        return _without_proxies(value, {id(p) for p in proxies})
 
     def _artifact_id(self, name: str, input_hashes: Mapping[str, Any]) -> str:
         # A canonical text of the call: scheme, name, version, the code
@@ -374,7 +343,7 @@ class ProvenanceFunction:
                                 notify(found[member_id])
                     notify(artifact)
                     if self.version_given and not self._code_warned:
-                        self._check_code(artifact)
+                        warn_if_code_changed(self, artifact)
                     _runs.record(repo, self.step, artifact_id, cached=True, started=began)
                     return proxy
 
@@ -386,44 +355,13 @@ class ProvenanceFunction:
         except BaseException as exc:
             # A call that raised is a failed task of the run; its arguments
             # are kept since there is no artifact to hold them.
-            params = _summary(inputs)
+            params = input_summary(inputs)
             _runs.record(
                 repo, self.step, None, cached=False, started=began, exception=exc, params=params
             )
             raise
         _runs.record(repo, self.step, made, cached=False, started=began)
         return result
-
-    def _check_code(self, artifact: Artifact) -> None:
-        """Warn once when a hit was computed by other code than the current (same version)."""
-        if _config.settings.code_identity != "auto":
-            return
-        stored = artifact.code_fingerprint
-        if stored is None:
-            return  # stored before fingerprints were recorded
-        current = self.code_fingerprint().digest
-        if stored != current:
-            self._code_warned = True
-            other = artifact.fn_name
-            if self._options["name"] is None and other and self.fn_name and other != self.fn_name:
-                # Default names clash (an explicit shared name= is deliberate).
-                warnings.warn(
-                    f"{self.name}: the cached artifact {artifact.id} was computed by another "
-                    f"function, {artifact.fn_module}.{other}, that has the same artifact name "
-                    f"and version={self.version}; give one of them its own name=.",
-                    ArtifactNameWarning,
-                    stacklevel=3,
-                )
-                return
-            warnings.warn(
-                f"{self.name}: the cached artifact {artifact.id} was computed by other code "
-                f"than the current one (code fingerprint {stored[:12]}, now {current[:12]}), "
-                f"and is returned because version={self.version} is unchanged.  Bump version= "
-                f"if the change alters results, or drop version= to let the code identify "
-                f"results; {self.name}.why(...) shows the change.",
-                CodeChangedWarning,
-                stacklevel=3,
-            )
 
     def _compute(
         self,
@@ -439,14 +377,14 @@ class ProvenanceFunction:
         """Run the function and store its value: the proxy and the artifact id stored."""
         input_hashes, raw_hashes, plain = hashes
         code = self.code_fingerprint()  # before the call: its globals as they are now
-        self._warn_paths(inputs)
+        warn_path_arguments(self, inputs, input_hashes)
         computed_at = datetime.now(timezone.utc)
         t0 = time.perf_counter()
         value = self._signature.target(*call[0], **call[1])
         compute_duration = time.perf_counter() - t0
 
         if _config.settings.check_mutations is not False:
-            self._check_impure(inputs, raw_hashes)
+            check_impure(self, inputs, raw_hashes)
 
         record = {
             "code": code,
@@ -459,229 +397,16 @@ class ProvenanceFunction:
             "input_id_duration": input_id_duration,
         }
         if self.returns_composite:
-            composite = self._store_composite(repo, artifact_id, value, record, replace)
+            composite = store_composite(self, repo, artifact_id, value, record, replace)
             return composite, composite.artifact.id
         if self.archive_file:
-            archived = self._store_archive(repo, artifact_id, value, record, replace)
+            archived = store_archive(self, repo, artifact_id, value, record, replace)
             return archived, getattr(getattr(archived, "artifact", None), "id", None)
-        artifact = self._store(
-            repo, artifact_id, self.name, value, record, replace, self.serializer
+        artifact = store_value(
+            self, repo, artifact_id, self.name, value, record, replace, self.serializer
         )
         notify(artifact)
         return artifact.proxy(), artifact.id
-
-    def _check_impure(self, inputs: Mapping[str, Any], before: Mapping[str, Any]) -> None:
-        # The arguments are hashed again as they were before the call (a
-        # proxy by its value id unless its value is mutable, so a value that
-        # does not survive serialization exactly is not taken for a change).
-        changed = []
-        for name, value in inputs["kargs"].items():
-            if name in before["kargs"] and _hash_or_none(value) != before["kargs"][name]:
-                changed.append(repr(name))
-        for i, value in enumerate(inputs["varargs"]):
-            if i < len(before["varargs"]) and _hash_or_none(value) != before["varargs"][i]:
-                changed.append(f"*args[{i}]")
-        if changed:
-            raise ImpureFunctionError(
-                f"{self.module_name}.{self.fn_name}() changed its argument(s) {', '.join(changed)} "
-                f"in place, so its result would be recorded against inputs it no longer has; "
-                f"nothing was stored.  Copy an argument before changing it, or turn this check "
-                f"off with provenance.set_check_mutations(False)."
-            )
-
-    def _warn_paths(self, inputs: Mapping[str, Any]) -> None:
-        """Warn once per parameter when a str argument names an existing file or directory."""
-        for name, value in inputs["kargs"].items():
-            if (
-                type(value) is str
-                and name not in self._path_warned
-                and 0 < len(value) < 4096
-                and (os.sep in value or "." in value)
-                and "\x00" not in value
-                and os.path.exists(value)
-            ):
-                self._path_warned.add(name)
-                warnings.warn(
-                    f"{self.name}(): argument {name!r} is a str naming an existing path "
-                    f"({value!r}); a str is identified by its text, so an edited file gives "
-                    f"the old result.  Pass provenance.File({value!r}) to identify it by its "
-                    f"contents.",
-                    PathArgumentWarning,
-                    stacklevel=4,
-                )
-
-    def _row(
-        self,
-        artifact_id: str,
-        name: str,
-        record: Mapping[str, Any],
-        repo: Any,
-    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-        inputs = record["inputs"]
-        edges: list[tuple[str, str]] = []
-        for pname, value in inputs["kargs"].items():
-            edges.extend((p.artifact.id, fit(path)) for path, p in iter_proxies(value, pname))
-        for i, value in enumerate(inputs["varargs"]):
-            edges.extend(
-                (p.artifact.id, fit(path)) for path, p in iter_proxies(value, f"*args[{i}]")
-            )
-        summary = _summary(inputs)
-        try:
-            pickled: bytes | None = dumps_inputs(inputs, record.get("plain"))
-        except Exception as exc:  # an input that cannot be pickled is still hashed
-            logger.debug("inputs of %s are not picklable: %s", self.name, exc)
-            pickled = None
-        inputs_blob = None
-        if pickled is not None and len(pickled) > _INLINE_INPUTS and repo.write:
-            inputs_blob = repo.store_bytes(pickled)
-            pickled = None
-        row = {
-            "id": artifact_id,
-            "hash_scheme": HASH_SCHEME,
-            "name": name,
-            "version": self.version,
-            "fn_module": self.module_name and fit(self.module_name),
-            "fn_name": self.fn_name and fit(self.fn_name),
-            "inputs_json": summary,
-            "inputs_pickle": pickled,
-            "inputs_blob_id": inputs_blob,
-            "input_artifact_ids": list(dict.fromkeys(i for i, _ in edges)),
-            "custom_fields": self.custom_fields,
-            "run_info": get_run_info(),
-            "computed_at": record["computed_at"],
-            "compute_duration": record["compute_duration"],
-            "input_id_duration": record["input_id_duration"],
-            "code_fingerprint": record["code"].digest,
-            "input_hashes": record["input_hashes"],
-        }
-        return row, edges
-
-    def _store(
-        self,
-        repo: Any,
-        artifact_id: str,
-        name: str,
-        value: Any,
-        record: Mapping[str, Any],
-        replace: bool,
-        serializer: Any,
-        *,
-        composite: bool = False,
-        blob: Any = None,
-    ) -> Artifact:
-        t0 = time.perf_counter()
-        value_id = hash_value(value)
-        hash_duration = time.perf_counter() - t0
-        raw = unwrap(value)
-        serializer = serializer or serializer_for(raw)
-        row, edges = self._row(artifact_id, name, record, repo)
-        row.update(
-            value_id=value_id,
-            serializer=serializer,
-            composite=composite,
-            load_kwargs=self.load_kwargs,
-            dump_kwargs=self.dump_kwargs,
-            hash_duration=hash_duration,
-        )
-        if not repo.write:
-            warnings.warn(
-                f"{repo!r} is read-only: {name} was computed but not stored",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            row.update(blob_id=None, size=None, value_inline=None)
-            return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
-        # The blob is stored before the row that points to it, so an index
-        # row never refers to a missing blob.
-        stored = blob or repo.store_value(
-            raw, serializer, self.dump_kwargs, overwrite=record["repair"]
-        )
-        row.update(blob_id=stored.blob_id, size=stored.size, value_inline=stored.inline)
-        inserted = repo.put_row(row, edges, self.tags, replace=replace, code=_code_row(record))
-        if not inserted:
-            # Another process stored the same call first: its record wins, and
-            # so does its value unless ours is the same (a function that is
-            # not deterministic must not hand back a value its id denies).
-            existing = repo.lookup(artifact_id)
-            if existing is not None:
-                if existing.value_id == value_id:
-                    existing._value = raw
-                return existing
-        return Artifact(_writer_repo(repo), tuple(row.get(c) for c in COLUMNS), raw)
-
-    def _store_composite(
-        self, repo: Any, artifact_id: str, value: Any, record: Mapping[str, Any], replace: bool
-    ) -> CompositeDict:
-        if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
-            raise TypeError(
-                f"{self.name} is declared returns_composite=True and must return a dict "
-                f"with str keys, got {type(value).__name__}"
-            )
-        serializers = dict(self.serializer) if isinstance(self.serializer, Mapping) else {}
-        members: dict[str, Artifact] = {}
-        for key, item in value.items():
-            sub_name = f"{self.name}_{key}"
-            sub_id = self._artifact_id(sub_name, record["input_hashes"])
-            members[key] = self._store(
-                repo, sub_id, sub_name, item, record, replace, serializers.get(key)
-            )
-            notify(members[key])
-        index = {k: a.id for k, a in members.items()}
-        import json
-
-        data = json.dumps(index, sort_keys=True).encode()
-        # The member index is small: it lives in the row.
-        blob = StoredValue(hash_bytes(data), len(data), data)
-        artifact = self._store(
-            repo, artifact_id, self.name, index, record, replace, DEFAULT_SERIALIZER,
-            composite=True, blob=blob,
-        )  # fmt: skip
-        notify(artifact)
-        return CompositeDict(artifact, {k: a.proxy for k, a in members.items()}, index)
-
-    def _store_archive(
-        self, repo: Any, artifact_id: str, value: Any, record: Mapping[str, Any], replace: bool
-    ) -> Any:
-        raw = unwrap(value)
-        if not isinstance(raw, (str, os.PathLike)):
-            raise TypeError(
-                f"{self.name} is declared archive_file=True and must return a file path, "
-                f"got {type(raw).__name__}"
-            )
-        path = os.fspath(raw)
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"{self.name} returned {path!r} to archive, but no such file")
-        t0 = time.perf_counter()
-        content_hash, blob_id = blob_key_for_file(path, self.preserve_file_ext)
-        hash_duration = time.perf_counter() - t0
-        row, edges = self._row(artifact_id, self.name, record, repo)
-        row.update(
-            value_id=content_hash,
-            serializer="file",
-            composite=False,
-            load_kwargs=None,
-            dump_kwargs=None,
-            hash_duration=hash_duration,
-            blob_id=blob_id,
-            size=os.path.getsize(path),
-            value_inline=None,
-        )
-        if not repo.write:
-            warnings.warn(
-                f"{repo!r} is read-only: {path} was not archived", RuntimeWarning, stacklevel=3
-            )
-            return raw
-        # The copy is stored (streamed, atomically) before its row, and the
-        # original goes only after both.
-        repo.store_file(blob_id, path, overwrite=record["repair"])
-        repo.put_row(row, edges, self.tags, replace=replace, code=_code_row(record))
-        artifact = repo.lookup(artifact_id) or Artifact(
-            _writer_repo(repo), [row.get(c) for c in COLUMNS]
-        )
-        if self.delete_original_file:
-            os.unlink(path)
-        notify(artifact)
-        return ArchivedFile(artifact.repo, blob_id, artifact=artifact)
 
     # -- descriptor and pickling -----------------------------------------------------
 
@@ -748,51 +473,6 @@ def _claim_default_name(name: str, qualname: str | None) -> None:
             ArtifactNameWarning,
             stacklevel=4,
         )
-
-
-def _hash_or_none(value: Any) -> str | None:
-    try:
-        return hash_value(value)
-    except HashingError:
-        return None  # the function made its argument unhashable: a change all the same
-
-
-def _without_proxies(value: Any, ids: set[int]) -> Any:
-    """``value`` with the proxies of ``ids`` replaced by their values.
-
-    In lists, tuples, dicts and composites, where the summary and the lineage
-    look; elsewhere the pickled inputs hold their values (see ``dumps_inputs``).
-    """
-    if id(value) in ids:
-        return unwrap(value)
-    kind = type(value)
-    if kind in (list, tuple):
-        return kind(_without_proxies(v, ids) for v in value)
-    if kind is dict:
-        return {k: _without_proxies(v, ids) for k, v in value.items()}
-    if isinstance(value, CompositeDict) and any(id(v) in ids for v in value._values.values()):
-        # A member changed: the composite is no longer its artifact's value.
-        return {k: _without_proxies(value[k], ids) for k in value}
-    return value
-
-
-def _code_row(record: Mapping[str, Any]) -> tuple[str, str, Mapping[str, str]]:
-    code: CodeFingerprint = record["code"]
-    return code.digest, code.source, code.packages
-
-
-def _summary(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON summary of a call's arguments, as recorded in ``inputs_json``."""
-    return {
-        "kargs": {k: json_summary(v) for k, v in inputs["kargs"].items()},
-        "varargs": [json_summary(v) for v in inputs["varargs"]],
-    }
-
-
-def _writer_repo(repo: Any) -> Any:
-    # A chained repo writes through its first writable member; artifacts
-    # made by it load from there.
-    return repo._writable()[0] if hasattr(repo, "_writable") else repo
 
 
 def _bind_spec(function: ProvenanceFunction, spec: Any, run_ref: Any = None) -> ProvenanceFunction:

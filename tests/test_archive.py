@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import pytest
@@ -147,3 +148,21 @@ def test_archive_into_a_chained_repo(tmp_path: Any) -> None:
         with p.using_repo(name):
             assert p.verify().ok
             assert read_text(p.load_proxy(archived.artifact.id)) == "chained"
+
+
+def test_archiving_a_path_does_not_warn_about_path_arguments(repo: Any, tmp_path: Any) -> None:
+    # archive_file identifies the file by its contents and ignores the path
+    # it was given: the warning about str paths is for parameters in the id.
+    src = tmp_path / "in.txt"
+    src.write_text("hello")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", p.PathArgumentWarning)
+        archived = p.archive_file(str(src))
+    assert open(archived).read() == "hello"
+
+    @p.provenance()
+    def read(path: str) -> str:
+        return open(path).read()
+
+    with pytest.warns(p.PathArgumentWarning, match="argument 'path'"):
+        read(str(src))

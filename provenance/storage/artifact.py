@@ -83,7 +83,9 @@ class Artifact:
     __slots__ = ("_decoded", "_row", "_value", "repo")
 
     def __init__(self, repo: ArtifactSource | None, row: Sequence[Any], value: Any = _UNSET):
-        self.repo = repo
+        #: The repository it came from: typed loosely, since callers use the whole
+        #: repository (its sets, sources, lineage), not only the ArtifactSource part.
+        self.repo: Any = repo
         self._row = list(row)
         self._decoded: dict[str, Any] = {}
         self._value = value

@@ -1,0 +1,228 @@
+"""How a computed value is recorded: its row, its lineage edges, its blob.
+
+The decorator computes; these functions store what it computed under the
+call's artifact id: a plain value (:func:`store_value`), a composite
+(:func:`store_composite`, each key its own artifact) or an archived file
+(:func:`store_archive`).  The blob is always stored before the row that
+points to it, so that an index row never refers to a missing blob.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+from .fingerprint import CodeFingerprint
+from .hashing import HASH_SCHEME, hash_bytes, hash_value
+from .inputs import fit, iter_proxies, json_summary, unwrap
+from .observers import notify
+from .runinfo import get_run_info
+from .serializers import DEFAULT_SERIALIZER, serializer_for
+from .storage.archived import ArchivedFile, blob_key_for_file
+from .storage.artifact import Artifact
+from .storage.index import COLUMNS
+from .storage.inputs import dumps_inputs
+from .storage.proxies import CompositeDict
+from .storage.spill import StoredValue
+
+__all__ = ["build_row", "input_summary", "store_archive", "store_composite", "store_value"]
+
+logger = logging.getLogger("provenance.decorator")
+
+#: Pickled inputs up to this size live in the index row; larger ones in the blobstore.
+_INLINE_INPUTS = 64 * 1024
+
+
+def input_summary(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON summary of a call's arguments, as recorded in ``inputs_json``."""
+    return {
+        "kargs": {k: json_summary(v) for k, v in inputs["kargs"].items()},
+        "varargs": [json_summary(v) for v in inputs["varargs"]],
+    }
+
+
+def build_row(
+    fn: Any,
+    artifact_id: str,
+    name: str,
+    record: Mapping[str, Any],
+    repo: Any,
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    inputs = record["inputs"]
+    edges: list[tuple[str, str]] = []
+    for pname, value in inputs["kargs"].items():
+        edges.extend((p.artifact.id, fit(path)) for path, p in iter_proxies(value, pname))
+    for i, value in enumerate(inputs["varargs"]):
+        edges.extend((p.artifact.id, fit(path)) for path, p in iter_proxies(value, f"*args[{i}]"))
+    summary = input_summary(inputs)
+    try:
+        pickled: bytes | None = dumps_inputs(inputs, record.get("plain"))
+    except Exception as exc:  # an input that cannot be pickled is still hashed
+        logger.debug("inputs of %s are not picklable: %s", fn.name, exc)
+        pickled = None
+    inputs_blob = None
+    if pickled is not None and len(pickled) > _INLINE_INPUTS and repo.write:
+        inputs_blob = repo.store_bytes(pickled)
+        pickled = None
+    row = {
+        "id": artifact_id,
+        "hash_scheme": HASH_SCHEME,
+        "name": name,
+        "version": fn.version,
+        "fn_module": fn.module_name and fit(fn.module_name),
+        "fn_name": fn.fn_name and fit(fn.fn_name),
+        "inputs_json": summary,
+        "inputs_pickle": pickled,
+        "inputs_blob_id": inputs_blob,
+        "input_artifact_ids": list(dict.fromkeys(i for i, _ in edges)),
+        "custom_fields": fn.custom_fields,
+        "run_info": get_run_info(),
+        "computed_at": record["computed_at"],
+        "compute_duration": record["compute_duration"],
+        "input_id_duration": record["input_id_duration"],
+        "code_fingerprint": record["code"].digest,
+        "input_hashes": record["input_hashes"],
+    }
+    return row, edges
+
+
+def store_value(
+    fn: Any,
+    repo: Any,
+    artifact_id: str,
+    name: str,
+    value: Any,
+    record: Mapping[str, Any],
+    replace: bool,
+    serializer: Any,
+    *,
+    composite: bool = False,
+    blob: Any = None,
+) -> Artifact:
+    t0 = time.perf_counter()
+    value_id = hash_value(value)
+    hash_duration = time.perf_counter() - t0
+    raw = unwrap(value)
+    serializer = serializer or serializer_for(raw)
+    row, edges = build_row(fn, artifact_id, name, record, repo)
+    row.update(
+        value_id=value_id,
+        serializer=serializer,
+        composite=composite,
+        load_kwargs=fn.load_kwargs,
+        dump_kwargs=fn.dump_kwargs,
+        hash_duration=hash_duration,
+    )
+    if not repo.write:
+        warnings.warn(
+            f"{repo!r} is read-only: {name} was computed but not stored",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        row.update(blob_id=None, size=None, value_inline=None)
+        return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
+    # The blob is stored before the row that points to it, so an index
+    # row never refers to a missing blob.
+    stored = blob or repo.store_value(raw, serializer, fn.dump_kwargs, overwrite=record["repair"])
+    row.update(blob_id=stored.blob_id, size=stored.size, value_inline=stored.inline)
+    inserted = repo.put_row(row, edges, fn.tags, replace=replace, code=_code_row(record))
+    if not inserted:
+        # Another process stored the same call first: its record wins, and
+        # so does its value unless ours is the same (a function that is
+        # not deterministic must not hand back a value its id denies).
+        existing = repo.lookup(artifact_id)
+        if existing is not None:
+            if existing.value_id == value_id:
+                existing._value = raw
+            return existing
+    return Artifact(_writer_repo(repo), tuple(row.get(c) for c in COLUMNS), raw)
+
+
+def store_composite(
+    fn: Any, repo: Any, artifact_id: str, value: Any, record: Mapping[str, Any], replace: bool
+) -> CompositeDict:
+    if not isinstance(value, Mapping) or not all(isinstance(k, str) for k in value):
+        raise TypeError(
+            f"{fn.name} is declared returns_composite=True and must return a dict "
+            f"with str keys, got {type(value).__name__}"
+        )
+    serializers = dict(fn.serializer) if isinstance(fn.serializer, Mapping) else {}
+    members: dict[str, Artifact] = {}
+    for key, item in value.items():
+        sub_name = f"{fn.name}_{key}"
+        sub_id = fn._artifact_id(sub_name, record["input_hashes"])
+        members[key] = store_value(
+            fn, repo, sub_id, sub_name, item, record, replace, serializers.get(key)
+        )
+        notify(members[key])
+    index = {k: a.id for k, a in members.items()}
+    data = json.dumps(index, sort_keys=True).encode()
+    # The member index is small: it lives in the row.
+    blob = StoredValue(hash_bytes(data), len(data), data)
+    artifact = store_value(
+            fn,         repo, artifact_id, fn.name, index, record, replace, DEFAULT_SERIALIZER,
+        composite=True, blob=blob,
+    )  # fmt: skip
+    notify(artifact)
+    return CompositeDict(artifact, {k: a.proxy for k, a in members.items()}, index)
+
+
+def store_archive(
+    fn: Any, repo: Any, artifact_id: str, value: Any, record: Mapping[str, Any], replace: bool
+) -> Any:
+    raw = unwrap(value)
+    if not isinstance(raw, (str, os.PathLike)):
+        raise TypeError(
+            f"{fn.name} is declared archive_file=True and must return a file path, "
+            f"got {type(raw).__name__}"
+        )
+    path = os.fspath(raw)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{fn.name} returned {path!r} to archive, but no such file")
+    t0 = time.perf_counter()
+    content_hash, blob_id = blob_key_for_file(path, fn.preserve_file_ext)
+    hash_duration = time.perf_counter() - t0
+    row, edges = build_row(fn, artifact_id, fn.name, record, repo)
+    row.update(
+        value_id=content_hash,
+        serializer="file",
+        composite=False,
+        load_kwargs=None,
+        dump_kwargs=None,
+        hash_duration=hash_duration,
+        blob_id=blob_id,
+        size=os.path.getsize(path),
+        value_inline=None,
+    )
+    if not repo.write:
+        warnings.warn(
+            f"{repo!r} is read-only: {path} was not archived", RuntimeWarning, stacklevel=3
+        )
+        return raw
+    # The copy is stored (streamed, atomically) before its row, and the
+    # original goes only after both.
+    repo.store_file(blob_id, path, overwrite=record["repair"])
+    repo.put_row(row, edges, fn.tags, replace=replace, code=_code_row(record))
+    artifact = repo.lookup(artifact_id) or Artifact(
+        _writer_repo(repo), [row.get(c) for c in COLUMNS]
+    )
+    if fn.delete_original_file:
+        os.unlink(path)
+    notify(artifact)
+    return ArchivedFile(artifact.repo, blob_id, artifact=artifact)
+
+
+def _code_row(record: Mapping[str, Any]) -> tuple[str, str, Mapping[str, str]]:
+    code: CodeFingerprint = record["code"]
+    return code.digest, code.source, code.packages
+
+
+def _writer_repo(repo: Any) -> Any:
+    # A chained repo writes through its first writable member; artifacts
+    # made by it load from there.
+    return repo._writable()[0] if hasattr(repo, "_writable") else repo
