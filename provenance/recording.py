@@ -28,32 +28,26 @@ import traceback
 import warnings
 import weakref
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import (
-    Table,
-    func,
-    insert,
-    select,
-    update,
-)
-from sqlalchemy.exc import DBAPIError, IntegrityError
-
 from ._version import __version__
 from .errors import MetaflowTaggingError
 from .runinfo import _user, get_run_info
-from .storage.models import RunRow, RunTag, TaskRow
+from .storage.runs import (
+    RunRef,
+    create_run,
+    finish_run,
+    next_numbers,
+    retrying,
+    write_tasks,
+)
 
 __all__ = ["current_run", "end_implicit_runs", "flush", "pop_run", "push_run", "record"]
 
 logger = logging.getLogger(__name__)
 
-_runs: Table = RunRow.__table__  # type: ignore[assignment]
-_run_tags: Table = RunTag.__table__  # type: ignore[assignment]
-_tasks: Table = TaskRow.__table__  # type: ignore[assignment]
 
 #: Pending task records are written (by a background thread) once this many
 #: have gathered ...  Writing costs ~15 us of CPU a task, a third of a cache
@@ -133,100 +127,18 @@ def _writer(repo: Any) -> Any:
 # -- runs in the database ----------------------------------------------------------
 
 
-@dataclass(eq=False)  # compared (and hashed) by identity
-class _RunRef:
-    """A run this process writes tasks into."""
-
-    index: Any
-    id: int
-    flow: str
-    number: int
-    implicit: bool
-    owner_pid: int = field(default_factory=os.getpid)
-
-    @property
-    def pathspec(self) -> str:
-        return f"{self.flow}/{self.number}"
-
-
-def _transient(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower()
-    if isinstance(exc, IntegrityError):
-        # A race for the next run or task number; other violations (a
-        # missing run: foreign key) will not go away by trying again.
-        return "unique" in text or "duplicate key" in text
-    return any(word in text for word in ("locked", "busy", "deadlock", "serialize"))
-
-
-def _retrying(what: str, fn: Any) -> Any:
-    # Two writers can pick the same next run or task number (PostgreSQL), or
-    # find SQLite's write lock taken by a reader turned writer: the loser's
-    # transaction rolled back and is simply tried again.
-    delay = 0.005
-    for attempt in range(20):
-        try:
-            return fn()
-        except DBAPIError as exc:
-            if attempt == 19 or not _transient(exc):
-                raise
-            logger.debug("retrying %s after %s", what, exc.orig)
-            time.sleep(delay)
-            delay = min(delay * 2, 0.2)
-    raise AssertionError("unreachable")
+#: Kept for the client view until it imports storage.runs itself.
+_retrying = retrying
 
 
 def _create_run(
     index: Any, flow: str, tags: list[str], *, implicit: bool, created_at: datetime
-) -> _RunRef:
-    user = _user()
-    system = system_tags()
-    info = get_run_info()
-
-    def attempt() -> _RunRef:
-        with index._begin() as conn:
-            # The number is taken in the statement that inserts the row, so
-            # that on SQLite the write lock is held from the first read.
-            next_number = (
-                select(func.coalesce(func.max(_runs.c.run_number), 0) + 1)
-                .where(_runs.c.flow == flow)
-                .scalar_subquery()
-            )
-            row = conn.execute(
-                insert(_runs)
-                .values(
-                    flow=flow,
-                    run_number=next_number,
-                    user=user,
-                    status="running",
-                    implicit=implicit,
-                    created_at=created_at,
-                    finished_at=None,
-                    info=info,
-                )
-                .returning(_runs.c.id, _runs.c.run_number)
-            ).one()
-            run_id, number = int(row[0]), int(row[1])
-            rows = [{"run_id": run_id, "tag": t, "system": True} for t in system]
-            rows += [{"run_id": run_id, "tag": t, "system": False} for t in tags if t not in system]
-            conn.execute(insert(_run_tags), rows)
-        return _RunRef(index, run_id, flow, number, implicit)
-
-    return _retrying(f"starting a run of {flow}", attempt)
-
-
-def _finish_run(ref: _RunRef, status: str) -> None:
-    with ref.index._begin() as conn:
-        conn.execute(
-            update(_runs)
-            .where(_runs.c.id == ref.id)
-            .values(status=status, finished_at=datetime.now(timezone.utc))
-        )
-
-
-#: The next task number of each step of the runs this process writes to.
-#: Read from the database once; a conflict (another process adding tasks to
-#: the same run: a forked worker) drops it and it is read again.
-_next_numbers: weakref.WeakKeyDictionary[_RunRef, dict[str, int]] = weakref.WeakKeyDictionary()
+) -> RunRef:
+    """Start a run of ``flow`` as this process's user, with the system tags and run info."""
+    return create_run(
+        index, flow, tags, implicit=implicit, created_at=created_at,
+        user=_user(), system=system_tags(), info=get_run_info(),
+    )  # fmt: skip
 
 
 # -- the recorder ------------------------------------------------------------------
@@ -234,7 +146,7 @@ _next_numbers: weakref.WeakKeyDictionary[_RunRef, dict[str, int]] = weakref.Weak
 # A pending task: (repo, run or None for the implicit run, step, artifact id,
 # cached, successful, exception, params, started, finished) with times as
 # time.time() floats.
-_Pending = tuple[Any, "_RunRef | None", str, "str | None", bool, bool, Any, Any, float, float]
+_Pending = tuple[Any, "RunRef | None", str, "str | None", bool, bool, Any, Any, float, float]
 
 _lock = threading.RLock()
 _flush_lock = threading.Lock()
@@ -242,14 +154,14 @@ _pending: list[_Pending] = []
 _oldest = 0.0
 #: Explicit runs, innermost last; process-wide so that threads started in a
 #: run (a joblib thread pool, say) record into it ...
-_active: list[_RunRef] = []
+_active: list[RunRef] = []
 #: ... unless the thread (or asyncio task) entered a run of its own.
-_own_run: contextvars.ContextVar[_RunRef | None] = contextvars.ContextVar(
+_own_run: contextvars.ContextVar[RunRef | None] = contextvars.ContextVar(
     "provenance_run", default=None
 )
 #: The implicit run of each repo, created with its first task.  Weak, so that
 #: a dropped in-memory repo is freed (the run refers to its index only).
-_implicit: weakref.WeakKeyDictionary[Any, _RunRef] = weakref.WeakKeyDictionary()
+_implicit: weakref.WeakKeyDictionary[Any, RunRef] = weakref.WeakKeyDictionary()
 #: When each repo's implicit run began, and its flow name.
 _implicit_started: weakref.WeakKeyDictionary[Any, tuple[float, str]] = weakref.WeakKeyDictionary()
 #: Set by the excepthook: an uncaught exception fails the implicit runs.
@@ -328,7 +240,7 @@ def record(
         _wake_writer(now=False)
 
 
-def _target(repo: Any) -> tuple[_RunRef | None, Any]:
+def _target(repo: Any) -> tuple[RunRef | None, Any]:
     """The run a call with ``repo`` belongs to (None: the implicit run) and where it is written.
 
     A run of this thread's own, else the process's innermost run, else the
@@ -421,7 +333,7 @@ def flush() -> None:
 
 #: The run of the process that sent this (worker) process its functions: calls
 #: made here outside a run of their own are tasks of that run.
-_adopted: _RunRef | None = None
+_adopted: RunRef | None = None
 
 
 def ref_for_workers(repo: Any) -> tuple[int, str, int, int] | None:
@@ -458,10 +370,10 @@ def adopt(ref: tuple[Any, ...] | None, repo: Any) -> None:
     if current is not None and current.id == ref[0] and current.index is writer.index:
         return
     # Never ended here: the process that started the run ends it.
-    _adopted = _RunRef(writer.index, ref[0], ref[1], ref[2], implicit=False, owner_pid=-1)
+    _adopted = RunRef(writer.index, ref[0], ref[1], ref[2], implicit=False, owner_pid=-1)
 
 
-def _implicit_run(repo: Any) -> _RunRef:
+def _implicit_run(repo: Any) -> RunRef:
     ref = _implicit.get(repo)
     if ref is None:
         started, flow = _implicit_started.get(repo) or (time.time(), default_flow_name())
@@ -493,71 +405,7 @@ def _write(group: list[_Pending]) -> None:
                 "finished_at": datetime.fromtimestamp(finished, timezone.utc),
             }
         )
-    keys = list(dict.fromkeys((ref, row["step"]) for ref, row in zip(refs, rows)))
-
-    def attempt() -> None:
-        numbers: dict[tuple[_RunRef, str], int] = {}
-        with index._begin() as conn:
-            for ref, step in keys:
-                number = _next_numbers.get(ref, {}).get(step)
-                if number is None:
-                    found = conn.execute(
-                        select(func.max(_tasks.c.task_number)).where(
-                            _tasks.c.run_id == ref.id, _tasks.c.step == step
-                        )
-                    ).scalar()
-                    number = int(found or 0) + 1
-                numbers[ref, step] = number
-            for ref, row in zip(refs, rows):
-                key = (ref, row["step"])
-                row["task_number"] = numbers[key]
-                numbers[key] += 1
-            try:
-                _insert_tasks(conn, rows)
-            except IntegrityError:
-                # Another process numbered tasks of the same run and step:
-                # read the numbers again on the next attempt.
-                for ref, _step in keys:
-                    _next_numbers.pop(ref, None)
-                raise
-        for (ref, step), number in numbers.items():
-            _next_numbers.setdefault(ref, {})[step] = number
-
-    _retrying("recording tasks", attempt)
-
-
-_TASK_FIELDS = (
-    "run_id", "step", "task_number", "artifact_id", "cached", "successful", "exception",
-    "params", "started_at", "finished_at",
-)  # fmt: skip
-_insert_sql: dict[str, tuple[str, list[str], list[Any]]] = {}
-
-
-def _insert_tasks(conn: Any, rows: list[dict[str, Any]]) -> None:
-    # Straight to the driver's executemany: SQLAlchemy's per-row statement
-    # building cost ~40 us a task, as much as the cache hit being recorded.
-    # The columns' own bind processors still turn datetimes and JSON into
-    # what the database expects, and None stays SQL NULL.
-    dialect = conn.dialect
-    key = f"{dialect.name}+{dialect.driver}:{dialect.paramstyle}"
-    prepared = _insert_sql.get(key)
-    if prepared is None:
-        compiled = insert(_tasks).compile(dialect=dialect, column_keys=list(_TASK_FIELDS))
-        order = list(compiled.positiontup or _TASK_FIELDS)
-        processors = [
-            _tasks.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
-        ]
-        prepared = _insert_sql[key] = (str(compiled), order, processors)
-    sql, order, processors = prepared
-    positional = dialect.positional
-    batch = []
-    for row in rows:
-        values = [
-            None if row[name] is None else (process(row[name]) if process else row[name])
-            for name, process in zip(order, processors)
-        ]
-        batch.append(tuple(values) if positional else dict(zip(order, values)))
-    conn.exec_driver_sql(sql, batch)
+    write_tasks(index, refs, rows)
 
 
 def _install_excepthook() -> None:
@@ -605,7 +453,7 @@ def end_implicit_runs(successful: bool | None = None) -> list[str]:
             vars(repo).pop("_provenance_run_seen", None)
     for _repo, ref in refs:
         try:
-            _finish_run(ref, "successful" if ok else "failed")
+            finish_run(ref, "successful" if ok else "failed")
         except Exception as exc:
             logger.warning("could not end run %s: %s", ref.pathspec, exc)
         else:
@@ -627,7 +475,7 @@ def _after_fork_in_child() -> None:
     # ends them.  Locks another thread held at the fork are made anew.
     global _flush_lock, _lock, _wake, _writer_thread, _forked
     _pending.clear()
-    _next_numbers.clear()
+    next_numbers.clear()
     _flush_lock = threading.Lock()
     _lock = threading.RLock()
     _wake = threading.Event()
@@ -642,14 +490,14 @@ if hasattr(os, "register_at_fork"):
 # -- explicit runs: the stack that flows.runs.ActiveRun pushes to ----------------
 
 
-def push_run(ref: _RunRef) -> contextvars.Token[_RunRef | None]:
+def push_run(ref: RunRef) -> contextvars.Token[RunRef | None]:
     """Make ``ref`` the run of this context's calls (and the innermost active run)."""
     with _lock:
         _active.append(ref)
     return _own_run.set(ref)
 
 
-def pop_run(ref: _RunRef, token: contextvars.Token[_RunRef | None]) -> None:
+def pop_run(ref: RunRef, token: contextvars.Token[RunRef | None]) -> None:
     """Undo :func:`push_run` (from any context: a foreign token is ignored)."""
     with contextlib.suppress(ValueError):  # exited in another context
         _own_run.reset(token)

@@ -12,17 +12,8 @@ from types import TracebackType
 from typing import Any
 
 from ..config import resolve_repo, using_repo
-from ..recording import (
-    _NAME,
-    _create_run,
-    _finish_run,
-    _RunRef,
-    _writer,
-    flush,
-    pop_run,
-    push_run,
-    validate_tags,
-)
+from ..recording import _NAME, _create_run, _writer, flush, pop_run, push_run, validate_tags
+from ..storage.runs import RunRef, finish_run
 from .client import Run
 
 __all__ = ["ActiveRun", "run"]
@@ -45,7 +36,7 @@ class ActiveRun:
         self.flow = flow
         self._tags = tags
         self._repo = repo
-        self._ref: _RunRef | None = None
+        self._ref: RunRef | None = None
         self._using: Any = None
         self._token: Any = None
 
@@ -57,7 +48,7 @@ class ActiveRun:
     def pathspec(self) -> str:
         return self._started().pathspec
 
-    def _started(self) -> _RunRef:
+    def _started(self) -> RunRef:
         if self._ref is None:
             raise RuntimeError("the run has not started: use it as `with provenance.run(...):`")
         return self._ref
@@ -101,7 +92,7 @@ class ActiveRun:
         pop_run(ref, self._token)
         flush()
         ok = exc is None or (isinstance(exc, SystemExit) and exc.code in (0, None))
-        _finish_run(ref, "successful" if ok else "failed")
+        finish_run(ref, "successful" if ok else "failed")
 
     def __repr__(self) -> str:
         where = self._ref.pathspec if self._ref else f"{self.flow} (not started)"

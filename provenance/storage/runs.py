@@ -1,0 +1,211 @@
+"""Runs and tasks in the index: starting and finishing runs, numbering and inserting tasks.
+
+The SQL side of run recording.  :mod:`provenance.recording` decides when
+and what to write (a background writer, in batches); this module writes it,
+retrying the conflicts two writers can meet (the same next number, SQLite's
+write lock) and nothing else.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import weakref
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+from .models import RunRow, RunTag, TaskRow
+
+__all__ = [
+    "RunRef",
+    "create_run",
+    "finish_run",
+    "insert_tasks",
+    "next_numbers",
+    "retrying",
+    "transient",
+    "write_tasks",
+]
+
+logger = logging.getLogger("provenance.recording")
+
+_runs: Table = RunRow.__table__  # type: ignore[assignment]
+_run_tags: Table = RunTag.__table__  # type: ignore[assignment]
+_tasks: Table = TaskRow.__table__  # type: ignore[assignment]
+
+
+@dataclass(eq=False)  # compared (and hashed) by identity
+class RunRef:
+    """A run this process writes tasks into."""
+
+    index: Any
+    id: int
+    flow: str
+    number: int
+    implicit: bool
+    owner_pid: int = field(default_factory=os.getpid)
+
+    @property
+    def pathspec(self) -> str:
+        return f"{self.flow}/{self.number}"
+
+
+def transient(exc: DBAPIError) -> bool:
+    text = str(exc.orig).lower()
+    if isinstance(exc, IntegrityError):
+        # A race for the next run or task number; other violations (a
+        # missing run: foreign key) will not go away by trying again.
+        return "unique" in text or "duplicate key" in text
+    return any(word in text for word in ("locked", "busy", "deadlock", "serialize"))
+
+
+def retrying(what: str, fn: Any) -> Any:
+    # Two writers can pick the same next run or task number (PostgreSQL), or
+    # find SQLite's write lock taken by a reader turned writer: the loser's
+    # transaction rolled back and is simply tried again.
+    delay = 0.005
+    for attempt in range(20):
+        try:
+            return fn()
+        except DBAPIError as exc:
+            if attempt == 19 or not transient(exc):
+                raise
+            logger.debug("retrying %s after %s", what, exc.orig)
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
+    raise AssertionError("unreachable")
+
+
+def create_run(
+    index: Any,
+    flow: str,
+    tags: list[str],
+    *,
+    implicit: bool,
+    created_at: datetime,
+    user: str,
+    system: list[str],
+    info: Any,
+) -> RunRef:
+    """Insert a run of ``flow`` with the next run number, its system and user tags."""
+
+    def attempt() -> RunRef:
+        with index._begin() as conn:
+            # The number is taken in the statement that inserts the row, so
+            # that on SQLite the write lock is held from the first read.
+            next_number = (
+                select(func.coalesce(func.max(_runs.c.run_number), 0) + 1)
+                .where(_runs.c.flow == flow)
+                .scalar_subquery()
+            )
+            row = conn.execute(
+                insert(_runs)
+                .values(
+                    flow=flow,
+                    run_number=next_number,
+                    user=user,
+                    status="running",
+                    implicit=implicit,
+                    created_at=created_at,
+                    finished_at=None,
+                    info=info,
+                )
+                .returning(_runs.c.id, _runs.c.run_number)
+            ).one()
+            run_id, number = int(row[0]), int(row[1])
+            rows = [{"run_id": run_id, "tag": t, "system": True} for t in system]
+            rows += [{"run_id": run_id, "tag": t, "system": False} for t in tags if t not in system]
+            conn.execute(insert(_run_tags), rows)
+        return RunRef(index, run_id, flow, number, implicit)
+
+    return retrying(f"starting a run of {flow}", attempt)
+
+
+def finish_run(ref: RunRef, status: str) -> None:
+    """Mark a run finished with ``status`` (``successful`` or ``failed``)."""
+    with ref.index._begin() as conn:
+        conn.execute(
+            update(_runs)
+            .where(_runs.c.id == ref.id)
+            .values(status=status, finished_at=datetime.now(timezone.utc))
+        )
+
+
+#: The next task number of each step of the runs this process writes to.
+#: Read from the database once; a conflict (another process adding tasks to
+#: the same run: a forked worker) drops it and it is read again.
+next_numbers: weakref.WeakKeyDictionary[RunRef, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def write_tasks(index: Any, refs: list[RunRef], rows: list[dict[str, Any]]) -> None:
+    """Insert task rows (``rows[i]`` a task of run ``refs[i]``), numbering them per step."""
+    keys = list(dict.fromkeys((ref, row["step"]) for ref, row in zip(refs, rows)))
+
+    def attempt() -> None:
+        numbers: dict[tuple[RunRef, str], int] = {}
+        with index._begin() as conn:
+            for ref, step in keys:
+                number = next_numbers.get(ref, {}).get(step)
+                if number is None:
+                    found = conn.execute(
+                        select(func.max(_tasks.c.task_number)).where(
+                            _tasks.c.run_id == ref.id, _tasks.c.step == step
+                        )
+                    ).scalar()
+                    number = int(found or 0) + 1
+                numbers[ref, step] = number
+            for ref, row in zip(refs, rows):
+                key = (ref, row["step"])
+                row["task_number"] = numbers[key]
+                numbers[key] += 1
+            try:
+                insert_tasks(conn, rows)
+            except IntegrityError:
+                # Another process numbered tasks of the same run and step:
+                # read the numbers again on the next attempt.
+                for ref, _step in keys:
+                    next_numbers.pop(ref, None)
+                raise
+        for (ref, step), number in numbers.items():
+            next_numbers.setdefault(ref, {})[step] = number
+
+    retrying("recording tasks", attempt)
+
+
+_TASK_FIELDS = (
+    "run_id", "step", "task_number", "artifact_id", "cached", "successful", "exception",
+    "params", "started_at", "finished_at",
+)  # fmt: skip
+_insert_sql: dict[str, tuple[str, list[str], list[Any]]] = {}
+
+
+def insert_tasks(conn: Any, rows: list[dict[str, Any]]) -> None:
+    # Straight to the driver's executemany: SQLAlchemy's per-row statement
+    # building cost ~40 us a task, as much as the cache hit being recorded.
+    # The columns' own bind processors still turn datetimes and JSON into
+    # what the database expects, and None stays SQL NULL.
+    dialect = conn.dialect
+    key = f"{dialect.name}+{dialect.driver}:{dialect.paramstyle}"
+    prepared = _insert_sql.get(key)
+    if prepared is None:
+        compiled = insert(_tasks).compile(dialect=dialect, column_keys=list(_TASK_FIELDS))
+        order = list(compiled.positiontup or _TASK_FIELDS)
+        processors = [
+            _tasks.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
+        ]
+        prepared = _insert_sql[key] = (str(compiled), order, processors)
+    sql, order, processors = prepared
+    positional = dialect.positional
+    batch = []
+    for row in rows:
+        values = [
+            None if row[name] is None else (process(row[name]) if process else row[name])
+            for name, process in zip(order, processors)
+        ]
+        batch.append(tuple(values) if positional else dict(zip(order, values)))
+    conn.exec_driver_sql(sql, batch)
