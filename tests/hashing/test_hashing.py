@@ -1,8 +1,8 @@
 """Tests for :mod:`provenance.hashing`.
 
-The golden ids live in ``tests/golden_hashes.json``.  A changed id invalidates every
+The golden ids live in ``tests/hashing/golden_hashes.json``.  A changed id invalidates every
 user's cache, so it must be a reviewed decision: bump ``HASH_SCHEME`` and regenerate
-with ``python tests/test_hashing.py --regenerate``.
+with ``python tests/hashing/test_hashing.py --regenerate``.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from provenance.hashing import (
 )
 
 GOLDEN_FILE = pathlib.Path(__file__).with_name("golden_hashes.json")
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[1]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 # --- the golden table ---------------------------------------------------------------
