@@ -1,0 +1,135 @@
+"""Commands about single artifacts: ``ls`` (the artifacts table) and ``show`` (one artifact)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import (
+    Command,
+    add_limit,
+    artifact_table,
+    current_repo,
+    format_duration,
+    format_size,
+    format_table,
+    format_time,
+    format_value,
+    id_argument,
+    members,
+    print_fields,
+    resolve_artifact_id,
+    short_id,
+)
+
+__all__ = ["COMMANDS", "cmd_ls", "cmd_show"]
+
+
+def _summary_rows(repo: Any, name: str | None, limit: int | None) -> list[tuple[Any, ...]]:
+    rows: dict[str, tuple[Any, ...]] = {}
+    for member in members(repo):
+        if member.read:
+            for row in member.index.summaries(name=name, limit=limit):
+                rows.setdefault(row[0], row)
+    ordered = sorted(rows.values(), key=lambda r: (r[4] is not None, r[4], r[0]), reverse=True)
+    return ordered[:limit] if limit is not None else ordered
+
+
+def _ls_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", metavar="N", help="only artifacts named N")
+    add_limit(parser, 50)
+
+
+def cmd_ls(args: argparse.Namespace) -> int:
+    """Print the artifacts table, newest first."""
+    limit = args.limit or None
+    # One more row than shown tells whether the listing was cut.
+    rows = _summary_rows(current_repo(), args.name, None if limit is None else limit + 1)
+    if not rows:
+        print("no artifacts" + (f" named {args.name!r}" if args.name else ""), file=sys.stderr)
+        return 0
+    print(artifact_table(rows[:limit]))
+    if limit is not None and len(rows) > limit:
+        print(f"(the newest {limit} shown; --limit 0 lists them all)", file=sys.stderr)
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    """Print everything recorded about one artifact."""
+    repo = current_repo()
+    artifact = repo.get_artifact(resolve_artifact_id(args.id, repo))
+    function = ".".join(x for x in (artifact.fn_module, artifact.fn_name) if x) or "-"
+    took = artifact.compute_duration
+    fields: list[tuple[str, Any]] = [
+        ("artifact", artifact.id),
+        ("name", artifact.name),
+        ("version", artifact.version),
+        ("function", function),
+        ("computed at", format_time(artifact.computed_at)
+            + (f" (took {format_duration(took)})" if took is not None else "")),
+        ("value id", artifact.value_id),
+        ("blob id", artifact.blob_id or "-"),
+        ("serializer", artifact.serializer),
+        ("size", format_size(artifact.size)),
+        ("composite", "yes" if artifact.composite else "no"),
+        ("hash scheme", artifact.hash_scheme),
+        ("code", artifact.code_fingerprint or "-"),
+    ]  # fmt: skip
+    tags = artifact.repo.index.tags_of(artifact.id) if artifact.repo is not None else []
+    if tags:
+        fields.append(("tags", ", ".join(tags)))
+    custom = {k: v for k, v in (artifact.custom_fields or {}).items() if k != "tags"}
+    for key, value in sorted(custom.items()):
+        fields.append((f"custom.{key}", format_value(value)))
+    print_fields(fields)
+
+    # The JSON summary, not the pickled inputs: unpickling would import the
+    # user's modules and could run their code.
+    summary = artifact.inputs_json or {}
+    inputs = [(f"  {k}", format_value(v)) for k, v in (summary.get("kargs") or {}).items()]
+    inputs += [
+        (f"  *args[{i}]", format_value(v)) for i, v in enumerate(summary.get("varargs") or [])
+    ]
+    print("\ninputs")
+    print_fields(inputs or [("  (none recorded)", "")])
+
+    edges = artifact.repo.index.lineage_edges(artifact.id)
+    print("\nlineage parents")
+    if edges:
+        found = repo.get_artifacts([parent for parent, _ in edges])
+        rows = []
+        for parent, parameter in edges:
+            art = found.get(parent)
+            name = f"{art.name} v{art.version}" if art else "(missing)"
+            rows.append((short_id(parent), name, f"as {parameter}"))
+        print(format_table(None, rows, indent="  "))
+    else:
+        print("  (none)")
+
+    print("\nrun info")
+    print_fields(_flatten(artifact.run_info or {}, "  ") or [("  (none recorded)", "")])
+    return 0
+
+
+def _flatten(data: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.extend(_flatten(value, f"{prefix}{key}."))
+        elif isinstance(value, list):
+            out.append((f"{prefix}{key}", " ".join(str(v) for v in value)))
+        else:
+            out.append((f"{prefix}{key}", str(value)))
+    return out
+
+
+#: The commands of this module, in the order ``provenance --help`` lists them.
+COMMANDS: list[Command] = [
+    Command("ls", "list artifacts, newest first", cmd_ls, _ls_arguments,
+            "List artifacts newest first: id prefix, name, version, stored size and "
+            "when they were computed (local time)."),
+    Command("show", "show an artifact's metadata, inputs, lineage parents and run info",
+            cmd_show, id_argument,
+            "Show everything recorded about one artifact.  ID may be a unique prefix, as in git."),
+]  # fmt: skip

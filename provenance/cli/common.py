@@ -1,0 +1,410 @@
+"""What every command of the command line shares: options, output, repos and ids.
+
+The command modules (:mod:`.artifacts`, :mod:`.lineage`, :mod:`.sets`,
+:mod:`.maintenance`, :mod:`.flows`) build on this one and on nothing else of
+the command line:
+
+* :class:`Command`, the entry of a subcommand in a module's ``COMMANDS``
+  table, and argument helpers (:func:`add_limit`, :func:`id_argument`,
+  :func:`parse_count`);
+* the common options every command takes (:func:`add_common_options`:
+  ``--repo``, ``--config``, ``--debug``, ``--progress``) and loading the
+  config they name (:func:`load_configuration`);
+* output helpers (:func:`format_table`, :func:`format_time`,
+  :func:`format_size`, :func:`format_duration`, :func:`format_value`,
+  :func:`short_id`, :func:`print_fields`, :func:`artifact_table`,
+  :func:`progress_bar`);
+* the repo and id resolution (:func:`current_repo`, :func:`members`,
+  :func:`resolve_artifact_id`, :func:`resolve_set`, :func:`repo_label`);
+* :class:`UsageError`, for a mistake on the command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, TextIO
+
+from tqdm import tqdm
+
+from .. import config
+from ..config import get_default_repo
+from ..errors import ProvenanceError, SetNotFound
+from ..verbs.sets import load_set_by_id, load_set_by_name
+
+__all__ = [
+    "ARTIFACT_ALIGN",
+    "ARTIFACT_HEADERS",
+    "CONFIG_ENV",
+    "PROG",
+    "SHORT_ID",
+    "Command",
+    "UsageError",
+    "add_common_options",
+    "add_limit",
+    "artifact_table",
+    "current_repo",
+    "format_duration",
+    "format_size",
+    "format_table",
+    "format_time",
+    "format_value",
+    "id_argument",
+    "load_configuration",
+    "members",
+    "parse_count",
+    "print_fields",
+    "progress_bar",
+    "repo_label",
+    "resolve_artifact_id",
+    "resolve_set",
+    "short_id",
+]
+
+PROG = "provenance"
+#: How many characters of an id the listings show (git shows 7; ids here are
+#: 32 hex characters, and 12 keep collisions unlikely in large repos).
+SHORT_ID = 12
+#: Read when ``--config`` is not given.
+CONFIG_ENV = "PROVENANCE_CONFIG"
+
+
+class UsageError(ProvenanceError):
+    """A mistake on the command line that the library itself does not see (an ambiguous id)."""
+
+
+# -- output helpers ----------------------------------------------------------------
+
+
+def short_id(artifact_id: str) -> str:
+    """The first :data:`SHORT_ID` characters of an id, as listings show it."""
+    return artifact_id[:SHORT_ID]
+
+
+def format_size(size: int | None) -> str:
+    """A byte count for people: ``512 B``, ``1.5 KiB``, ``3.0 GiB``; ``-`` if unknown."""
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{size} B" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def format_time(moment: datetime | None) -> str:
+    """A timestamp in local time to the second (``2024-05-01 14:03:59``); ``-`` if unknown."""
+    if moment is None:
+        return "-"
+    # Stored times are aware (UTC); naive ones are taken as UTC as the index does.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_duration(seconds: float | None) -> str:
+    """A duration for people: ``850 µs``, ``12 ms``, ``3.4 s``, ``2 min 5 s``; ``-`` if unknown."""
+    if seconds is None:
+        return "-"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s"
+    return f"{minutes // 60} h {minutes % 60} min"
+
+
+def format_table(
+    headers: Sequence[str] | None,
+    rows: Sequence[Sequence[Any]],
+    align: str | None = None,
+    indent: str = "",
+) -> str:
+    """Rows as a plain aligned table, under a header line unless ``headers`` is None.
+
+    Parameters
+    ----------
+    headers : sequence of str, optional
+        Column titles; ``None`` prints the rows alone.
+    rows : sequence of sequences
+        Cell values (formatted with ``str``).
+    align : str, optional
+        One character per column, ``"<"`` (left) or ``">"`` (right); numbers
+        read best right-aligned.  Left for every column when omitted.
+    indent : str
+        Put in front of every line.
+
+    Returns
+    -------
+    str
+        The table without a trailing newline; trailing spaces are stripped.
+    """
+    cells = [[str(c) for c in row] for row in rows]
+    if headers is not None:
+        cells.insert(0, list(headers))
+    if not cells:
+        return ""
+    columns = len(cells[0])
+    align = align or "<" * columns
+    widths = [max(len(row[i]) for row in cells) for i in range(columns)]
+    lines = []
+    for row in cells:
+        parts = [f"{c:{a}{w}}" for c, a, w in zip(row, align, widths)]
+        lines.append((indent + "  ".join(parts)).rstrip())
+    return "\n".join(lines)
+
+
+def format_value(value: Any) -> str:
+    """A JSON-ish summary of a recorded input or field, on one line."""
+    if isinstance(value, dict) and "$artifact" in value:
+        return f"<artifact {short_id(str(value['$artifact']))}>"
+    if isinstance(value, dict) and "$type" in value:
+        return f"<{value['$type']} {str(value.get('$hash', value.get('$repr', '')))[:SHORT_ID]}>"
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def print_fields(fields: Sequence[tuple[str, Any]], out: TextIO | None = None) -> None:
+    """``name  value`` lines with the values aligned (the style of ``show``)."""
+    out = out or sys.stdout
+    width = max((len(k) for k, _ in fields), default=0)
+    for key, value in fields:
+        print(f"{key:<{width}}  {value}".rstrip(), file=out)
+
+
+@contextlib.contextmanager
+def progress_bar(
+    args: argparse.Namespace, desc: str, total: int | None = None, unit: str = " artifacts"
+) -> Iterator[Callable[[int], None]]:
+    """A tqdm bar on stderr, yielded as a callback taking the count done so far.
+
+    The library's ``progress`` callbacks report running totals; tqdm counts
+    increments, so the callback turns one into the other.  The bar shows on
+    a terminal, or always with ``--progress``, never with ``--no-progress``.
+    """
+    choice = getattr(args, "progress", None)
+    disable = (not sys.stderr.isatty()) if choice is None else not choice
+    bar = tqdm(total=total, desc=desc, unit=unit, file=sys.stderr, disable=disable)
+
+    def update(done: int) -> None:
+        if done > bar.n:
+            bar.update(done - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
+ARTIFACT_HEADERS = ("ID", "NAME", "VERSION", "SIZE", "COMPUTED AT")
+ARTIFACT_ALIGN = "<<>><"
+
+
+def artifact_table(rows: Sequence[tuple[Any, ...]]) -> str:
+    """``(id, name, version, size, computed_at)`` rows as the table ``ls`` prints."""
+    cells = [(short_id(i), n, v, format_size(s), format_time(t)) for i, n, v, s, t in rows]
+    return format_table(ARTIFACT_HEADERS, cells, ARTIFACT_ALIGN)
+
+
+# -- repos and ids -------------------------------------------------------------------
+
+
+def load_configuration(args: argparse.Namespace) -> None:
+    """Make the config of ``--config`` (or ``$PROVENANCE_CONFIG``) current.
+
+    Without one, the library's default repo under ``$PROVENANCE_HOME`` (or
+    ``./.provenance``) is used, but only if it exists: looking into a
+    repository should not create an empty one by mistake.
+    """
+    path = getattr(args, "config", None) or os.environ.get(CONFIG_ENV)
+    if path:
+        config.load_yaml_config(path)
+    else:
+        home = config.provenance_home()
+        if not os.path.exists(os.path.join(home, "provenance.db")):
+            raise UsageError(
+                f"no repository at {home}; pass --config FILE, set ${CONFIG_ENV}, "
+                "or set $PROVENANCE_HOME to the directory of one"
+            )
+        config.load_config(config.default_config(home))
+    name = getattr(args, "repo", None)
+    if name:
+        config.set_default_repo(name)
+
+
+def current_repo() -> Any:
+    """The repo the command works on (``--repo`` or the configured default)."""
+    return get_default_repo()
+
+
+def members(repo: Any) -> list[Any]:
+    """The plain repos inside a repo: itself, or the members of a chained repo."""
+    return list(getattr(repo, "repos", [repo]))
+
+
+def _hex_prefix(text: str, what: str) -> str:
+    prefix = text.strip().lower()
+    if not prefix or any(c not in "0123456789abcdef" for c in prefix) or len(prefix) > 128:
+        raise UsageError(f"{text!r} is not {what} or a prefix of one (hexadecimal digits)")
+    return prefix
+
+
+def _unique(
+    prefix: str, found: list[str], what: str, repo: Any, describe: Callable[[str], str]
+) -> str:
+    if prefix in found:
+        return prefix  # a whole id, even if a longer one starts with it
+    if not found:
+        raise UsageError(f"no {what} starts with {prefix!r} in {repo_label(repo)}")
+    if len(found) > 1:
+        shown = ", ".join(describe(i) for i in found[:5])
+        more = " and more" if len(found) > 5 else ""
+        raise UsageError(
+            f"{what} prefix {prefix!r} is ambiguous: it matches {shown}{more}; give more digits"
+        )
+    return found[0]
+
+
+def resolve_artifact_id(text: str, repo: Any = None) -> str:
+    """The full id of the artifact whose id is ``text`` or starts with it (as in git).
+
+    Raises
+    ------
+    UsageError
+        If no artifact, or more than one, matches; the message lists a few
+        candidates of an ambiguous prefix.
+    """
+    repo = repo or current_repo()
+    prefix = _hex_prefix(text, "an artifact id")
+    found: dict[str, None] = {}
+    for member in members(repo):
+        found.update(dict.fromkeys(member.index.ids_with_prefix(prefix, limit=6)))
+
+    def describe(artifact_id: str) -> str:
+        artifact = repo.lookup(artifact_id)
+        return f"{short_id(artifact_id)} ({artifact.name})" if artifact else short_id(artifact_id)
+
+    return _unique(prefix, list(found), "artifact id", repo, describe)
+
+
+def resolve_set(text: str, repo: Any = None) -> Any:
+    """The newest set named ``text``, else the set whose id is or starts with ``text``."""
+    repo = repo or current_repo()
+    try:
+        return load_set_by_name(text, repo=repo)
+    except SetNotFound:
+        pass
+    try:
+        prefix = _hex_prefix(text, "a set id")
+    except UsageError:
+        raise UsageError(f"no artifact set named {text!r} in {repo_label(repo)}") from None
+    found: dict[str, None] = {}
+    for member in members(repo):
+        found.update(dict.fromkeys(member.index.set_ids_with_prefix(prefix, limit=6)))
+    if not found:
+        raise UsageError(f"no artifact set named {text!r}, or with an id starting with it")
+    return load_set_by_id(_unique(prefix, list(found), "set id", repo, short_id), repo=repo)
+
+
+def repo_label(repo: Any) -> str:
+    """``repo 'NAME'`` for messages (the repo's repr if it has no name)."""
+    return f"repo {repo.name!r}" if getattr(repo, "name", None) else repr(repo)
+
+
+# -- commands and their options ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its name, help, arguments and what it does.
+
+    Attributes
+    ----------
+    name : str
+        The word typed after ``provenance``.
+    help : str
+        One line for ``provenance --help``.
+    run : callable
+        Called with the parsed arguments once the config is loaded; returns
+        the exit status.
+    arguments : callable, optional
+        Adds the command's own arguments to its parser.
+    description : str, optional
+        A longer text for ``provenance NAME --help`` (``help`` if omitted).
+    """
+
+    name: str
+    help: str
+    run: Callable[[argparse.Namespace], int]
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    description: str | None = None
+
+
+def parse_count(text: str) -> int:
+    """An argparse type: a whole number, zero or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
+    return value
+
+
+def add_limit(parser: argparse.ArgumentParser, default: int) -> None:
+    """Add ``--limit K`` (at most K rows; 0 for all) to a listing command."""
+    parser.add_argument(
+        "--limit",
+        type=parse_count,
+        default=default,
+        metavar="K",
+        help=f"show at most K rows (default {default}; 0 shows all)",
+    )
+
+
+def id_argument(parser: argparse.ArgumentParser) -> None:
+    """Add the positional ``ID`` (an artifact id or a unique prefix) to a command."""
+    parser.add_argument("id", metavar="ID", help="an artifact id, or a unique prefix of one")
+
+
+def add_common_options(parser: argparse.ArgumentParser, top: bool) -> None:
+    """Add the options of every command: ``--repo``, ``--config``, ``--debug``, ``--progress``."""
+    # Given before or after the subcommand.  Below the top level the options
+    # must not default, or the subparser would overwrite a value given above.
+    default: Any = None if top else argparse.SUPPRESS
+    group = parser.add_argument_group("common options")
+    group.add_argument(
+        "--repo",
+        metavar="NAME",
+        default=default,
+        help="the configured repo to use (default: the config's default_repo)",
+    )
+    group.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default,
+        help=f"a YAML config file (default: ${CONFIG_ENV}, else the repo under "
+        "$PROVENANCE_HOME or ./.provenance)",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="show the full traceback of an error",
+    )
+    group.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=default,
+        help="show progress bars (default: when stderr is a terminal)",
+    )

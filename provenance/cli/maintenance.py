@@ -1,0 +1,150 @@
+"""Commands that copy, check or clean repos: ``promote``, ``verify``, ``gc`` and ``db upgrade``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from ..config import current_config, get_repo_by_name
+from ..storage.schema import SCHEMA_HEAD, current_revision
+from ..verbs.gc import GRACE_PERIOD, gc
+from ..verbs.promote import promote
+from ..verbs.verify import verify
+from .common import (
+    Command,
+    current_repo,
+    format_size,
+    format_table,
+    members,
+    progress_bar,
+    repo_label,
+    resolve_artifact_id,
+    resolve_set,
+    short_id,
+)
+
+__all__ = ["COMMANDS", "cmd_db", "cmd_gc", "cmd_promote", "cmd_verify"]
+
+
+def _promote_arguments(parser: argparse.ArgumentParser) -> None:
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("id", nargs="?", metavar="ID", help="an artifact id or a unique prefix")
+    what.add_argument("--set", metavar="NAME", help="promote a set (by name or id prefix) instead")
+    parser.add_argument(
+        "--to", required=True, metavar="REPO", help="the configured repo to copy into"
+    )
+
+
+def cmd_promote(args: argparse.Namespace) -> int:
+    """Copy an artifact or a set, with its lineage, into the ``--to`` repo."""
+    repo = current_repo()
+    target = get_repo_by_name(args.to)
+    if args.set is not None:
+        what: Any = resolve_set(args.set, repo)
+        label = f"set {what.name or short_id(what.id)} ({len(what)} artifacts)"
+    else:
+        what = resolve_artifact_id(args.id, repo)
+        label = f"artifact {short_id(what)}"
+    with progress_bar(args, "promote") as update:
+        copied = promote(what, target, from_repo=repo, progress=update)
+    print(f"promoted {label} to {repo_label(target)}: copied {len(copied)} artifacts")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Check every stored value; exit status 1 if any is missing or corrupt."""
+    repo = current_repo()
+    total = sum(m.index.count() for m in members(repo))
+    with progress_bar(args, "verify", total) as update:
+        report = verify(repo, progress=update)
+    if report.problems:
+        rows = [(p.kind, p.artifact_id, p.name, p.detail) for p in report.problems]
+        print(format_table(("PROBLEM", "ARTIFACT", "NAME", "DETAIL"), rows))
+        print(f"checked {report.checked} artifacts: {len(report.problems)} problems",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    print(f"checked {report.checked} artifacts: all values intact")
+    return 0
+
+
+def _gc_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dry-run", action="store_true", help="only list the blobs that would be deleted"
+    )
+    parser.add_argument(
+        "--grace-period",
+        type=float,
+        default=GRACE_PERIOD,
+        metavar="SECONDS",
+        help="leave alone blobs written less than SECONDS ago, since a writer may be about "
+        f"to index them (default {GRACE_PERIOD:g})",
+    )
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    """Delete (or with ``--dry-run`` list) the blobs no artifact refers to."""
+    with progress_bar(args, "gc", unit=" blobs") as update:
+        report = gc(current_repo(), dry_run=args.dry_run, grace_period=args.grace_period,
+                    progress=update)  # fmt: skip
+    keys = report.unreferenced if args.dry_run else report.deleted
+    for key in keys:
+        print(key)
+    if args.dry_run:
+        summary = f"{len(keys)} unreferenced blobs would be deleted (dry run)"
+    else:
+        summary = f"deleted {len(keys)} unreferenced blobs, freed {format_size(report.bytes_freed)}"
+    if report.skipped_recent:
+        summary += f"; {len(report.skipped_recent)} recent blobs left alone"
+    print(summary, file=sys.stderr)
+    return 0
+
+
+def _db_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "action",
+        choices=("upgrade",),
+        help="upgrade: create or migrate the index schema to this library's revision",
+    )
+    parser.add_argument(
+        "--all", action="store_true", help="upgrade every configured repo, not only one"
+    )
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    """Upgrade the index schema of the repo (or of every configured repo)."""
+    repos = list(current_config().repos.values()) if args.all else [current_repo()]
+    seen: set[int] = set()
+    for repo in repos:
+        for member in members(repo):
+            index = member.index
+            if id(index) in seen:
+                continue
+            seen.add(id(index))
+            before = current_revision(index.engine)
+            index.upgrade()
+            if before == SCHEMA_HEAD:
+                print(f"{repo_label(member)}: schema already at revision {SCHEMA_HEAD}")
+            else:
+                print(
+                    f"{repo_label(member)}: upgraded schema {before or '(empty)'} -> {SCHEMA_HEAD}"
+                )
+    return 0
+
+
+#: The commands of this module, in the order ``provenance --help`` lists them.
+COMMANDS: list[Command] = [
+    Command("promote", "copy an artifact or a set, with its whole lineage, into another repo",
+            cmd_promote, _promote_arguments,
+            "Copy an artifact (or every artifact of a set) and everything it was computed "
+            "from into the repo given by --to.  Artifacts already there are skipped, so an "
+            "interrupted promotion completes when run again."),
+    Command("verify", "check every stored value against its hash", cmd_verify, None,
+            "Check every artifact's stored bytes against their recorded hash.  Missing or "
+            "corrupt values are listed and the exit status is 1."),
+    Command("gc", "delete blobs that no artifact refers to", cmd_gc, _gc_arguments,
+            "Delete blobs that no artifact of any configured repo sharing the blobstore refers "
+            "to (the blobstore must be configured with delete: true).  Use --dry-run first."),
+    Command("db", "database maintenance: `provenance db upgrade`", cmd_db, _db_arguments,
+            "Create or upgrade the index schema (after installing a newer provenance)."),
+]  # fmt: skip
