@@ -1,0 +1,79 @@
+"""The artifact index: artifact metadata, lineage edges, tags and sets in SQL.
+
+Writes go through SQLAlchemy Core as get-or-create inserts (``ON CONFLICT DO
+NOTHING``), so concurrent writers of the same artifact never fail.  The
+cache-hit lookup is the hot path of the whole library: it runs a statement
+compiled once by SQLAlchemy on a DBAPI connection kept per thread, which
+costs about as much as a raw driver call (an ORM session per lookup would
+cost several times more).
+
+:class:`SqlIndex` is one class, composed of one part per concern:
+
+* :mod:`.engine`: the engine and connections (URL handling, SQLite pragmas,
+  fork and exit handling, the per-thread reader, get-or-create inserts);
+* :mod:`.rows`: the tables, :data:`COLUMNS`, :data:`DEFERRED` and the
+  encoding and decoding of stored values;
+* :mod:`.artifacts`: artifact rows, their tags and code sources;
+* :mod:`.lineage`: lineage edges and walks along them;
+* :mod:`.sets`: artifact sets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .artifacts import _Artifacts
+from .lineage import _Lineage
+from .rows import COLUMNS, DEFERRED, DEFERRED_COLUMNS, decode_datetime, decode_json
+from .sets import _Sets
+
+__all__ = ["COLUMNS", "DEFERRED", "DEFERRED_COLUMNS", "SqlIndex", "decode_datetime", "decode_json"]
+
+
+class SqlIndex(_Artifacts, _Lineage, _Sets):
+    """An artifact index in any database SQLAlchemy can reach.
+
+    Parameters
+    ----------
+    db : str
+        An SQLAlchemy URL (``sqlite:///path/provenance.db``,
+        ``postgresql+psycopg://...``); ``sqlite://`` is an in-memory index.
+    schema : str, optional
+        A PostgreSQL schema (namespace) holding the tables.
+    create_db : bool
+        Create the database if it is missing (for SQLite, the file's
+        directory; for PostgreSQL, ``CREATE DATABASE``).
+    create_schema : bool
+        Create the PostgreSQL ``schema`` if it is missing.
+    upgrade_db : bool
+        Upgrade an outdated index schema on opening, instead of reporting it.
+    engine_kwargs : mapping, optional
+        Passed to :func:`sqlalchemy.create_engine`.
+
+    An empty database always gets the tables (through the Alembic migrations).
+    """
+
+    def __init__(
+        self,
+        db: str,
+        *,
+        schema: str | None = None,
+        create_db: bool = True,
+        create_schema: bool = True,
+        upgrade_db: bool = False,
+        engine_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            db,
+            schema=schema,
+            create_db=create_db,
+            create_schema=create_schema,
+            upgrade_db=upgrade_db,
+            engine_kwargs=engine_kwargs,
+        )
+        self._prepare_artifacts()
+        self._prepare_sets()
+
+    def __repr__(self) -> str:
+        return f"<SqlIndex {self.url.render_as_string(hide_password=True)}>"

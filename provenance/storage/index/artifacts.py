@@ -1,0 +1,338 @@
+"""The artifact queries of the index: artifact rows, their tags and their code sources.
+
+:class:`_Artifacts` holds the cache-hit lookup (:meth:`~_Artifacts.get`, one
+compiled statement on the thread's DBAPI connection), the other reads of
+artifact rows (by ids, by criteria, listings, the blobs they refer to), the
+tags of artifacts, and the writes: an artifact with its lineage edges, tags
+and code source in one transaction, and its removal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import delete, func, insert, select, update
+
+from ..models import LineageEdge, TagRow
+from .engine import _Connections, _insert_new
+from .rows import (
+    _HOT,
+    _HOT_POSITIONS,
+    COLUMNS,
+    DEFERRED,
+    DEFERRED_COLUMNS,
+    _code,
+    _edges,
+    _storable,
+    _table,
+    _tags,
+    decode_datetime,
+    decode_json,
+)
+
+
+class _Artifacts(_Connections):
+    """Reads and writes of artifact rows, their tags and their code sources."""
+
+    def _prepare_artifacts(self) -> None:
+        """Compile the artifact statements run with parameters, once per index."""
+        self._get_sql = self._compile(select(*_HOT).where(_table.c.id == "x"))
+        self._deferred_sql = self._compile(
+            select(*(_table.c[n] for n in DEFERRED_COLUMNS)).where(_table.c.id == "x")
+        )
+        self._insert_artifact = self._insert_ignore(_table)
+        self._insert_code = self._insert_ignore(_code)
+        #: Fingerprints whose source this process knows to be stored.
+        self._code_stored: set[str] = set()
+        self._exists_sql = self._compile(select(_table.c.id).where(_table.c.id == "x"))
+
+    # -- the fast read path --------------------------------------------------
+
+    def get(self, artifact_id: str) -> list[Any] | None:
+        """The row of ``artifact_id`` in :data:`COLUMNS` order, or ``None``.
+
+        The :data:`DEFERRED_COLUMNS` hold :data:`DEFERRED`; fetch them with
+        :meth:`get_deferred` when needed.
+        """
+        rows = self._fetch(self._get_sql, artifact_id)
+        if not rows:
+            return None
+        row: list[Any] = [DEFERRED] * len(COLUMNS)
+        for position, value in zip(_HOT_POSITIONS, rows[0]):
+            row[position] = value
+        return row
+
+    def get_deferred(self, artifact_id: str) -> dict[str, Any]:
+        """The :data:`DEFERRED_COLUMNS` of one artifact."""
+        rows = self._fetch(self._deferred_sql, artifact_id)
+        if not rows:
+            return dict.fromkeys(DEFERRED_COLUMNS)
+        return dict(zip(DEFERRED_COLUMNS, rows[0]))
+
+    def exists(self, artifact_id: str) -> bool:
+        """Whether ``artifact_id`` is indexed."""
+        return bool(self._fetch(self._exists_sql, artifact_id))
+
+    # -- general queries -------------------------------------------------------
+
+    def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+        """Rows of the given ids that exist, keyed by id (one query per 500 ids)."""
+        ids = list(dict.fromkeys(artifact_ids))
+        found: dict[str, tuple[Any, ...]] = {}
+        with self._connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                stmt = select(*_table.columns).where(_table.c.id.in_(chunk))
+                for row in conn.execute(stmt):
+                    found[row[0]] = tuple(row)
+        return found
+
+    def find(
+        self,
+        *,
+        name: str | None = None,
+        version: int | None = None,
+        value_id: str | None = None,
+        fn_name: str | None = None,
+        tags: Sequence[str] | None = None,
+        custom_fields: Mapping[str, Any] | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[Any, ...]]:
+        """Rows matching every given criterion, newest first.
+
+        ``custom_fields`` matches top-level keys of the JSON column by value
+        (strings, numbers, booleans); ``tags`` requires every tag listed.
+        """
+        stmt = select(*_table.columns)
+        if name is not None:
+            stmt = stmt.where(_table.c.name == name)
+        if version is not None:
+            stmt = stmt.where(_table.c.version == version)
+        if value_id is not None:
+            stmt = stmt.where(_table.c.value_id == value_id)
+        if fn_name is not None:
+            stmt = stmt.where(_table.c.fn_name == fn_name)
+        for tag in tags or ():
+            stmt = stmt.where(
+                _table.c.id.in_(select(TagRow.artifact_id).where(TagRow.tag == str(tag)))
+            )
+        for key, value in (custom_fields or {}).items():
+            field = _table.c.custom_fields[key]
+            if isinstance(value, bool):
+                stmt = stmt.where(field.as_boolean() == value)
+            elif isinstance(value, int):
+                stmt = stmt.where(field.as_integer() == value)
+            elif isinstance(value, float):
+                stmt = stmt.where(field.as_float() == value)
+            elif isinstance(value, str):
+                stmt = stmt.where(field.as_string() == value)
+            else:
+                raise TypeError(
+                    f"custom_fields[{key!r}]: only str, int, float and bool values can be "
+                    f"matched, got {type(value).__name__}"
+                )
+        stmt = stmt.order_by(_table.c.computed_at.desc(), _table.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._connect() as conn:
+            return [tuple(r) for r in conn.execute(stmt)]
+
+    def ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
+        """Ids starting with ``prefix`` (at most ``limit``), for git-style short ids."""
+        stmt = select(_table.c.id).where(_table.c.id.startswith(prefix)).limit(limit)
+        with self._connect() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def count(self) -> int:
+        """How many artifacts are indexed."""
+        with self._connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(_table)).scalar_one())
+
+    def iter_ids(self) -> Iterator[str]:
+        """Every artifact id."""
+        with self._connect() as conn:
+            ids = [r[0] for r in conn.execute(select(_table.c.id))]
+        return iter(ids)
+
+    def summaries(
+        self, *, name: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, str, int, int | None, datetime | None]]:
+        """``(id, name, version, size, computed_at)`` of artifacts, newest first.
+
+        Only the columns a listing shows are read (no values, no pickled
+        inputs), so listing a large index stays one light query.
+        """
+        stmt = select(_table.c.id, _table.c.name, _table.c.version, _table.c.size,
+                      _table.c.computed_at)  # fmt: skip
+        if name is not None:
+            stmt = stmt.where(_table.c.name == name)
+        stmt = stmt.order_by(_table.c.computed_at.desc(), _table.c.id)
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        with self._connect() as conn:
+            return [(r[0], r[1], r[2], r[3], decode_datetime(r[4])) for r in conn.execute(stmt)]
+
+    # -- tags --------------------------------------------------------------------
+
+    def tags_of(self, artifact_id: str) -> list[str]:
+        """The tags of one artifact, sorted."""
+        stmt = select(TagRow.tag).where(TagRow.artifact_id == artifact_id).order_by(TagRow.tag)
+        with self._connect() as conn:
+            return [r[0] for r in conn.execute(stmt)]
+
+    def tags_among(self, artifact_ids: Iterable[str]) -> dict[str, list[str]]:
+        """The tags of each given artifact that has any."""
+        ids = list(dict.fromkeys(artifact_ids))
+        tags: dict[str, list[str]] = {}
+        with self._connect() as conn:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                stmt = select(TagRow.artifact_id, TagRow.tag).where(TagRow.artifact_id.in_(chunk))
+                for artifact_id, tag in conn.execute(stmt):
+                    tags.setdefault(artifact_id, []).append(tag)
+        return {k: sorted(v) for k, v in tags.items()}
+
+    # -- the blobs that rows refer to ----------------------------------------------
+
+    def referenced_blobs(self) -> set[str]:
+        """Every blob key an artifact row refers to (values and pickled inputs)."""
+        stored = select(_table.c.blob_id).where(
+            _table.c.blob_id.is_not(None), _table.c.value_inline.is_(None)
+        )
+        inputs = select(_table.c.inputs_blob_id).where(_table.c.inputs_blob_id.is_not(None))
+        with self._connect() as conn:
+            return {r[0] for r in conn.execute(stored.union(inputs))}
+
+    def blob_referenced(self, blob_id: str) -> bool:
+        """Whether any artifact row refers to ``blob_id`` (as value or inputs)."""
+        stmt = (
+            select(_table.c.id)
+            .where(
+                ((_table.c.blob_id == blob_id) & _table.c.value_inline.is_(None))
+                | (_table.c.inputs_blob_id == blob_id)
+            )
+            .limit(1)
+        )
+        with self._connect() as conn:
+            return conn.execute(stmt).first() is not None
+
+    def storage_rows(self) -> Iterator[tuple[str, str, str | None, str, bytes | None]]:
+        """``(id, name, blob_id, serializer, value_inline)`` of every artifact, in batches."""
+        columns = (_table.c.id, _table.c.name, _table.c.blob_id, _table.c.serializer,
+                   _table.c.value_inline)  # fmt: skip
+        last = ""
+        while True:
+            stmt = select(*columns).where(_table.c.id > last).order_by(_table.c.id).limit(1000)
+            with self._connect() as conn:
+                batch = [tuple(r) for r in conn.execute(stmt)]
+            if not batch:
+                return
+            yield from batch
+            last = batch[-1][0]
+
+    # -- writes ----------------------------------------------------------------
+
+    def put(
+        self,
+        row: Mapping[str, Any],
+        edges: Sequence[tuple[str, str]] = (),
+        tags: Sequence[str] = (),
+        *,
+        replace: bool = False,
+        code: tuple[str, str, Mapping[str, str]] | None = None,
+    ) -> bool:
+        """Index one artifact with its lineage edges and tags, in one transaction.
+
+        Parameters
+        ----------
+        row : mapping
+            Column values of the artifact.
+        edges : sequence of (input_artifact_id, parameter)
+        tags : sequence of str
+        replace : bool
+            Overwrite an existing row of the same id (``use_cache=False``
+            recomputations); otherwise an existing row wins.
+        code : (fingerprint, source, packages), optional
+            The normalized source of the row's ``code_fingerprint``, stored
+            once per fingerprint.
+
+        Returns
+        -------
+        bool
+            Whether this call wrote the row (False if it already existed).
+        """
+        written = self._put(row, edges, tags, replace, code)
+        if code is not None:
+            # Remembered once the transaction has committed: after a rollback
+            # the source must be written again with the next artifact.
+            self._code_stored.add(code[0])
+        return written
+
+    def _put(
+        self,
+        row: Mapping[str, Any],
+        edges: Sequence[tuple[str, str]],
+        tags: Sequence[str],
+        replace: bool,
+        code: tuple[str, str, Mapping[str, str]] | None,
+    ) -> bool:
+        artifact_id = row["id"]
+        row = _storable(self.engine.dialect.name, row)
+        with self._begin() as conn:
+            if code is not None and code[0] not in self._code_stored:
+                self._put_code(conn, *code)
+            if replace:
+                result = conn.execute(
+                    update(_table).where(_table.c.id == artifact_id).values(**row)
+                )
+                if result.rowcount:
+                    return True
+            if not _insert_new(conn, _table, self._insert_artifact, row):
+                return False
+            edge_rows = [
+                {"artifact_id": artifact_id, "input_artifact_id": i, "parameter": p}
+                for i, p in dict.fromkeys(edges)
+            ]
+            if edge_rows:
+                conn.execute(insert(_edges), edge_rows)
+            tag_rows = [{"artifact_id": artifact_id, "tag": str(t)} for t in dict.fromkeys(tags)]
+            if tag_rows:
+                conn.execute(insert(_tags), tag_rows)
+        return True
+
+    def _put_code(
+        self, conn: Any, fingerprint: str, source: str, packages: Mapping[str, str]
+    ) -> None:
+        row = {
+            "fingerprint": fingerprint,
+            "source": source.replace("\x00", "\\x00"),  # PostgreSQL text holds no NUL
+            "packages": dict(packages),
+            "created_at": datetime.now(timezone.utc),
+        }
+        storable = _storable(self.engine.dialect.name, row, ("created_at",))
+        _insert_new(conn, _code, self._insert_code, storable)
+
+    def code_source(self, fingerprint: str) -> dict[str, Any] | None:
+        """``{"source", "packages", "created_at"}`` of a stored fingerprint, or ``None``."""
+        with self._connect() as conn:
+            found = conn.execute(
+                select(_code.c.source, _code.c.packages, _code.c.created_at).where(
+                    _code.c.fingerprint == fingerprint
+                )
+            ).first()
+        if found is None:
+            return None
+        return {
+            "source": found[0],
+            "packages": decode_json(found[1]) or {},
+            "created_at": decode_datetime(found[2]),
+        }
+
+    def delete(self, artifact_id: str) -> bool:
+        """Remove an artifact with its edges and tags; whether it existed."""
+        with self._begin() as conn:
+            conn.execute(delete(LineageEdge).where(LineageEdge.artifact_id == artifact_id))
+            conn.execute(delete(TagRow).where(TagRow.artifact_id == artifact_id))
+            return conn.execute(delete(_table).where(_table.c.id == artifact_id)).rowcount > 0

@@ -1,0 +1,351 @@
+"""The index's engine and connections, which every query of the index goes through.
+
+:class:`_Connections` opens the database (URL checks, SQLite pragmas, the
+PostgreSQL database and schema, the schema revision) and hands out its
+connections: a DBAPI connection kept per thread for the cache-hit lookup,
+which runs a statement compiled once by SQLAlchemy and so costs about as much
+as a raw driver call (an ORM session per lookup would cost several times
+more), and pooled SQLAlchemy connections for everything else.  Open indexes
+drop their connections in a forked child and close them at exit.
+
+Writes are get-or-create inserts: :meth:`_Connections._insert_ignore` builds
+the dialect's ``ON CONFLICT DO NOTHING`` statement once and :func:`_insert_new`
+runs it, so concurrent writers of the same row never fail.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import threading
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine, Table, create_engine, event, insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from ...errors import ConfigError, SchemaOutdated
+from .. import postgres as _postgres
+from ..schema import ensure_schema
+from ..schema import upgrade as upgrade_schema
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    # The sqlite3 module commits DDL behind SQLAlchemy's back; take over
+    # transaction control so schema creation is one atomic transaction
+    # (SQLAlchemy's documented recipe, completed by _sqlite_begin).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    # WAL lets readers run while a writer commits; busy_timeout makes
+    # concurrent writers wait for each other instead of failing.
+    cur.execute("PRAGMA busy_timeout = 60000")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = NORMAL")
+    # Reads through a memory map skip a system call per page.
+    cur.execute("PRAGMA mmap_size = 268435456")
+    cur.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+_open_indexes: weakref.WeakSet[_Connections] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for index in list(_open_indexes):
+        index._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _dispose_all() -> None:
+    # Close connections while the drivers' modules still exist: psycopg
+    # complains when its connections are collected during interpreter exit.
+    for index in list(_open_indexes):
+        with contextlib.suppress(Exception):
+            index.dispose()
+
+
+class _Connections:
+    """The engine and connections of an index; the parameters are :class:`SqlIndex`'s."""
+
+    def __init__(
+        self,
+        db: str,
+        *,
+        schema: str | None = None,
+        create_db: bool = True,
+        create_schema: bool = True,
+        upgrade_db: bool = False,
+        engine_kwargs: Mapping[str, Any] | None = None,
+    ) -> None:
+        try:
+            url = make_url(db)
+        except ArgumentError as exc:
+            raise ConfigError(f"invalid database URL in 'db': {db!r} ({exc})") from None
+        self.url = url
+        self.schema = schema
+        #: Kept so that worker processes rebuild the same engine (spec()).
+        self.engine_kwargs = dict(engine_kwargs or {})
+        kwargs = dict(engine_kwargs or {})
+        self._memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+        if url.get_backend_name() == "sqlite":
+            if self._memory:
+                # One shared connection: an in-memory SQLite database exists
+                # only inside the connection that created it.
+                kwargs.setdefault("poolclass", StaticPool)
+                kwargs.setdefault("connect_args", {"check_same_thread": False})
+            elif create_db and url.database:
+                os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+        postgres = url.get_backend_name() == "postgresql"
+        if postgres:
+            # Connections of a long-lived repo may be dropped by the server.
+            kwargs.setdefault("pool_pre_ping", True)
+            if create_db:
+                _postgres.ensure_database(url)
+        elif schema is not None:
+            raise ConfigError(f"'schema' is only supported on PostgreSQL, not {url.drivername}")
+        self._connect_args = dict(kwargs.get("connect_args") or {})
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.get_backend_name() == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
+        if postgres and schema is not None:
+            # Every pooled connection must carry the search path, the one
+            # that creates the schema included: register it first.
+            _postgres.use_schema(self.engine, schema)
+            if create_schema:
+                _postgres.ensure_pg_schema(self.engine, schema)
+        # An outdated schema is reported when the index is used, not here, so
+        # that the repo can still be built and upgraded (provenance db upgrade).
+        self._schema_error: SchemaOutdated | None = None
+        try:
+            ensure_schema(self.engine)
+        except SchemaOutdated as exc:
+            if not upgrade_db:
+                self._schema_error = exc
+            else:
+                upgrade_schema(self.engine)
+        self._lock = threading.RLock() if self._memory else None
+        self._readers: dict[int | None, Any] = {}
+        self._readers_lock = threading.Lock()
+        _open_indexes.add(self)
+        self._local = threading.local()
+        self._pid = os.getpid()
+
+    # -- the fast read path --------------------------------------------------
+
+    def _compile(self, stmt: Any) -> tuple[str, str | None]:
+        """SQL text of a one-parameter statement, and the parameter's name if named."""
+        compiled = stmt.compile(dialect=self.engine.dialect)
+        names = list(compiled.params)
+        named = self.engine.dialect.paramstyle in ("named", "pyformat")
+        return str(compiled), (names[0] if named else None)
+
+    def _check_schema(self) -> None:
+        if self._schema_error is not None:
+            raise self._schema_error
+
+    def upgrade(self) -> None:
+        """Create or upgrade the schema to this library's revision."""
+        upgrade_schema(self.engine)
+        self._schema_error = None
+
+    def _after_fork(self) -> None:
+        # A forked child must not use its parent's connections (sockets,
+        # SQLite handles): drop them without closing them.
+        self.engine.dispose(close=False)
+        self._local = threading.local()
+        self._pid = os.getpid()
+
+    def _raw(self) -> Any:
+        """This thread's DBAPI connection for reads.
+
+        Readers keep a connection of their own per thread, outside the
+        engine's pool, so that many reading threads never exhaust the pool
+        that writers need.  (An in-memory index has one shared connection.)
+        """
+        if self._schema_error is not None:
+            raise self._schema_error
+        if os.getpid() != self._pid:
+            self._after_fork()
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._memory:
+                conn = self.engine.raw_connection()
+            else:
+                dialect = self.engine.dialect
+                cargs, cparams = dialect.create_connect_args(self.url)
+                conn = dialect.connect(*cargs, **{**cparams, **self._connect_args})
+                if self.engine.dialect.name == "sqlite":
+                    _sqlite_pragmas(conn, None)
+                elif self.schema is not None:
+                    conn.autocommit = True
+                    cur = conn.cursor()
+                    cur.execute(f'SET search_path TO "{self.schema}"')
+                    cur.close()
+                if self.engine.dialect.name == "postgresql":
+                    conn.autocommit = True
+                self._track_reader(conn)
+            self._local.conn = conn
+        return conn
+
+    def _track_reader(self, conn: Any) -> None:
+        """Remember this thread's reader; close those of threads that ended."""
+        alive = {t.ident for t in threading.enumerate()}
+        with self._readers_lock:
+            stale = [i for i in self._readers if i not in alive]
+            old = [self._readers.pop(i) for i in stale]
+            previous = self._readers.pop(threading.get_ident(), None)
+            self._readers[threading.get_ident()] = conn
+        for dead in old + ([previous] if previous is not None else []):
+            with contextlib.suppress(Exception):
+                dead.close()
+
+    def _drop_reader(self, conn: Any) -> None:
+        self._local.conn = None
+        cur, self._local.cur = getattr(self._local, "cur", None), None
+        with contextlib.suppress(Exception):
+            if cur is not None:
+                cur.close()
+        if self._memory:
+            return  # the one connection is the database itself: keep it
+        with self._readers_lock:
+            if self._readers.get(threading.get_ident()) is conn:
+                del self._readers[threading.get_ident()]
+        with contextlib.suppress(Exception):
+            conn.close()
+
+    def _fetch(self, query: tuple[str, str | None], value: Any) -> list[tuple[Any, ...]]:
+        sql, name = query
+        args: Any = (value,) if name is None else {name: value}
+        if self._lock is not None:
+            with self._lock:
+                return self._fetch_unlocked(sql, args)
+        try:
+            return self._fetch_unlocked(sql, args)
+        except self.engine.dialect.loaded_dbapi.OperationalError:
+            # A dropped connection (server restart, idle timeout): retry once
+            # on a new one.  A second failure is real.
+            return self._fetch_unlocked(sql, args)
+
+    def _fetch_unlocked(self, sql: str, args: Any) -> list[tuple[Any, ...]]:
+        conn = self._raw()
+        # The reader's cursor is kept with its connection: making one per
+        # lookup is a measurable part of a cache hit.
+        cur = getattr(self._local, "cur", None)
+        if cur is None:
+            cur = self._local.cur = conn.cursor()
+        try:
+            cur.execute(sql, args)
+            return cur.fetchall()
+        except Exception:
+            self._drop_reader(conn)
+            raise
+
+    # -- general queries -------------------------------------------------------
+
+    def _connect(self) -> Any:
+        self._check_schema()
+        if os.getpid() != self._pid:
+            self._after_fork()
+        return _Locked(self._lock, self.engine.connect()) if self._lock else self.engine.connect()
+
+    def _begin(self) -> Any:
+        self._check_schema()
+        if os.getpid() != self._pid:
+            self._after_fork()
+        return _Locked(self._lock, self.engine.begin()) if self._lock else self.engine.begin()
+
+    # -- writes ----------------------------------------------------------------
+
+    def _insert_ignore(self, table: Any) -> Any:
+        """A get-or-create INSERT for ``table``, built once and run with parameters.
+
+        Built without values, the statement is compiled once and then served
+        from SQLAlchemy's cache.  ``None`` on databases without ``ON CONFLICT``.
+        """
+        name = self.engine.dialect.name
+        if name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        elif name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert  # type: ignore[assignment]
+        else:
+            return None
+        stmt: Any = dialect_insert(table).on_conflict_do_nothing()
+        if self.engine.dialect.insert_returning:
+            # RETURNING tells whether the row was written: rowcount is not
+            # reliable for ON CONFLICT DO NOTHING on every driver (psycopg: -1).
+            stmt = stmt.returning(*table.primary_key.columns)
+        return stmt
+
+    def dispose(self) -> None:
+        """Close every connection, the readers of all threads included."""
+        with self._readers_lock:
+            readers, self._readers = list(self._readers.values()), {}
+        for conn in readers:
+            with contextlib.suppress(Exception):
+                conn.close()
+        if self._memory:
+            conn = getattr(self._local, "conn", None)
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+        self._local = threading.local()
+        self.engine.dispose()
+
+
+def _insert_new(conn: Any, table: Table, stmt: Any, row: Mapping[str, Any]) -> bool:
+    """Insert ``row`` unless a row with its key exists (get-or-create); whether it was written.
+
+    ``stmt`` is :meth:`_Connections._insert_ignore`'s statement for ``table``,
+    or ``None`` on databases without ``ON CONFLICT``: then a savepoint catches
+    the duplicate key.
+    """
+    if stmt is not None:
+        return _wrote(conn.execute(stmt, row))
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(table).values(**row))
+    except IntegrityError:
+        return False
+    return True
+
+
+def _wrote(result: Any) -> bool:
+    """Whether a get-or-create INSERT wrote its row."""
+    if result.returns_rows:
+        return result.first() is not None
+    return bool(result.rowcount > 0)  # SQLite before 3.35 has no RETURNING
+
+
+class _Locked:
+    """Serializes use of the single connection of an in-memory SQLite index."""
+
+    def __init__(self, lock: threading.RLock, ctx: Any) -> None:
+        self._lock = lock
+        self._ctx = ctx
+
+    def __enter__(self) -> Any:
+        self._lock.acquire()
+        try:
+            return self._ctx.__enter__()
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def __exit__(self, *exc: Any) -> Any:
+        try:
+            return self._ctx.__exit__(*exc)
+        finally:
+            self._lock.release()
