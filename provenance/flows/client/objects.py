@@ -352,6 +352,7 @@ class Step(_InRun):
         extra = set(tags) - run.tags
         if extra - {_runs.CACHED_TAG}:
             return
+        # A tag the run lacks can only be 'cached', which cache hits carry.
         stmt = _step_tasks(run._row[0], self._components[2], cached_only=bool(extra), limit=limit)
         with self._connect() as conn:
             rows = conn.execute(stmt).all()

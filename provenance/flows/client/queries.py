@@ -60,7 +60,7 @@ def _has_tags(run_id_column: Any, tags: Iterable[str]) -> list[Any]:
 
 
 def _flow_names(ns: str | None) -> Select[Any]:
-    # (flow, last run's start) of the flows with a run in ns, most recently run first.
+    # The flows with a run in ns (all if None), most recently run first.
     stmt = select(_runs_t.c.flow, func.max(_runs_t.c.created_at).label("last"))
     if ns is not None:
         stmt = stmt.where(_in_ns(_runs_t.c.id, ns))
@@ -139,8 +139,7 @@ def _latest_successful_tasks(run_id: int) -> Select[Any]:
 
 
 def _task_times(run_id: int, step: str, *, latest: bool) -> Select[Any]:
-    # (started_at, finished_at) of a step's first or latest task: one step
-    # down the (run, step, task_number) index, whatever the number of tasks.
+    # (started_at, finished_at) of a step's first or latest task.
     number = _tasks_t.c.task_number.desc() if latest else _tasks_t.c.task_number
     return (
         select(_tasks_t.c.started_at, _tasks_t.c.finished_at)
