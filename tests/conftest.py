@@ -13,7 +13,7 @@ import provenance as p
 from provenance import config as _config
 from provenance import recording as runs
 from provenance import runinfo
-from provenance.flows import client
+from provenance.flows.client import namespaces
 
 
 @pytest.fixture(autouse=True)
@@ -26,15 +26,15 @@ def isolated(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _config.settings.code_identity = "auto"
     _config.settings.use_cache = True
     runinfo.set_run_info_fn(None)
-    client._provider = None
-    client._namespace = client._UNSET
+    namespaces._provider = None
+    namespaces._namespace = namespaces._UNSET
     yield
     # The test's implicit runs end with it, while its repos (and servers) live.
     runs.end_implicit_runs()
     _config._current = None
     runinfo.set_run_info_fn(None)
-    client._provider = None
-    client._namespace = client._UNSET
+    namespaces._provider = None
+    namespaces._namespace = namespaces._UNSET
 
 
 def sqlite_config(root: str, **repo_extra: Any) -> dict[str, Any]:

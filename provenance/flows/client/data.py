@@ -1,0 +1,100 @@
+"""What tasks and runs give back besides client objects.
+
+:class:`MetaflowData` and :class:`MetaflowArtifacts` are the by-name views of
+the outputs (data artifacts) of a task or run, and :class:`TaskException` is
+what a failed task raised.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol
+
+from ...errors import MetaflowNotFound
+
+
+class _Output(Protocol):
+    # What the views need of an output: its value.  The outputs are the
+    # DataArtifact objects of .objects, which builds the views, so that
+    # module comes above this one.
+    @property
+    def data(self) -> Any: ...
+
+
+class TaskException:
+    """What a failed task raised, as recorded (the exception object itself is not kept).
+
+    Attributes
+    ----------
+    type : str
+        The qualified exception class, e.g. ``builtins.ValueError``.
+    message : str
+        ``str(exception)``.
+    traceback : str
+        The formatted traceback.
+    """
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.type = str(data.get("type", ""))
+        self.message = str(data.get("message", ""))
+        self.traceback = str(data.get("traceback", ""))
+
+    def __str__(self) -> str:
+        name = self.type.rsplit(".", 1)[-1]
+        return f"{name}: {self.message}" if self.message else name
+
+    def __repr__(self) -> str:
+        return f"<TaskException {self}>"
+
+
+class MetaflowData:
+    """The values of data artifacts by name: ``run.data.model``, ``'model' in run.data``.
+
+    Values are loaded when an attribute is read, one at a time.
+    """
+
+    def __init__(self, artifacts: Mapping[str, _Output]) -> None:
+        self._artifacts = artifacts
+
+    def _get(self, name: str) -> Any:
+        return self._artifacts[name].data
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name not in self._artifacts:
+            raise AttributeError(f"no data artifact {name!r}; available: {sorted(self._artifacts)}")
+        return self._get(name)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._artifacts:
+            raise MetaflowNotFound(
+                f"no data artifact {name!r}; available: {sorted(self._artifacts)}"
+            )
+        return self._get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._artifacts
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._artifacts)
+
+    def __len__(self) -> int:
+        return len(self._artifacts)
+
+    def keys(self) -> list[str]:
+        """The names of the data artifacts."""
+        return list(self._artifacts)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {', '.join(self._artifacts)}>"
+
+
+class MetaflowArtifacts(MetaflowData):
+    """Like :class:`MetaflowData`, but gives :class:`DataArtifact` objects, not values."""
+
+    def _get(self, name: str) -> Any:
+        return self._artifacts[name]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._artifacts.values())
