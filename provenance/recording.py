@@ -40,7 +40,6 @@ from .storage.runs import (
     create_run,
     finish_run,
     next_numbers,
-    retrying,
     write_tasks,
 )
 
@@ -125,10 +124,6 @@ def _writer(repo: Any) -> Any:
 
 
 # -- runs in the database ----------------------------------------------------------
-
-
-#: Kept for the client view until it imports storage.runs itself.
-_retrying = retrying
 
 
 def _create_run(

@@ -16,6 +16,7 @@ from typing import Any
 from ... import recording as _runs
 from ...errors import BlobNotFound, MetaflowNotFound
 from ...storage.index import decode_datetime, decode_json
+from ...storage.runs import retrying
 from .base import MetaflowObject
 from .data import MetaflowArtifacts, MetaflowData, TaskException
 from .namespaces import _UNSET, get_metadata, get_namespace
@@ -303,7 +304,7 @@ class Run(_InRun):
         remove = _runs.validate_tags(tags_to_remove, "tags to remove")
         add = _runs.validate_tags(tags_to_add, "tags to add")
         # Two users adding the same tag at once: the loser tries again.
-        _runs._retrying(
+        retrying(
             f"changing the tags of {self.pathspec}",
             lambda: _replace_tags(self._index, self._row[0], self.pathspec, remove, add),
         )
