@@ -22,14 +22,17 @@ PACKAGE = ROOT / "provenance"
 MAX_LINES = 650
 
 
+#: import-linter's own command, run by the interpreter that runs the tests
+#: (its console script may not be on PATH).
+LINT = "import sys; from importlinter.cli import lint_imports_command; lint_imports_command()"
+
+
 def lint_imports(cwd: pathlib.Path) -> subprocess.CompletedProcess[str]:
     """Run import-linter on the package found first on the path from ``cwd``."""
-    env = dict(os.environ, PYTHONPATH=str(cwd))
-    lint = pathlib.Path(sys.executable).with_name("lint-imports")
     return subprocess.run(
-        [str(lint), "--no-cache", "--config", str(cwd / "pyproject.toml")],
+        [sys.executable, "-c", LINT, "--no-cache", "--config", str(cwd / "pyproject.toml")],
         cwd=cwd,
-        env=env,
+        env=dict(os.environ, PYTHONPATH=str(cwd)),
         capture_output=True,
         text=True,
         timeout=120,

@@ -158,7 +158,7 @@ def test_archiving_a_path_does_not_warn_about_path_arguments(repo: Any, tmp_path
     with warnings.catch_warnings():
         warnings.simplefilter("error", p.PathArgumentWarning)
         archived = p.archive_file(str(src))
-    assert open(archived).read() == "hello"
+    assert archived.read_bytes() == b"hello"
 
     @p.provenance()
     def read(path: str) -> str:
