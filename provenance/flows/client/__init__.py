@@ -23,7 +23,7 @@ The modules, each importing only those listed before it:
 
 - :mod:`.namespaces`: the namespace and metadata provider in effect (the
   process-wide selection state) and the repo they select;
-- :mod:`.queries`: the index tables and the SELECTs the objects run;
+- the SELECTs the objects run are storage's: :mod:`provenance.storage.run_queries`;
 - :mod:`.tags`: reading and changing a run's tags;
 - :mod:`.data`: :class:`MetaflowData`, :class:`MetaflowArtifacts`, :class:`TaskException`;
 - :mod:`.base`: :class:`MetaflowObject`, what every level shares;

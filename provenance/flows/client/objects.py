@@ -15,27 +15,12 @@ from typing import Any
 
 from ... import recording as _runs
 from ...errors import BlobNotFound, MetaflowNotFound
+from ...storage import run_queries as q
 from ...storage.index import decode_datetime, decode_json
 from ...storage.runs import retrying
 from .base import MetaflowObject
 from .data import MetaflowArtifacts, MetaflowData, TaskException
 from .namespaces import _UNSET, get_metadata, get_namespace
-from .queries import (
-    _PAGE,
-    _a_run_in_ns,
-    _computing_task,
-    _first_run_start,
-    _flow_names,
-    _last_task,
-    _latest_successful_run,
-    _latest_successful_tasks,
-    _run_row,
-    _runs_page,
-    _step_names,
-    _step_tasks,
-    _task_row,
-    _task_times,
-)
 from .tags import _read_tags, _replace_tags
 
 
@@ -54,7 +39,7 @@ class Metaflow(MetaflowObject):
 
     def _children(self, tags: tuple[str, ...] = ()) -> Iterator[Flow]:
         with self._connect() as conn:
-            names = [r[0] for r in conn.execute(_flow_names(get_namespace()))]
+            names = [r[0] for r in conn.execute(q.flow_names(get_namespace()))]
         for name in names:
             yield self._related(Flow, name)
 
@@ -70,7 +55,7 @@ class Flow(MetaflowObject):
 
     def _load(self) -> Any:
         with self._connect() as conn:
-            first = conn.execute(_first_run_start(self._components[0])).first()
+            first = conn.execute(q.first_run_start(self._components[0])).first()
         if first is None:
             raise self._not_found()
         return decode_datetime(first[0])
@@ -80,7 +65,7 @@ class Flow(MetaflowObject):
         if ns is None:
             return True
         with self._connect() as conn:
-            return conn.execute(_a_run_in_ns(self._components[0], ns)).first() is not None
+            return conn.execute(q.a_run_in_ns(self._components[0], ns)).first() is not None
 
     @property
     def created_at(self) -> datetime | None:
@@ -101,7 +86,7 @@ class Flow(MetaflowObject):
             # Keyset pagination over the (flow, run_number) index, in pages
             # that grow: the latest run costs one small query whatever the
             # flow's size, and a full listing few queries.
-            stmt = _runs_page(self._components[0], wanted, last, page)
+            stmt = q.runs_page(self._components[0], wanted, last, page)
             with self._connect() as conn:
                 rows = conn.execute(stmt).all()
             for row in rows:
@@ -109,7 +94,7 @@ class Flow(MetaflowObject):
             if len(rows) < page:
                 return
             last = rows[-1][2]
-            page = min(page * 4, _PAGE)
+            page = min(page * 4, q.PAGE)
 
     def _child_by_id(self, child_id: str) -> Run:
         return Run(f"{self._components[0]}/{child_id}", _repo=self._repo)
@@ -122,7 +107,7 @@ class Flow(MetaflowObject):
     @property
     def latest_successful_run(self) -> Run | None:
         """The newest run that finished successfully, from the stored status."""
-        stmt = _latest_successful_run(self._components[0], get_namespace())
+        stmt = q.latest_successful_run(self._components[0], get_namespace())
         with self._connect() as conn:
             row = conn.execute(stmt).first()
         if row is None:
@@ -160,7 +145,7 @@ class Run(_InRun):
         # The pathspec's numbers were validated and normalised in __init__.
         flow, number = self._components[0], int(self._components[1])
         with self._connect() as conn:
-            row = conn.execute(_run_row(flow, number)).first()
+            row = conn.execute(q.run_row(flow, number)).first()
         if row is None:
             raise self._not_found()
         return row
@@ -234,7 +219,7 @@ class Run(_InRun):
 
     def _children(self, tags: tuple[str, ...] = ()) -> Iterator[Step]:
         with self._connect() as conn:
-            names = [r[0] for r in conn.execute(_step_names(self._row[0]))]
+            names = [r[0] for r in conn.execute(q.step_names(self._row[0]))]
         for name in names:
             yield self._related(Step, f"{self.pathspec}/{name}", _run=self)
 
@@ -245,7 +230,7 @@ class Run(_InRun):
     def end_task(self) -> Task | None:
         """The run's last task, or ``None`` if it has none yet."""
         with self._connect() as conn:
-            row = conn.execute(_last_task(self._row[0])).first()
+            row = conn.execute(q.last_task(self._row[0])).first()
         return None if row is None else self._task(row)
 
     def _task(self, row: Any) -> Task:
@@ -258,7 +243,7 @@ class Run(_InRun):
 
     def _outputs(self) -> dict[str, DataArtifact]:
         with self._connect() as conn:
-            rows = conn.execute(_latest_successful_tasks(self._row[0])).all()
+            rows = conn.execute(q.latest_successful_tasks(self._row[0])).all()
         tasks = [self._task(row) for row in rows]
         _prefetch_artifacts(self._repo, tasks)
         outputs: dict[str, DataArtifact] = {}
@@ -323,8 +308,8 @@ class Step(_InRun):
         # task_number) index, whatever the number of tasks.
         run_id, step = run._row[0], self._components[2]
         with self._connect() as conn:
-            first = conn.execute(_task_times(run_id, step, latest=False)).first()
-            last = conn.execute(_task_times(run_id, step, latest=True)).first()
+            first = conn.execute(q.task_times(run_id, step, latest=False)).first()
+            last = conn.execute(q.task_times(run_id, step, latest=True)).first()
         if first is None or last is None:
             raise self._not_found()
         return (decode_datetime(first[0]), decode_datetime(last[1]))
@@ -354,7 +339,7 @@ class Step(_InRun):
         if extra - {_runs.CACHED_TAG}:
             return
         # A tag the run lacks can only be 'cached', which cache hits carry.
-        stmt = _step_tasks(run._row[0], self._components[2], cached_only=bool(extra), limit=limit)
+        stmt = q.step_tasks(run._row[0], self._components[2], cached_only=bool(extra), limit=limit)
         with self._connect() as conn:
             rows = conn.execute(stmt).all()
         for row in rows:
@@ -379,7 +364,7 @@ class Task(_InRun):
         run = self._run
         number = int(self._components[3])
         with self._connect() as conn:
-            row = conn.execute(_task_row(run._row[0], self._components[2], number)).first()
+            row = conn.execute(q.task_row(run._row[0], self._components[2], number)).first()
         if row is None:
             raise self._not_found()
         return row
@@ -463,7 +448,7 @@ class Task(_InRun):
         if not self.cached or self.artifact_id is None:
             return None
         with self._connect() as conn:
-            row = conn.execute(_computing_task(self.artifact_id)).first()
+            row = conn.execute(q.computing_task(self.artifact_id)).first()
         return None if row is None else "/".join(str(c) for c in row)
 
     @property

@@ -3,7 +3,7 @@
 The tags are validated by :mod:`provenance.recording`, which writes them when
 a run starts; changing them afterwards (:meth:`Run.replace_tags
 <provenance.client.Run.replace_tags>`) is the one write the client makes.
-Selecting runs by tag is in :mod:`.queries`.
+Selecting runs by tag is in :mod:`provenance.storage.run_queries`.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ from __future__ import annotations
 from sqlalchemy import delete, insert, select
 
 from ...errors import MetaflowTaggingError
+from ...storage import run_queries as q
 from ...storage.index import SqlIndex
-from .queries import _tags_t
 
 
 def _read_tags(index: SqlIndex, run_id: int) -> tuple[frozenset[str], frozenset[str]]:
     # (user tags, system tags) of one run.
-    stmt = select(_tags_t.c.tag, _tags_t.c.system).where(_tags_t.c.run_id == run_id)
+    stmt = select(q.tags_t.c.tag, q.tags_t.c.system).where(q.tags_t.c.run_id == run_id)
     with index._connect() as conn:
         rows = conn.execute(stmt).all()
     return (
@@ -35,7 +35,9 @@ def _replace_tags(
         system = {
             r[0]
             for r in conn.execute(
-                select(_tags_t.c.tag).where(_tags_t.c.run_id == run_id, _tags_t.c.system.is_(True))
+                select(q.tags_t.c.tag).where(
+                    q.tags_t.c.run_id == run_id, q.tags_t.c.system.is_(True)
+                )
             )
         }
         refused = sorted(t for t in remove if t in system)
@@ -43,17 +45,17 @@ def _replace_tags(
             raise MetaflowTaggingError(f"cannot remove system tag(s) {refused} of run {pathspec}")
         if remove:
             conn.execute(
-                delete(_tags_t).where(
-                    _tags_t.c.run_id == run_id,
-                    _tags_t.c.system.is_(False),
-                    _tags_t.c.tag.in_(remove),
+                delete(q.tags_t).where(
+                    q.tags_t.c.run_id == run_id,
+                    q.tags_t.c.system.is_(False),
+                    q.tags_t.c.tag.in_(remove),
                 )
             )
         current = {
-            r[0] for r in conn.execute(select(_tags_t.c.tag).where(_tags_t.c.run_id == run_id))
+            r[0] for r in conn.execute(select(q.tags_t.c.tag).where(q.tags_t.c.run_id == run_id))
         }
         new = [t for t in add if t not in current]
         if new:
             conn.execute(
-                insert(_tags_t), [{"run_id": run_id, "tag": t, "system": False} for t in new]
+                insert(q.tags_t), [{"run_id": run_id, "tag": t, "system": False} for t in new]
             )
