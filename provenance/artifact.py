@@ -14,8 +14,15 @@ from collections.abc import Iterable
 from typing import Any
 
 from .config import get_default_repo
-from .storage.artifact import Artifact
-from .storage.proxies import ArtifactProxy, CompositeDict, LazyDict, is_proxy, lazy_dict
+from .storage.artifact import Artifact, _detached_artifact  # noqa: F401  (see below)
+from .storage.proxies import (  # noqa: F401  (see below)
+    ArtifactProxy,
+    CompositeDict,
+    LazyDict,
+    _proxy_of,
+    is_proxy,
+    lazy_dict,
+)
 
 __all__ = [
     "Artifact",
@@ -26,6 +33,10 @@ __all__ = [
     "lazy_dict",
     "lazy_proxy_dict",
 ]
+
+# Values pickled before the record and proxies moved to storage name
+# ``provenance.artifact._proxy_of`` and ``_detached_artifact``: they stay
+# reachable here, so that stored values which hold proxies still load.
 
 
 def _proxies(artifacts: list[Artifact]) -> list[Any]:

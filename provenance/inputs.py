@@ -11,9 +11,13 @@ from typing import Any
 
 from .files import File
 from .hashing import hash_value
+from .storage.inputs import _identity  # noqa: F401  (see below)
 from .storage.proxies import ArtifactProxy, is_proxy
 
 __all__ = ["fit", "iter_proxies", "json_summary", "unwrap"]
+
+# Inputs recorded before the pickling moved to storage name
+# ``provenance.inputs._identity`` in their pickles: it stays reachable here.
 
 _JSON_SCALARS = (str, int, float, bool, type(None))
 
