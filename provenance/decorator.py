@@ -31,6 +31,7 @@ from .errors import (
     BlobNotFound,
     CorruptBlob,
     HashingError,
+    NotAProxyError,
 )
 from .fingerprint import CodeFingerprint, code_fingerprint, importable_module_name
 from .guards import (
@@ -604,23 +605,34 @@ def ensure_proxies(*parameters: str) -> Callable[[Callable[..., Any]], Callable[
     """Require that the named arguments (all, when none are named) are artifact proxies.
 
     Use it on functions whose lineage must be tracked: passing a raw value
-    instead of a proxy raises ``TypeError`` naming the parameter.
+    instead of a proxy raises :class:`~provenance.NotAProxyError` (a
+    ``ValueError``, as in the original library, and a ``TypeError``) naming
+    the parameters, before the function runs.
     """
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(fn)
+        unknown = [name for name in parameters if name not in sig.parameters]
+        if unknown:
+            raise ValueError(
+                f"ensure_proxies: {getattr(fn, '__name__', fn)!r} has no parameter(s) "
+                f"{', '.join(map(repr, unknown))}"
+            )
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             bound = sig.bind(*args, **kwargs)
             names = parameters or tuple(bound.arguments)
-            for name in names:
-                if name in bound.arguments and not is_proxy(bound.arguments[name]):
-                    raise TypeError(
-                        f"{fn.__name__}(): argument {name!r} must be an ArtifactProxy "
-                        f"(the result of a @provenance function), got "
-                        f"{type(bound.arguments[name]).__name__}"
-                    )
+            not_proxies = [
+                name
+                for name in names
+                if name in bound.arguments and not is_proxy(bound.arguments[name])
+            ]
+            if not_proxies:
+                # The original library's message, word for word.
+                raise NotAProxyError(
+                    f"Arguments must be `ArtifactProxy`s but were not: [{', '.join(not_proxies)}]"
+                )
             return fn(*args, **kwargs)
 
         return wrapper

@@ -19,6 +19,7 @@ written against the built-in (``except KeyError``) keeps working::
     │   └── UnknownSerializer (ValueError)  a serializer name nobody registered
     ├── ImpureFunctionError                 a function changed its inputs in place
     ├── MutatedArtifactValueError           an artifact's value was changed in place
+    ├── NotAProxyError (ValueError, TypeError)  a plain value where a proxy is required
     ├── PermissionDenied (PermissionError)  a repo or store lacks the read/write/delete flag
     ├── CorruptBlob                         stored bytes do not match their hash
     ├── SchemaError                         the index schema cannot be used
@@ -59,6 +60,7 @@ __all__ = [
     "MutatedArtifactValueError",
     "MutatedArtifactValueWarning",
     "PathArgumentWarning",
+    "NotAProxyError",
     "NotFound",
     "PermissionDenied",
     "ProvenanceError",
@@ -140,6 +142,14 @@ class MutatedArtifactValueError(ProvenanceError):
 
     Raised instead of a warning under ``set_check_mutations(True)``; the message
     names the argument and the artifact.
+    """
+
+
+class NotAProxyError(ProvenanceError, ValueError, TypeError):
+    """An argument that :func:`~provenance.ensure_proxies` requires to be a proxy is not.
+
+    A ``ValueError``, as in the original library, and a ``TypeError``, as the
+    kind of mistake it is.
     """
 
 

@@ -163,15 +163,25 @@ def test_ensure_proxies(repo: Any) -> None:
         return len(data) * k
 
     assert use(make_list(3), 2) == 6
-    with pytest.raises(TypeError, match="'data'"):
+    # The original library's error, word for word; a TypeError too.
+    with pytest.raises(ValueError) as raised:
         use([1, 2, 3])
+    assert str(raised.value) == "Arguments must be `ArtifactProxy`s but were not: [data]"
+    assert isinstance(raised.value, (TypeError, p.NotAProxyError))
 
     @p.ensure_proxies()
     def use_all(a: Any, b: Any) -> int:
         return len(a) + len(b)
 
-    with pytest.raises(TypeError, match="'b'"):
+    with pytest.raises(TypeError, match=r"were not: \[b\]"):
         use_all(make_list(1), [1])
+    with pytest.raises(p.NotAProxyError, match=r"were not: \[a, b\]"):
+        use_all([1], [2])
+
+    with pytest.raises(ValueError, match="no parameter.*'dta'"):
+
+        @p.ensure_proxies("dta")
+        def typo(data: Any) -> None: ...
 
 
 def test_a_proxy_is_hashed_by_its_value_id_unless_its_value_changed(repo: Any) -> None:

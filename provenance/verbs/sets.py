@@ -291,7 +291,9 @@ def provenance_set(
     initial_set : ArtifactSet, optional
         Members to start from.
     set_labels_fn : callable, optional
-        Called with the function's arguments to compute the labels.
+        Called with the function's arguments to compute the labels: each
+        named parameter by name (defaults included), ``*args`` positionally,
+        as the original library did (``lambda **kw: dict(kw, name="n")``).
     """
     if set_labels is not None and set_labels_fn is not None:
         raise ValueError("pass either set_labels or set_labels_fn, not both")
@@ -303,9 +305,8 @@ def provenance_set(
         def wrapper(*args: Any, **kwargs: Any) -> ArtifactSet:
             labels = set_labels
             if set_labels_fn is not None:
-                bound = sig.bind(*args, **kwargs)
-                bound.apply_defaults()
-                labels = set_labels_fn(*bound.args, **bound.kwargs)
+                positional, named = _by_name(sig, args, kwargs)
+                labels = set_labels_fn(*positional, **named)
             with capture_set(labels, initial_set) as captured:
                 fn(*args, **kwargs)
             return captured[0]
@@ -313,3 +314,24 @@ def provenance_set(
         return wrapper
 
     return decorate
+
+
+def _by_name(
+    sig: inspect.Signature, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[list[Any], dict[str, Any]]:
+    """A call's arguments as ``set_labels_fn`` takes them: ``(positional, by_name)``."""
+    bound = sig.bind(*args, **kwargs)
+    bound.apply_defaults()
+    positional: list[Any] = []
+    by_name: dict[str, Any] = {}
+    for name, value in bound.arguments.items():
+        kind = sig.parameters[name].kind
+        if kind is inspect.Parameter.POSITIONAL_ONLY:
+            positional.append(value)  # cannot be passed by name
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            positional.extend(value)
+        elif kind is inspect.Parameter.VAR_KEYWORD:
+            by_name.update(value)
+        else:
+            by_name[name] = value
+    return positional, by_name

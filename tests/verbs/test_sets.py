@@ -134,6 +134,21 @@ def test_provenance_set_decorator(repo: Any) -> None:
         square(n)
 
     assert labelled(7).name == "run-7"
+
+    # The original library passes named parameters by name, defaults included.
+    @p.provenance_set(set_labels_fn=lambda **kw: dict(kw, name=f"n{kw['n']}-{kw['k']}"))
+    def by_name(n: int, k: int = 2) -> None:
+        square(n)
+
+    assert by_name(3).name == "n3-2"
+    assert by_name(3, k=5).labels == {"n": 3, "k": 5, "name": "n3-5"}
+
+    @p.provenance_set(set_labels_fn=lambda *rest, tag: {"name": f"{tag}-{len(rest)}"})
+    def varargs(*rest: int, tag: str) -> None:
+        for r in rest:
+            square(r)
+
+    assert varargs(1, 2, tag="t").name == "t-2"
     with pytest.raises(ValueError):
         p.provenance_set(set_labels="a", set_labels_fn=lambda: "b")
 
