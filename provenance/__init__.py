@@ -180,3 +180,10 @@ __all__ = [
     "verify",
     "visualize_lineage",
 ]
+
+# Last, once everything is imported: the module paths from before the
+# package had wings (see provenance._legacy).
+from ._legacy import install as _install_legacy_paths  # noqa: E402
+
+_install_legacy_paths()
+del _install_legacy_paths

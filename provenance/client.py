@@ -4,6 +4,12 @@ The public import path, as ``metaflow`` is for Metaflow's client: the
 classes live in :mod:`provenance.flows.client`.
 """
 
+from .errors import (
+    MetaflowInvalidPathspec,
+    MetaflowNamespaceMismatch,
+    MetaflowNotFound,
+    MetaflowTaggingError,
+)
 from .flows.client import (
     DataArtifact,
     Flow,
@@ -24,6 +30,10 @@ from .flows.client import (
 )
 
 __all__ = [
+    "MetaflowInvalidPathspec",
+    "MetaflowNamespaceMismatch",
+    "MetaflowNotFound",
+    "MetaflowTaggingError",
     "DataArtifact",
     "Flow",
     "Metaflow",

@@ -10,10 +10,17 @@ from .storage.repos import (  # noqa: F401  (see below)
     Repository,
     artifact_from_spec,
     memory_repo,
+    remember_repo,
     repo_from_spec,
 )
+from .storage.spill import StoredValue
 
-__all__ = ["ChainedRepository", "Repository", "memory_repo"]
-
-# Pickles of repositories and artifacts written before the move name
-# ``provenance.repos.repo_from_spec`` and ``artifact_from_spec``.
+__all__ = [
+    "ChainedRepository",
+    "Repository",
+    "StoredValue",
+    "artifact_from_spec",
+    "memory_repo",
+    "remember_repo",
+    "repo_from_spec",
+]

@@ -3,10 +3,10 @@
 ========  ======================================================
 type      class
 ========  ======================================================
-memory    :class:`~provenance.blobstores.memory.MemoryStore`
-disk      :class:`~provenance.blobstores.disk.DiskStore`
-chained   :class:`~provenance.blobstores.chained.ChainedStore`
-s3        :class:`~provenance.blobstores.s3.S3Store` (``provenance[s3]``)
+memory    :class:`~provenance.storage.blobstores.memory.MemoryStore`
+disk      :class:`~provenance.storage.blobstores.disk.DiskStore`
+chained   :class:`~provenance.storage.blobstores.chained.ChainedStore`
+s3        :class:`~provenance.storage.blobstores.s3.S3Store` (``provenance[s3]``)
 ========  ======================================================
 """
 
@@ -14,5 +14,6 @@ from .base import Blobstore
 from .chained import ChainedStore
 from .disk import DiskStore
 from .memory import MemoryStore
+from .s3 import S3Store  # importing it does not import boto3
 
-__all__ = ["Blobstore", "ChainedStore", "DiskStore", "MemoryStore"]
+__all__ = ["Blobstore", "ChainedStore", "DiskStore", "MemoryStore", "S3Store"]
