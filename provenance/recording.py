@@ -43,9 +43,20 @@ from .storage.runs import (
     write_tasks,
 )
 
-__all__ = ["current_run", "end_implicit_runs", "flush", "pop_run", "push_run", "record"]
+__all__ = [
+    "NAME_FORBIDDEN",
+    "current_run",
+    "end_implicit_runs",
+    "flush",
+    "pop_run",
+    "push_run",
+    "record",
+    "start_run",
+    "writer_of",
+]
 
-logger = logging.getLogger(__name__)
+#: Named as before the split (``provenance.runs``), so configured handlers still apply.
+logger = logging.getLogger("provenance.runs")
 
 
 #: Pending task records are written (by a background thread) once this many
@@ -60,7 +71,7 @@ MAX_TAG_LENGTH = 500
 #: The system tag of a task served from the cache.
 CACHED_TAG = "cached"
 
-_NAME = re.compile(r"[^A-Za-z0-9_.\-]+")
+NAME_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.\-]+")
 
 
 def validate_tag(tag: Any) -> str:
@@ -111,10 +122,10 @@ def default_flow_name() -> str:
         name = os.path.splitext(os.path.basename(str(script)))[0]
     if not name:
         return "interactive"
-    return _NAME.sub("_", name.rsplit(".", 1)[-1]) or "interactive"
+    return NAME_FORBIDDEN.sub("_", name.rsplit(".", 1)[-1]) or "interactive"
 
 
-def _writer(repo: Any) -> Any:
+def writer_of(repo: Any) -> Any:
     """The member of ``repo`` that stores runs, or ``None`` when it cannot write."""
     if not getattr(repo, "write", False):
         return None
@@ -126,7 +137,7 @@ def _writer(repo: Any) -> Any:
 # -- runs in the database ----------------------------------------------------------
 
 
-def _create_run(
+def start_run(
     index: Any, flow: str, tags: list[str], *, implicit: bool, created_at: datetime
 ) -> RunRef:
     """Start a run of ``flow`` as this process's user, with the system tags and run info."""
@@ -246,7 +257,7 @@ def _target(repo: Any) -> tuple[RunRef | None, Any]:
     run = _own_run.get() or (_active[-1] if _active else None)
     if run is not None:
         return run, run.index
-    writer = _writer(repo)
+    writer = writer_of(repo)
     adopted = _adopted
     if writer is not None and adopted is not None and adopted.index is writer.index:
         return adopted, writer
@@ -358,7 +369,7 @@ def adopt(ref: tuple[Any, ...] | None, repo: Any) -> None:
         # Unpickled in the process that sent it (a Dask scheduler in the
         # client process, say): its own runs apply.
         return
-    writer = _writer(repo)
+    writer = writer_of(repo)
     if writer is None:
         return
     current = _adopted
@@ -373,7 +384,7 @@ def _implicit_run(repo: Any) -> RunRef:
     if ref is None:
         started, flow = _implicit_started.get(repo) or (time.time(), default_flow_name())
         created = datetime.fromtimestamp(started, timezone.utc)
-        ref = _create_run(repo.index, flow, [], implicit=True, created_at=created)
+        ref = start_run(repo.index, flow, [], implicit=True, created_at=created)
         _implicit[repo] = ref
     return ref
 

@@ -165,7 +165,7 @@ def store_composite(
     # The member index is small: it lives in the row.
     blob = StoredValue(hash_bytes(data), len(data), data)
     artifact = store_value(
-            fn,         repo, artifact_id, fn.name, index, record, replace, DEFAULT_SERIALIZER,
+            fn, repo, artifact_id, fn.name, index, record, replace, DEFAULT_SERIALIZER,
         composite=True, blob=blob,
     )  # fmt: skip
     notify(artifact)

@@ -12,7 +12,15 @@ from types import TracebackType
 from typing import Any
 
 from ..config import resolve_repo, using_repo
-from ..recording import _NAME, _create_run, _writer, flush, pop_run, push_run, validate_tags
+from ..recording import (
+    NAME_FORBIDDEN,
+    flush,
+    pop_run,
+    push_run,
+    start_run,
+    validate_tags,
+    writer_of,
+)
 from ..storage.runs import RunRef, finish_run
 from .client import Run
 
@@ -61,11 +69,11 @@ class ActiveRun:
     def __enter__(self) -> ActiveRun:
         if self._ref is not None:
             raise RuntimeError(f"run {self.pathspec} was already started")
-        writer = _writer(resolve_repo(self._repo))
+        writer = writer_of(resolve_repo(self._repo))
         if writer is None:
             raise PermissionError(f"cannot start a run of {self.flow}: the repo cannot write")
         self._writer = writer
-        self._ref = _create_run(
+        self._ref = start_run(
             writer.index,
             self.flow,
             self._tags,
@@ -123,7 +131,7 @@ def run(flow: str, tags: Iterable[str] | None = None, *, repo: Any = None) -> Ac
     ...     model = train(load_data("iris.csv"))
     >>> provenance.client.Run(r.pathspec).data.train              # doctest: +SKIP
     """
-    if not isinstance(flow, str) or not flow or _NAME.search(flow) or len(flow) > 255:
+    if not isinstance(flow, str) or not flow or NAME_FORBIDDEN.search(flow) or len(flow) > 255:
         raise ValueError(
             f"flow name {flow!r} must be 1-255 letters, digits, '_', '-' or '.' "
             "(it is the first part of a pathspec)"

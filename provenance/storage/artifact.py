@@ -26,8 +26,9 @@ __all__ = ["Artifact", "ArtifactSource"]
 class ArtifactSource(Protocol):
     """What an :class:`Artifact` needs of the repository that holds it.
 
-    :class:`~provenance.storage.repos.Repository` and
-    :class:`~provenance.storage.repos.ChainedRepository` implement it.
+    :class:`~provenance.storage.repos.Repository` implements it; the records
+    a :class:`~provenance.storage.repos.ChainedRepository` hands out belong
+    to the member repository that holds them.
     """
 
     @property

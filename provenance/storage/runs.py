@@ -1,4 +1,4 @@
-"""Runs and tasks in the index: starting and finishing runs, numbering and inserting tasks.
+"""Runs and tasks in the index: starting and finishing runs, numbering and inserting tasks, tags.
 
 The SQL side of run recording.  :mod:`provenance.recording` decides when
 and what to write (a background writer, in batches); this module writes it,
@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from ..errors import MetaflowTaggingError
 from .models import RunRow, RunTag, TaskRow
 
 __all__ = [
@@ -27,12 +28,14 @@ __all__ = [
     "finish_run",
     "insert_tasks",
     "next_numbers",
+    "read_tags",
+    "replace_tags",
     "retrying",
     "transient",
     "write_tasks",
 ]
 
-logger = logging.getLogger("provenance.recording")
+logger = logging.getLogger("provenance.runs")
 
 _runs: Table = RunRow.__table__  # type: ignore[assignment]
 _run_tags: Table = RunTag.__table__  # type: ignore[assignment]
@@ -209,3 +212,54 @@ def insert_tasks(conn: Any, rows: list[dict[str, Any]]) -> None:
         ]
         batch.append(tuple(values) if positional else dict(zip(order, values)))
     conn.exec_driver_sql(sql, batch)
+
+
+# -- tags of runs ------------------------------------------------------------------
+
+
+def read_tags(index: Any, run_id: int) -> tuple[frozenset[str], frozenset[str]]:
+    """``(user tags, system tags)`` of one run."""
+    stmt = select(_run_tags.c.tag, _run_tags.c.system).where(_run_tags.c.run_id == run_id)
+    with index._connect() as conn:
+        rows = conn.execute(stmt).all()
+    return (
+        frozenset(t for t, system in rows if not system),
+        frozenset(t for t, system in rows if system),
+    )
+
+
+def replace_tags(
+    index: Any, run_id: int, pathspec: str | None, remove: list[str], add: list[str]
+) -> None:
+    """Change a run's user tags: removals first, then additions, in one transaction.
+
+    A system tag among those to remove refuses the whole change.
+    """
+    with index._begin() as conn:
+        system = {
+            r[0]
+            for r in conn.execute(
+                select(_run_tags.c.tag).where(
+                    _run_tags.c.run_id == run_id, _run_tags.c.system.is_(True)
+                )
+            )
+        }
+        refused = sorted(t for t in remove if t in system)
+        if refused:
+            raise MetaflowTaggingError(f"cannot remove system tag(s) {refused} of run {pathspec}")
+        if remove:
+            conn.execute(
+                delete(_run_tags).where(
+                    _run_tags.c.run_id == run_id,
+                    _run_tags.c.system.is_(False),
+                    _run_tags.c.tag.in_(remove),
+                )
+            )
+        current = {
+            r[0] for r in conn.execute(select(_run_tags.c.tag).where(_run_tags.c.run_id == run_id))
+        }
+        new = [t for t in add if t not in current]
+        if new:
+            conn.execute(
+                insert(_run_tags), [{"run_id": run_id, "tag": t, "system": False} for t in new]
+            )

@@ -111,7 +111,7 @@ def test_visualize_lineage_renders_svg_with_dot(repo: Any, tmp_path: Any) -> Non
 
 
 def test_large_lineage_lists_literals_inside_calls(repo: Any) -> None:
-    from provenance.verbs.vis import LARGE_GRAPH
+    from provenance.vis import LARGE_GRAPH
 
     @p.provenance()
     def acc(prev: Any, k: int) -> int:

@@ -24,7 +24,7 @@ The modules, each importing only those listed before it:
 - :mod:`.namespaces`: the namespace and metadata provider in effect (the
   process-wide selection state) and the repo they select;
 - the SELECTs the objects run are storage's: :mod:`provenance.storage.run_queries`;
-- :mod:`.tags`: reading and changing a run's tags;
+- reading and changing a run's tags is storage's: :mod:`provenance.storage.runs`;
 - :mod:`.data`: :class:`MetaflowData`, :class:`MetaflowArtifacts`, :class:`TaskException`;
 - :mod:`.base`: :class:`MetaflowObject`, what every level shares;
 - :mod:`.objects`: the levels, :class:`Metaflow` down to :class:`DataArtifact`.

@@ -17,11 +17,10 @@ from ... import recording as _runs
 from ...errors import BlobNotFound, MetaflowNotFound
 from ...storage import run_queries as q
 from ...storage.index import decode_datetime, decode_json
-from ...storage.runs import retrying
+from ...storage.runs import read_tags, replace_tags, retrying
 from .base import MetaflowObject
 from .data import MetaflowArtifacts, MetaflowData, TaskException
 from .namespaces import _UNSET, get_metadata, get_namespace
-from .tags import _read_tags, _replace_tags
 
 
 class Metaflow(MetaflowObject):
@@ -159,7 +158,7 @@ class Run(_InRun):
     def _load_tags(self) -> tuple[frozenset[str], frozenset[str]]:
         cached = self._tag_sets
         if cached is None:
-            cached = _read_tags(self._index, self._row[0])
+            cached = read_tags(self._index, self._row[0])
             self._tag_sets = cached
         return cached
 
@@ -291,7 +290,7 @@ class Run(_InRun):
         # Two users adding the same tag at once: the loser tries again.
         retrying(
             f"changing the tags of {self.pathspec}",
-            lambda: _replace_tags(self._index, self._row[0], self.pathspec, remove, add),
+            lambda: replace_tags(self._index, self._row[0], self.pathspec, remove, add),
         )
         self._tag_sets = None
 

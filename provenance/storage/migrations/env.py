@@ -1,4 +1,4 @@
-"""Alembic environment: migrates the connection handed over by ``provenance.schema``."""
+"""Alembic environment: migrates the connection handed over by ``provenance.storage.schema``."""
 
 from __future__ import annotations
 
