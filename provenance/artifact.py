@@ -19,9 +19,11 @@ from .storage.proxies import (  # noqa: F401  (see below)
     ArtifactProxy,
     CompositeDict,
     LazyDict,
+    TransformedProxy,
     _proxy_of,
     is_proxy,
     lazy_dict,
+    transform_value,
 )
 
 __all__ = [
@@ -29,9 +31,11 @@ __all__ = [
     "ArtifactProxy",
     "CompositeDict",
     "LazyDict",
+    "TransformedProxy",
     "is_proxy",
     "lazy_dict",
     "lazy_proxy_dict",
+    "transform_value",
 ]
 
 # Values pickled before the record and proxies moved to storage name

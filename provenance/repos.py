@@ -5,6 +5,7 @@ written for ``provenance.repos`` keeps working; new code can import from
 ``provenance`` itself.
 """
 
+from .storage.proxies import transform_value
 from .storage.repos import (  # noqa: F401  (see below)
     ChainedRepository,
     Repository,
@@ -23,4 +24,5 @@ __all__ = [
     "memory_repo",
     "remember_repo",
     "repo_from_spec",
+    "transform_value",
 ]

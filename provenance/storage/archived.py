@@ -17,7 +17,7 @@ from typing import Any
 
 from ..errors import CorruptBlob
 from ..hashing import hash_file
-from .proxies import _proxy_of
+from .proxies import TransformedProxy, _proxy_of
 
 __all__ = ["ArchivedFile", "blob_key_for_file"]
 
@@ -117,6 +117,15 @@ class ArchivedFile(os.PathLike):
     def path(self) -> str:
         """The local path of the archived file."""
         return self.__fspath__()
+
+    def transform_value(self, transformer_fn: Any) -> TransformedProxy:
+        """``transformer_fn(self)`` as a proxy that keeps this file's artifact.
+
+        For instance ``archived.transform_value(pd.read_csv)``: the frame
+        records lineage to the archived file (see
+        :meth:`ArtifactProxy.transform_value <provenance.ArtifactProxy.transform_value>`).
+        """
+        return TransformedProxy(transformer_fn(self), self.artifact)
 
     def read_bytes(self) -> bytes:
         """The archived bytes."""

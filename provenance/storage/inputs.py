@@ -12,7 +12,7 @@ import pickle
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .proxies import ArtifactProxy, is_proxy
+from .proxies import ArtifactProxy, TransformedProxy, is_proxy
 
 if TYPE_CHECKING:
     from .artifact import ArtifactSource
@@ -32,7 +32,13 @@ def _pickler_class() -> type:
         plain: Collection[int] = ()
 
         def persistent_id(self, obj: Any) -> str | None:
-            if is_proxy(obj) and id(obj) not in self.plain:
+            # A transformed value is not its artifact's: it is kept as itself
+            # (its reduction still refers to the artifact, for lineage).
+            if (
+                is_proxy(obj)
+                and id(obj) not in self.plain
+                and not isinstance(obj, TransformedProxy)
+            ):
                 return str(obj.artifact.id)
             return None
 

@@ -20,7 +20,15 @@ from ..hashing import value_digest
 if TYPE_CHECKING:
     from .artifact import Artifact
 
-__all__ = ["ArtifactProxy", "CompositeDict", "LazyDict", "is_proxy", "lazy_dict"]
+__all__ = [
+    "ArtifactProxy",
+    "CompositeDict",
+    "LazyDict",
+    "TransformedProxy",
+    "is_proxy",
+    "lazy_dict",
+    "transform_value",
+]
 
 
 class ArtifactProxy(wrapt.ObjectProxy):
@@ -37,6 +45,8 @@ class ArtifactProxy(wrapt.ObjectProxy):
 
     #: Read by provenance.hashing: the value may have changed in place, check it.
     _provenance_rehash_ = True
+    #: The class a per-value-type variant was made from (copies keep it).
+    _base: type[ArtifactProxy]
 
     def __init__(self, value: Any, artifact: Artifact) -> None:
         super().__init__(value)
@@ -63,24 +73,67 @@ class ArtifactProxy(wrapt.ObjectProxy):
         return self.__reduce__()
 
     def __copy__(self) -> ArtifactProxy:
-        return ArtifactProxy(copy.copy(self.__wrapped__), self._self_artifact)
+        return type(self)._base(copy.copy(self.__wrapped__), self._self_artifact)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ArtifactProxy:
-        return ArtifactProxy(copy.deepcopy(self.__wrapped__, memo), self._self_artifact)
+        return type(self)._base(copy.deepcopy(self.__wrapped__, memo), self._self_artifact)
+
+    def transform_value(self, transformer_fn: Callable[[Any], Any]) -> TransformedProxy:
+        """Another representation of this value that keeps its artifact (for lineage).
+
+        ``transformer_fn(proxy)`` gives the new value; archived files are the
+        common case (``archived.transform_value(pd.read_csv)``).  Unlike in
+        the original library, the transformed value is hashed as what it is
+        when passed to a decorated function: two transforms of one artifact
+        are two different inputs, never served each other's results.
+        """
+        return TransformedProxy(transformer_fn(self), self._self_artifact)
 
     def __new__(cls, value: Any = None, artifact: Any = None) -> ArtifactProxy:
         # Special methods are looked up on the type, and a proxy must not
         # claim abilities its value lacks (pandas treats any callable key
         # specially, for one): pick a subclass with exactly the value's.
-        if cls is ArtifactProxy:
+        if cls in _BASES:
             kind = type(value)
-            variant = _variant_of_type.get(kind)
+            variants = _variant_of_type[cls]
+            variant = variants.get(kind)
             if variant is None:
                 features = tuple(name for name in _OPTIONAL_METHODS if hasattr(kind, name))
-                variant = _proxy_variant(features) if features else ArtifactProxy
-                _variant_of_type[kind] = variant
+                variant = _proxy_variant(cls, features) if features else cls
+                variants[kind] = variant
             cls = variant
         return super().__new__(cls)
+
+
+class TransformedProxy(ArtifactProxy):
+    """A proxy whose value is a transformation of its artifact's (see ``transform_value``).
+
+    It records lineage to the artifact, but its hash is its value's: the
+    transformation is not recorded anywhere, so only the value can tell two
+    transformations apart.  It pickles with its value.
+    """
+
+    def _provenance_digest_(self) -> bytes:
+        """Its hash as an argument: the transformed value's (read by provenance.hashing)."""
+        return value_digest(self.__wrapped__)
+
+    def __repr__(self) -> str:
+        return f"<provenance.TransformedProxy({self._self_artifact.id}) {self.__wrapped__!r}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (TransformedProxy._base, (self.__wrapped__, self._self_artifact))
+
+
+#: The proxy classes that get per-value-type variants; a variant's
+#: ``_base`` is the class it was made for.
+_BASES = (ArtifactProxy, TransformedProxy)
+ArtifactProxy._base = ArtifactProxy
+TransformedProxy._base = TransformedProxy
+
+
+def transform_value(proxy: Any, transformer_fn: Callable[[Any], Any]) -> TransformedProxy:
+    """``proxy.transform_value(transformer_fn)``: the original library's ``repos`` function."""
+    return proxy.transform_value(transformer_fn)
 
 
 def _call(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -106,17 +159,20 @@ _OPTIONAL_METHODS: dict[str, Callable[..., Any]] = {
     "__next__": _next,
     "__array__": _array,
 }
-_variants: dict[tuple[str, ...], type] = {}
-_variant_of_type: weakref.WeakKeyDictionary[type, type] = weakref.WeakKeyDictionary()
+_variants: dict[tuple[type, tuple[str, ...]], type] = {}
+#: Per proxy class, the variant for each value type (weak: classes made in a loop go).
+_variant_of_type: dict[type, weakref.WeakKeyDictionary[type, type]] = {
+    base: weakref.WeakKeyDictionary() for base in _BASES
+}
 
 
-def _proxy_variant(features: tuple[str, ...]) -> type:
-    cls = _variants.get(features)
+def _proxy_variant(base: type, features: tuple[str, ...]) -> type:
+    cls = _variants.get((base, features))
     if cls is None:
         namespace = {name: _OPTIONAL_METHODS[name] for name in features}
-        cls = type("ArtifactProxy", (ArtifactProxy,), namespace)
-        cls.__qualname__ = "ArtifactProxy"
-        _variants[features] = cls
+        cls = type(base.__name__, (base,), namespace)
+        cls.__qualname__ = base.__qualname__
+        _variants[base, features] = cls
     return cls
 
 
