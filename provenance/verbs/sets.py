@@ -54,8 +54,10 @@ def _artifact_id_of(item: Any) -> str:
 class ArtifactSet:
     """An immutable set of artifact ids with labels.
 
-    Set algebra returns new, unsaved sets: ``a | b``, ``a & b``, ``a - b``,
-    :meth:`add`, :meth:`remove`, :meth:`relabel`.  :meth:`save` stores one.
+    Set algebra returns new, unsaved sets: ``a | b``, ``a & b``, ``a - b``
+    (and :meth:`union`, :meth:`intersection`, :meth:`difference` of any
+    number of sets), :meth:`add`, :meth:`remove`, :meth:`relabel`,
+    :meth:`rename`.  :meth:`save` (or :meth:`put`) stores one.
 
     Parameters
     ----------
@@ -115,35 +117,69 @@ class ArtifactSet:
     def _derive(self, ids: Iterable[str], labels: Any) -> ArtifactSet:
         return ArtifactSet(ids, labels, repo=self.repo)
 
-    def union(self, other: ArtifactSet, labels: Any = None) -> ArtifactSet:
-        """Members of either set."""
-        return self._derive(self._ids | other._ids, labels)
+    def _labels_for(self, labels: Any, name: str | None) -> Any:
+        if name is not None:
+            if labels is not None:
+                raise ValueError("pass either labels or name, not both")
+            return {"name": name}
+        return labels
 
-    def intersection(self, other: ArtifactSet, labels: Any = None) -> ArtifactSet:
-        """Members of both sets."""
-        return self._derive(self._ids & other._ids, labels)
+    def union(
+        self, *others: ArtifactSet, labels: Any = None, name: str | None = None
+    ) -> ArtifactSet:
+        """Members of any of the sets (a new, unlabelled set unless ``labels`` or ``name``)."""
+        return self._derive(
+            self._ids.union(*(o._ids for o in others)), self._labels_for(labels, name)
+        )
 
-    def difference(self, other: ArtifactSet, labels: Any = None) -> ArtifactSet:
-        """Members of this set that are not in ``other``."""
-        return self._derive(self._ids - other._ids, labels)
+    def intersection(
+        self, *others: ArtifactSet, labels: Any = None, name: str | None = None
+    ) -> ArtifactSet:
+        """Members of every set."""
+        return self._derive(
+            self._ids.intersection(*(o._ids for o in others)), self._labels_for(labels, name)
+        )
 
-    __or__ = union
-    __and__ = intersection
-    __sub__ = difference
+    def difference(
+        self, *others: ArtifactSet, labels: Any = None, name: str | None = None
+    ) -> ArtifactSet:
+        """Members of this set that are in none of the others."""
+        return self._derive(
+            self._ids.difference(*(o._ids for o in others)), self._labels_for(labels, name)
+        )
 
-    def add(self, artifact_or_id: Any, labels: Any = None) -> ArtifactSet:
+    def __or__(self, other: ArtifactSet) -> ArtifactSet:
+        return self.union(other)
+
+    def __and__(self, other: ArtifactSet) -> ArtifactSet:
+        return self.intersection(other)
+
+    def __sub__(self, other: ArtifactSet) -> ArtifactSet:
+        return self.difference(other)
+
+    def add(
+        self, artifact_or_id: Any, labels: Any = None, *, name: str | None = None
+    ) -> ArtifactSet:
         """A new set with one more member (labels kept unless given)."""
-        new_labels = self.labels if labels is None else labels
+        given = self._labels_for(labels, name)
+        new_labels = self.labels if given is None else given
         return self._derive(self._ids | {_artifact_id_of(artifact_or_id)}, new_labels)
 
-    def remove(self, artifact_or_id: Any, labels: Any = None) -> ArtifactSet:
+    def remove(
+        self, artifact_or_id: Any, labels: Any = None, *, name: str | None = None
+    ) -> ArtifactSet:
         """A new set without one member (labels kept unless given)."""
-        new_labels = self.labels if labels is None else labels
+        given = self._labels_for(labels, name)
+        new_labels = self.labels if given is None else given
         return self._derive(self._ids - {_artifact_id_of(artifact_or_id)}, new_labels)
 
     def relabel(self, labels: Any) -> ArtifactSet:
         """The same members under new labels (a new set, with a new id)."""
         return self._derive(self._ids, labels)
+
+    def rename(self, name: str) -> ArtifactSet:
+        """The same members and labels, under another ``name`` (a new set, with a new id)."""
+        return self._derive(self._ids, {**(self.labels or {}), "name": name})
 
     def save(self, repo: Any = None) -> ArtifactSet:
         """Store the set (idempotent) and return it as stored."""
@@ -162,6 +198,15 @@ class ArtifactSet:
             sorted(self._ids),
         )
         return load_set_by_id(self.id, repo=repo)
+
+    def put(self, repo: Any = None) -> ArtifactSet:
+        """:meth:`save`, by the original library's name."""
+        return self.save(repo)
+
+    def artifacts_named(self, artifact_name: str) -> list[Artifact]:
+        """The member artifacts named ``artifact_name`` (a list: names need not be unique)."""
+        found = [a for a in self.artifacts().values() if a.name == artifact_name]
+        return sorted(found, key=lambda a: (a.computed_at, a.id))
 
     def artifacts(self) -> dict[str, Artifact]:
         """The member artifacts by id (batched queries)."""

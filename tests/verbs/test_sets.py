@@ -45,6 +45,33 @@ def test_set_algebra(repo: Any) -> None:
     assert len(s) == 2
 
 
+def test_the_original_librarys_set_methods(repo: Any) -> None:
+    # union, intersection and difference of several sets; name= as the
+    # original's keyword; rename, put and artifacts_named.
+    xs = [square(i) for i in range(4)]
+    a, b, c, d = (x.artifact.id for x in xs)
+    s, t, u = p.ArtifactSet([a, b]), p.ArtifactSet([b, c]), p.ArtifactSet([c, d])
+    assert s.union(t, u, name="all").artifact_ids == {a, b, c, d}
+    assert s.union(t, u, name="all").name == "all"
+    assert s.union(t).intersection(t, u).artifact_ids == {c}
+    assert p.ArtifactSet([a, b, c, d]).difference(s, u).artifact_ids == set()
+    assert s.add(c, name="three").labels == {"name": "three"}
+    assert s.remove(a, name="one").name == "one"
+    with pytest.raises(ValueError, match="either labels or name"):
+        s.union(t, labels="x", name="y")
+
+    labelled = p.ArtifactSet([a, b], {"name": "v1", "stage": "train"})
+    renamed = labelled.rename("v2")
+    assert renamed.labels == {"name": "v2", "stage": "train"}
+    assert renamed.artifact_ids == labelled.artifact_ids and renamed.id != labelled.id
+
+    stored = renamed.put()
+    assert p.load_set_by_name("v2").id == stored.id == renamed.id
+    named = stored.artifacts_named(xs[0].artifact.name)
+    assert sorted(x.id for x in named) == sorted([a, b])  # both are square's
+    assert stored.artifacts_named("nothing") == []
+
+
 def test_create_and_load(repo: Any) -> None:
     ids = [square(i).artifact.id for i in range(3)]
     created = p.create_set(ids, labels={"name": "squares", "run": 1})
