@@ -31,6 +31,7 @@ from .artifact import Artifact
 from .blobstores import Blobstore, MemoryStore
 from .ids import check_id
 from .index import COLUMNS, SqlIndex
+from .original_api import OriginalRepositoryMethods, artifact_id_of
 from .proxies import CompositeDict
 from .specs import build_blobstore
 from .spill import HashingSpill, StoredValue, read_small, temp_copy
@@ -49,7 +50,7 @@ _VALUE_INLINE = COLUMNS.index("value_inline")
 INLINE_LIMIT = 4096
 
 
-class Repository:
+class Repository(OriginalRepositoryMethods):
     """An artifact index plus the blobstore that holds the values.
 
     Parameters
@@ -155,8 +156,11 @@ class Repository:
         return {i: Artifact(self, row) for i, row in self.index.get_many(ids).items()}
 
     def __contains__(self, artifact_or_id: object) -> bool:
-        artifact_id = getattr(artifact_or_id, "id", artifact_or_id)
-        return isinstance(artifact_id, str) and self.index.exists(check_id(artifact_id))
+        try:
+            artifact_id = artifact_id_of(artifact_or_id)
+        except TypeError:
+            return False
+        return self.index.exists(check_id(artifact_id))
 
     def find_artifacts(
         self,
@@ -337,7 +341,7 @@ class Repository:
         return f"<provenance.Repository{label} {self.index!r} {self.blobstore!r}>"
 
 
-class ChainedRepository:
+class ChainedRepository(OriginalRepositoryMethods):
     """Several repositories searched in order; new artifacts go to every writable one.
 
     Parameters

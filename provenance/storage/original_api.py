@@ -1,0 +1,102 @@
+"""The original library's repository methods, written once over the repository primitives.
+
+Code written for the original ``provenance`` reaches its repositories
+through ``get_default_repo()`` and calls these names.  Both repository
+classes inherit them; each is a few lines over :meth:`get_artifact`,
+:meth:`get_artifacts`, :meth:`find_artifacts` and :meth:`delete_artifact`,
+which the classes implement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ArtifactNotFound
+from .artifact import Artifact
+from .proxies import is_proxy
+
+__all__ = ["OriginalRepositoryMethods", "artifact_id_of"]
+
+
+def artifact_id_of(artifact_or_id: Any) -> str:
+    """The id of an artifact, a proxy (``.artifact``) or an id."""
+    if isinstance(artifact_or_id, str):
+        return artifact_or_id
+    found = (
+        artifact_or_id.artifact.id
+        if is_proxy(artifact_or_id)
+        else artifact_or_id.id
+        if isinstance(artifact_or_id, Artifact)
+        else None
+    )
+    if not isinstance(found, str):
+        raise TypeError(
+            f"expected an artifact, a proxy or an artifact id, got {type(artifact_or_id).__name__}"
+        )
+    return found
+
+
+class OriginalRepositoryMethods:
+    """``get_by_id``, ``batch_get_by_id``, ``get_by_value_id``, ``get_value``,
+    ``get_inputs``, ``run_info``, ``delete`` and ``repo[id]``, as the original had them."""
+
+    if TYPE_CHECKING:  # the primitives the repository classes implement
+
+        def get_artifact(self, artifact_id: str) -> Artifact: ...
+
+        def get_artifacts(self, artifact_ids: Iterable[str]) -> dict[str, Artifact]: ...
+
+        def find_artifacts(
+            self, *, value_id: str | None = None, limit: int | None = None
+        ) -> list[Artifact]: ...
+
+        def delete_artifact(self, artifact_id: str) -> bool: ...
+
+    def get_by_id(self, artifact_id: str) -> Artifact:
+        """The artifact with this id; :class:`~provenance.ArtifactNotFound` (a KeyError) if none."""
+        return self.get_artifact(artifact_id)
+
+    def __getitem__(self, artifact_id: str) -> Artifact:
+        return self.get_artifact(artifact_id)
+
+    def batch_get_by_id(self, artifact_ids: Iterable[str]) -> list[Artifact]:
+        """The artifacts of these ids, in their order, in batched queries.
+
+        Raises :class:`~provenance.ArtifactNotFound` naming the ids not found.
+        """
+        ids = list(artifact_ids)
+        found = self.get_artifacts(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            raise ArtifactNotFound(f"artifact(s) {', '.join(missing)} are not in {self!r}")
+        return [found[i] for i in ids]
+
+    def get_by_value_id(self, value_id: str) -> Artifact:
+        """The newest artifact whose value has this id (equal values share one)."""
+        found = self.find_artifacts(value_id=value_id, limit=1)
+        if not found:
+            raise ArtifactNotFound(f"no artifact with value id {value_id} is in {self!r}")
+        return found[0]
+
+    def get_value(self, artifact_or_id: Any) -> Any:
+        """The value of an artifact (given as an artifact, a proxy or an id)."""
+        return self.get_artifact(artifact_id_of(artifact_or_id)).value
+
+    def get_inputs(self, artifact_or_id: Any) -> dict[str, Any]:
+        """The recorded inputs of an artifact: ``{'kargs': {...}, 'varargs': [...]}``."""
+        return self.get_artifact(artifact_id_of(artifact_or_id)).inputs
+
+    def run_info(self, artifact_or_id: Any) -> dict[str, Any]:
+        """The run information (host, process, user, start time) recorded with an artifact."""
+        return dict(self.get_artifact(artifact_id_of(artifact_or_id)).run_info or {})
+
+    def delete(self, artifact_or_id: Any) -> None:
+        """Remove an artifact from the index (its blob stays for ``gc``).
+
+        Raises :class:`~provenance.ArtifactNotFound` if the repo did not hold it,
+        as the original's ``KeyError`` did.
+        """
+        artifact_id = artifact_id_of(artifact_or_id)
+        if not self.delete_artifact(artifact_id):
+            raise ArtifactNotFound(f"artifact {artifact_id} is not in {self!r}")
