@@ -34,6 +34,10 @@ __all__ = ["build_row", "input_summary", "store_archive", "store_composite", "st
 
 logger = logging.getLogger("provenance.decorator")
 
+#: The lineage parameter of an artifact found in a returned value
+#: (``<return>['add']``), beside the parameters of the inputs.
+RETURNED = "<return>"
+
 #: Pickled inputs up to this size live in the index row; larger ones in the blobstore.
 _INLINE_INPUTS = 64 * 1024
 
@@ -110,6 +114,13 @@ def store_value(
     raw = unwrap(value)
     serializer = serializer or serializer_for(raw)
     row, edges = build_row(fn, artifact_id, name, record, repo)
+    returned = [(p.artifact.id, fit(path)) for path, p in iter_proxies(value, RETURNED)]
+    if returned:
+        # A value that holds other artifacts' values depends on them, as the
+        # original library recorded: lineage, and promote, must reach them.
+        edges.extend(returned)
+        parents = [*row["input_artifact_ids"], *(i for i, _ in returned)]
+        row["input_artifact_ids"] = list(dict.fromkeys(parents))
     row.update(
         value_id=value_id,
         serializer=serializer,

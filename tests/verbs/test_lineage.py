@@ -124,3 +124,29 @@ def test_large_lineage_lists_literals_inside_calls(repo: Any) -> None:
     assert "shape=note" not in source
     assert f"k={LARGE_GRAPH + 4}" in source
     assert "mclimit" in source
+
+
+def test_artifacts_inside_a_returned_value_are_in_its_lineage(repo: Any) -> None:
+    # As the original library's artifact hasher recorded them: calc's value
+    # holds add's, so add is upstream of calc (and promote copies it).
+    @p.provenance()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @p.provenance()
+    def calc(a: int, b: int) -> dict[str, Any]:
+        return {"add": add(a, b), "plain": a * b}
+
+    result = calc(1, 2)
+    added = add(1, 2)
+    assert result["add"] == 3 and result["plain"] == 2
+    assert [a.id for a in p.dependencies(result.artifact.id)] == [
+        added.artifact.id,
+        result.artifact.id,
+    ]
+    assert result.artifact.input_artifact_ids == [added.artifact.id]
+    graph = p.lineage_graph(result)
+    assert graph.edges[added.artifact.id, result.artifact.id]["parameter"] == "<return>['add']"
+    # The id is still made from the inputs only: a hit, with the same lineage.
+    again = calc(1, 2)
+    assert again.artifact.id == result.artifact.id
