@@ -33,7 +33,15 @@ from .errors import ConfigError, RepoNotFound
 from .storage.blobstores import Blobstore
 from .storage.index import SqlIndex
 from .storage.repos import ChainedRepository, Repository, memory_repo, remember_repo
-from .storage.specs import REPO_KEYS, build_blobstore, check_keys, entry_type, sql_url
+from .storage.specs import (
+    ORIGINAL_REPO_KEYS,
+    REPO_KEYS,
+    build_blobstore,
+    check_keys,
+    entry_type,
+    original_keys,
+    sql_url,
+)
 from .storage.specs import flags as repo_flags
 
 __all__ = [
@@ -110,7 +118,8 @@ def _build_repo(
     built: Mapping[str, Any],
 ) -> Any:
     kind = entry_type(where, entry, REPO_KEYS)
-    check_keys(where, entry, REPO_KEYS[kind])
+    check_keys(where, entry, REPO_KEYS[kind] | ORIGINAL_REPO_KEYS)
+    original_keys(where, entry)
     flags = repo_flags(where, entry, False)
 
     def store(required: bool) -> Blobstore | None:

@@ -89,6 +89,14 @@ def test_yaml_is_loaded_safely(tmp_path: Any) -> None:
         (lambda c: c.update(default_repo="missing"), "default_repo"),
         (lambda c: c.update(extra=1), "extra"),
         (lambda c: c["artifact_repos"]["local"].update(prototype="ghost"), "prototype"),
+        (
+            lambda c: c["blobstores"]["disk"].update(on_duplicate_key="ignore"),
+            "blobstores.disk.on_duplicate_key",
+        ),
+        (
+            lambda c: c["artifact_repos"]["local"].update(read_through_write="no"),
+            "artifact_repos.local.read_through_write",
+        ),
     ],
 )
 def test_config_errors_name_the_key(tmp_path: Any, mutate: Any, key: str) -> None:
@@ -123,6 +131,48 @@ def test_chained_blobstore_config(tmp_path: Any) -> None:
     obj = p.load_config(cfg)
     assert isinstance(obj.blobstores["both"], p.ChainedStore)
     assert ident(7) == 7
+
+
+def test_the_original_basic_examples_config_keys_are_accepted(tmp_path: Any) -> None:
+    # The original library's examples/basic/basic_example.py config, with
+    # its read_through_write flags (the database pointed at SQLite here).
+    cfg = {
+        "blobstores": {
+            "disk": {
+                "type": "disk", "cachedir": str(tmp_path / "artifacts"), "read": True,
+                "write": True, "read_through_write": False, "delete": True,
+                "on_duplicate_key": "skip",
+            }
+        },
+        "artifact_repos": {
+            "local": {
+                "type": "postgres", "db": f"sqlite:///{tmp_path / 'i.db'}",
+                "store": "disk", "read": True, "write": True, "read_through_write": False,
+                "delete": True,
+            }
+        },
+        "default_repo": "local",
+    }  # fmt: skip
+    p.load_config(cfg)
+    assert ident(5) == 5 and ident(5).artifact.id in p.get_default_repo()
+
+
+def test_read_through_write_false_keeps_a_chain_from_copying_into_a_store(tmp_path: Any) -> None:
+    cfg = sqlite_config(str(tmp_path / "a"))
+    cfg["blobstores"]["front"] = {"type": "disk", "cachedir": str(tmp_path / "front")}
+    cfg["blobstores"]["shy"] = {
+        "type": "disk", "cachedir": str(tmp_path / "shy"), "read_through_write": False,
+    }  # fmt: skip
+    cfg["blobstores"]["chain"] = {"type": "chained", "stores": ["front", "shy", "disk"]}
+    obj = p.load_config(cfg)
+    chain, front, shy, back = (obj.blobstores[n] for n in ("chain", "front", "shy", "disk"))
+    from provenance.hashing import hash_bytes
+
+    key = hash_bytes(b"x" * 100)
+    back.put(key, b"x" * 100)
+    assert chain.get(key) == b"x" * 100
+    assert front._exists(key)  # copied into the store that accepts copies
+    assert not shy._exists(key)  # not into the one that refuses them
 
 
 def test_get_repo_by_name_and_set_default(tmp_path: Any) -> None:

@@ -22,8 +22,10 @@ __all__ = [
     "REPO_KEYS",
     "build_blobstore",
     "check_keys",
+    "ORIGINAL_REPO_KEYS",
     "entry_type",
     "flags",
+    "original_keys",
     "sql_url",
 ]
 
@@ -40,6 +42,18 @@ REPO_KEYS: dict[str, set[str]] = {
     "memory": {"store"},
     "chained": {"repos"},
 }
+#: Keys the original library took on every blobstore and every repository.
+#: ``read_through_write`` on a store lets a chain copy into it the blobs it
+#: read from a later store (the chain's own key says whether it copies).
+#: ``on_duplicate_key`` is moot here: a blob's key is the hash of its bytes,
+#: so a second put of a key is the same bytes and is skipped, and every read
+#: checks the bytes against the key; all four of the original's values are
+#: accepted and behave as ``skip``.  Repositories accept ``read_through_write``
+#: and ignore it: a chained repository never copies what it reads (promote does).
+ORIGINAL_STORE_KEYS = {"read_through_write", "on_duplicate_key"}
+ORIGINAL_REPO_KEYS = {"read_through_write"}
+ON_DUPLICATE_KEY = ("skip", "overwrite", "check_collision", "raise")
+
 REPO_ALIASES = {"sqlite": "sql", "postgres": "sql", "postgresql": "sql", "sqlalchemy": "sql"}
 PLANNED = {"sftp": "SFTP blobstores", "gs": "GCS blobstores"}
 
@@ -77,11 +91,33 @@ def entry_type(where: str, entry: Mapping[str, Any], known: Mapping[str, Any]) -
     return str(kind)
 
 
+def original_keys(where: str, entry: Mapping[str, Any]) -> bool:
+    """Check the original library's keys of an entry; its ``read_through_write`` flag."""
+    flag = entry.get("read_through_write", True)
+    if not isinstance(flag, bool):
+        raise ConfigError(f"'{where}.read_through_write' must be true or false, got {flag!r}")
+    duplicate = entry.get("on_duplicate_key", "skip")
+    if duplicate not in ON_DUPLICATE_KEY:
+        raise ConfigError(
+            f"'{where}.on_duplicate_key' is {duplicate!r}; one of {', '.join(ON_DUPLICATE_KEY)}"
+        )
+    return flag
+
+
 def build_blobstore(
     where: str, entry: Mapping[str, Any], built: Mapping[str, Blobstore]
 ) -> Blobstore:
     kind = entry_type(where, entry, BLOBSTORE_KEYS)
-    check_keys(where, entry, BLOBSTORE_KEYS[kind])
+    check_keys(where, entry, BLOBSTORE_KEYS[kind] | ORIGINAL_STORE_KEYS)
+    read_through = original_keys(where, entry)
+    store = _build_store(where, kind, entry, built, read_through)
+    store.accepts_read_through = read_through
+    return store
+
+
+def _build_store(
+    where: str, kind: str, entry: Mapping[str, Any], built: Mapping[str, Blobstore], copies: bool
+) -> Blobstore:
     if kind == "memory":
         return MemoryStore(**flags(where, entry, True))
     if kind == "disk":
@@ -102,11 +138,7 @@ def build_blobstore(
             raise ConfigError(f"'{where}.stores' names unknown blobstore {n!r}")
         else:
             stores.append(built[n])
-    return ChainedStore(
-        stores,
-        read_through_write=bool(entry.get("read_through_write", True)),
-        **flags(where, entry, False),
-    )
+    return ChainedStore(stores, read_through_write=copies, **flags(where, entry, False))
 
 
 def _build_s3_store(where: str, entry: Mapping[str, Any]) -> Blobstore:

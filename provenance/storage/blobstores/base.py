@@ -37,6 +37,10 @@ class Blobstore:
 
     kind: ClassVar[str] = "abstract"
 
+    #: Whether a chained store may copy into this one the blobs it read from a
+    #: later store (the config key ``read_through_write`` of a member store).
+    accepts_read_through: bool = True
+
     def __init__(self, *, read: bool = True, write: bool = True, delete: bool = False) -> None:
         self.read = bool(read)
         self.write = bool(write)

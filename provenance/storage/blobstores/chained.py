@@ -66,7 +66,7 @@ class ChainedStore(Blobstore):
             data = store._get(key)
             if self.read_through_write:
                 for earlier in self.stores[:i]:
-                    if earlier.write:
+                    if earlier.write and earlier.accepts_read_through:
                         earlier._put_bytes(key, data, False)
             return data
         raise BlobNotFound(f"blob {key} is in none of the stores of {self!r}")
