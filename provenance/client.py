@@ -1,7 +1,8 @@
 """The client view of runs, steps and tasks: Metaflow's client API over a repository.
 
 The public import path, as ``metaflow`` is for Metaflow's client: the
-classes live in :mod:`provenance.flows.client`.
+classes live in :mod:`provenance.flows.client`, whose names are all
+re-exported here, with the client's errors.
 """
 
 from .errors import (
@@ -10,44 +11,13 @@ from .errors import (
     MetaflowNotFound,
     MetaflowTaggingError,
 )
-from .flows.client import (
-    DataArtifact,
-    Flow,
-    Metaflow,
-    MetaflowArtifacts,
-    MetaflowData,
-    MetaflowObject,
-    Run,
-    Step,
-    Task,
-    TaskException,
-    default_metadata,
-    default_namespace,
-    get_metadata,
-    get_namespace,
-    metadata,
-    namespace,
-)
+from .flows import client as _client
+from .flows.client import *  # noqa: F403  (exactly its __all__)
 
 __all__ = [
     "MetaflowInvalidPathspec",
     "MetaflowNamespaceMismatch",
     "MetaflowNotFound",
     "MetaflowTaggingError",
-    "DataArtifact",
-    "Flow",
-    "Metaflow",
-    "MetaflowArtifacts",
-    "MetaflowData",
-    "MetaflowObject",
-    "Run",
-    "Step",
-    "Task",
-    "TaskException",
-    "default_metadata",
-    "default_namespace",
-    "get_metadata",
-    "get_namespace",
-    "metadata",
-    "namespace",
 ]
+__all__ += _client.__all__
