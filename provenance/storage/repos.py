@@ -394,11 +394,6 @@ class ChainedRepository(OriginalRepositoryMethods):
     def __reduce__(self) -> tuple[Any, ...]:
         return (repo_from_spec, (self.spec(),))
 
-    def reduce_artifact(self, artifact_id: str) -> tuple[Any, ...] | None:
-        """How an artifact of this repo pickles: a reference by spec and id, if shareable."""
-        spec = self.shareable_spec()
-        return None if spec is None else (artifact_from_spec, (spec, artifact_id))
-
     def _readable(self) -> list[Repository]:
         return [r for r in self.repos if r.read]
 
