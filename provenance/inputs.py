@@ -27,6 +27,14 @@ def unwrap(value: Any) -> Any:
     return value.__wrapped__ if isinstance(value, ArtifactProxy) else value
 
 
+#: The containers searched for proxies (exact types, as the summary's).
+_NESTED = (list, tuple, dict)
+
+
+def _may_hold_proxies(kind: type) -> bool:
+    return kind in _NESTED or getattr(kind, "_provenance_value_id_", None) is not None
+
+
 def iter_proxies(value: Any, path: str, depth: int = 0) -> Iterable[tuple[str, Any]]:
     """Proxies in an argument, with where they sit (``data``, ``items[2]``)."""
     if is_proxy(value):
@@ -35,12 +43,20 @@ def iter_proxies(value: Any, path: str, depth: int = 0) -> Iterable[tuple[str, A
     if depth >= 4:
         return
     kind = type(value)
-    if kind in (list, tuple):
-        for i, item in enumerate(value):
-            yield from iter_proxies(item, f"{path}[{i}]", depth + 1)
-    elif kind is dict:
-        for key, item in value.items():
-            yield from iter_proxies(item, f"{path}[{key!r}]", depth + 1)
+    if kind is dict:
+        items: Any = value.values()
+    elif kind in (list, tuple):
+        items = value
+    else:
+        return
+    # The member types are gathered at C speed first: a list of a million
+    # numbers holds no proxy, and is passed over without a loop in Python.
+    if not any(_may_hold_proxies(k) for k in set(map(type, items))):
+        return
+    members = ((repr(k), v) for k, v in value.items()) if kind is dict else enumerate(value)
+    for key, item in members:
+        if _may_hold_proxies(type(item)):
+            yield from iter_proxies(item, f"{path}[{key}]", depth + 1)
 
 
 def json_summary(value: Any, depth: int = 0) -> Any:
