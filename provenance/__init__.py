@@ -67,7 +67,8 @@ from .errors import (
 from .files import File
 from .fingerprint import CodeFingerprint
 from .flows.runs import ActiveRun, run
-from .hashing import hash_value
+from .hashing import hash as hash  # noqa: A004  (the original's name; not in __all__)
+from .hashing import hash_value, value_repr
 from .loading import load_artifact, load_proxy
 from .recording import current_run
 from .runinfo import get_run_info, set_run_info_fn
@@ -177,9 +178,13 @@ __all__ = [
     "set_use_cache",
     "upgrade_schema",
     "using_repo",
+    "value_repr",
     "verify",
     "visualize_lineage",
 ]
+
+# ``provenance.hash`` (the original's name) is public but kept out of __all__, so that
+# ``from provenance import *`` does not shadow the built-in hash().
 
 # Last, once everything is imported: the module paths from before the
 # package had wings (see provenance._legacy).

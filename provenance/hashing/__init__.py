@@ -85,6 +85,7 @@ Modules
 :mod:`.pandas`            pandas DataFrames, Series, Indexes, extension arrays (lazy)
 :mod:`.values`            :func:`value_digest`, :func:`hash_value`, :func:`register_hasher`
 :mod:`.content`           :func:`hash_bytes`, :func:`hash_file`, :func:`new_hasher`
+:mod:`.reprs`             the original library's :func:`value_repr` hook and :func:`hash`
 ========================  ==============================================================
 
 Bump the suffix of :data:`HASH_SCHEME` whenever any id changes.
@@ -100,6 +101,7 @@ from .content import hash_bytes, hash_file, new_hasher
 from .core import DIGEST_SIZE, HASH_SCHEME, _rebuild_dispatch
 from .objects import is_immutable
 from .pandas import _CHUNK_ITEMS as _CHUNK_ITEMS  # for tests/test_hashing.py
+from .reprs import hash, value_repr  # noqa: A004  (the original library's names)
 from .source import _compiles_alike as _compiles_alike  # for tests/test_hashing.py
 from .source import _function_source as _function_source  # for tests/test_hashing.py
 from .source import _parse_file as _parse_file  # for tests/test_hashing.py
@@ -115,6 +117,7 @@ __all__ = [
     "DIGEST_SIZE",
     "HASH_SCHEME",
     "changed_proxies",
+    "hash",
     "hash_bytes",
     "hash_file",
     "hash_value",
@@ -123,6 +126,7 @@ __all__ = [
     "proxies_changed_in",
     "register_hasher",
     "value_digest",
+    "value_repr",
 ]
 
 # Every handler module has filled _BUILTIN: put the built-in types in the dispatch cache.

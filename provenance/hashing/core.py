@@ -90,6 +90,9 @@ _LIBRARY: dict[type, _Handler] = {}  # numpy, pandas, pathlib; along the MRO, be
 _BY_KIND: dict[str, _Handler] = {}
 _DISPATCH: dict[type, _Handler] = {}
 _get = _DISPATCH.get
+# The original library's value_repr hook (:mod:`.reprs` fills it in): given a type, the
+# handler of its value_repr stand-in, or None.  Consulted below register_hasher.
+_REPR_HOOK: list[Callable[[type], _Handler | None]] = []
 _lock = threading.RLock()
 
 
@@ -107,7 +110,7 @@ def _rd(obj: object) -> bytes:
     return handler(obj)
 
 
-def _resolve(t: type) -> _Handler:
+def _resolve(t: type, reprs: bool = True) -> _Handler:
     # The proxy rule comes first and looks at type(obj): wrapt proxies forward __class__
     # (and so isinstance and singledispatch) to the wrapped value.
     if getattr(t, "_provenance_value_id_", None) is not None:
@@ -118,6 +121,11 @@ def _resolve(t: type) -> _Handler:
     for base in mro:
         if base in _REGISTERED:
             return _REGISTERED[base]
+        if base is t and reprs:
+            for hook in _REPR_HOOK:  # value_repr: below a hasher registered for t itself
+                by_repr = hook(t)
+                if by_repr is not None:
+                    return by_repr
         if base is t and t in _BUILTIN:
             return _BUILTIN[t]
         if base in _LIBRARY:
@@ -138,7 +146,9 @@ def _rebuild_dispatch() -> None:
     with _lock:
         _DISPATCH.clear()
         for t, handler in _BUILTIN.items():
-            if not any(base in _REGISTERED for base in t.__mro__):
+            if not any(base in _REGISTERED for base in t.__mro__) and not any(
+                hook(t) for hook in _REPR_HOOK
+            ):
                 _DISPATCH[t] = handler
 
 

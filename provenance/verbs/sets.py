@@ -51,6 +51,10 @@ def _artifact_id_of(item: Any) -> str:
     return check_id(item)
 
 
+def _unpickle_set(ids: list[str], labels: Any, created_at: datetime | None) -> ArtifactSet:
+    return ArtifactSet(ids, labels, created_at=created_at)
+
+
 class ArtifactSet:
     """An immutable set of artifact ids with labels.
 
@@ -110,6 +114,20 @@ class ArtifactSet:
 
     def __hash__(self) -> int:
         return hash(self.id)
+
+    def value_repr(self) -> dict[str, Any]:
+        """What a set is hashed as: its members and labels (so its id), never its repo.
+
+        The original library's hook (:func:`provenance.value_repr`); it lets a
+        decorated function take or return a set.
+        """
+        return {"artifact_ids": sorted(self._ids), "labels": self.labels}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A set pickles as its identity, without its repo: a stored set (the value
+        # of a function returning one) must not hold a repository, which may live
+        # in this process only.  Unpickled, it uses the default repo.
+        return (_unpickle_set, (sorted(self._ids), self.labels, self.created_at))
 
     def __repr__(self) -> str:
         return f"<provenance.ArtifactSet {self.id} labels={self.labels!r} size={len(self)}>"

@@ -213,3 +213,39 @@ def test_a_cached_composite_call_captures_its_members_too(repo: Any) -> None:
         captured.append(sorted(a.name for a in c[0].artifacts().values()))
     names = [f"{__name__}.parts", f"{__name__}.parts_a", f"{__name__}.parts_b"]
     assert captured[0] == captured[1] == names
+
+
+def test_a_decorated_function_can_return_a_set(repo: p.Repository) -> None:
+    """Issue 14, gap 5: the original's ``@provenance() @provenance_set(...)``."""
+
+    @p.provenance()
+    def member(i: int) -> int:
+        return i * 10
+
+    runs = []
+
+    @p.provenance()
+    @p.provenance_set(set_labels={"name": "members"})
+    def build(n: int) -> None:
+        runs.append(n)
+        for i in range(n):
+            member(i)
+
+    first = build(3)
+    assert isinstance(first.artifact.value, p.ArtifactSet)
+    assert first.name == "members" and len(first) == 3
+    again = build(3)
+    assert runs == [3]  # the second call is a hit
+    assert again == first and again.artifact.id == first.artifact.id
+    assert p.hash_value(first) == p.hash_value(p.load_set_by_name("members"))
+    # A set's value is its identity, never its repo: a set taken as an argument
+    # hashes as its members and labels.
+    assert p.hash_value(first) == p.hash_value(p.ArtifactSet(list(first), "members"))
+    assert p.hash_value(first) != p.hash_value(p.ArtifactSet(list(first), "other"))
+
+    @p.provenance()
+    def total(s: p.ArtifactSet) -> int:
+        return sum(p.load_proxy(i) for i in s)
+
+    assert total(first) == 30
+    assert total(p.load_set_by_name("members")).artifact.id == total(first).artifact.id
