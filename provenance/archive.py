@@ -11,9 +11,9 @@ from typing import Any
 
 from .decorator import provenance
 from .hashing import hash_file
-from .storage.archived import ArchivedFile, blob_key_for_file
+from .storage.archived import ArchivedFile, normalized_extension
 
-__all__ = ["ArchivedFile", "archive_file", "blob_key_for_file"]
+__all__ = ["ArchivedFile", "archive_file"]
 
 
 def archive_file(
@@ -40,8 +40,10 @@ def archive_file(
     custom_fields : dict, optional
         Saved with the artifact.
     preserve_ext : bool
-        Keep the file's extension on the stored blob, so it can be previewed
-        with the usual tools.
+        Keep the file's extension (lower case, ``.jpeg`` as ``.jpg`` and
+        ``.mpeg`` as ``.mpg``, as the original library did) on the stored blob,
+        so it can be previewed with the usual tools.  It is then part of the
+        value id (``<content hash>.jpg``) and of the artifact id.
 
     Returns
     -------
@@ -51,8 +53,9 @@ def archive_file(
     path = os.fspath(filename)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"cannot archive {path!r}: no such file")
-    content_hash, _ = blob_key_for_file(path, preserve_ext)
-    ext = os.path.splitext(path)[1] if preserve_ext else ""
+    content_hash = hash_file(path)
+    # As in the original, the extension is part of the identity: .JPEG and .jpg alike.
+    ext = normalized_extension(path) if preserve_ext else ""
 
     @provenance(
         name=name or "archive_file",
@@ -68,6 +71,6 @@ def archive_file(
     result = _archive_file(content_hash, ext, path)
     # On a cache hit the same bytes are already archived, so the original can
     # go now that its copy is known to be stored.
-    if delete_original and os.path.exists(path) and hash_file(path) == result.artifact.value_id:
+    if delete_original and os.path.exists(path) and hash_file(path) == result.content_hash:
         os.unlink(path)
     return result

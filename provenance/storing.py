@@ -196,11 +196,11 @@ def store_archive(
     if not os.path.isfile(path):
         raise FileNotFoundError(f"{fn.name} returned {path!r} to archive, but no such file")
     t0 = time.perf_counter()
-    content_hash, blob_id = blob_key_for_file(path, fn.preserve_file_ext)
+    _, blob_id = blob_key_for_file(path, fn.preserve_file_ext)
     hash_duration = time.perf_counter() - t0
     row, edges = build_row(fn, artifact_id, fn.name, record, repo)
     row.update(
-        value_id=content_hash,
+        value_id=blob_id,  # the content hash, plus the extension if preserved
         serializer="file",
         composite=False,
         load_kwargs=None,

@@ -61,6 +61,45 @@ def test_preserve_ext(disk_repo: Any, tmp_path: Any) -> None:
     assert archived.artifact.name == "picture"
 
 
+def test_preserved_extension_is_in_the_value_id_normalized(repo: Any, tmp_path: Any) -> None:
+    """Issue 14, gap 9: the original's value id is the content hash plus the extension."""
+    movie = tmp_path / "clip.MPEG"
+    movie.write_bytes(b"frames")
+    content = p.hashing.hash_file(movie)
+    archived = p.archive_file(movie, preserve_ext=True)
+    assert archived.artifact.value_id == content + ".mpg"
+    assert archived.artifact.blob_id == content + ".mpg"
+    assert archived.extension == ".mpg" and archived.content_hash == content
+    assert os.fspath(archived).endswith(".mpg")
+    # .JPEG, .jpeg and .jpg are one extension, so one artifact.
+    for name in ("a.JPEG", "b.jpeg", "c.jpg"):
+        (tmp_path / name).write_bytes(b"pixels")
+    ids = {
+        p.archive_file(tmp_path / n, preserve_ext=True).artifact.id
+        for n in ("a.JPEG", "b.jpeg", "c.jpg")
+    }
+    assert len(ids) == 1
+    # Without preserve_ext the value id is the content hash alone, and the
+    # artifact differs from the one that kept the extension.
+    plain = p.archive_file(tmp_path / "c.jpg")
+    assert plain.artifact.value_id == p.hashing.hash_file(tmp_path / "c.jpg")
+    assert plain.artifact.id not in ids
+    # Passed on, the extension counts: a function may look at the path.
+    assert p.hash_value(plain) != p.hash_value(p.load_proxy(ids.pop()))
+
+
+def test_decorator_preserve_file_ext_value_id(repo: Any, tmp_path: Any) -> None:
+    @p.provenance(archive_file=True, preserve_file_ext=True)
+    def render(text: str) -> str:
+        out = tmp_path / "out.TXT"
+        out.write_text(text)
+        return str(out)
+
+    archived = render("hello")
+    assert archived.artifact.value_id == p.hashing.hash_file(archived) + ".txt"
+    assert p.load_proxy(archived.artifact.id).read_bytes() == b"hello"
+
+
 def test_decorator_archive_file(repo: Any, tmp_path: Any) -> None:
     runs = []
 

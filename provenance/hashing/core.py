@@ -25,11 +25,15 @@ import xxhash
 
 from ..errors import HashingError
 
-HASH_SCHEME: str = "xxh3_128/2"
+HASH_SCHEME: str = "xxh3_128/3"
 """Name and version of the id scheme; stored with every artifact and part of every artifact id.
 
 ``/2`` (provenance 0.2): default names are module-qualified and a call's id
 holds its code fingerprint; value ids are unchanged from ``/1``.
+``/3``: the original library's ``value_repr`` hook decides how the types it
+knows are hashed; an archived file's value id holds its preserved extension,
+normalized (``.JPEG`` is ``.jpg``); a set hashes as its members and labels.
+Other value ids are unchanged.
 """
 
 DIGEST_SIZE: int = 16

@@ -16,10 +16,10 @@ import threading
 from typing import Any
 
 from ..errors import CorruptBlob
-from ..hashing import hash_file
+from ..hashing import hash_file, hash_value
 from .proxies import TransformedProxy, _proxy_of
 
-__all__ = ["ArchivedFile", "blob_key_for_file"]
+__all__ = ["ArchivedFile", "blob_key_for_file", "normalized_extension"]
 
 _EXT = re.compile(r"\.[A-Za-z0-9_-]{1,32}\Z")
 #: Files already checked against their hash, with the (size, mtime) they had.
@@ -27,16 +27,42 @@ _verified: dict[str, tuple[int, int]] = {}
 _lock = threading.Lock()
 
 
-def blob_key_for_file(path: str, preserve_ext: bool) -> tuple[str, str]:
-    """``(content_hash, blob_key)`` of a file; the key keeps its extension if asked."""
-    digest = hash_file(path)
-    ext = os.path.splitext(path)[1] if preserve_ext else ""
-    if ext and not _EXT.match(ext):
+#: The original library's spellings of an extension, kept in value ids.
+_EXT_ALIASES = {"mpeg": "mpg", "jpeg": "jpg"}
+
+
+def normalized_extension(path: str) -> str:
+    """The extension of ``path`` as the original library kept it: ``.MPEG`` is ``.mpg``.
+
+    Lower case, stripped, with ``jpeg`` and ``mpeg`` shortened; ``""`` when
+    there is none.
+
+    Raises
+    ------
+    ValueError
+        If the extension is not up to 32 letters, digits, ``_`` or ``-``
+        (it becomes part of a blob key).
+    """
+    ext = os.path.splitext(path)[1].strip().lower()
+    if not ext:
+        return ""
+    if not _EXT.match(ext):
         raise ValueError(
             f"cannot preserve the extension {ext!r} of {path!r}: extensions must be up to "
             "32 letters, digits, '_' or '-'"
         )
-    return digest, digest + ext
+    return "." + _EXT_ALIASES.get(ext[1:], ext[1:])
+
+
+def blob_key_for_file(path: str, preserve_ext: bool) -> tuple[str, str]:
+    """``(content_hash, blob_key)`` of a file.
+
+    With ``preserve_ext`` the key is the content hash plus the
+    :func:`normalized_extension`, and it is the archived artifact's value id,
+    as in the original library; otherwise both are the content hash.
+    """
+    digest = hash_file(path)
+    return digest, digest + (normalized_extension(path) if preserve_ext else "")
 
 
 def _materialized_dir() -> str:
@@ -77,8 +103,18 @@ class ArchivedFile(os.PathLike):
 
     @property
     def _provenance_value_id_(self) -> str:
-        # Read by provenance.hashing: an archived file hashes as its contents.
-        return self.content_hash
+        # Read by provenance.hashing: an archived file hashes as its contents, and
+        # its extension when one was preserved (a function may look at its path).
+        # The proxy rule needs a 32-character id, so the extension is hashed in.
+        if "." not in self.blob_id:
+            return self.blob_id
+        return hash_value(("archived file", self.content_hash, self.extension))
+
+    @property
+    def extension(self) -> str:
+        """The preserved extension (``".jpg"``), or ``""``."""
+        head, dot, ext = self.blob_id.partition(".")
+        return dot + ext
 
     @property
     def content_hash(self) -> str:

@@ -204,6 +204,8 @@ def golden_values() -> dict[str, Any]:
                 np.array(["2020-01-01T00:00", "2020-07-01T12:00"], dtype="datetime64[ns]")
             ).tz_localize("UTC")
         ),
+        # Scheme /3: a set hashes by its value_repr (members and labels), never its repo.
+        "artifact_set": __import__("provenance").ArtifactSet(["0" * 32, "f" * 32], "s"),
     }
 
 
@@ -270,7 +272,7 @@ def test_hash_value_is_hex_of_value_digest() -> None:
         assert isinstance(digest, bytes) and len(digest) == 16
         assert hash_value(value) == digest.hex()
         assert len(hash_value(value)) == 32 and hash_value(value).islower()
-    assert HASH_SCHEME == "xxh3_128/2"
+    assert HASH_SCHEME == "xxh3_128/3"
 
 
 def test_containers_are_merkle_nodes() -> None:
