@@ -53,12 +53,14 @@ __all__ = [
     "get_code_identity",
     "get_default_repo",
     "get_repo_by_name",
+    "get_read_only",
     "get_use_cache",
     "load_config",
     "load_yaml_config",
     "set_check_mutations",
     "set_code_identity",
     "set_default_repo",
+    "set_read_only",
     "set_use_cache",
     "using_repo",
 ]
@@ -224,6 +226,7 @@ class _Settings:
     check_mutations: bool | None = None
     code_identity: str = "auto"
     use_cache: bool = True
+    read_only: bool = False
     run_info_fn: Callable[[dict[str, Any]], Any] | None = None
 
 
@@ -484,3 +487,21 @@ def set_use_cache(setting: bool) -> None:
 def get_use_cache() -> bool:
     """See :func:`set_use_cache`."""
     return settings.use_cache
+
+
+def set_read_only(setting: bool) -> None:
+    """Process-wide default of the decorator's ``read_only``.
+
+    With True, decorated functions use the results already stored but store
+    nothing: a miss runs the function and returns its value, unstored, and
+    no task is recorded.  As in the original library, it is for consuming a
+    repository made elsewhere.
+    """
+    if not isinstance(setting, bool):
+        raise TypeError(f"set_read_only() takes True or False, got {setting!r}")
+    settings.read_only = setting
+
+
+def get_read_only() -> bool:
+    """See :func:`set_read_only`."""
+    return settings.read_only

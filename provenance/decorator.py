@@ -82,6 +82,7 @@ class ProvenanceFunction:
         load_kwargs: Mapping[str, Any] | None = None,
         dump_kwargs: Mapping[str, Any] | None = None,
         use_cache: bool | None = None,
+        read_only: bool | None = None,
         tags: Iterable[str] | None = None,
     ) -> None:
         if not callable(fn):
@@ -118,7 +119,8 @@ class ProvenanceFunction:
             "preserve_file_ext": preserve_file_ext,
             "returns_composite": returns_composite, "custom_fields": custom_fields,
             "serializer": serializer, "load_kwargs": load_kwargs,
-            "dump_kwargs": dump_kwargs, "use_cache": use_cache, "tags": tags,
+            "dump_kwargs": dump_kwargs, "use_cache": use_cache, "read_only": read_only,
+        "tags": tags,
         }  # fmt: skip
         target = fn
         while isinstance(target, functools.partial):
@@ -150,6 +152,9 @@ class ProvenanceFunction:
         self.load_kwargs = dict(load_kwargs) if load_kwargs else None
         self.dump_kwargs = dict(dump_kwargs) if dump_kwargs else None
         self.use_cache = use_cache
+        if read_only is not None and not isinstance(read_only, bool):
+            raise TypeError(f"read_only must be True, False or None, got {read_only!r}")
+        self.read_only = read_only
         self.tags = [str(t) for t in tags] if tags else []
         fields = dict(custom_fields or {})
         if self.tags:
@@ -325,6 +330,7 @@ class ProvenanceFunction:
         input_id_duration = time.perf_counter() - start
 
         use_cache = _config.settings.use_cache if self.use_cache is None else self.use_cache
+        read_only = _config.settings.read_only if self.read_only is None else self.read_only
         replace = not use_cache
         repair = False
         if use_cache and repo.read:
@@ -345,15 +351,18 @@ class ProvenanceFunction:
                     notify(artifact)
                     if self.version_given and not self._code_warned:
                         warn_if_code_changed(self, artifact)
-                    _runs.record(repo, self.step, artifact_id, cached=True, started=began)
+                    if not read_only:
+                        _runs.record(repo, self.step, artifact_id, cached=True, started=began)
                     return proxy
 
         try:
             result, made = self._compute(
                 repo, artifact_id, inputs, (input_hashes, raw_hashes, plain), call,
-                input_id_duration, replace, repair,
+                input_id_duration, replace, repair, read_only,
             )  # fmt: skip
         except BaseException as exc:
+            if read_only:
+                raise
             # A call that raised is a failed task of the run; its arguments
             # are kept since there is no artifact to hold them.
             params = input_summary(inputs)
@@ -361,7 +370,8 @@ class ProvenanceFunction:
                 repo, self.step, None, cached=False, started=began, exception=exc, params=params
             )
             raise
-        _runs.record(repo, self.step, made, cached=False, started=began)
+        if not read_only:
+            _runs.record(repo, self.step, made, cached=False, started=began)
         return result
 
     def _compute(
@@ -374,6 +384,7 @@ class ProvenanceFunction:
         input_id_duration: float,
         replace: bool,
         repair: bool,
+        read_only: bool = False,
     ) -> tuple[Any, str | None]:
         """Run the function and store its value: the proxy and the artifact id stored."""
         input_hashes, raw_hashes, plain = hashes
@@ -396,6 +407,7 @@ class ProvenanceFunction:
             "computed_at": computed_at,
             "compute_duration": compute_duration,
             "input_id_duration": input_id_duration,
+            "read_only": read_only,
         }
         if self.returns_composite:
             composite = store_composite(self, repo, artifact_id, value, record, replace)
@@ -526,6 +538,7 @@ def provenance(
     load_kwargs: Mapping[str, Any] | None = None,
     dump_kwargs: Mapping[str, Any] | None = None,
     use_cache: bool | None = None,
+    read_only: bool | None = None,
     tags: Iterable[str] | None = None,
 ) -> Any:
     """Cache and record every call of the decorated function.
@@ -572,6 +585,11 @@ def provenance(
     use_cache : bool, optional
         False runs the function on every call (still recording it); None
         follows :func:`set_use_cache`.
+    read_only : bool, optional
+        True uses the stored results but stores nothing: a miss runs the
+        function and returns its value as a proxy whose artifact is not in
+        the repo, and no task is recorded (for consuming a repo made
+        elsewhere).  None follows :func:`set_read_only`.
     tags : collection of str
         Saved under ``custom_fields['tags']`` and indexed.
 
@@ -592,7 +610,8 @@ def provenance(
         "preserve_file_ext": preserve_file_ext,
         "returns_composite": returns_composite, "custom_fields": custom_fields,
         "serializer": serializer, "load_kwargs": load_kwargs,
-        "dump_kwargs": dump_kwargs, "use_cache": use_cache, "tags": tags,
+        "dump_kwargs": dump_kwargs, "use_cache": use_cache, "read_only": read_only,
+        "tags": tags,
     }  # fmt: skip
 
     def decorate(fn: Callable[..., Any]) -> ProvenanceFunction:

@@ -70,7 +70,12 @@ def build_row(
         logger.debug("inputs of %s are not picklable: %s", fn.name, exc)
         pickled = None
     inputs_blob = None
-    if pickled is not None and len(pickled) > _INLINE_INPUTS and repo.write:
+    if (
+        pickled is not None
+        and len(pickled) > _INLINE_INPUTS
+        and repo.write
+        and not record.get("read_only")
+    ):
         inputs_blob = repo.store_bytes(pickled)
         pickled = None
     row = {
@@ -129,12 +134,13 @@ def store_value(
         dump_kwargs=fn.dump_kwargs,
         hash_duration=hash_duration,
     )
-    if not repo.write:
-        warnings.warn(
-            f"{repo!r} is read-only: {name} was computed but not stored",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+    if not repo.write or record.get("read_only"):
+        if not record.get("read_only"):
+            warnings.warn(
+                f"{repo!r} is read-only: {name} was computed but not stored",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         row.update(blob_id=None, size=None, value_inline=None)
         return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
     # The blob is stored before the row that points to it, so an index
@@ -210,10 +216,11 @@ def store_archive(
         size=os.path.getsize(path),
         value_inline=None,
     )
-    if not repo.write:
-        warnings.warn(
-            f"{repo!r} is read-only: {path} was not archived", RuntimeWarning, stacklevel=3
-        )
+    if not repo.write or record.get("read_only"):
+        if not record.get("read_only"):
+            warnings.warn(
+                f"{repo!r} is read-only: {path} was not archived", RuntimeWarning, stacklevel=3
+            )
         return raw
     # The copy is stored (streamed, atomically) before its row, and the
     # original goes only after both.

@@ -16,6 +16,7 @@ ORIGINAL_API = [
     "from_config", "load_config", "load_yaml_config", "current_config", "get_repo_by_name",
     "set_default_repo", "get_default_repo", "set_check_mutations", "get_check_mutations",
     "set_run_info_fn", "get_use_cache", "set_use_cache", "using_repo",
+    "get_read_only", "set_read_only",
     # Utils.
     "is_proxy", "lazy_dict", "lazy_proxy_dict",
     "register_serializer",
