@@ -57,6 +57,7 @@ SPLIT = {
     "provenance.storage.archived": "provenance.archive",
     "provenance.storage.inputs": "provenance.inputs",
     "provenance.storage.repos": "provenance.repos",
+    "provenance.storage.original_repos": "provenance.repos",
     "provenance.storage.index.engine": "provenance.index",
     "provenance.storage.index.rows": "provenance.index",
     "provenance.serializers.registry": "provenance.serializers",

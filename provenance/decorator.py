@@ -12,7 +12,6 @@ of the new artifact is returned.
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 import os
 import sys
@@ -25,17 +24,17 @@ from typing import Any
 
 from . import config as _config
 from . import recording as _runs
-from .artifact import CompositeDict, is_proxy
+from .artifact import CompositeDict
 from .errors import (
     ArtifactNameWarning,
     BlobNotFound,
     CorruptBlob,
     HashingError,
-    NotAProxyError,
 )
 from .fingerprint import CodeFingerprint, code_fingerprint, importable_module_name
-from .guards import (
+from .guards import (  # ensure_proxies: public here, as it always was
     check_impure,
+    ensure_proxies,
     report_changed_proxies,
     warn_if_code_changed,
     warn_path_arguments,
@@ -616,44 +615,5 @@ def provenance(
 
     def decorate(fn: Callable[..., Any]) -> ProvenanceFunction:
         return ProvenanceFunction(fn, **options)
-
-    return decorate
-
-
-def ensure_proxies(*parameters: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Require that the named arguments (all, when none are named) are artifact proxies.
-
-    Use it on functions whose lineage must be tracked: passing a raw value
-    instead of a proxy raises :class:`~provenance.NotAProxyError` (a
-    ``ValueError``, as in the original library, and a ``TypeError``) naming
-    the parameters, before the function runs.
-    """
-
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
-        sig = inspect.signature(fn)
-        unknown = [name for name in parameters if name not in sig.parameters]
-        if unknown:
-            raise ValueError(
-                f"ensure_proxies: {getattr(fn, '__name__', fn)!r} has no parameter(s) "
-                f"{', '.join(map(repr, unknown))}"
-            )
-
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            bound = sig.bind(*args, **kwargs)
-            names = parameters or tuple(bound.arguments)
-            not_proxies = [
-                name
-                for name in names
-                if name in bound.arguments and not is_proxy(bound.arguments[name])
-            ]
-            if not_proxies:
-                # The original library's message, word for word.
-                raise NotAProxyError(
-                    f"Arguments must be `ArtifactProxy`s but were not: [{', '.join(not_proxies)}]"
-                )
-            return fn(*args, **kwargs)
-
-        return wrapper
 
     return decorate

@@ -5,13 +5,16 @@ cache hit made by other code under an unchanged ``version=``
 (:func:`warn_if_code_changed`), and a ``str`` argument that names a file
 (:func:`warn_path_arguments`), and an artifact's value changed in place
 since it was loaded (:func:`report_changed_proxies`).  Each names the function and the argument.
+:func:`ensure_proxies` is the user's own guard: arguments must be proxies.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import config as _config
@@ -22,14 +25,21 @@ from .errors import (
     ImpureFunctionError,
     MutatedArtifactValueError,
     MutatedArtifactValueWarning,
+    NotAProxyError,
     PathArgumentWarning,
 )
 from .hashing import hash_value
 from .inputs import unwrap
 from .storage.artifact import Artifact
-from .storage.proxies import CompositeDict
+from .storage.proxies import CompositeDict, is_proxy
 
-__all__ = ["check_impure", "report_changed_proxies", "warn_if_code_changed", "warn_path_arguments"]
+__all__ = [
+    "check_impure",
+    "ensure_proxies",
+    "report_changed_proxies",
+    "warn_if_code_changed",
+    "warn_path_arguments",
+]
 
 
 def warn_if_code_changed(fn: Any, artifact: Artifact) -> None:
@@ -165,3 +175,42 @@ def _without_proxies(value: Any, ids: set[int]) -> Any:
         # A member changed: the composite is no longer its artifact's value.
         return {k: _without_proxies(value[k], ids) for k in value}
     return value
+
+
+def ensure_proxies(*parameters: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Require that the named arguments (all, when none are named) are artifact proxies.
+
+    Use it on functions whose lineage must be tracked: passing a raw value
+    instead of a proxy raises :class:`~provenance.NotAProxyError` (a
+    ``ValueError``, as in the original library, and a ``TypeError``) naming
+    the parameters, before the function runs.
+    """
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        sig = inspect.signature(fn)
+        unknown = [name for name in parameters if name not in sig.parameters]
+        if unknown:
+            raise ValueError(
+                f"ensure_proxies: {getattr(fn, '__name__', fn)!r} has no parameter(s) "
+                f"{', '.join(map(repr, unknown))}"
+            )
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            bound = sig.bind(*args, **kwargs)
+            names = parameters or tuple(bound.arguments)
+            not_proxies = [
+                name
+                for name in names
+                if name in bound.arguments and not is_proxy(bound.arguments[name])
+            ]
+            if not_proxies:
+                # The original library's message, word for word.
+                raise NotAProxyError(
+                    f"Arguments must be `ArtifactProxy`s but were not: [{', '.join(not_proxies)}]"
+                )
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -217,3 +217,39 @@ def test_the_old_module_paths_still_import() -> None:
     assert callable(importlib.import_module("provenance.runs").end_implicit_runs)
     for old, new in p._legacy.MOVED.items():
         assert importlib.import_module(old) is importlib.import_module(new), old
+
+
+def test_the_original_librarys_module_paths_and_names() -> None:
+    """Issue 14, gap 11: every name the original's users import, each the real thing."""
+    import importlib
+
+    import provenance.vis as vis
+
+    import provenance.core as core
+    import provenance.hashing as hashing
+    import provenance.repos as repos
+    from provenance.storage import original_repos
+
+    assert core.provenance is p.provenance
+    assert core.ImpureFunctionError is p.ImpureFunctionError
+    assert core.MutatedArtifactValueError is p.MutatedArtifactValueError
+    assert core.run_info() is p.get_run_info() and core.run_info()["host"]
+    assert repos.ArtifactSet is p.ArtifactSet and repos.Config is p.Config
+    assert repos.MemoryRepo is original_repos.MemoryRepo
+    assert repos.DbRepo is repos.PostgresRepo is original_repos.PostgresRepo
+    assert issubclass(repos.ChainedRepo, p.ChainedRepository)
+    for name in ("load_set_by_labels", "label_set", "create_set"):
+        assert getattr(repos, name) is getattr(p, name), name
+    assert (
+        repos.transform_value
+        is importlib.import_module("provenance.storage.proxies").transform_value
+    )
+    assert repos.get_read_only is p.get_read_only and repos.set_read_only is p.set_read_only
+    assert hashing.hash is p.hash and hashing.value_repr is p.value_repr
+    assert vis.visualize_lineage is p.visualize_lineage
+    assert p.load_set_by_labels and p.label_set
+    # The original's classes report its module path, as every moved class does.
+    assert repos.MemoryRepo.__module__ == "provenance.repos"
+    for module in (core, repos):
+        for name in module.__all__:
+            assert getattr(module, name) is not None, (module.__name__, name)

@@ -82,7 +82,7 @@ def test_read_only_composites_and_archives_store_nothing(disk_repo: Any, tmp_pat
     composite = parts(2)
     assert composite["a"] == 2 and composite["b"] == 4
     path = write("hello")
-    assert src.exists() and open(path).read() == "hello"  # nothing archived, nothing deleted
+    assert src.exists() and src.read_text() == "hello" and path == str(src)  # not archived
     assert stored(disk_repo) == before
 
 

@@ -5,18 +5,36 @@ through ``get_default_repo()`` and calls these names.  Both repository
 classes inherit them; each is a few lines over :meth:`get_artifact`,
 :meth:`get_artifacts`, :meth:`find_artifacts` and :meth:`delete_artifact`,
 which the classes implement.
+
+The set methods (``put_set``, ``get_set_by_id``, ...) return
+:class:`~provenance.ArtifactSet` objects, which belong to the sets verbs one
+layer up; :mod:`provenance.verbs.sets` fills :data:`SET_VERBS` with the
+functions they call when it is imported (as ``import provenance`` does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArtifactNotFound
+from ..errors import ArtifactNotFound, SetNotFound
 from .artifact import Artifact
 from .proxies import is_proxy
 
-__all__ = ["OriginalRepositoryMethods", "artifact_id_of"]
+__all__ = ["SET_VERBS", "OriginalRepositoryMethods", "artifact_id_of"]
+
+#: ``load_set_by_id``, ``load_set_by_labels``, ``load_set_by_name`` and
+#: ``delete_set``, each taking ``repo=``: registered by provenance.verbs.sets.
+SET_VERBS: dict[str, Callable[..., Any]] = {}
+
+
+def _set_verb(name: str) -> Callable[..., Any]:
+    try:
+        return SET_VERBS[name]
+    except KeyError:
+        raise RuntimeError(
+            f"repository set methods need provenance.verbs.sets ({name}); import provenance"
+        ) from None
 
 
 def artifact_id_of(artifact_or_id: Any) -> str:
@@ -39,7 +57,9 @@ def artifact_id_of(artifact_or_id: Any) -> str:
 
 class OriginalRepositoryMethods:
     """``get_by_id``, ``batch_get_by_id``, ``get_by_value_id``, ``get_value``,
-    ``get_inputs``, ``run_info``, ``delete`` and ``repo[id]``, as the original had them."""
+    ``get_inputs``, ``run_info``, ``delete``, ``repo[id]`` and the set methods
+    ``put_set``, ``get_set_by_id``, ``get_set_by_labels``, ``get_set_by_name``,
+    ``contains_set`` and ``delete_set``, as the original had them."""
 
     if TYPE_CHECKING:  # the primitives the repository classes implement
 
@@ -100,3 +120,40 @@ class OriginalRepositoryMethods:
         artifact_id = artifact_id_of(artifact_or_id)
         if not self.delete_artifact(artifact_id):
             raise ArtifactNotFound(f"artifact {artifact_id} is not in {self!r}")
+
+    # -- sets ------------------------------------------------------------------------
+
+    def put_set(self, artifact_set: Any, read_through: bool = False) -> Any:
+        """Store an :class:`~provenance.ArtifactSet` here (idempotent) and return it as stored.
+
+        ``read_through`` is accepted for the original's signature and ignored.
+        """
+        return artifact_set.put(self)
+
+    def get_set_by_id(self, set_id: str) -> Any:
+        """The stored set with this id; :class:`~provenance.SetNotFound` (a KeyError) if none."""
+        return _set_verb("load_set_by_id")(set_id, repo=self)
+
+    def get_set_by_labels(self, labels: Any) -> Any:
+        """The newest stored set with exactly these labels (a dict, or a name)."""
+        return _set_verb("load_set_by_labels")(labels, repo=self)
+
+    def get_set_by_name(self, set_name: str) -> Any:
+        """The newest stored set whose labels' ``name`` is ``set_name``."""
+        return _set_verb("load_set_by_name")(set_name, repo=self)
+
+    def contains_set(self, set_id: str) -> bool:
+        """Whether a set with this id is stored here."""
+        try:
+            self.get_set_by_id(set_id)
+        except SetNotFound:
+            return False
+        return True
+
+    def delete_set(self, set_id: str) -> None:
+        """Remove a stored set (its members stay).
+
+        Raises :class:`~provenance.SetNotFound` if the repo did not hold it, and
+        :class:`~provenance.PermissionDenied` if the repo does not allow deletes.
+        """
+        _set_verb("delete_set")(set_id, repo=self)

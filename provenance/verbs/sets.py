@@ -17,15 +17,18 @@ from typing import Any
 
 from ..artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
 from ..config import get_default_repo
-from ..errors import SetNotFound
+from ..errors import PermissionDenied, SetNotFound
 from ..hashing import hash_value
 from ..observers import artifact_observers
 from ..storage.ids import check_id
+from ..storage.original_api import SET_VERBS
 
 __all__ = [
     "ArtifactSet",
     "capture_set",
     "create_set",
+    "delete_set",
+    "label_set",
     "load_set_by_id",
     "load_set_by_labels",
     "load_set_by_name",
@@ -297,6 +300,61 @@ def load_set_by_labels(labels: Any, repo: Any = None) -> ArtifactSet:
     """The newest saved set with exactly these labels."""
     normalized = _normalize_labels(labels)
     return _newest(repo, f"labels {normalized!r}", labels_hash=hash_value(normalized))
+
+
+def label_set(artifact_set_or_id: Any, labels: Any, repo: Any = None) -> ArtifactSet:
+    """Save a copy of a set (or of the stored set with that id) with new labels.
+
+    The original library's function: the members stay, the labels (a dict,
+    or a string for ``{"name": ...}``) are replaced, and the new set is
+    saved and returned.  The old set stays stored.
+    """
+    repo = repo or get_default_repo()
+    if isinstance(artifact_set_or_id, ArtifactSet):
+        artifact_set = artifact_set_or_id
+    elif isinstance(artifact_set_or_id, str):
+        artifact_set = load_set_by_id(artifact_set_or_id, repo=repo)
+    else:
+        raise TypeError(
+            f"label_set() takes an ArtifactSet or a set id, got {type(artifact_set_or_id).__name__}"
+        )
+    return artifact_set.relabel(labels).save(repo)
+
+
+def delete_set(set_id: str, repo: Any = None) -> None:
+    """Remove a stored set from a repo (its member artifacts stay).
+
+    Raises
+    ------
+    SetNotFound
+        If no readable member of the repo held it.
+    PermissionDenied
+        If the repo (or the member holding it) does not allow deletes.
+    """
+    check_id(set_id, "set id")
+    repo = repo or get_default_repo()
+    _require_delete(repo)
+    deleted = False
+    for member_repo, index in _readable_indexes(repo):
+        if index.get_set(set_id) is not None:
+            _require_delete(member_repo)
+            deleted = index.delete_set(set_id) or deleted
+    if not deleted:
+        raise SetNotFound(f"no artifact set with id {set_id}")
+
+
+def _require_delete(repo: Any) -> None:
+    if not getattr(repo, "delete_allowed", False):
+        raise PermissionDenied(f"{repo!r} is not configured to delete (delete: false)")
+
+
+# The repositories' set methods (the original's put_set, get_set_by_id, ...) call these.
+SET_VERBS.update(
+    load_set_by_id=load_set_by_id,
+    load_set_by_labels=load_set_by_labels,
+    load_set_by_name=load_set_by_name,
+    delete_set=delete_set,
+)
 
 
 class SetCapture:
