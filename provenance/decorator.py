@@ -220,7 +220,8 @@ class ProvenanceFunction:
             varargs, kargs, call_args, call_kwargs = self._signature.bind(args, kwargs)
         except TypeError as exc:
             raise TypeError(f"{self.name}(): {exc}") from None
-        inputs = {"kargs": kargs, "varargs": varargs}
+        # varargs is a tuple, as the original library gave it (to input_process_fn too).
+        inputs = {"kargs": kargs, "varargs": tuple(varargs)}
         if self._input_process_fn is not None:
             inputs = self._input_process_fn(inputs)
         return inputs, (call_args, call_kwargs)
@@ -262,12 +263,14 @@ class ProvenanceFunction:
                     inputs["kargs"][name] = report_changed_proxies(
                         self, found, value, repr(name), plain
                     )
-            for i, value in enumerate(inputs["varargs"]):
+            varargs_in = list(inputs["varargs"])
+            for i, value in enumerate(varargs_in):
                 found = proxies_changed_in(value)
                 if found:
-                    inputs["varargs"][i] = report_changed_proxies(
+                    varargs_in[i] = report_changed_proxies(
                         self, found, value, f"*args[{i}]", plain
                     )
+            inputs["varargs"] = tuple(varargs_in)
         raw = {"kargs": kargs, "varargs": varargs}
         hashes = raw
         if self._input_hash_fn is not None:

@@ -14,7 +14,7 @@ from .hashing import hash_value
 from .storage.inputs import _identity  # noqa: F401  (see below)
 from .storage.proxies import ArtifactProxy, is_proxy
 
-__all__ = ["fit", "iter_proxies", "json_summary", "unwrap"]
+__all__ = ["artifact_ref", "fit", "iter_proxies", "json_summary", "unwrap"]
 
 # Inputs recorded before the pickling moved to storage name
 # ``provenance.inputs._identity`` in their pickles: it stays reachable here.
@@ -60,9 +60,15 @@ def iter_proxies(value: Any, path: str, depth: int = 0) -> Iterable[tuple[str, A
 
 
 def json_summary(value: Any, depth: int = 0) -> Any:
-    """A JSON-safe description of an argument, for queries over recorded inputs."""
+    """A JSON-safe description of an argument, for queries over recorded inputs.
+
+    JSON values are themselves; an artifact is the original library's
+    ``{"id": ..., "type": "ArtifactProxy", "name": ...}``; other values are
+    ``{"$type": ..., "$hash": ...}``.
+    """
     if is_proxy(value):
-        return {"$artifact": value.artifact.id}
+        artifact = value.artifact
+        return {"id": artifact.id, "type": "ArtifactProxy", "name": artifact.name}
     kind = type(value)
     if kind in _JSON_SCALARS:
         if kind is float and value != value:  # NaN is not JSON
@@ -83,6 +89,22 @@ def json_summary(value: Any, depth: int = 0) -> Any:
     if kind is dict and depth < 3 and len(value) <= 100 and all(type(k) is str for k in value):
         return {k: json_summary(v, depth + 1) for k, v in value.items()}
     return {"$type": f"{kind.__module__}.{kind.__qualname__}", "$hash": hash_value(value)}
+
+
+def artifact_ref(summary: Any) -> str | None:
+    """The artifact id that a summary of an argument stands for, if it is one.
+
+    Knows the original library's form (``{"type": "ArtifactProxy", "id": ...}``)
+    and the ``{"$artifact": id}`` of artifacts stored by provenance 0.2.
+    """
+    if isinstance(summary, dict):
+        if "$artifact" in summary:
+            return str(summary["$artifact"])
+        if summary.get("type") in ("ArtifactProxy", "Artifact") and isinstance(
+            summary.get("id"), str
+        ):
+            return summary["id"]
+    return None
 
 
 def fit(text: str, width: int = 255) -> str:

@@ -43,11 +43,24 @@ _INLINE_INPUTS = 64 * 1024
 
 
 def input_summary(inputs: Mapping[str, Any]) -> dict[str, Any]:
-    """The JSON summary of a call's arguments, as recorded in ``inputs_json``."""
+    """The JSON summary of a call's arguments: ``{'kargs': {...}, 'varargs': [...]}``."""
     return {
         "kargs": {k: json_summary(v) for k, v in inputs["kargs"].items()},
         "varargs": [json_summary(v) for v in inputs["varargs"]],
     }
+
+
+def inputs_json(inputs: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``inputs_json`` column, in the original library's flat layout.
+
+    One key per parameter, plus ``__varargs`` (a list), so that the SQL of
+    the original's guide (``inputs_json ->> 'a'``) works unchanged.
+    :attr:`Artifact.inputs_summary <provenance.Artifact.inputs_summary>`
+    reads it back as ``kargs`` and ``varargs``.
+    """
+    flat = {k: json_summary(v) for k, v in inputs["kargs"].items()}
+    flat["__varargs"] = [json_summary(v) for v in inputs["varargs"]]
+    return flat
 
 
 def build_row(
@@ -63,7 +76,6 @@ def build_row(
         edges.extend((p.artifact.id, fit(path)) for path, p in iter_proxies(value, pname))
     for i, value in enumerate(inputs["varargs"]):
         edges.extend((p.artifact.id, fit(path)) for path, p in iter_proxies(value, f"*args[{i}]"))
-    summary = input_summary(inputs)
     try:
         pickled: bytes | None = dumps_inputs(inputs, record.get("plain"))
     except Exception as exc:  # an input that cannot be pickled is still hashed
@@ -85,7 +97,7 @@ def build_row(
         "version": fn.version,
         "fn_module": fn.module_name and fit(fn.module_name),
         "fn_name": fn.fn_name and fit(fn.fn_name),
-        "inputs_json": summary,
+        "inputs_json": inputs_json(inputs),
         "inputs_pickle": pickled,
         "inputs_blob_id": inputs_blob,
         "input_artifact_ids": list(dict.fromkeys(i for i, _ in edges)),

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .hashing import HASH_SCHEME, proxies_changed_in
-from .inputs import json_summary
+from .inputs import artifact_ref, json_summary
 
 if TYPE_CHECKING:
     from .artifact import Artifact
@@ -132,8 +132,9 @@ def _brief(summary: Any) -> str:
     if isinstance(summary, Mapping):
         if "$changed" in summary:
             return f"artifact {str(summary['$changed'])[:12]}, changed in place since it was made"
-        if "$artifact" in summary:
-            return f"artifact {str(summary['$artifact'])[:12]}"
+        ref = artifact_ref(summary)
+        if ref is not None:
+            return f"artifact {ref[:12]}"
         if "$path" in summary:
             return f"File({str(summary['$path'])!r}) {str(summary.get('$hash'))[:12]}"
         if "$hash" in summary:
@@ -169,7 +170,7 @@ def _labels(kargs: Mapping[str, Any], varargs: Any) -> dict[str, Any]:
 
 def _artifact_side(artifact: Artifact) -> _Side:
     hashes = artifact.input_hashes
-    summary = artifact.inputs_json or {}
+    summary = artifact.inputs_summary
     source = None
     if artifact.code_fingerprint and artifact.repo is not None:
         try:

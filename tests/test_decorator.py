@@ -91,7 +91,12 @@ def test_lineage_is_recorded(repo: Any) -> None:
     assert p.is_proxy(art.inputs["kargs"]["data"])
     assert art.inputs["kargs"]["data"].artifact.id == data.artifact.id
     assert repo.index.lineage_edges(art.id) == [(data.artifact.id, "data")]
-    assert art.inputs_json["kargs"]["data"] == {"$artifact": data.artifact.id}
+    assert art.inputs_json["data"] == {
+        "id": data.artifact.id,
+        "type": "ArtifactProxy",
+        "name": data.artifact.name,
+    }
+    assert art.inputs_summary["kargs"]["data"] == art.inputs_json["data"]
     assert art.value_id == p.hash_value(22.5)
 
 
@@ -154,7 +159,7 @@ def test_remove_drops_parameter_from_id_and_record(repo: Any) -> None:
     a, b = f(1, verbose=True), f(1)
     assert a.artifact.id == b.artifact.id
     assert "verbose" not in a.artifact.inputs["kargs"]
-    assert "verbose" not in a.artifact.inputs_json["kargs"]
+    assert "verbose" not in a.artifact.inputs_json
 
 
 def test_ignore_and_input_hash_fn_are_exclusive() -> None:
@@ -206,9 +211,61 @@ def test_varargs_and_kwargs(repo: Any) -> None:
 
     r = f(1, 2, 3, z=4)
     assert r == 10
-    assert r.artifact.inputs["varargs"] == [2, 3]
+    assert r.artifact.inputs["varargs"] == (2, 3)  # a tuple, as in the original library
     assert r.artifact.inputs["kargs"] == {"a": 1, "z": 4}
     assert f(1, 3, 2, z=4).artifact.id != r.artifact.id
+    # inputs_json has the original's flat layout, so its SQL guide's queries work.
+    assert r.artifact.inputs_json == {"a": 1, "z": 4, "__varargs": [2, 3]}
+    assert r.artifact.inputs_summary == {"kargs": {"a": 1, "z": 4}, "varargs": [2, 3]}
+    seen = []
+
+    @p.provenance(input_process_fn=lambda inputs: seen.append(inputs) or inputs)
+    def g(*xs: int) -> int:
+        return sum(xs)
+
+    g(1, 2)
+    assert seen == [{"kargs": {}, "varargs": (1, 2)}]
+
+
+def test_inputs_json_answers_the_original_guides_sql(repo: Any) -> None:
+    """Issue 14, gap 14: ``inputs_json ->> 'a'`` as in the original's intro guide."""
+    import sqlalchemy as sa
+
+    @p.provenance()
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @p.provenance()
+    def double(x: int) -> int:
+        return x * 2
+
+    made = add(1, 4)
+    double(made)
+    if repo.index.engine.dialect.name == "postgresql":
+        a, b, parent_id = (
+            "inputs_json ->> 'a'",
+            "inputs_json ->> 'b'",
+            "inputs_json -> 'x' ->> 'id'",
+        )
+    else:
+        a, b = "json_extract(inputs_json, '$.a')", "json_extract(inputs_json, '$.b')"
+        parent_id = "json_extract(inputs_json, '$.x.id')"
+    with repo.index.engine.connect() as conn:
+        rows = conn.execute(sa.text(f"select {a}, {b} from artifacts where name like '%.add'"))
+        parent = conn.execute(
+            sa.text(f"select {parent_id} from artifacts where name like '%.double'")
+        ).scalar()
+        assert [tuple(str(v) for v in r) for r in rows] == [("1", "4")]
+    assert parent == made.artifact.id
+
+
+def test_inputs_summary_reads_the_nested_layout_of_earlier_versions() -> None:
+    from provenance.storage.index import COLUMNS
+
+    row = [None] * len(COLUMNS)
+    row[COLUMNS.index("inputs_json")] = '{"kargs": {"a": 1}, "varargs": [2]}'
+    old = p.Artifact(None, row)
+    assert old.inputs_summary == {"kargs": {"a": 1}, "varargs": [2]}
 
 
 def test_functools_partial(repo: Any) -> None:
@@ -632,7 +689,7 @@ def test_awkward_arguments_are_recorded_on_every_backend(repo: Any) -> None:
     assert made == 10
     again = p.load_artifact(made.artifact.id)
     assert again.inputs["kargs"]["text"] == "nul\x00inside"
-    assert again.inputs_json["kargs"]["text"]["$len"] == 10
+    assert again.inputs_json["text"]["$len"] == 10
     [(_, parameter)] = repo.index.lineage_edges(made.artifact.id)
     assert len(parameter) <= 255
 

@@ -389,7 +389,7 @@ def test_a_file_argument_is_identified_by_its_contents(repo: Any, tmp_path: Path
 
     first = load_data(p.File(str(data)))
     assert first == 150
-    summary = first.artifact.inputs_json["kargs"]["path"]
+    summary = first.artifact.inputs_json["path"]
     assert summary["$path"] == str(data) and summary["$type"] == "provenance.File"
     data.write_text("".join(f"{i},1.0\n" for i in range(59)))
     why = load_data.why(p.File(str(data)))

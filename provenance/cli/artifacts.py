@@ -86,7 +86,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     # The JSON summary, not the pickled inputs: unpickling would import the
     # user's modules and could run their code.
-    summary = artifact.inputs_json or {}
+    summary = artifact.inputs_summary
     inputs = [(f"  {k}", format_value(v)) for k, v in (summary.get("kargs") or {}).items()]
     inputs += [
         (f"  *args[{i}]", format_value(v)) for i, v in enumerate(summary.get("varargs") or [])

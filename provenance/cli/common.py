@@ -36,6 +36,7 @@ from tqdm import tqdm
 from .. import config
 from ..config import get_default_repo
 from ..errors import ProvenanceError, SetNotFound
+from ..inputs import artifact_ref
 from ..verbs.sets import load_set_by_id, load_set_by_name
 
 __all__ = [
@@ -167,8 +168,9 @@ def format_table(
 
 def format_value(value: Any) -> str:
     """A JSON-ish summary of a recorded input or field, on one line."""
-    if isinstance(value, dict) and "$artifact" in value:
-        return f"<artifact {short_id(str(value['$artifact']))}>"
+    ref = artifact_ref(value)
+    if ref is not None:
+        return f"<artifact {short_id(ref)}>"
     if isinstance(value, dict) and "$type" in value:
         return f"<{value['$type']} {str(value.get('$hash', value.get('$repr', '')))[:SHORT_ID]}>"
     return json.dumps(value, sort_keys=True, default=str)

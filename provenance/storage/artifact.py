@@ -137,12 +137,30 @@ class Artifact:
     load_kwargs: dict[str, Any] | None = _json_column("load_kwargs", "Keyword arguments of load.")  # type: ignore[assignment]
     dump_kwargs: dict[str, Any] | None = _json_column("dump_kwargs", "Keyword arguments of dump.")  # type: ignore[assignment]
     inputs_json: dict[str, Any] | None = _json_column(  # type: ignore[assignment]
-        "inputs_json", "A JSON summary of the inputs, as stored in the index for queries."
+        "inputs_json",
+        "A JSON summary of the inputs, as stored in the index for queries, in the original "
+        "library's layout: one key per parameter, plus ``__varargs``.",
     )
     custom_fields: dict[str, Any] = _json_column("custom_fields", "User fields (JSON).")  # type: ignore[assignment]
     run_info: dict[str, Any] = _json_column(  # type: ignore[assignment]
         "run_info", "Host, process, user, Python version and start time of the computing process."
     )
+
+    @property
+    def inputs_summary(self) -> dict[str, Any]:
+        """:attr:`inputs_json` as ``{'kargs': {...}, 'varargs': [...]}``.
+
+        Reads both layouts: the original's (stored since scheme ``xxh3_128/3``)
+        and the nested one that provenance 0.2 stored.
+        """
+        stored = self.inputs_json or {}
+        if "__varargs" in stored:
+            kargs = {k: v for k, v in stored.items() if k != "__varargs"}
+            return {"kargs": kargs, "varargs": list(stored["__varargs"] or [])}
+        return {
+            "kargs": dict(stored.get("kargs") or {}),
+            "varargs": list(stored.get("varargs") or []),
+        }
 
     @property
     def composite(self) -> bool:
@@ -170,7 +188,7 @@ class Artifact:
 
     @property
     def inputs(self) -> dict[str, Any]:
-        """The recorded inputs: ``{'kargs': {...}, 'varargs': [...]}``.
+        """The recorded inputs: ``{'kargs': {...}, 'varargs': (...)}``.
 
         Parameters passed as artifacts come back as proxies.  Parameters the
         decorator was told to ``remove`` are absent.
@@ -185,8 +203,12 @@ class Artifact:
         if data is None and blob is not None and self.repo is not None:
             data = self.repo.blobstore.get(blob)
         if data is None:
-            return {"kargs": {}, "varargs": []}
-        return loads_inputs(bytes(data), self.repo)
+            return {"kargs": {}, "varargs": ()}
+        inputs = loads_inputs(bytes(data), self.repo)
+        # A tuple, as in the original library (provenance 0.2 stored a list).
+        if isinstance(inputs, dict) and isinstance(inputs.get("varargs"), list):
+            inputs["varargs"] = tuple(inputs["varargs"])
+        return inputs
 
     @property
     def value(self) -> Any:

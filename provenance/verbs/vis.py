@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..errors import require
+from ..inputs import artifact_ref
 from .lineage import coerce_artifact
 
 __all__ = ["visualize_lineage"]
@@ -83,11 +84,11 @@ def visualize_lineage(
         call = f"c_{artifact_id}"
         literals = []
         if show_literals:
-            summary = art.inputs_json or {}
+            summary = art.inputs_summary
             literals = [
                 (pname, _literal(value))
                 for pname, value in (summary.get("kargs") or {}).items()
-                if not (isinstance(value, dict) and "$artifact" in value)
+                if artifact_ref(value) is None
             ]
         label = f"{art.fn_name or art.name}()\nv{art.version}"
         if large and literals:

@@ -395,7 +395,13 @@ def test_task_exposes_data_artifacts_metadata_parameters_and_inputs(repo: Any) -
     assert [a.id for a in task.artifacts] == ["middle"]
     assert task.input_artifact_ids == [upstream.artifact.id]
     assert task.parameters == {
-        "kargs": {"some_data": {"$artifact": upstream.artifact.id}},
+        "kargs": {
+            "some_data": {
+                "id": upstream.artifact.id,
+                "type": "ArtifactProxy",
+                "name": upstream.artifact.name,
+            }
+        },
         "varargs": [],
     }
     assert Task(f"{r.pathspec}/start/1").input_artifact_ids == []

@@ -91,7 +91,7 @@ def test_lineage_of_10k_ancestors_is_one_query_not_a_walk(disk_repo: Any) -> Non
         node = step(node, i)
     deps = p.dependencies(node)
     assert len(deps) == 300
-    assert [a.inputs_json["kargs"]["i"] for a in deps] == list(range(300))
+    assert [a.inputs_json["i"] for a in deps] == list(range(300))
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz 'dot' is not installed")

@@ -439,7 +439,7 @@ class Task(_InRun):
         """A JSON summary of the arguments, ``{'kargs': {...}, 'varargs': [...]}``."""
         if self.artifact_id is None:
             return decode_json(self._row[7]) or {"kargs": {}, "varargs": []}
-        return self.artifact.inputs_json or {"kargs": {}, "varargs": []}
+        return self.artifact.inputs_summary
 
     @property
     def origin_pathspec(self) -> str | None:
