@@ -61,6 +61,7 @@ from .errors import (
     SchemaError,
     SchemaOutdated,
     SerializationError,
+    SerializerFallbackWarning,
     SetNotFound,
     UnknownSerializer,
 )
@@ -131,6 +132,7 @@ __all__ = [
     "Repository",
     "SchemaError",
     "SchemaOutdated",
+    "SerializerFallbackWarning",
     "SerializationError",
     "SetNotFound",
     "UnknownSerializer",
