@@ -113,3 +113,16 @@ def test_subclasses_are_not_chosen(tmp_path: Any) -> None:
     # (joblib itself reads a matrix back as a plain array: not npy's to fix.)
     assert serializer_for(np.matrix([[1, 2]])) == "joblib"
     assert serializer_for(np.float64(1.0)) == "joblib"  # a scalar, not an array
+
+
+@pytest.mark.parametrize("case, value, expected", [a for a in ARRAYS if a[2] == "npy"],
+                         ids=[a[0] for a in ARRAYS if a[2] == "npy"])  # fmt: skip
+def test_the_blob_is_what_np_save_writes(case: str, value: Any, expected: str) -> None:
+    import io
+
+    from provenance.serializers import get_serializer
+
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    get_serializer("npy").dump_to(value, ours)  # type: ignore[misc]
+    np.save(theirs, value, allow_pickle=False)
+    assert ours.getvalue() == theirs.getvalue()
