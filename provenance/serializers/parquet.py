@@ -175,7 +175,43 @@ def faithful(df: Any) -> bool:
             values = index.get_level_values(level)
             if is_object(values.dtype) and infer(values, skipna=False) not in _STORABLE_OBJECTS:
                 return False
-        head = df.iloc[:1]
+        key = _schema(df)
+        known = _probed.get(key) if key is not None else None
+        if known is None:
+            known = _round_trips(pd, df.iloc[:1])
+            if key is not None:
+                if len(_probed) >= _PROBED_MAX:
+                    _probed.clear()
+                _probed[key] = known
+        return known
+    except Exception:  # anything parquet cannot write, or writes differently
+        return False
+
+
+#: Whether the first row of frames of one schema round-trips, by schema: the
+#: check of a wide frame (hundreds of columns) costs a hundred milliseconds.
+_probed: dict[Any, bool] = {}
+_PROBED_MAX = 256
+
+
+def _schema(df: Any) -> Any:
+    """What, besides the values checked apart, decides a one-row round trip."""
+    columns, index = df.columns, df.index
+    key = (
+        type(columns), columns.dtype, tuple(columns), tuple(columns.names),
+        tuple(df.dtypes), type(index), tuple(index.names),
+        tuple(index.dtypes) if index.nlevels > 1 else index.dtype,
+        len(df) == 0, json.dumps(df.attrs, sort_keys=True) if df.attrs else "",
+    )  # fmt: skip
+    try:
+        hash(key)
+    except TypeError:  # a label that cannot be hashed: no cache
+        return None
+    return key
+
+
+def _round_trips(pd: Any, head: Any) -> bool:
+    try:
         buffer = io.BytesIO()
         head.to_parquet(buffer, engine="pyarrow")
         back = pd.read_parquet(io.BytesIO(buffer.getvalue()), engine="pyarrow")
@@ -183,9 +219,9 @@ def faithful(df: Any) -> bool:
             head, back, check_index_type=True, check_column_type=True,
             check_frame_type=True, check_exact=True, check_freq=True, check_flags=True,
         )  # fmt: skip
-        return bool(back.attrs == head.attrs)
-    except Exception:  # anything parquet cannot write, or writes differently
+    except Exception:
         return False
+    return bool(back.attrs == head.attrs)
 
 
 register_serializer(
