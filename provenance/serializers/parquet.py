@@ -166,16 +166,21 @@ def faithful(df: Any) -> bool:
             return False
         if df.attrs and json.loads(json.dumps(df.attrs)) != df.attrs:
             return False
+        # What an object column holds decides how it reads back (str and
+        # bytes differently): part of the key of the cached round trip.
         infer, is_object = pd.api.types.infer_dtype, pd.api.types.is_object_dtype
+        held = []
         for i, dtype in enumerate(df.dtypes):
-            if is_object(dtype) and infer(df.iloc[:, i], skipna=False) not in _STORABLE_OBJECTS:
-                return False
+            if is_object(dtype):
+                held.append(infer(df.iloc[:, i], skipna=False))
         index = df.index
         for level in range(index.nlevels):
             values = index.get_level_values(level)
-            if is_object(values.dtype) and infer(values, skipna=False) not in _STORABLE_OBJECTS:
-                return False
-        key = _schema(df)
+            if is_object(values.dtype):
+                held.append(infer(values, skipna=False))
+        if not _STORABLE_OBJECTS.issuperset(held):
+            return False
+        key = _schema(df, tuple(held))
         known = _probed.get(key) if key is not None else None
         if known is None:
             known = _round_trips(pd, df.iloc[:1])
@@ -194,10 +199,11 @@ _probed: dict[Any, bool] = {}
 _PROBED_MAX = 256
 
 
-def _schema(df: Any) -> Any:
-    """What, besides the values checked apart, decides a one-row round trip."""
+def _schema(df: Any, held: tuple[str, ...]) -> Any:
+    """What decides a one-row round trip: the schema and what object columns hold."""
     columns, index = df.columns, df.index
     key = (
+        held,
         type(columns), columns.dtype, tuple(columns), tuple(columns.names),
         tuple(df.dtypes), type(index), tuple(index.names),
         tuple(index.dtypes) if index.nlevels > 1 else index.dtype,

@@ -244,6 +244,16 @@ def test_a_named_parquet_serializer_that_fails_raises(repo: Any) -> None:
         make()
 
 
+def test_the_cached_check_tells_apart_what_object_columns_hold() -> None:
+    # One schema (one object column "s"), two outcomes: bytes read back as
+    # objects, strings (under pandas 3) as its str dtype.
+    held_bytes = pd.DataFrame({"s": pd.Series([b"x", b"y"], dtype=object)})
+    held_str = pd.DataFrame({"s": pd.Series(["x", "y"], dtype=object)})
+    for _ in range(2):
+        assert serializer_for(held_bytes) == "pd_df_parquet"
+        assert serializer_for(held_str) == ("joblib" if PANDAS_3 else "pd_df_parquet")
+
+
 MISSING_PYARROW = textwrap.dedent(
     """
     import sys, warnings
