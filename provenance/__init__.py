@@ -63,6 +63,7 @@ from .errors import (
     SchemaError,
     SchemaOutdated,
     SerializationError,
+    SerializerFallbackWarning,
     SetNotFound,
     UnknownSerializer,
 )
@@ -135,6 +136,7 @@ __all__ = [
     "Repository",
     "SchemaError",
     "SchemaOutdated",
+    "SerializerFallbackWarning",
     "SerializationError",
     "SetNotFound",
     "UnknownSerializer",

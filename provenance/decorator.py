@@ -102,11 +102,12 @@ class ProvenanceFunction:
             raise ValueError(
                 "with returns_composite=True, serializer must be a dict of key -> serializer name"
             )
+        # Fail at decoration time on a typo or a missing optional package.
         if isinstance(serializer, str):
-            get_serializer(serializer)  # fail at decoration time on a typo
+            get_serializer(serializer).check()
         elif isinstance(serializer, Mapping):
             for s in serializer.values():
-                get_serializer(s)
+                get_serializer(s).check()
 
         self._fn = fn
         self._options = {

@@ -36,7 +36,8 @@ Warnings derive from :class:`ProvenanceWarning` (a ``UserWarning``)::
     ├── ArtifactNameWarning         two functions share an artifact name
     ├── CodeChangedWarning          a cached value was computed by other code (same version)
     ├── MutatedArtifactValueWarning an argument's artifact value was changed in place
-    └── PathArgumentWarning         a str argument names a file: its contents are not its identity
+    ├── PathArgumentWarning         a str argument names a file: its contents are not its identity
+    └── SerializerFallbackWarning   a type's serializer is missing its package: the default is used
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ __all__ = [
     "RepoNotFound",
     "SchemaError",
     "SchemaOutdated",
+    "SerializerFallbackWarning",
     "SerializationError",
     "SetNotFound",
     "UnknownSerializer",
@@ -242,4 +244,12 @@ class PathArgumentWarning(ProvenanceWarning):
     """A ``str`` argument names an existing file, whose contents are not part of the id.
 
     Pass :class:`provenance.File` to identify a file by its contents.
+    """
+
+
+class SerializerFallbackWarning(ProvenanceWarning):
+    """A value's type has a serializer whose package is missing: the default is used.
+
+    Issued once per process, e.g. when a DataFrame is stored without pyarrow
+    installed (``pip install 'provenance[pandas]'`` installs it).
     """

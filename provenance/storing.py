@@ -129,6 +129,7 @@ def store_value(
     value_id = hash_value(value)
     hash_duration = time.perf_counter() - t0
     raw = unwrap(value)
+    named = bool(serializer)
     serializer = serializer or serializer_for(raw)
     row, edges = build_row(fn, artifact_id, name, record, repo)
     returned = [(p.artifact.id, fit(path)) for path, p in iter_proxies(value, RETURNED)]
@@ -140,7 +141,6 @@ def store_value(
         row["input_artifact_ids"] = list(dict.fromkeys(parents))
     row.update(
         value_id=value_id,
-        serializer=serializer,
         composite=composite,
         load_kwargs=fn.load_kwargs,
         dump_kwargs=fn.dump_kwargs,
@@ -153,12 +153,17 @@ def store_value(
                 RuntimeWarning,
                 stacklevel=3,
             )
-        row.update(blob_id=None, size=None, value_inline=None)
+        row.update(serializer=serializer, blob_id=None, size=None, value_inline=None)
         return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
     # The blob is stored before the row that points to it, so an index
     # row never refers to a missing blob.
-    stored = blob or repo.store_value(raw, serializer, fn.dump_kwargs, overwrite=record["repair"])
-    row.update(blob_id=stored.blob_id, size=stored.size, value_inline=stored.inline)
+    if blob is None:
+        blob, serializer = _store_blob(
+            repo, raw, serializer, named, fn.dump_kwargs, record["repair"]
+        )
+    row.update(
+        serializer=serializer, blob_id=blob.blob_id, size=blob.size, value_inline=blob.inline
+    )
     inserted = repo.put_row(row, edges, fn.tags, replace=replace, code=_code_row(record))
     if not inserted:
         # Another process stored the same call first: its record wins, and
@@ -170,6 +175,25 @@ def store_value(
                 existing._value = raw
             return existing
     return Artifact(_writer_repo(repo), tuple(row.get(c) for c in COLUMNS), raw)
+
+
+def _store_blob(
+    repo: Any, raw: Any, serializer: str, named: bool, dump_kwargs: Any, overwrite: bool
+) -> tuple[StoredValue, str]:
+    """Store ``raw``; a serializer chosen by type that fails gives way to the default.
+
+    Nothing of a failed attempt is kept (the repository writes a blob whole
+    or not at all), and the serializer that did write is the one recorded.
+    """
+    try:
+        return repo.store_value(raw, serializer, dump_kwargs, overwrite=overwrite), serializer
+    except Exception as exc:
+        if named or serializer == DEFAULT_SERIALIZER:
+            raise
+        logger.info("%s could not store a %s (%s): stored with %s instead",
+                    serializer, type(raw).__name__, exc, DEFAULT_SERIALIZER)  # fmt: skip
+        stored = repo.store_value(raw, DEFAULT_SERIALIZER, dump_kwargs, overwrite=overwrite)
+        return stored, DEFAULT_SERIALIZER
 
 
 def store_composite(

@@ -57,7 +57,8 @@ def test_import_is_light() -> None:
         import sys
         import provenance
         heavy = [m for m in ("boto3", "botocore", "psycopg", "psycopg2", "graphviz",
-                             "pandas", "numpy", "networkx", "alembic", "joblib", "cloudpickle")
+                             "pandas", "numpy", "pyarrow", "networkx", "alembic", "joblib",
+                             "cloudpickle")
                  if m in sys.modules]
         print(",".join(heavy))
         """

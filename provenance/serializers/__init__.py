@@ -8,10 +8,16 @@ serializer works on file names: ``dump(value, filename, **dump_kwargs)`` and
 
 One registry (:mod:`~provenance.serializers.registry`) and one module per
 family of serializers, which registers its own when imported:
-:mod:`~provenance.serializers.pickles` (``joblib``, ``cloudpickle``).
+:mod:`~provenance.serializers.pickles` (``joblib``, ``cloudpickle``),
+:mod:`~provenance.serializers.parquet` (``pd_df_parquet``,
+``pd_series_parquet``, chosen by type for DataFrames and Series) and
+:mod:`~provenance.serializers.npy` (``npy``, chosen by type for plain numeric
+arrays).  None of them imports the library it wraps until it is used.
 """
 
-from . import pickles  # noqa: F401  (registers joblib and cloudpickle)
+# The order matters only for serializers that list the same class (the last
+# registered wins): these list different ones.
+from . import npy, parquet, pickles  # noqa: F401  (each registers its own)
 from .registry import (
     DEFAULT_SERIALIZER,
     Serializer,

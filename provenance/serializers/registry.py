@@ -5,11 +5,23 @@ is stored).  Each artifact records the *name* of the serializer that wrote it,
 so it is always read back by the same one.  Like the original library, a
 serializer works on file names: ``dump(value, filename, **dump_kwargs)`` and
 ``load(filename, **load_kwargs)``.
+
+Choosing by type works like :func:`functools.singledispatch`, as in the
+original library: the most specific class of the value that some serializer
+lists wins, and among serializers listing the same class the one registered
+last.  A class may be listed by its dotted name (``"pandas.DataFrame"``), so
+that registering a serializer for pandas or numpy values imports neither;
+the name is matched against ``f"{cls.__module__}.{cls.__qualname__}"`` of
+each class in the value's method resolution order.  The candidates of a
+type are computed once and cached, so a choice costs a dictionary look-up
+and the candidate's ``accepts`` test.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,9 +56,10 @@ class Serializer:
         dumped.
     content_type : str, optional
         A MIME type for stores that keep one (S3).
-    classes : tuple of type
-        Values of these classes use this serializer when a decorated function
-        does not name one.
+    classes : tuple of type or str
+        Values of these classes (or their subclasses) use this serializer when
+        a decorated function does not name one.  A ``str`` is a class's dotted
+        name, ``module.qualname``, matched without importing the module.
     loads : callable, optional
         ``loads(data)``: the same as ``load`` from bytes already in memory.
         Small values are read, verified and loaded in one pass through it.
@@ -54,19 +67,40 @@ class Serializer:
         ``dump_to(value, fileobj, **dump_kwargs)``: the same as ``dump`` into
         a writable file object, which lets the value be hashed while it is
         written and kept in memory when it is small.
+    accepts : callable, optional
+        ``accepts(value) -> bool``, asked before a value of one of ``classes``
+        is given to this serializer by type: it must return ``False`` for any
+        value that ``load`` would not give back equal (the next candidate,
+        or the default, is used instead), and must not raise.
+    requires : callable, optional
+        ``requires()``: raise :class:`~provenance.MissingDependency`, with the
+        extra to install, if a package the serializer needs is missing.
     """
 
     name: str
     dump: Callable[..., None]
     load: Callable[..., Any]
     content_type: str | None = None
-    classes: tuple[type, ...] = field(default_factory=tuple)
+    classes: tuple[type | str, ...] = field(default_factory=tuple)
     loads: Callable[[bytes], Any] | None = None
     dump_to: Callable[..., None] | None = None
+    accepts: Callable[[Any], bool] | None = None
+    requires: Callable[[], None] | None = None
+
+    def check(self) -> None:
+        """Raise :class:`~provenance.MissingDependency` if this serializer cannot run here.
+
+        Called when a decorated function names the serializer, so that a
+        missing optional package is reported before the function runs.
+        """
+        if self.requires is not None:
+            self.requires()
 
 
 _lock = threading.Lock()
 _registry: dict[str, Serializer] = {}
+#: The serializers that list a class of each type seen, most specific first.
+_candidates: weakref.WeakKeyDictionary[type, tuple[Serializer, ...]] = weakref.WeakKeyDictionary()
 
 
 def register_serializer(
@@ -74,9 +108,11 @@ def register_serializer(
     dump: Callable[..., None],
     load: Callable[..., Any],
     content_type: str | None = None,
-    classes: Iterable[type] | None = None,
+    classes: Iterable[type | str] | None = None,
     loads: Callable[[bytes], Any] | None = None,
     dump_to: Callable[..., None] | None = None,
+    accepts: Callable[[Any], bool] | None = None,
+    requires: Callable[[], None] | None = None,
 ) -> Serializer:
     """Register a serializer under ``name`` (replacing one of the same name).
 
@@ -88,13 +124,20 @@ def register_serializer(
         See :class:`Serializer`.
     content_type : str, optional
         A MIME type for the stored object.
-    classes : iterable of type, optional
-        Values of these classes are stored with this serializer by default.
+    classes : iterable of type or str, optional
+        Values of these classes are stored with this serializer by default;
+        a ``str`` is a dotted class name (``"pandas.DataFrame"``).
     loads : callable, optional
         ``loads(data)`` equivalent to ``load`` on bytes in memory.
     dump_to : callable, optional
         ``dump_to(value, fileobj, **dump_kwargs)`` equivalent to ``dump``
         into a file object.
+    accepts : callable, optional
+        ``accepts(value) -> bool``: whether a value of one of ``classes``
+        round-trips through this serializer; see :class:`Serializer`.
+    requires : callable, optional
+        ``requires()`` raises :class:`~provenance.MissingDependency` when a
+        package the serializer needs is not installed.
 
     Returns
     -------
@@ -104,9 +147,19 @@ def register_serializer(
         raise ValueError(f"serializer name must be a non-empty string, got {name!r}")
     if not callable(dump) or not callable(load):
         raise TypeError(f"serializer {name!r}: dump and load must be callable")
-    serializer = Serializer(name, dump, load, content_type, tuple(classes or ()), loads, dump_to)
+    listed = tuple(classes or ())
+    for cls in listed:
+        if not isinstance(cls, (type, str)):
+            raise TypeError(
+                f"serializer {name!r}: classes must be types or dotted names, got {cls!r}"
+            )
+    serializer = Serializer(
+        name, dump, load, content_type, listed, loads, dump_to, accepts, requires
+    )
     with _lock:
+        _registry.pop(name, None)  # a replacement counts as registered last
         _registry[name] = serializer
+        _candidates.clear()
     return serializer
 
 
@@ -134,10 +187,33 @@ def available_serializers() -> list[str]:
 def serializer_for(value: Any) -> str:
     """The serializer to use for ``value`` when none was named.
 
-    The first registered serializer that lists one of the value's classes
-    wins; otherwise the default (``joblib``).
+    The candidates are the serializers that list the value's class or one of
+    its bases, the most specific class first and, for the same class, the
+    last registered first; the first candidate that ``accepts`` the value
+    wins, otherwise the default (``joblib``).
     """
-    for serializer in list(_registry.values()):
-        if serializer.classes and isinstance(value, serializer.classes):
+    cls = type(value)
+    try:
+        candidates = _candidates[cls]
+    except (KeyError, TypeError):
+        candidates = _candidates_of(cls)
+    for serializer in candidates:
+        if serializer.accepts is None or serializer.accepts(value):
             return serializer.name
     return DEFAULT_SERIALIZER
+
+
+def _candidates_of(cls: type) -> tuple[Serializer, ...]:
+    with _lock:
+        newest_first = list(_registry.values())[::-1]
+        found: list[Serializer] = []
+        for klass in cls.__mro__:
+            dotted = f"{klass.__module__}.{klass.__qualname__}"
+            found.extend(
+                s for s in newest_first
+                if s not in found and (klass in s.classes or dotted in s.classes)
+            )  # fmt: skip
+        candidates = tuple(found)
+        with contextlib.suppress(TypeError):  # a type no weak reference can hold
+            _candidates[cls] = candidates
+    return candidates

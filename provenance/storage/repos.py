@@ -22,6 +22,7 @@ from ..errors import (
     BlobNotFound,
     ConfigError,
     CorruptBlob,
+    MissingDependency,
     PermissionDenied,
 )
 from ..hashing import hash_bytes, hash_file
@@ -222,6 +223,15 @@ class Repository(OriginalRepositoryMethods):
                     f"blob {blob_id} is not in {self.blobstore!r}"
                 )
             return ArchivedFile(self, blob_id)
+        try:
+            return self._deserialize(artifact, blob_id)
+        except MissingDependency as exc:
+            raise MissingDependency(
+                f"artifact {artifact.id} ({artifact.name}) was stored with the "
+                f"{artifact.serializer!r} serializer: {exc}"
+            ) from exc
+
+    def _deserialize(self, artifact: Artifact, blob_id: str) -> Any:
         serializer = get_serializer(artifact.serializer)
         load_kwargs = artifact.load_kwargs or {}
         digest = blob_id.split(".", 1)[0]

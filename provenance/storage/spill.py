@@ -42,6 +42,7 @@ class HashingSpill:
         self._file: Any = None
         self.path: str | None = None
         self.size = 0
+        self._closed = False
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
@@ -71,6 +72,11 @@ class HashingSpill:
     def writable(self) -> bool:
         return True
 
+    @property
+    def closed(self) -> bool:
+        # Writers that wrap a Python file object (pyarrow's) ask for it.
+        return self._closed
+
     def hexdigest(self) -> str:
         return str(self._hasher.hexdigest())
 
@@ -79,6 +85,7 @@ class HashingSpill:
         return self._buf.getvalue()
 
     def close(self) -> None:
+        self._closed = True
         if self._file is not None:
             self._file.close()
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-
 from provenance.blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+
 from provenance.errors import BlobNotFound, InvalidId, PermissionDenied
 
 K1 = "0" * 32
