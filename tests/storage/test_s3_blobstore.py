@@ -14,9 +14,9 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from provenance.blobstores import DiskStore
 
 import provenance as p
-from provenance.blobstores import DiskStore
 from provenance.errors import BlobNotFound, ConfigError
 from provenance.repos import Repository
 from provenance.storage.blobstores import s3 as s3_blobstore
