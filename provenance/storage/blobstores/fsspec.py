@@ -250,35 +250,41 @@ class FsspecStore(Blobstore):
             return False
 
     def _get(self, key: str) -> bytes:
-        cached = self.local_path(key)
-        if cached is not None and self.protocol not in LOCAL:
-            with open(cached, "rb") as f:
+        if self.cachedir and self.protocol not in LOCAL:
+            with open(self._fetch(key), "rb") as f:
                 return f.read()
         try:
             with self._io:
-                data = self.fs.cat_file(self._path(key))
+                return bytes(self.fs.cat_file(self._path(key)))
         except (FileNotFoundError, IsADirectoryError):
             raise BlobNotFound(f"blob {key} is not in {self!r}") from None
-        if self.cachedir:
-            self._keep(key, data)
-        return bytes(data)
 
-    def _keep(self, key: str, data: bytes) -> None:
-        """Write a downloaded blob into the local cache (atomically)."""
+    def _download(self, key: str, tmp: str) -> None:
+        """Stream the blob into the local file ``tmp``."""
+        try:
+            with self._io:
+                self.fs.get_file(self._path(key), tmp)
+        except (FileNotFoundError, IsADirectoryError):
+            raise BlobNotFound(f"blob {key} is not in {self!r}") from None
+
+    def _fetch(self, key: str) -> str:
+        """The cached copy of the blob, downloaded (atomically) if not there yet."""
         final = self._cache_path(key)
         assert final is not None and self.cachedir is not None
+        if os.path.exists(final):
+            return final
         tmpdir = os.path.join(self.cachedir, _TMP)
         os.makedirs(tmpdir, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=tmpdir)
+        os.close(fd)
         try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
+            self._download(key, tmp)
             os.makedirs(os.path.dirname(final), exist_ok=True)
             os.replace(tmp, final)
-        except BaseException:
+        finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-            raise
+        return final
 
     def _size(self, key: str) -> int:
         try:
@@ -399,19 +405,12 @@ class FsspecStore(Blobstore):
             yield path
             return
         if self.cachedir:
-            self._get(key)  # downloads into the cache
-            cached = self._cache_path(key)
-            assert cached is not None
-            yield cached
+            yield self._fetch(key)
             return
         fd, tmp = tempfile.mkstemp(prefix="provenance-", suffix=os.path.splitext(key)[1])
         os.close(fd)
         try:
-            try:
-                with self._io:
-                    self.fs.get_file(self._path(key), tmp)
-            except FileNotFoundError:
-                raise BlobNotFound(f"blob {key} is not in {self!r}") from None
+            self._download(key, tmp)
             yield tmp
         finally:
             with contextlib.suppress(FileNotFoundError):
