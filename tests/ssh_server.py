@@ -117,7 +117,9 @@ class SSHServer:
             proc.wait()
         if self._proc is None:
             with open(self._log) as f:
-                pytest.skip(f"sshd did not start: {f.read()[-2000:]}")
+                log = f.read()[-2000:]
+            shutil.rmtree(self.root, ignore_errors=True)
+            pytest.skip(f"sshd did not start: {log}")
         with open(host_key + ".pub") as f:
             kind, key = f.read().split()[:2]
         self.known_hosts = os.path.join(self.root, "known_hosts")
