@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from .blobstores.fsspec import FsspecStore
 from .blobstores.s3 import S3Store
 
 __all__ = [
@@ -36,6 +37,26 @@ BLOBSTORE_KEYS: dict[str, set[str]] = {
     "disk": {"cachedir", "path", "fsync"},
     "chained": {"stores", "read_through_write"},
     "s3": {"bucket", "prefix", "basepath", "endpoint_url", "s3_config", "cachedir"},
+    "fsspec": {"url", "storage_options", "cachedir", "cleanup_cachedir"},
+    # The original library's SFTP and GCS stores, as fsspec stores (see _fsspec_args).
+    "sftp": {
+        "basepath",
+        "ssh_config",
+        "known_hosts",
+        "host_key_policy",
+        "cachedir",
+        "cleanup_cachedir",
+        "always_check_remote",
+    },
+    "gs": {
+        "bucket",
+        "basepath",
+        "project",
+        "storage_options",
+        "cachedir",
+        "cleanup_cachedir",
+        "always_check_remote",
+    },
 }
 REPO_KEYS: dict[str, set[str]] = {
     "sql": {"db", "store", "schema", "create_db", "create_schema", "upgrade_db", "engine_kwargs"},
@@ -55,7 +76,6 @@ ORIGINAL_REPO_KEYS = {"read_through_write"}
 ON_DUPLICATE_KEY = ("skip", "overwrite", "check_collision", "raise")
 
 REPO_ALIASES = {"sqlite": "sql", "postgres": "sql", "postgresql": "sql", "sqlalchemy": "sql"}
-PLANNED = {"sftp": "SFTP blobstores", "gs": "GCS blobstores"}
 
 
 def flags(where: str, entry: Mapping[str, Any], delete_default: bool) -> dict[str, bool]:
@@ -82,8 +102,6 @@ def entry_type(where: str, entry: Mapping[str, Any], known: Mapping[str, Any]) -
     if kind is None:
         raise ConfigError(f"'{where}.type' is missing")
     kind = REPO_ALIASES.get(kind, kind) if known is REPO_KEYS else kind
-    if kind in PLANNED and kind not in known:
-        raise ConfigError(f"'{where}.type': {PLANNED[kind]} is not available in this version")
     if kind not in known:
         raise ConfigError(
             f"'{where}.type' is {entry.get('type')!r}; known types: {', '.join(sorted(known))}"
@@ -127,6 +145,8 @@ def _build_store(
         return DiskStore(path, fsync=bool(entry.get("fsync", False)), **flags(where, entry, False))
     if kind == "s3":
         return _build_s3_store(where, entry)
+    if kind in ("fsspec", "sftp", "gs"):
+        return _build_fsspec_store(where, kind, entry)
     names = entry.get("stores")
     if not isinstance(names, list) or not names:
         raise ConfigError(f"'{where}.stores' must be a non-empty list of blobstore names")
@@ -161,6 +181,77 @@ def _build_s3_store(where: str, entry: Mapping[str, Any]) -> Blobstore:
         )
     except ConfigError as exc:
         raise ConfigError(f"'{where}': {exc}") from None
+
+
+def _build_fsspec_store(where: str, kind: str, entry: Mapping[str, Any]) -> Blobstore:
+    for key in ("cleanup_cachedir", "always_check_remote"):
+        if not isinstance(entry.get(key, False), bool):
+            raise ConfigError(f"'{where}.{key}' must be true or false, got {entry[key]!r}")
+    # always_check_remote is moot: a store always asks the remote whether it
+    # holds a blob (gc may have deleted one still in the local cache).
+    url, options = _fsspec_args(where, kind, entry)
+    try:
+        return FsspecStore(
+            url,
+            options,
+            cachedir=entry.get("cachedir"),
+            cleanup_cachedir=entry.get("cleanup_cachedir", False),
+            **flags(where, entry, False),
+        )
+    except ConfigError as exc:
+        raise ConfigError(f"'{where}': {exc}") from None
+
+
+def _mapping(where: str, value: Any, what: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"'{where}' must be a mapping of {what}, got {value!r}")
+    return dict(value)
+
+
+def _fsspec_args(where: str, kind: str, entry: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The URL and storage options of an ``fsspec``, ``sftp`` or ``gs`` entry.
+
+    ``sftp``: ``ssh_config`` (paramiko's ``SSHClient.connect`` options) names
+    the server; ``sftp://<hostname><basepath>`` with the other options as
+    storage options.  ``gs``: ``gs://<bucket>/<basepath>``, ``project`` a
+    storage option of gcsfs.
+    """
+    if kind == "fsspec":
+        url = entry.get("url")
+        if not isinstance(url, str) or not url:
+            raise ConfigError(f"'{where}.url' (an fsspec URL such as sftp://host/path) is missing")
+        options = _mapping(f"{where}.storage_options", entry.get("storage_options"), "options")
+        return url, options
+    basepath = entry.get("basepath", "")
+    if not isinstance(basepath, str):
+        raise ConfigError(f"'{where}.basepath' must be a path, got {basepath!r}")
+    if kind == "gs":
+        bucket = entry.get("bucket")
+        if not isinstance(bucket, str) or not bucket:
+            raise ConfigError(f"'{where}.bucket' (the GCS bucket) is missing")
+        options = _mapping(f"{where}.storage_options", entry.get("storage_options"), "options")
+        if entry.get("project") is not None:
+            options["project"] = entry["project"]
+        return f"gs://{bucket}/{basepath.strip('/')}".rstrip("/"), options
+    ssh = _mapping(f"{where}.ssh_config", entry.get("ssh_config"), "SSH connection options")
+    hostname = ssh.pop("hostname", None)
+    if not isinstance(hostname, str) or not hostname:
+        raise ConfigError(f"'{where}.ssh_config.hostname' (the SFTP server) is missing")
+    if not basepath.startswith("/"):
+        raise ConfigError(
+            f"'{where}.basepath' must be an absolute path on the server, got {basepath!r}"
+        )
+    if "port" in ssh:
+        try:
+            ssh["port"] = int(ssh["port"])
+        except (TypeError, ValueError):
+            raise ConfigError(f"'{where}.ssh_config.port' must be a number") from None
+    for key in ("known_hosts", "host_key_policy"):
+        if key in entry:
+            ssh[key] = entry[key]
+    return f"sftp://{hostname}{basepath.rstrip('/') or '/'}", ssh
 
 
 def sql_url(where: str, db: Any, kind: str) -> str:

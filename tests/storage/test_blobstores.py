@@ -1,4 +1,4 @@
-"""One contract suite for every blobstore backend: memory, disk, chained, S3."""
+"""One contract suite for every blobstore backend: memory, disk, chained, S3, fsspec, SFTP."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
-from provenance.blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from provenance.blobstores import Blobstore, ChainedStore, DiskStore, FsspecStore, MemoryStore
 
 from provenance.errors import BlobNotFound, InvalidId, PermissionDenied
 
@@ -32,10 +32,27 @@ def make_store(kind: str, root: str, **flags: Any) -> Blobstore:
         from s3_server import make_s3_store  # a local moto server, started on first use
 
         return make_s3_store(**flags)
+    if kind == "fsspec-local":
+        return FsspecStore("file://" + os.path.join(root, "fsspec"), **flags)
+    if kind == "fsspec-memory":
+        # fsspec's memory filesystem is one per process: a root of its own per store.
+        return FsspecStore(f"memory://{root}/fsspec", **flags)
+    if kind == "sftp":
+        from ssh_server import make_sftp_store  # a local sshd, started on first use
+
+        return make_sftp_store(**flags)
     raise ValueError(kind)
 
 
-KINDS = ["memory", "disk", "chained", pytest.param("s3", marks=pytest.mark.s3)]
+KINDS = [
+    "memory",
+    "disk",
+    "chained",
+    pytest.param("s3", marks=pytest.mark.s3),
+    "fsspec-local",
+    "fsspec-memory",
+    pytest.param("sftp", marks=pytest.mark.sftp),
+]
 
 
 @pytest.fixture(params=KINDS)
@@ -259,3 +276,23 @@ class S3StoreMachine(StoreMachine):
 
 TestS3StoreModel = pytest.mark.s3(S3StoreMachine.TestCase)
 TestS3StoreModel.settings = settings(max_examples=5, stateful_step_count=15, deadline=None)
+
+
+class FsspecLocalStoreMachine(StoreMachine):
+    kind = "fsspec-local"
+
+
+class FsspecMemoryStoreMachine(StoreMachine):
+    kind = "fsspec-memory"
+
+
+class SftpStoreMachine(StoreMachine):
+    kind = "sftp"
+
+
+TestFsspecLocalStoreModel = FsspecLocalStoreMachine.TestCase
+TestFsspecMemoryStoreModel = FsspecMemoryStoreMachine.TestCase
+for case in (TestFsspecLocalStoreModel, TestFsspecMemoryStoreModel):
+    case.settings = settings(max_examples=20, stateful_step_count=20, deadline=None)
+TestSftpStoreModel = pytest.mark.sftp(SftpStoreMachine.TestCase)
+TestSftpStoreModel.settings = settings(max_examples=5, stateful_step_count=15, deadline=None)
