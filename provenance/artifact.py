@@ -13,7 +13,7 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from .config import get_default_repo
+from .config import resolve_repo
 from .storage.artifact import Artifact, _detached_artifact  # noqa: F401  (see below)
 from .storage.proxies import (  # noqa: F401  (see below)
     ArtifactProxy,
@@ -72,7 +72,7 @@ def lazy_proxy_dict(
         elif isinstance(item, Artifact):
             artifacts.append(item)
         else:
-            artifacts.append(get_default_repo().get_artifact(item))
+            artifacts.append(resolve_repo().get_artifact(item))
     by_name: dict[str, list[Artifact]] = {}
     for a in artifacts:
         by_name.setdefault(a.name, []).append(a)

@@ -76,15 +76,15 @@ class Config:
         Blobstores by name.
     repos : dict
         Repositories by name.
-    default_repo : str
-        The name of the default repo.
+    default_repo : str or None
+        The name of the default repo (None once ``set_default_repo(None)``).
     source : dict
         The configuration they were built from.
     """
 
     blobstores: dict[str, Blobstore]
     repos: dict[str, Any]
-    default_repo: str
+    default_repo: str | None
     source: dict[str, Any] = field(default_factory=dict)
 
 
@@ -350,9 +350,21 @@ def get_repo_by_name(repo_name: str) -> Any:
 
 
 def resolve_repo(repo_or_name: Any = None) -> Any:
-    """A repo from a repo object, a configured repo name, or ``None`` (the default repo)."""
+    """A repo from a repo object, a configured repo name, or ``None`` (the default repo).
+
+    Raises
+    ------
+    RepoNotFound
+        For ``None`` when there is no default repo (``set_default_repo(None)``).
+    """
     if repo_or_name is None:
-        return get_default_repo()
+        repo = get_default_repo()
+        if repo is None:
+            raise RepoNotFound(
+                "there is no default repo (set_default_repo(None) cleared it): pass repo=... "
+                "or call provenance.set_default_repo() with a repo or a configured repo name"
+            )
+        return repo
     if isinstance(repo_or_name, str):
         return get_repo_by_name(repo_or_name)
     if not hasattr(repo_or_name, "lookup"):
@@ -367,7 +379,16 @@ def _coerce_repo(repo_or_name: Any) -> Any:
 
 
 def set_default_repo(repo_or_name: Any) -> None:
-    """Make a repo (or a configured repo name) the process-wide default."""
+    """Make a repo (or a configured repo name) the process-wide default.
+
+    ``None`` clears it, as in the original library: :func:`get_default_repo`
+    then returns ``None``, and a decorated function that names no repo
+    raises :class:`~provenance.RepoNotFound` before it runs.
+    """
+    if repo_or_name is None:
+        with _lock:
+            current_config().default_repo = None
+        return
     repo = _coerce_repo(repo_or_name)
     cfg = current_config()
     with _lock:
@@ -389,7 +410,7 @@ def get_default_repo() -> Any:
     if repo is not None:
         return repo
     cfg = current_config()
-    return cfg.repos[cfg.default_repo]
+    return None if cfg.default_repo is None else cfg.repos[cfg.default_repo]
 
 
 @contextlib.contextmanager

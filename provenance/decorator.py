@@ -268,9 +268,7 @@ class ProvenanceFunction:
             for i, value in enumerate(varargs_in):
                 found = proxies_changed_in(value)
                 if found:
-                    varargs_in[i] = report_changed_proxies(
-                        self, found, value, f"*args[{i}]", plain
-                    )
+                    varargs_in[i] = report_changed_proxies(self, found, value, f"*args[{i}]", plain)
             inputs["varargs"] = tuple(varargs_in)
         raw = {"kargs": kargs, "varargs": varargs}
         hashes = raw

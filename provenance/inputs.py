@@ -11,6 +11,7 @@ from typing import Any
 
 from .files import File
 from .hashing import hash_value
+from .storage.artifact import Artifact
 from .storage.inputs import _identity  # noqa: F401  (see below)
 from .storage.proxies import ArtifactProxy, is_proxy
 
@@ -69,6 +70,8 @@ def json_summary(value: Any, depth: int = 0) -> Any:
     if is_proxy(value):
         artifact = value.artifact
         return {"id": artifact.id, "type": "ArtifactProxy", "name": artifact.name}
+    if isinstance(value, Artifact):
+        return {"id": value.id, "type": "Artifact", "name": value.name}
     kind = type(value)
     if kind in _JSON_SCALARS:
         if kind is float and value != value:  # NaN is not JSON

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .artifact import Artifact
-from .config import get_default_repo
+from .config import resolve_repo
 from .observers import notify
 
 __all__ = ["load_artifact", "load_proxy"]
@@ -25,7 +25,7 @@ def load_artifact(artifact_id: str) -> Artifact:
     --------
     load_proxy
     """
-    artifact = get_default_repo().get_artifact(artifact_id)
+    artifact = resolve_repo().get_artifact(artifact_id)
     notify(artifact)  # capture_set records loaded artifacts too
     return artifact
 

@@ -223,3 +223,28 @@ def test_sqlite_repo_accepts_a_bare_path(tmp_path: Any) -> None:
     p.load_config(cfg)
     ident(1)
     assert os.path.exists(tmp_path / "plain.db")
+
+
+def test_set_default_repo_none_clears_the_default(tmp_path: Any) -> None:
+    """Issue 14, gap 10: the original's ``set_default_repo(None)``."""
+    repo = p.memory_repo()
+    p.set_default_repo(repo)
+    p.set_default_repo(None)
+    assert p.get_default_repo() is None
+    ran = []
+
+    @p.provenance()
+    def f(x: int) -> int:
+        ran.append(x)
+        return x
+
+    with pytest.raises(p.RepoNotFound, match=r"no default repo \(set_default_repo\(None\)"):
+        f(1)
+    assert ran == []  # before the function runs
+    with pytest.raises(p.RepoNotFound, match="no default repo"):
+        p.load_artifact("0" * 32)
+    with p.using_repo(repo):  # an explicit repo still works, and is restored after
+        assert f(2) == 2
+    assert p.get_default_repo() is None
+    p.set_default_repo(repo)
+    assert p.get_default_repo() is repo and f(2) == 2 and ran == [2]

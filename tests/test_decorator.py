@@ -259,6 +259,24 @@ def test_inputs_json_answers_the_original_guides_sql(repo: Any) -> None:
     assert parent == made.artifact.id
 
 
+def test_an_artifact_argument_is_summarized_as_the_original_did(repo: Any) -> None:
+    @p.provenance()
+    def make(x: int) -> int:
+        return x
+
+    @p.provenance()
+    def name_of(a: Any) -> str:
+        return str(a.name)
+
+    made = make(1)
+    result = name_of(made.artifact)
+    assert result.artifact.inputs_json["a"] == {
+        "id": made.artifact.id,
+        "type": "Artifact",
+        "name": made.artifact.name,
+    }
+
+
 def test_inputs_summary_reads_the_nested_layout_of_earlier_versions() -> None:
     from provenance.storage.index import COLUMNS
 

@@ -34,7 +34,6 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from .. import config
-from ..config import get_default_repo
 from ..errors import ProvenanceError, SetNotFound
 from ..inputs import artifact_ref
 from ..verbs.sets import load_set_by_id, load_set_by_name
@@ -246,7 +245,7 @@ def load_configuration(args: argparse.Namespace) -> None:
 
 def current_repo() -> Any:
     """The repo the command works on (``--repo`` or the configured default)."""
-    return get_default_repo()
+    return config.resolve_repo()
 
 
 def members(repo: Any) -> list[Any]:

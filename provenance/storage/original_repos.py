@@ -13,6 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy.pool import NullPool
+
 from .blobstores import Blobstore, MemoryStore
 from .index import SqlIndex
 from .repos import ChainedRepository, Repository
@@ -75,6 +77,9 @@ class PostgresRepo(Repository):
         A PostgreSQL schema to keep the tables in.
     create_schema : bool
         Create that schema if it does not exist.
+    persistent_connections : bool
+        False opens a connection for each use instead of keeping a pool
+        (SQLAlchemy's ``NullPool``), as the original's flag did.
     upgrade_db : bool
         Upgrade an index of an older schema revision on first use.
     engine_kwargs : dict, optional
@@ -92,6 +97,7 @@ class PostgresRepo(Repository):
         create_db: bool = False,
         schema: str | None = None,
         create_schema: bool = True,
+        persistent_connections: bool = True,
         upgrade_db: bool = True,
         engine_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
@@ -103,6 +109,8 @@ class PostgresRepo(Repository):
             raise TypeError(
                 f"{type(self).__name__}(store=...) takes a blobstore, got {type(store).__name__}"
             )
+        if not persistent_connections:
+            engine_kwargs = {"poolclass": NullPool, **(engine_kwargs or {})}
         index = SqlIndex(
             db,
             schema=schema,

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
-from ..config import get_default_repo
+from ..config import resolve_repo
 from ..errors import PermissionDenied, SetNotFound
 from ..hashing import hash_value
 from ..observers import artifact_observers
@@ -204,7 +204,7 @@ class ArtifactSet:
 
     def save(self, repo: Any = None) -> ArtifactSet:
         """Store the set (idempotent) and return it as stored."""
-        repo = repo or self.repo or get_default_repo()
+        repo = resolve_repo(repo or self.repo)
         created_at = datetime.now(timezone.utc)
         labels_hash = hash_value(self.labels)
         _set_index(repo).put_set(
@@ -231,7 +231,7 @@ class ArtifactSet:
 
     def artifacts(self) -> dict[str, Artifact]:
         """The member artifacts by id (batched queries)."""
-        repo = self.repo or get_default_repo()
+        repo = resolve_repo(self.repo)
         return dict(repo.get_artifacts(self._ids))
 
     def proxy_dict(self, group_artifacts_of_same_name: bool = False) -> LazyDict:
@@ -273,7 +273,7 @@ def load_set_by_id(set_id: str, repo: Any = None) -> ArtifactSet:
         If no such set is stored (also a ``KeyError``).
     """
     check_id(set_id, "set id")
-    for member_repo, index in _readable_indexes(repo or get_default_repo()):
+    for member_repo, index in _readable_indexes(resolve_repo(repo)):
         row = index.get_set(set_id)
         if row is not None:
             return _from_row(row, index.set_members(set_id), member_repo)
@@ -282,7 +282,7 @@ def load_set_by_id(set_id: str, repo: Any = None) -> ArtifactSet:
 
 def _newest(repo: Any, what: str, **criteria: Any) -> ArtifactSet:
     candidates = []
-    for member_repo, index in _readable_indexes(repo or get_default_repo()):
+    for member_repo, index in _readable_indexes(resolve_repo(repo)):
         for row in index.find_sets(limit=1, **criteria):
             candidates.append((row["created_at"], row, index, member_repo))
     if not candidates:
@@ -309,7 +309,7 @@ def label_set(artifact_set_or_id: Any, labels: Any, repo: Any = None) -> Artifac
     or a string for ``{"name": ...}``) are replaced, and the new set is
     saved and returned.  The old set stays stored.
     """
-    repo = repo or get_default_repo()
+    repo = resolve_repo(repo)
     if isinstance(artifact_set_or_id, ArtifactSet):
         artifact_set = artifact_set_or_id
     elif isinstance(artifact_set_or_id, str):
@@ -332,7 +332,7 @@ def delete_set(set_id: str, repo: Any = None) -> None:
         If the repo (or the member holding it) does not allow deletes.
     """
     check_id(set_id, "set id")
-    repo = repo or get_default_repo()
+    repo = resolve_repo(repo)
     _require_delete(repo)
     deleted = False
     for member_repo, index in _readable_indexes(repo):

@@ -37,7 +37,12 @@ def test_db_repo_by_the_original_constructor(tmp_path: Any) -> None:
     made = inc(2)
     # A second repo over the same database and store sees it, and so does the
     # repo sent to a worker (pickled as its spec).
-    again = r.PostgresRepo(url, DiskStore(str(tmp_path / "blobs")), read_through_write=False)
+    again = r.PostgresRepo(
+        url,
+        DiskStore(str(tmp_path / "blobs")),
+        read_through_write=False,
+        persistent_connections=False,
+    )
     assert again.get_by_id(made.artifact.id).value == 3
     clone = pickle.loads(pickle.dumps(repo))
     assert isinstance(clone, p.Repository) and clone.get_value(made.artifact.id) == 3

@@ -17,7 +17,6 @@ from ...config import (
     current_config,
     default_config,
     from_config,
-    get_default_repo,
     get_repo_by_name,
     resolve_repo,
 )
@@ -147,7 +146,7 @@ def get_metadata() -> str:
     provider = _provider
     if provider is not None:
         return str(provider[0])
-    repo = get_default_repo()
+    repo = resolve_repo(None)
     return f"repo@{repo.name}" if repo.name else f"repo@{repo!r}"
 
 
