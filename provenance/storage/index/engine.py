@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import importlib.util
 import os
 import threading
 import weakref
@@ -76,6 +77,10 @@ def _dispose_all() -> None:
             index.dispose()
 
 
+def _missing(module: str) -> bool:
+    return importlib.util.find_spec(module) is None
+
+
 class _Connections:
     """The engine and connections of an index; the parameters are :class:`SqlIndex`'s."""
 
@@ -93,6 +98,10 @@ class _Connections:
             url = make_url(db)
         except ArgumentError as exc:
             raise ConfigError(f"invalid database URL in 'db': {db!r} ({exc})") from None
+        if url.drivername == "postgresql" and _missing("psycopg2") and not _missing("psycopg"):
+            # A URL that names no driver (the original library's) means psycopg2 to
+            # SQLAlchemy; the postgres extra installs psycopg 3.
+            url = url.set(drivername="postgresql+psycopg")
         self.url = url
         self.schema = schema
         #: Kept so that worker processes rebuild the same engine (spec()).
