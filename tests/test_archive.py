@@ -70,6 +70,7 @@ def test_preserved_extension_is_in_the_value_id_normalized(repo: Any, tmp_path: 
     assert archived.artifact.value_id == content + ".mpg"
     assert archived.artifact.blob_id == content + ".mpg"
     assert archived.extension == ".mpg" and archived.content_hash == content
+    assert archived.abspath() == os.path.abspath(os.fspath(archived)) and archived.in_repo
     assert os.fspath(archived).endswith(".mpg")
     # .JPEG, .jpeg and .jpg are one extension, so one artifact.
     for name in ("a.JPEG", "b.jpeg", "c.jpg"):

@@ -154,6 +154,15 @@ class ArchivedFile(os.PathLike):
         """The local path of the archived file."""
         return self.__fspath__()
 
+    def abspath(self) -> str:
+        """The absolute local path of the archived file (the original library's method)."""
+        return os.path.abspath(self.__fspath__())
+
+    @property
+    def in_repo(self) -> bool:
+        """Always True: an ``ArchivedFile`` is the file as stored (the original's attribute)."""
+        return True
+
     def transform_value(self, transformer_fn: Any) -> TransformedProxy:
         """``transformer_fn(self)`` as a proxy that keeps this file's artifact.
 
