@@ -41,6 +41,7 @@ MOVED = {
     "provenance.ids": "provenance.storage.ids",
     "provenance._postgres": "provenance.storage.postgres",
     "provenance.vis": "provenance.verbs.vis",
+    "provenance.observers": "provenance.storage.observers",
     "provenance.blobstores": "provenance.storage.blobstores",
     "provenance.blobstores.base": "provenance.storage.blobstores.base",
     "provenance.blobstores.memory": "provenance.storage.blobstores.memory",

@@ -10,7 +10,7 @@ what needs the configured default repo: :func:`lazy_proxy_dict`.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .config import resolve_repo
@@ -43,6 +43,14 @@ __all__ = [
 # reachable here, so that stored values which hold proxies still load.
 
 
+def _artifact_of(item: Any) -> Artifact:
+    if is_proxy(item):
+        return item.artifact
+    if isinstance(item, Artifact):
+        return item
+    return resolve_repo().get_artifact(item)
+
+
 def _proxies(artifacts: list[Artifact]) -> list[Any]:
     return [a.proxy() for a in artifacts]
 
@@ -55,29 +63,34 @@ def lazy_proxy_dict(
 
     Parameters
     ----------
-    artifacts_or_ids : iterable of Artifact, ArtifactProxy or id
+    artifacts_or_ids : iterable or mapping of Artifact, ArtifactProxy or id
+        An iterable is keyed by artifact name; a mapping keeps its own keys.
     group_artifacts_of_same_name : bool
-        If true, a name maps to the list of proxies of that name; otherwise
-        two artifacts of the same name are an error.
+        If true, a name shared by several artifacts maps to the list of
+        their proxies (a unique name still maps to its proxy); otherwise two
+        artifacts of the same name are an error.
 
     Raises
     ------
     ValueError
         If two artifacts share a name and grouping was not asked for.
     """
-    artifacts: list[Artifact] = []
-    for item in artifacts_or_ids:
-        if is_proxy(item):
-            artifacts.append(item.artifact)  # type: ignore[union-attr]
-        elif isinstance(item, Artifact):
-            artifacts.append(item)
-        else:
-            artifacts.append(resolve_repo().get_artifact(item))
+    if isinstance(artifacts_or_ids, Mapping):
+        # The original's other form: keys chosen by the caller, any names.
+        chosen = {k: _artifact_of(v) for k, v in artifacts_or_ids.items()}
+        return LazyDict({k: a.proxy for k, a in chosen.items()})
+    artifacts = [_artifact_of(item) for item in artifacts_or_ids]
     by_name: dict[str, list[Artifact]] = {}
     for a in artifacts:
         by_name.setdefault(a.name, []).append(a)
     if group_artifacts_of_same_name:
-        return LazyDict({n: functools.partial(_proxies, group) for n, group in by_name.items()})
+        # A name shared by several artifacts maps to a list; a unique one to its proxy.
+        return LazyDict(
+            {
+                n: functools.partial(_proxies, group) if len(group) > 1 else group[0].proxy
+                for n, group in by_name.items()
+            }
+        )
     dupes = sorted(n for n, group in by_name.items() if len(group) > 1)
     if dupes:
         raise ValueError(

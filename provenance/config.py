@@ -87,6 +87,22 @@ class Config:
     default_repo: str | None
     source: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def current(cls) -> Config:
+        """The current configuration (the original's ``Config.current()``)."""
+        return current_config()
+
+    @classmethod
+    def set_current(cls, config: Config) -> None:
+        """Make ``config`` current (the original's ``Config.set_current``)."""
+        if not isinstance(config, Config):
+            raise TypeError(f"Config.set_current() takes a Config, got {type(config).__name__}")
+        global _current
+        for repo in config.repos.values():
+            remember_repo(repo)
+        with _lock:
+            _current = config
+
 
 # -- building -------------------------------------------------------------------
 
@@ -458,13 +474,14 @@ def set_check_mutations(setting: bool | None) -> None:
     Parameters
     ----------
     setting : bool or None
-        ``None`` (the default): a function that changes an argument in place
+        ``None`` or ``False`` (the default, and the original library's
+        default): an artifact proxy whose value was changed since it was
+        made is hashed as the new value it holds, with a
+        :class:`~provenance.MutatedArtifactValueWarning`.  ``True``: such a
+        proxy raises :class:`~provenance.MutatedArtifactValueError` instead.
+        Whatever the setting, a function that changes an argument in place
         raises :class:`~provenance.ImpureFunctionError` (checked after each
-        computed call), and an artifact proxy whose value was changed since it
-        was made is hashed as the new value it holds, with a warning.
-        ``True``: such a proxy raises :class:`~provenance.MutatedArtifactValueError`
-        instead.  ``False``: the check after each computed call is off (a
-        changed proxy still never keeps its old id, and still warns).
+        computed call), as in the original library.
     """
     settings.check_mutations = None if setting is None else bool(setting)
 

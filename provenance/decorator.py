@@ -40,9 +40,9 @@ from .guards import (  # ensure_proxies: public here, as it always was
     warn_path_arguments,
 )
 from .hashing import HASH_SCHEME, changed_proxies, hash_bytes, hash_value, proxies_changed_in
-from .observers import artifact_observers, notify
 from .serializers import get_serializer
 from .signature import CallSignature, remove_inputs_fn
+from .storage.observers import artifact_observers, notify
 from .storage.repos import repo_from_spec
 from .storing import input_summary, store_archive, store_composite, store_value
 from .why import explain_call
@@ -162,6 +162,9 @@ class ProvenanceFunction:
         self.custom_fields = fields
         self._input_hash_fn = remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
         self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
+        # A function made by with_merged_defaults says which parameters merge.
+        if merge_defaults is None:
+            merge_defaults = getattr(fn, "__merge_defaults__", None)
         self._signature = CallSignature(fn, merge_defaults)
         #: By artifact name.  Both this and the fingerprint belong to one
         #: config.generation(), and are dropped when it changes.
@@ -396,8 +399,10 @@ class ProvenanceFunction:
         value = self._signature.target(*call[0], **call[1])
         compute_duration = time.perf_counter() - t0
 
-        if _config.settings.check_mutations is not False:
-            check_impure(self, inputs, raw_hashes)
+        # Always, as in the original library: an impure function's result would be
+        # recorded against inputs it no longer has (set_check_mutations does not
+        # turn this off; it decides how changed proxies are reported).
+        check_impure(self, inputs, raw_hashes)
 
         record = {
             "code": code,

@@ -89,8 +89,7 @@ def check_impure(fn: Any, inputs: Mapping[str, Any], before: Mapping[str, Any]) 
         raise ImpureFunctionError(
             f"{fn.module_name}.{fn.fn_name}() changed its argument(s) {', '.join(changed)} "
             f"in place, so its result would be recorded against inputs it no longer has; "
-            f"nothing was stored.  Copy an argument before changing it, or turn this check "
-            f"off with provenance.set_check_mutations(False)."
+            f"nothing was stored.  Copy an argument before changing it."
         )
 
 

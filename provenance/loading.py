@@ -6,7 +6,7 @@ from typing import Any
 
 from .artifact import Artifact
 from .config import resolve_repo
-from .observers import notify
+from .storage.observers import notify
 
 __all__ = ["load_artifact", "load_proxy"]
 

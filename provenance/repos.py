@@ -25,6 +25,7 @@ from .config import (
 from .loading import load_artifact, load_proxy
 from .runinfo import set_run_info_fn
 from .storage.original_repos import ChainedRepo, DbRepo, MemoryRepo, PostgresRepo
+from .storage.proxies import ArtifactProxy as artifact_proxy  # the original's name
 from .storage.proxies import transform_value
 from .storage.repos import (  # noqa: F401  (see below)
     ChainedRepository,
@@ -58,6 +59,7 @@ __all__ = [
     "Repository",
     "StoredValue",
     "artifact_from_spec",
+    "artifact_proxy",
     "capture_set",
     "create_set",
     "current_config",

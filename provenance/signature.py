@@ -7,7 +7,7 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["CallSignature", "remove_inputs_fn"]
+__all__ = ["CallSignature", "fn_info", "remove_inputs_fn", "with_merged_defaults"]
 
 
 class CallSignature:
@@ -102,3 +102,46 @@ def remove_inputs_fn(names: frozenset[str]) -> Callable[[dict[str, Any]], dict[s
         return {"kargs": kargs, "varargs": inputs["varargs"]}
 
     return remove
+
+
+def with_merged_defaults(*parameters: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Merge dict arguments into the parameter's default dict (the original's ``utils`` helper).
+
+    ``f(config={"lr": 0.1})`` calls ``f`` with the default ``config`` updated
+    by the keys given.  With no names, every parameter whose default is a dict
+    merges; with names, those.  A decorated function wrapping the result
+    (``@provenance()``) merges the same way, so equal merged calls share an id.
+    """
+    merge: Any = list(parameters) or True
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        signature = CallSignature(fn, merge)
+
+        @functools.wraps(fn)
+        def merged(*args: Any, **kwargs: Any) -> Any:
+            _, _, call_args, call_kwargs = signature._bind_full(args, kwargs)
+            return fn(*call_args, **call_kwargs)
+
+        merged.__merge_defaults__ = merge  # type: ignore[attr-defined]
+        return merged
+
+    return decorate
+
+
+def fn_info(fn: Callable[..., Any]) -> dict[str, Any]:
+    """``{'name', 'module', 'varargs', 'kargs'}`` of a function or a partial (the original's)."""
+    signature = CallSignature(fn, None)
+    target = signature.target
+    if signature.fixed_args or signature.fixed_kwargs:
+        names = [n for n in signature.names if n not in signature.fixed_kwargs]
+        kargs = dict(zip(names, signature.fixed_args))
+        varargs = tuple(signature.fixed_args[len(names) :])
+        kargs.update(signature.fixed_kwargs)
+    else:
+        kargs, varargs = {}, ()
+    return {
+        "name": getattr(target, "__name__", repr(target)),
+        "module": getattr(target, "__module__", None),
+        "varargs": varargs,
+        "kargs": kargs,
+    }

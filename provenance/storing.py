@@ -20,13 +20,13 @@ from typing import Any
 from .fingerprint import CodeFingerprint
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .inputs import fit, iter_proxies, json_summary, unwrap
-from .observers import notify
 from .runinfo import get_run_info
 from .serializers import DEFAULT_SERIALIZER, serializer_for
 from .storage.archived import ArchivedFile, blob_key_for_file
 from .storage.artifact import Artifact
 from .storage.index import COLUMNS
 from .storage.inputs import dumps_inputs
+from .storage.observers import notify
 from .storage.proxies import CompositeDict
 from .storage.spill import StoredValue
 
@@ -124,7 +124,10 @@ def store_value(
     *,
     composite: bool = False,
     blob: Any = None,
+    kwargs: tuple[Any, Any] | None = None,
 ) -> Artifact:
+    # A composite's members take their own entry of the load/dump kwargs.
+    load_kwargs, dump_kwargs = kwargs or (fn.load_kwargs, fn.dump_kwargs)
     t0 = time.perf_counter()
     value_id = hash_value(value)
     hash_duration = time.perf_counter() - t0
@@ -142,8 +145,8 @@ def store_value(
     row.update(
         value_id=value_id,
         composite=composite,
-        load_kwargs=fn.load_kwargs,
-        dump_kwargs=fn.dump_kwargs,
+        load_kwargs=load_kwargs,
+        dump_kwargs=dump_kwargs,
         hash_duration=hash_duration,
     )
     if not repo.write or record.get("read_only"):
@@ -158,9 +161,7 @@ def store_value(
     # The blob is stored before the row that points to it, so an index
     # row never refers to a missing blob.
     if blob is None:
-        blob, serializer = _store_blob(
-            repo, raw, serializer, named, fn.dump_kwargs, record["repair"]
-        )
+        blob, serializer = _store_blob(repo, raw, serializer, named, dump_kwargs, record["repair"])
     row.update(
         serializer=serializer, blob_id=blob.blob_id, size=blob.size, value_inline=blob.inline
     )
@@ -196,6 +197,13 @@ def _store_blob(
         return stored, DEFAULT_SERIALIZER
 
 
+def _member_kwargs(kwargs: Any, key: str) -> Any:
+    """A composite member's entry of ``load_kwargs``/``dump_kwargs`` (``{key: {...}}``)."""
+    if not isinstance(kwargs, Mapping):
+        return None
+    return kwargs.get(key) or None
+
+
 def store_composite(
     fn: Any, repo: Any, artifact_id: str, value: Any, record: Mapping[str, Any], replace: bool
 ) -> CompositeDict:
@@ -210,16 +218,17 @@ def store_composite(
         sub_name = f"{fn.name}_{key}"
         sub_id = fn._artifact_id(sub_name, record["input_hashes"])
         members[key] = store_value(
-            fn, repo, sub_id, sub_name, item, record, replace, serializers.get(key)
-        )
+            fn, repo, sub_id, sub_name, item, record, replace, serializers.get(key),
+            kwargs=(_member_kwargs(fn.load_kwargs, key), _member_kwargs(fn.dump_kwargs, key)),
+        )  # fmt: skip
         notify(members[key])
     index = {k: a.id for k, a in members.items()}
     data = json.dumps(index, sort_keys=True).encode()
     # The member index is small: it lives in the row.
     blob = StoredValue(hash_bytes(data), len(data), data)
     artifact = store_value(
-            fn, repo, artifact_id, fn.name, index, record, replace, DEFAULT_SERIALIZER,
-        composite=True, blob=blob,
+        fn, repo, artifact_id, fn.name, index, record, replace, DEFAULT_SERIALIZER,
+        composite=True, blob=blob, kwargs=(None, None),  # the index is JSON, read as such
     )  # fmt: skip
     notify(artifact)
     return CompositeDict(artifact, {k: a.proxy for k, a in members.items()}, index)

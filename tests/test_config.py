@@ -7,7 +7,7 @@ import threading
 from typing import Any
 
 import pytest
-from conftest import sqlite_config
+from conftest import MEMORY_CONFIG, sqlite_config
 
 import provenance as p
 
@@ -248,3 +248,15 @@ def test_set_default_repo_none_clears_the_default(tmp_path: Any) -> None:
     assert p.get_default_repo() is None
     p.set_default_repo(repo)
     assert p.get_default_repo() is repo and f(2) == 2 and ran == [2]
+
+
+def test_config_current_and_set_current_as_the_original() -> None:
+    import provenance.repos as r
+
+    first = p.load_config(MEMORY_CONFIG)
+    second = p.load_config(MEMORY_CONFIG)
+    assert r.Config.current() is second
+    r.Config.set_current(first)
+    assert p.current_config() is first and p.get_default_repo() is first.repos["mem"]
+    with pytest.raises(TypeError, match="takes a Config, got dict"):
+        r.Config.set_current({})  # type: ignore[arg-type]

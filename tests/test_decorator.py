@@ -715,3 +715,26 @@ def test_awkward_arguments_are_recorded_on_every_backend(repo: Any) -> None:
 @p.provenance()
 def made_list(n: int) -> list[int]:
     return list(range(n))
+
+
+def test_composite_members_take_their_own_load_and_dump_kwargs(repo: Any) -> None:
+    """As in the original: ``load_kwargs={'b': {...}}`` is member ``b``'s."""
+
+    @p.provenance(
+        returns_composite=True,
+        serializer={"a": "cloudpickle"},
+        load_kwargs={"b": {"mmap_mode": None}},
+        dump_kwargs={"b": {"compress": 3}},
+    )
+    def parts(x: int) -> dict[str, Any]:
+        return {"a": x, "b": list(range(x))}
+
+    result = parts(3)
+    assert result["b"].artifact.load_kwargs == {"mmap_mode": None}
+    assert result["b"].artifact.dump_kwargs == {"compress": 3}
+    assert (
+        result["a"].artifact.load_kwargs is None
+        and result["a"].artifact.serializer == "cloudpickle"
+    )
+    assert result.artifact.load_kwargs is None
+    assert p.load_proxy(result["b"].artifact.id) == [0, 1, 2]

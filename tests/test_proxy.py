@@ -246,3 +246,44 @@ def test_an_archived_file_transforms_into_its_contents(disk_repo: Any, tmp_path:
     text = archived.transform_value(lambda f: pathlib.Path(f).read_text())
     assert text == "a,b\n1,2\n"
     assert text.artifact.id == archived.artifact.id
+
+
+def test_lazy_dicts_are_mutable_as_the_original_lazy_dict(repo: Any) -> None:
+    calls = []
+    d = p.lazy_dict({"a": lambda: calls.append("a") or 1, "b": lambda: 2})
+    d["c"] = 3
+    del d["b"]
+    assert dict(d) == {"a": 1, "c": 3} and calls == ["a"]
+    with pytest.raises(KeyError):
+        del d["b"]
+
+
+def test_lazy_proxy_dict_takes_a_mapping_and_groups_only_shared_names(repo: Any) -> None:
+    @p.provenance(name="shared")
+    def one(x: int) -> int:
+        return x
+
+    @p.provenance(name="unique")
+    def two(x: int) -> int:
+        return x * 2
+
+    a, b, c = one(1), one(2), two(3)
+    by_key = p.lazy_proxy_dict({"first": a.artifact, "second": b.artifact.id})
+    assert by_key["first"] == 1 and by_key["second"] == 2
+    assert by_key["second"].artifact.id == b.artifact.id
+    grouped = p.lazy_proxy_dict([a, b, c], group_artifacts_of_same_name=True)
+    assert sorted(grouped["shared"]) == [1, 2]  # a shared name: a list
+    assert grouped["unique"] == 6 and grouped["unique"].artifact.id == c.artifact.id
+
+
+def test_a_composite_cannot_be_changed_in_place(repo: Any) -> None:
+    @p.provenance(returns_composite=True)
+    def parts(x: int) -> dict[str, int]:
+        return {"a": x, "b": x + 1}
+
+    result = parts(1)
+    with pytest.raises(TypeError, match="copy it into a dict"):
+        result["a"] = 5
+    with pytest.raises(TypeError, match="copy it into a dict"):
+        del result["b"]
+    assert dict(result) == {"a": 1, "b": 2}

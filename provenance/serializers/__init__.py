@@ -27,11 +27,15 @@ from .registry import (
     serializer_for,
 )
 
+#: The original library's name for :func:`serializer_for` (the serializer a value gets).
+object_serializer = serializer_for
+
 __all__ = [
     "DEFAULT_SERIALIZER",
     "Serializer",
     "available_serializers",
     "get_serializer",
+    "object_serializer",
     "register_serializer",
     "serializer_for",
 ]

@@ -258,6 +258,14 @@ class Artifact:
     def __hash__(self) -> int:
         return hash(self.id)
 
+    def value_repr(self) -> tuple[str, str]:
+        """What an artifact passed as an argument is hashed as: its id (as in the original).
+
+        Not its loaded value, its repo or its cached columns, so the same
+        artifact fetched twice hashes alike.
+        """
+        return ("artifact", self.id)
+
     def __repr__(self) -> str:
         return f"<provenance.Artifact {self.id} {self.name} v{self.version}>"
 

@@ -17,8 +17,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArtifactNotFound, SetNotFound
+from ..errors import ArtifactNotFound, InvalidId, SetNotFound
 from .artifact import Artifact
+from .ids import check_id
+from .observers import notify
 from .proxies import is_proxy
 
 __all__ = ["SET_VERBS", "OriginalRepositoryMethods", "artifact_id_of"]
@@ -55,6 +57,15 @@ def artifact_id_of(artifact_or_id: Any) -> str:
     return found
 
 
+def _as_artifact_id(artifact_id: Any) -> str:
+    # The original looked ids up as keys: one that cannot be an id is not found
+    # (a KeyError), rather than the InvalidId (a ValueError) of this library's API.
+    try:
+        return check_id(artifact_id)
+    except InvalidId as exc:
+        raise ArtifactNotFound(f"no artifact with id {artifact_id!r}: {exc}") from None
+
+
 class OriginalRepositoryMethods:
     """``get_by_id``, ``batch_get_by_id``, ``get_by_value_id``, ``get_value``,
     ``get_inputs``, ``run_info``, ``delete``, ``repo[id]`` and the set methods
@@ -74,22 +85,29 @@ class OriginalRepositoryMethods:
         def delete_artifact(self, artifact_id: str) -> bool: ...
 
     def get_by_id(self, artifact_id: str) -> Artifact:
-        """The artifact with this id; :class:`~provenance.ArtifactNotFound` (a KeyError) if none."""
-        return self.get_artifact(artifact_id)
+        """The artifact with this id; :class:`~provenance.ArtifactNotFound` (a KeyError) if none.
+
+        Seen by :func:`~provenance.capture_set`, as a load.
+        """
+        artifact = self.get_artifact(_as_artifact_id(artifact_id))
+        notify(artifact)
+        return artifact
 
     def __getitem__(self, artifact_id: str) -> Artifact:
-        return self.get_artifact(artifact_id)
+        return self.get_by_id(artifact_id)
 
     def batch_get_by_id(self, artifact_ids: Iterable[str]) -> list[Artifact]:
         """The artifacts of these ids, in their order, in batched queries.
 
         Raises :class:`~provenance.ArtifactNotFound` naming the ids not found.
         """
-        ids = list(artifact_ids)
+        ids = [_as_artifact_id(i) for i in artifact_ids]
         found = self.get_artifacts(ids)
         missing = [i for i in ids if i not in found]
         if missing:
             raise ArtifactNotFound(f"artifact(s) {', '.join(missing)} are not in {self!r}")
+        for i in ids:
+            notify(found[i])
         return [found[i] for i in ids]
 
     def get_by_value_id(self, value_id: str) -> Artifact:
@@ -97,6 +115,7 @@ class OriginalRepositoryMethods:
         found = self.find_artifacts(value_id=value_id, limit=1)
         if not found:
             raise ArtifactNotFound(f"no artifact with value id {value_id} is in {self!r}")
+        notify(found[0])
         return found[0]
 
     def get_value(self, artifact_or_id: Any) -> Any:
@@ -132,6 +151,10 @@ class OriginalRepositoryMethods:
 
     def get_set_by_id(self, set_id: str) -> Any:
         """The stored set with this id; :class:`~provenance.SetNotFound` (a KeyError) if none."""
+        try:
+            check_id(set_id, "set id")
+        except InvalidId as exc:
+            raise SetNotFound(f"no artifact set with id {set_id!r}: {exc}") from None
         return _set_verb("load_set_by_id")(set_id, repo=self)
 
     def get_set_by_labels(self, labels: Any) -> Any:

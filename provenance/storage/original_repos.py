@@ -10,9 +10,11 @@ worker processes as one).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from .blobstores import Blobstore, MemoryStore
@@ -120,6 +122,21 @@ class PostgresRepo(Repository):
             engine_kwargs=engine_kwargs,
         )
         super().__init__(index, store, read=read, write=write, delete=delete)
+
+    @contextlib.contextmanager
+    def session(self) -> Iterator[Session]:
+        """An SQLAlchemy session on the index's database (the original's method).
+
+        For queries of your own, as the original's guide made them
+        (``pd.read_sql(query, session.connection())``); the session is closed
+        on leaving the block, and rolled back if it raised.
+        """
+        with Session(self.index.engine) as session:
+            try:
+                yield session
+            except BaseException:
+                session.rollback()
+                raise
 
 
 #: The original library's second name for :class:`PostgresRepo`.

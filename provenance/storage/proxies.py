@@ -9,8 +9,9 @@ Both pickle as a reference to their artifact.
 from __future__ import annotations
 
 import copy
+import functools
 import weakref
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import wrapt
@@ -193,8 +194,14 @@ def is_proxy(obj: Any) -> bool:
 # -- lazy dicts --------------------------------------------------------------
 
 
-class LazyDict(Mapping[str, Any]):
-    """A read-only mapping whose values are computed on first access.
+def _itself(value: Any) -> Any:
+    return value
+
+
+class LazyDict(MutableMapping[str, Any]):
+    """A mapping whose values are computed on first access (the original's ``lazy_dict``).
+
+    Setting a key stores a value as it is; deleting one drops it.
 
     Parameters
     ----------
@@ -210,6 +217,14 @@ class LazyDict(Mapping[str, Any]):
             thunk = self._thunks[key]
             self._values[key] = thunk()
         return self._values[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._thunks[key] = functools.partial(_itself, value)
+        self._values[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._thunks[key]
+        self._values.pop(key, None)
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._thunks)
@@ -248,6 +263,15 @@ class CompositeDict(LazyDict):
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_proxy_of, (self.artifact,))
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        raise TypeError(
+            f"the members of composite artifact {self.artifact.id} are stored artifacts: "
+            "copy it into a dict (dict(composite)) to change it"
+        )
+
+    def __delitem__(self, key: str) -> None:
+        self.__setitem__(key, None)
 
     def __repr__(self) -> str:
         return f"<provenance.CompositeDict({self.artifact.id}) keys={list(self)!r}>"

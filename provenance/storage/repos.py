@@ -22,6 +22,7 @@ from ..errors import (
     BlobNotFound,
     ConfigError,
     CorruptBlob,
+    InvalidId,
     MissingDependency,
     PermissionDenied,
 )
@@ -158,10 +159,10 @@ class Repository(OriginalRepositoryMethods):
 
     def __contains__(self, artifact_or_id: object) -> bool:
         try:
-            artifact_id = artifact_id_of(artifact_or_id)
-        except TypeError:
-            return False
-        return self.index.exists(check_id(artifact_id))
+            artifact_id = check_id(artifact_id_of(artifact_or_id))
+        except (TypeError, InvalidId):
+            return False  # what cannot be an id is not in the repo, as in the original
+        return self.index.exists(artifact_id)
 
     def find_artifacts(
         self,

@@ -19,8 +19,8 @@ from ..artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
 from ..config import resolve_repo
 from ..errors import PermissionDenied, SetNotFound
 from ..hashing import hash_value
-from ..observers import artifact_observers
 from ..storage.ids import check_id
+from ..storage.observers import artifact_observers
 from ..storage.original_api import SET_VERBS
 
 __all__ = [
@@ -181,18 +181,18 @@ class ArtifactSet:
     def add(
         self, artifact_or_id: Any, labels: Any = None, *, name: str | None = None
     ) -> ArtifactSet:
-        """A new set with one more member (labels kept unless given)."""
-        given = self._labels_for(labels, name)
-        new_labels = self.labels if given is None else given
-        return self._derive(self._ids | {_artifact_id_of(artifact_or_id)}, new_labels)
+        """A new set with one more member (unlabelled unless ``labels`` or ``name``)."""
+        return self._derive(
+            self._ids | {_artifact_id_of(artifact_or_id)}, self._labels_for(labels, name)
+        )
 
     def remove(
         self, artifact_or_id: Any, labels: Any = None, *, name: str | None = None
     ) -> ArtifactSet:
-        """A new set without one member (labels kept unless given)."""
-        given = self._labels_for(labels, name)
-        new_labels = self.labels if given is None else given
-        return self._derive(self._ids - {_artifact_id_of(artifact_or_id)}, new_labels)
+        """A new set without one member (unlabelled unless ``labels`` or ``name``)."""
+        return self._derive(
+            self._ids - {_artifact_id_of(artifact_or_id)}, self._labels_for(labels, name)
+        )
 
     def relabel(self, labels: Any) -> ArtifactSet:
         """The same members under new labels (a new set, with a new id)."""

@@ -139,3 +139,17 @@ def test_value_repr_changes_the_cache_key_of_a_call(disk_repo: p.Repository) -> 
     assert fit(Config(0.5, False)) == 1.0
     assert fit(Config(0.7, False)) == 1.4
     assert calls == [0.5, 0.7]
+
+
+def test_an_artifact_hashes_as_its_id_however_it_was_fetched(disk_repo: p.Repository) -> None:
+    """As in the original: ``('artifact', id)``, not its loaded state."""
+
+    @p.provenance()
+    def make(n: int) -> list[int]:
+        return [n]
+
+    made = make(1)
+    fetched = disk_repo.get_by_id(made.artifact.id)
+    assert fetched is not made.artifact
+    assert p.hash(made.artifact) == p.hash(fetched) == p.hash(p.load_artifact(made.artifact.id))
+    assert p.hash(made.artifact) != p.hash(make(2).artifact)

@@ -94,3 +94,10 @@ def test_registering_for_pandas_and_numpy_imports_neither() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_object_serializer_is_the_originals_name_for_serializer_for() -> None:
+    from provenance.serializers import object_serializer, serializer_for
+
+    assert object_serializer is serializer_for
+    assert object_serializer(object()) == "joblib"

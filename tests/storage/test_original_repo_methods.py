@@ -65,3 +65,16 @@ def test_a_chained_repository_has_them_too(tmp_path: Any) -> None:
     assert chain.get_value(a.artifact.id) == [4, 4]
     assert chain.get_by_value_id(a.artifact.value_id).id == a.artifact.id
     assert [x.id for x in chain.batch_get_by_id([a.artifact.id])] == [a.artifact.id]
+
+
+def test_ids_that_cannot_be_ids_are_not_found(repo: Any) -> None:
+    """The original looked ids up as keys: ``KeyError``, not a ``ValueError``."""
+    assert "foo" not in repo and not repo.contains_set("foo")
+    with pytest.raises(KeyError, match="'foo'"):
+        repo.get_by_id("foo")
+    with pytest.raises(KeyError, match="'foo'"):
+        repo["foo"]
+    with pytest.raises(KeyError, match="'foo'"):
+        repo.get_set_by_id("foo")
+    with pytest.raises(KeyError):
+        repo.batch_get_by_id(["foo"])

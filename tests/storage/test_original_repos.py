@@ -44,6 +44,12 @@ def test_db_repo_by_the_original_constructor(tmp_path: Any) -> None:
         persistent_connections=False,
     )
     assert again.get_by_id(made.artifact.id).value == 3
+    # The original's session() for queries of one's own.
+    import sqlalchemy as sa
+
+    with repo.session() as session:
+        count = session.execute(sa.text("select count(*) from artifacts")).scalar()
+    assert count == 1
     clone = pickle.loads(pickle.dumps(repo))
     assert isinstance(clone, p.Repository) and clone.get_value(made.artifact.id) == 3
     with pytest.raises(TypeError, match=r"PostgresRepo\(db=...\) takes a database URL, got dict"):

@@ -57,6 +57,9 @@ def test_the_original_librarys_set_methods(repo: Any) -> None:
     assert p.ArtifactSet([a, b, c, d]).difference(s, u).artifact_ids == set()
     assert s.add(c, name="three").labels == {"name": "three"}
     assert s.remove(a, name="one").name == "one"
+    # As in the original, a derived set is unlabelled unless labels are given.
+    named = p.ArtifactSet([a, b], "pair")
+    assert named.add(c).labels is None and named.remove(a).name is None
     with pytest.raises(ValueError, match="either labels or name"):
         s.union(t, labels="x", name="y")
 
@@ -249,3 +252,19 @@ def test_a_decorated_function_can_return_a_set(repo: p.Repository) -> None:
 
     assert total(first) == 30
     assert total(p.load_set_by_name("members")).artifact.id == total(first).artifact.id
+
+
+def test_capture_set_sees_loads_through_the_original_repo_methods(repo: p.Repository) -> None:
+    @p.provenance()
+    def make(i: int) -> int:
+        return i
+
+    a, b, c = make(1), make(2), make(3)
+    with p.capture_set("loaded") as result:
+        repo.get_by_id(a.artifact.id)
+        repo[b.artifact.id]
+        repo.get_by_value_id(c.artifact.value_id)
+    assert set(result[0]) == {a.artifact.id, b.artifact.id, c.artifact.id}
+    with p.capture_set("batch") as batch:
+        repo.batch_get_by_id([a.artifact.id])
+    assert list(batch[0]) == [a.artifact.id]
