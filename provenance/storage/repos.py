@@ -22,6 +22,7 @@ from ..errors import (
     BlobNotFound,
     ConfigError,
     CorruptBlob,
+    IndexDamaged,
     MissingDependency,
     PermissionDenied,
 )
@@ -65,7 +66,16 @@ class Repository(OriginalRepositoryMethods):
     read, write, delete : bool
         What the repo may be used for.  A repo without ``write`` never
         stores anything: the decorator computes and returns values with a
-        warning.
+        warning.  A repo whose index or blobstore this process cannot write
+        (a read-only mount, another user's files) behaves as one without
+        ``write``, and its explicit writes raise
+        :class:`~provenance.errors.PermissionDenied` saying why.
+
+    Raises
+    ------
+    IndexDamaged
+        If the index is a zero-length SQLite file while the blobstore holds
+        blobs (a lost or truncated index, which must not pass for a new one).
     """
 
     kind = "sql"
@@ -84,8 +94,43 @@ class Repository(OriginalRepositoryMethods):
         self.blobstore = blobstore
         self.name = name
         self.read = bool(read)
-        self.write = bool(write)
+        self._write_flag = bool(write)
         self.delete_allowed = bool(delete)
+        if index.empty_file is not None:
+            self._check_empty_index(index.empty_file)
+
+    @property
+    def write(self) -> bool:
+        """Whether the repo stores what it computes (its flag, and what it can write)."""
+        return self._write_flag and self.cannot_write is None
+
+    @write.setter
+    def write(self, value: bool) -> None:
+        self._write_flag = bool(value)
+
+    @property
+    def cannot_write(self) -> str | None:
+        """Why a repo configured to write cannot (a read-only index or store), or ``None``."""
+        if not self._write_flag:
+            return None
+        reason = self.index.read_only
+        if reason is not None and reason != "write: false":
+            return f"its index is read-only: {reason}"
+        if self.blobstore.cannot_write is not None:
+            return f"its blobstore is read-only: {self.blobstore.cannot_write}"
+        return None
+
+    def _check_empty_index(self, path: str) -> None:
+        # A zero-length file is what a lost or truncated index looks like: beside
+        # stored blobs it must not become a new index, whose gc would see
+        # every blob as unreferenced.
+        if next(iter(self.blobstore._keys()), None) is not None:
+            raise IndexDamaged(
+                f"the index {path} is an empty (zero-length) file, but its blobstore "
+                f"{self.blobstore!r} holds blobs: the index was lost or truncated.  "
+                "Restore it from a backup (nothing was written to it)."
+            )
+        self.index.adopt_empty_file()
 
     # -- identity across processes ----------------------------------------------
 
@@ -98,7 +143,7 @@ class Repository(OriginalRepositoryMethods):
             "engine_kwargs": self.index.engine_kwargs or None,
             "store": self.blobstore.spec(),
             "read": self.read,
-            "write": self.write,
+            "write": self._write_flag,
             "delete": self.delete_allowed,
         }
 
@@ -125,6 +170,8 @@ class Repository(OriginalRepositoryMethods):
     # -- reading ------------------------------------------------------------------
 
     def _require(self, flag: str) -> None:
+        if flag == "write" and self.cannot_write is not None:
+            raise PermissionDenied(f"{self!r} cannot be written: {self.cannot_write}")
         allowed = self.delete_allowed if flag == "delete" else getattr(self, flag)
         if not allowed:
             raise PermissionDenied(f"{self!r} is not configured to {flag} ({flag}: false)")
@@ -583,7 +630,12 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
         )
     store_spec = dict(spec.pop("store"))
     store = build_blobstore("store", store_spec, {})
-    index = SqlIndex(spec["db"], schema=spec.get("schema"), engine_kwargs=spec.get("engine_kwargs"))
+    index = SqlIndex(
+        spec["db"],
+        schema=spec.get("schema"),
+        engine_kwargs=spec.get("engine_kwargs"),
+        read_only=not spec.get("write", True),
+    )
     return Repository(
         index,
         store,
