@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ...errors import PermissionDenied
@@ -38,11 +38,14 @@ class Staged:
         Its size in bytes (a directory's: the sum of its files).
     age : float
         Seconds since it (or anything in it) was last modified.
+    owner : Blobstore, optional
+        The member store that listed it (in a chained store), which removes it.
     """
 
     path: str
     size: int
     age: float
+    owner: Any = field(default=None, compare=False, repr=False)
 
 
 class Blobstore:
@@ -255,7 +258,7 @@ class Blobstore:
         self._require("delete")
         freed = 0
         for item in items:
-            self._remove_staging(item)
+            (item.owner or self)._remove_staging(item)
             freed += item.size
         return freed
 
