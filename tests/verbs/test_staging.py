@@ -73,6 +73,17 @@ def kill_a_writer(root: Path, megabytes: int = 20) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
+def deletable(root: Path) -> dict[str, Any]:
+    """A config of the repo at ``root``, allowed to delete (as gc needs)."""
+    store = {"type": "disk", "cachedir": str(root / "blobs"), "delete": True}
+    index = {"type": "sql", "db": f"sqlite:///{root / 'index.db'}", "store": "disk"}
+    return {
+        "blobstores": {"disk": store},
+        "artifact_repos": {"r": {**index, "delete": True}},
+        "default_repo": "r",
+    }
+
+
 def age(paths: list[Path], seconds: float) -> None:
     then = time.time() - seconds
     for path in paths:
@@ -124,14 +135,7 @@ def test_gc_removes_what_killed_writers_left_after_the_grace_period(tmp_path: Pa
 def test_a_grace_period_of_zero_takes_every_leftover(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     kill_a_writer(root, megabytes=2)
-    p.load_config(
-        {
-            "blobstores": {"disk": {"type": "disk", "cachedir": str(root / "blobs"), "delete": True}},
-            "artifact_repos": {"r": {"type": "sql", "db": f"sqlite:///{root / 'index.db'}",
-                                     "store": "disk", "delete": True}},
-            "default_repo": "r",
-        }
-    )  # fmt: skip
+    p.load_config(deletable(root))
     assert len(p.verify(grace_period=0).staging) == 1
     report = p.gc(dry_run=False, grace_period=0)
     assert len(report.staging_removed) == 1 and report.staging_bytes_freed >= 2 << 20
