@@ -98,14 +98,7 @@ def test_gc_removes_what_killed_writers_left_after_the_grace_period(tmp_path: Pa
     staging = root / "blobs" / ".tmp"
     left = list(staging.iterdir())
     assert len(left) == 3 and all(f.stat().st_size >= 20 << 20 for f in left)
-    cfg = p.load_config(
-        {
-            "blobstores": {"disk": {"type": "disk", "cachedir": str(root / "blobs"), "delete": True}},
-            "artifact_repos": {"r": {"type": "sql", "db": f"sqlite:///{root / 'index.db'}",
-                                     "store": "disk", "delete": True}},
-            "default_repo": "r",
-        }
-    )  # fmt: skip
+    cfg = p.load_config(deletable(root))
 
     @p.provenance()
     def kept(x: int) -> bytes:
