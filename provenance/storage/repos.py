@@ -8,6 +8,7 @@ up in several repositories in order.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import pickle
@@ -25,6 +26,7 @@ from ..errors import (
     IndexDamaged,
     MissingDependency,
     PermissionDenied,
+    StorageFull,
 )
 from ..hashing import hash_bytes, hash_file
 from ..serializers import get_serializer
@@ -331,6 +333,27 @@ class Repository(OriginalRepositoryMethods):
         of the same key (one found corrupt).
         """
         self._require("write")
+        try:
+            return self._store_value(value, serializer, dump_kwargs, overwrite, inline_limit)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or isinstance(exc, StorageFull):
+                raise
+            where = self.blobstore.staging_dir() or tempfile.gettempdir()
+            raise StorageFull(
+                exc.errno,
+                f"no space left on the device of {where}, where {self!r} stages values: "
+                f"{exc.strerror}; free some space (provenance gc) and retry",
+                exc.filename or where,
+            ) from exc
+
+    def _store_value(
+        self,
+        value: Any,
+        serializer: str,
+        dump_kwargs: Mapping[str, Any] | None,
+        overwrite: bool,
+        inline_limit: int,
+    ) -> StoredValue:
         ser = get_serializer(serializer)
         kwargs = dict(dump_kwargs or {})
         if ser.dump_to is not None:
