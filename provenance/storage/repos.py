@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import errno
 import json
-import os
 import pickle
-import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -38,7 +36,7 @@ from .index import COLUMNS, SqlIndex
 from .original_api import OriginalRepositoryMethods, artifact_id_of
 from .proxies import CompositeDict
 from .specs import build_blobstore
-from .spill import HashingSpill, StoredValue, read_small, temp_copy
+from .spill import StoredValue, read_small, serialize, temp_copy
 
 __all__ = [
     "ChainedRepository",
@@ -334,7 +332,8 @@ class Repository(OriginalRepositoryMethods):
         """
         self._require("write")
         try:
-            return self._store_value(value, serializer, dump_kwargs, overwrite, inline_limit)
+            ser = get_serializer(serializer)
+            return serialize(self.blobstore, value, ser, dump_kwargs, overwrite, inline_limit)
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or isinstance(exc, StorageFull):
                 raise
@@ -345,38 +344,6 @@ class Repository(OriginalRepositoryMethods):
                 f"{exc.strerror}; free some space (provenance gc) and retry",
                 exc.filename or where,
             ) from exc
-
-    def _store_value(
-        self,
-        value: Any,
-        serializer: str,
-        dump_kwargs: Mapping[str, Any] | None,
-        overwrite: bool,
-        inline_limit: int,
-    ) -> StoredValue:
-        ser = get_serializer(serializer)
-        kwargs = dict(dump_kwargs or {})
-        if ser.dump_to is not None:
-            with HashingSpill(inline_limit, self.blobstore.staging_dir()) as out:
-                ser.dump_to(value, out, **kwargs)
-                blob_id = out.hexdigest()
-                if out.path is None:
-                    return StoredValue(blob_id, out.size, out.getvalue())
-                out.close()
-                self.blobstore.put_file(blob_id, out.path, move=True, overwrite=overwrite)
-                return StoredValue(blob_id, out.size, None)
-        # A serializer that only writes to file names: give it a name that
-        # does not exist yet, in a private directory on the store's disk.
-        workdir = tempfile.mkdtemp(prefix="provenance-", dir=self.blobstore.staging_dir())
-        tmp = os.path.join(workdir, "value")
-        try:
-            ser.dump(value, tmp, **kwargs)
-            blob_id = hash_file(tmp)
-            size = os.path.getsize(tmp)
-            self.blobstore.put_file(blob_id, tmp, move=True, overwrite=overwrite)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        return StoredValue(blob_id, size, None)
 
     def store_file(self, blob_id: str, path: str, *, overwrite: bool = False) -> None:
         """Copy a file into the blobstore under ``blob_id`` (streamed, atomic)."""
