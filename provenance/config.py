@@ -167,6 +167,7 @@ def _build_repo(
             create_schema=bool(entry.get("create_schema", True)),
             upgrade_db=bool(entry.get("upgrade_db", False)),
             engine_kwargs=entry.get("engine_kwargs"),
+            read_only=not flags["write"],
         )
         blobstore = store(True)
         assert blobstore is not None

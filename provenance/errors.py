@@ -20,8 +20,13 @@ written against the built-in (``except KeyError``) keeps working::
     ├── ImpureFunctionError                 a function changed its inputs in place
     ├── MutatedArtifactValueError           an artifact's value was changed in place
     ├── NotAProxyError (ValueError, TypeError)  a plain value where a proxy is required
-    ├── PermissionDenied (PermissionError)  a repo or store lacks the read/write/delete flag
-    ├── CorruptBlob                         stored bytes do not match their hash
+    ├── PermissionDenied (PermissionError)  a repo or store lacks the read/write/delete flag,
+    │                                       or its files cannot be written (a read-only mount)
+    ├── StorageError                        the index or the blobstore is damaged, down or full
+    │   ├── CorruptBlob                     stored bytes do not match their hash
+    │   ├── IndexDamaged                    the index file is empty or malformed
+    │   ├── IndexUnavailable (ConnectionError)  the index server cannot be reached
+    │   └── StorageFull (OSError)           no space left where a value or row is written
     ├── SchemaError                         the index schema cannot be used
     │   └── SchemaOutdated                  the index needs ``provenance db upgrade``
     ├── MissingDependency (ImportError)     an optional extra is not installed
@@ -52,6 +57,8 @@ __all__ = [
     "ClientError",
     "CodeChangedWarning",
     "ImpureFunctionError",
+    "IndexDamaged",
+    "IndexUnavailable",
     "InvalidId",
     "MetaflowInvalidPathspec",
     "MetaflowNamespaceMismatch",
@@ -72,6 +79,8 @@ __all__ = [
     "SerializerFallbackWarning",
     "SerializationError",
     "SetNotFound",
+    "StorageError",
+    "StorageFull",
     "UnknownSerializer",
 ]
 
@@ -156,11 +165,47 @@ class NotAProxyError(ProvenanceError, ValueError, TypeError):
 
 
 class PermissionDenied(ProvenanceError, PermissionError):
-    """A repository or blobstore was asked to do what its flags forbid."""
+    """A repository or blobstore was asked to do what its flags forbid.
+
+    Also raised when a repo configured to write cannot: its index or its
+    blobstore is read-only for this user (another user's files, a read-only
+    mount).  The message names the repo or store and the reason.
+    """
 
 
-class CorruptBlob(ProvenanceError):
+class StorageError(ProvenanceError):
+    """The index or the blobstore failed: damaged, unreachable or full.
+
+    The message names the file, directory or server (a URL without its
+    password); the driver's or the operating system's exception is chained
+    as ``__cause__``.
+    """
+
+
+class CorruptBlob(StorageError):
     """Bytes read back from a blobstore do not match their recorded hash."""
+
+
+class IndexDamaged(StorageError):
+    """The index database file is damaged: zero-length beside stored blobs, or malformed.
+
+    Nothing is written to a damaged index, and ``gc`` never runs on one (its
+    blobs would all look unreferenced).  Restore the file from a backup.
+    """
+
+
+class IndexUnavailable(StorageError, ConnectionError):
+    """The index database server cannot be reached (down, restarting, unreachable)."""
+
+
+class StorageFull(StorageError, OSError):
+    """No space is left on the device where a value or an index row is written.
+
+    An ``OSError`` too, with ``errno`` ``ENOSPC`` and ``filename`` the path.
+    """
+
+    def __str__(self) -> str:
+        return str(self.strerror) if self.strerror else super().__str__()
 
 
 class SchemaError(ProvenanceError):

@@ -152,7 +152,7 @@ def store_value(
     if not repo.write or record.get("read_only"):
         if not record.get("read_only"):
             warnings.warn(
-                f"{repo!r} is read-only: {name} was computed but not stored",
+                f"{_read_only(repo)}: {name} was computed but not stored",
                 RuntimeWarning,
                 stacklevel=3,
             )
@@ -264,7 +264,7 @@ def store_archive(
     if not repo.write or record.get("read_only"):
         if not record.get("read_only"):
             warnings.warn(
-                f"{repo!r} is read-only: {path} was not archived", RuntimeWarning, stacklevel=3
+                f"{_read_only(repo)}: {path} was not archived", RuntimeWarning, stacklevel=3
             )
         return raw
     # The copy is stored (streamed, atomically) before its row, and the
@@ -278,6 +278,14 @@ def store_archive(
         os.unlink(path)
     notify(artifact)
     return ArchivedFile(artifact.repo, blob_id, artifact=artifact)
+
+
+def _read_only(repo: Any) -> str:
+    """Why ``repo`` stores nothing: its flag, or what it found it cannot write."""
+    reason = getattr(repo, "cannot_write", None)
+    if reason is None:
+        return f"{repo!r} is read-only (write: false)"
+    return f"{repo!r} cannot be written ({reason}), so it is used read-only"
 
 
 def _code_row(record: Mapping[str, Any]) -> tuple[str, str, Mapping[str, str]]:

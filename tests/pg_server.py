@@ -61,15 +61,26 @@ class PostgresServer:
         self._run(
             [initdb, "-D", self.data, "-U", self.user, "-A", "trust", "--no-sync", "-E", "UTF8"]
         )
+        self._start()
+
+    def _start(self) -> None:
         options = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
             "-c max_connections=300"
         )
         self._run(
-            [pg_ctl, "-D", self.data, "-o", options, "-l", os.path.join(self.root, "log"), "-w",
-             "start"]
+            [self.pg_ctl, "-D", self.data, "-o", options, "-l", os.path.join(self.root, "log"),
+             "-w", "start"]
         )  # fmt: skip
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data: an outage, until :meth:`resume`."""
+        self._run([self.pg_ctl, "-D", self.data, "-m", "fast", "-w", "stop"])
+
+    def resume(self) -> None:
+        """Start the server again after :meth:`pause` (same port, same databases)."""
+        self._start()
 
     def _run(self, cmd: list[str]) -> None:
         subprocess.run(self._as + cmd, check=True, capture_output=True, cwd=self.root)

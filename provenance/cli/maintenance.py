@@ -58,6 +58,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     total = sum(m.index.count() for m in members(repo))
     with progress_bar(args, "verify", total) as update:
         report = verify(repo, progress=update)
+    if report.staging:
+        size = format_size(sum(item.size for item in report.staging))
+        print(f"{len(report.staging)} staging files ({size}) were left by interrupted "
+              "writes; `provenance gc` removes them", file=sys.stderr)  # fmt: skip
     if report.problems:
         rows = [(p.kind, p.artifact_id, p.name, p.detail) for p in report.problems]
         print(format_table(("PROBLEM", "ARTIFACT", "NAME", "DETAIL"), rows))
@@ -96,6 +100,13 @@ def cmd_gc(args: argparse.Namespace) -> int:
         summary = f"deleted {len(keys)} unreferenced blobs, freed {format_size(report.bytes_freed)}"
     if report.skipped_recent:
         summary += f"; {len(report.skipped_recent)} recent blobs left alone"
+    if args.dry_run and report.staging:
+        summary += f"; {len(report.staging)} abandoned staging files would be removed"
+    elif report.staging_removed:
+        summary += (
+            f"; removed {len(report.staging_removed)} abandoned staging files, "
+            f"freed {format_size(report.staging_bytes_freed)}"
+        )
     print(summary, file=sys.stderr)
     return 0
 

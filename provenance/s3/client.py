@@ -186,6 +186,9 @@ class S3:
     def _tmpfile(self, tag: str) -> str:
         if self._tmpdir is None:
             raise S3Error("this S3 client is closed")
+        # gc removes a staging directory left alone past its grace period,
+        # which may be an idle client's: make it again.
+        os.makedirs(self._tmpdir, exist_ok=True)
         fd, path = tempfile.mkstemp(dir=self._tmpdir, prefix=f"{tag}.")
         os.close(fd)
         return path

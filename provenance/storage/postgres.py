@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import URL, Engine, create_engine, event, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ..errors import ConfigError, SchemaError
+from ..errors import ConfigError, IndexUnavailable, SchemaError
 
 __all__ = ["check_schema_name", "ensure_database", "ensure_pg_schema", "use_schema"]
 
@@ -48,10 +48,11 @@ def ensure_database(url: URL) -> None:
                     if again is None:
                         raise SchemaError(f"cannot create database {name!r}: {exc.orig}") from None
     except OperationalError as exc:
-        raise SchemaError(
-            f"cannot reach PostgreSQL at {url.render_as_string(hide_password=True)} to create "
-            f"database {name!r}: {exc.orig}"
-        ) from None
+        raise IndexUnavailable(
+            f"the index server {url.render_as_string(hide_password=True)} cannot be reached "
+            f"(to check for database {name!r}): {str(exc.orig).strip()}; check that it is "
+            "running and retry"
+        ) from exc.orig
     finally:
         maintenance.dispose()
 

@@ -8,10 +8,9 @@ up in several repositories in order.
 
 from __future__ import annotations
 
+import errno
 import json
-import os
 import pickle
-import shutil
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,9 +21,11 @@ from ..errors import (
     BlobNotFound,
     ConfigError,
     CorruptBlob,
+    IndexDamaged,
     InvalidId,
     MissingDependency,
     PermissionDenied,
+    StorageFull,
 )
 from ..hashing import hash_bytes, hash_file
 from ..serializers import get_serializer
@@ -36,7 +37,7 @@ from .index import COLUMNS, SqlIndex
 from .original_api import OriginalRepositoryMethods, artifact_id_of
 from .proxies import CompositeDict
 from .specs import build_blobstore
-from .spill import HashingSpill, StoredValue, read_small, temp_copy
+from .spill import StoredValue, read_small, serialize, temp_copy
 
 __all__ = [
     "ChainedRepository",
@@ -66,7 +67,16 @@ class Repository(OriginalRepositoryMethods):
     read, write, delete : bool
         What the repo may be used for.  A repo without ``write`` never
         stores anything: the decorator computes and returns values with a
-        warning.
+        warning.  A repo whose index or blobstore this process cannot write
+        (a read-only mount, another user's files) behaves as one without
+        ``write``, and its explicit writes raise
+        :class:`~provenance.errors.PermissionDenied` saying why.
+
+    Raises
+    ------
+    IndexDamaged
+        If the index is a zero-length SQLite file while the blobstore holds
+        blobs (a lost or truncated index, which must not pass for a new one).
     """
 
     kind = "sql"
@@ -85,8 +95,43 @@ class Repository(OriginalRepositoryMethods):
         self.blobstore = blobstore
         self.name = name
         self.read = bool(read)
-        self.write = bool(write)
+        self._write_flag = bool(write)
         self.delete_allowed = bool(delete)
+        if index.empty_file is not None:
+            self._check_empty_index(index.empty_file)
+
+    @property
+    def write(self) -> bool:
+        """Whether the repo stores what it computes (its flag, and what it can write)."""
+        return self._write_flag and self.cannot_write is None
+
+    @write.setter
+    def write(self, value: bool) -> None:
+        self._write_flag = bool(value)
+
+    @property
+    def cannot_write(self) -> str | None:
+        """Why a repo configured to write cannot (a read-only index or store), or ``None``."""
+        if not self._write_flag:
+            return None
+        reason = self.index.read_only
+        if reason is not None and reason != "write: false":
+            return f"its index is read-only: {reason}"
+        if self.blobstore.cannot_write is not None:
+            return f"its blobstore is read-only: {self.blobstore.cannot_write}"
+        return None
+
+    def _check_empty_index(self, path: str) -> None:
+        # A zero-length file is what a lost or truncated index looks like: beside
+        # stored blobs it must not become a new index, whose gc would see
+        # every blob as unreferenced.
+        if next(iter(self.blobstore._keys()), None) is not None:
+            raise IndexDamaged(
+                f"the index {path} is an empty (zero-length) file, but its blobstore "
+                f"{self.blobstore!r} holds blobs: the index was lost or truncated.  "
+                "Restore it from a backup (nothing was written to it)."
+            )
+        self.index.adopt_empty_file()
 
     # -- identity across processes ----------------------------------------------
 
@@ -99,7 +144,7 @@ class Repository(OriginalRepositoryMethods):
             "engine_kwargs": self.index.engine_kwargs or None,
             "store": self.blobstore.spec(),
             "read": self.read,
-            "write": self.write,
+            "write": self._write_flag,
             "delete": self.delete_allowed,
         }
 
@@ -126,6 +171,8 @@ class Repository(OriginalRepositoryMethods):
     # -- reading ------------------------------------------------------------------
 
     def _require(self, flag: str) -> None:
+        if flag == "write" and self.cannot_write is not None:
+            raise PermissionDenied(f"{self!r} cannot be written: {self.cannot_write}")
         allowed = self.delete_allowed if flag == "delete" else getattr(self, flag)
         if not allowed:
             raise PermissionDenied(f"{self!r} is not configured to {flag} ({flag}: false)")
@@ -285,29 +332,19 @@ class Repository(OriginalRepositoryMethods):
         of the same key (one found corrupt).
         """
         self._require("write")
-        ser = get_serializer(serializer)
-        kwargs = dict(dump_kwargs or {})
-        if ser.dump_to is not None:
-            with HashingSpill(inline_limit, self.blobstore.staging_dir()) as out:
-                ser.dump_to(value, out, **kwargs)
-                blob_id = out.hexdigest()
-                if out.path is None:
-                    return StoredValue(blob_id, out.size, out.getvalue())
-                out.close()
-                self.blobstore.put_file(blob_id, out.path, move=True, overwrite=overwrite)
-                return StoredValue(blob_id, out.size, None)
-        # A serializer that only writes to file names: give it a name that
-        # does not exist yet, in a private directory on the store's disk.
-        workdir = tempfile.mkdtemp(prefix="provenance-", dir=self.blobstore.staging_dir())
-        tmp = os.path.join(workdir, "value")
         try:
-            ser.dump(value, tmp, **kwargs)
-            blob_id = hash_file(tmp)
-            size = os.path.getsize(tmp)
-            self.blobstore.put_file(blob_id, tmp, move=True, overwrite=overwrite)
-        finally:
-            shutil.rmtree(workdir, ignore_errors=True)
-        return StoredValue(blob_id, size, None)
+            ser = get_serializer(serializer)
+            return serialize(self.blobstore, value, ser, dump_kwargs, overwrite, inline_limit)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT) or isinstance(exc, StorageFull):
+                raise
+            where = self.blobstore.staging_dir() or tempfile.gettempdir()
+            raise StorageFull(
+                exc.errno,
+                f"no space left on the device of {where}, where {self!r} stages values: "
+                f"{exc.strerror}; free some space (provenance gc) and retry",
+                exc.filename or where,
+            ) from exc
 
     def store_file(self, blob_id: str, path: str, *, overwrite: bool = False) -> None:
         """Copy a file into the blobstore under ``blob_id`` (streamed, atomic)."""
@@ -584,7 +621,12 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
         )
     store_spec = dict(spec.pop("store"))
     store = build_blobstore("store", store_spec, {})
-    index = SqlIndex(spec["db"], schema=spec.get("schema"), engine_kwargs=spec.get("engine_kwargs"))
+    index = SqlIndex(
+        spec["db"],
+        schema=spec.get("schema"),
+        engine_kwargs=spec.get("engine_kwargs"),
+        read_only=not spec.get("write", True),
+    )
     return Repository(
         index,
         store,

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ConfigError
 from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
+from .blobstores.disk import check_mode
 from .blobstores.fsspec import FsspecStore
 from .blobstores.s3 import S3Store
 
@@ -34,7 +35,7 @@ FLAGS = ("read", "write", "delete")
 
 BLOBSTORE_KEYS: dict[str, set[str]] = {
     "memory": set(),
-    "disk": {"cachedir", "path", "fsync"},
+    "disk": {"cachedir", "path", "fsync", "mode"},
     "chained": {"stores", "read_through_write"},
     "s3": {"bucket", "prefix", "basepath", "endpoint_url", "s3_config", "cachedir"},
     "fsspec": {"url", "storage_options", "cachedir", "cleanup_cachedir"},
@@ -142,7 +143,12 @@ def _build_store(
         path = entry.get("cachedir", entry.get("path"))
         if not isinstance(path, (str, os.PathLike)):
             raise ConfigError(f"'{where}.cachedir' (the directory of the blobs) is missing")
-        return DiskStore(path, fsync=bool(entry.get("fsync", False)), **flags(where, entry, False))
+        return DiskStore(
+            path,
+            fsync=bool(entry.get("fsync", False)),
+            mode=check_mode(f"{where}.mode", entry.get("mode")),
+            **flags(where, entry, False),
+        )
     if kind == "s3":
         return _build_s3_store(where, entry)
     if kind in ("fsspec", "sftp", "gs"):

@@ -10,13 +10,14 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
-from ..hashing import new_hasher
+from ..hashing import hash_file, new_hasher
 
-__all__ = ["HashingSpill", "StoredValue", "read_small", "temp_copy"]
+__all__ = ["HashingSpill", "StoredValue", "read_small", "serialize", "temp_copy"]
 
 #: Blobs up to this size are read into memory and verified in one pass;
 #: larger ones are verified by streaming the file, then loaded from it.
@@ -128,3 +129,39 @@ def temp_copy(data: bytes) -> Iterator[str]:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+
+def serialize(
+    blobstore: Any,
+    value: Any,
+    ser: Any,
+    dump_kwargs: Mapping[str, Any] | None,
+    overwrite: bool,
+    inline_limit: int,
+) -> StoredValue:
+    """Serialize ``value`` with ``ser``: into memory when small, else into ``blobstore``.
+
+    See :meth:`Repository.store_value <provenance.Repository.store_value>`.
+    """
+    kwargs = dict(dump_kwargs or {})
+    if ser.dump_to is not None:
+        with HashingSpill(inline_limit, blobstore.staging_dir()) as out:
+            ser.dump_to(value, out, **kwargs)
+            blob_id = out.hexdigest()
+            if out.path is None:
+                return StoredValue(blob_id, out.size, out.getvalue())
+            out.close()
+            blobstore.put_file(blob_id, out.path, move=True, overwrite=overwrite)
+            return StoredValue(blob_id, out.size, None)
+    # A serializer that only writes to file names: give it a name that
+    # does not exist yet, in a private directory on the store's disk.
+    workdir = tempfile.mkdtemp(prefix="provenance-", dir=blobstore.staging_dir())
+    tmp = os.path.join(workdir, "value")
+    try:
+        ser.dump(value, tmp, **kwargs)
+        blob_id = hash_file(tmp)
+        size = os.path.getsize(tmp)
+        blobstore.put_file(blob_id, tmp, move=True, overwrite=overwrite)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return StoredValue(blob_id, size, None)

@@ -1,4 +1,4 @@
-"""Garbage collection: blobs that no artifact refers to."""
+"""Garbage collection: blobs that no artifact refers to, and abandoned staging files."""
 
 from __future__ import annotations
 
@@ -22,8 +22,15 @@ class GcReport:
     unreferenced: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
     skipped_recent: list[str] = field(default_factory=list)
+    #: Bytes of the deleted blobs.
     bytes_freed: int = 0
     dry_run: bool = True
+    #: Staging files older than the grace period (writers killed mid-write
+    #: leave them), and those removed.
+    staging: list[str] = field(default_factory=list)
+    staging_removed: list[str] = field(default_factory=list)
+    #: Bytes of the removed staging files.
+    staging_bytes_freed: int = 0
 
 
 def gc(
@@ -37,7 +44,9 @@ def gc(
     A blob still referenced by any artifact is never deleted: values are
     deduplicated, so one blob may serve many artifacts.  Blobs written or
     re-put within ``grace_period`` seconds are skipped, so a write in
-    progress is never collected.
+    progress is never collected.  Staging files (what a writer writes before
+    moving a blob into place) left longer than ``grace_period`` ago belong to
+    writers that were killed: they are removed too.
 
     Parameters
     ----------
@@ -47,17 +56,22 @@ def gc(
         Only report (the default).  Deleting needs the ``delete`` flag on the
         repo's blobstore.
     grace_period : float
-        Seconds a blob must have been left alone to count as garbage.
+        Seconds a blob or staging file must have been left alone to count
+        as garbage.
     progress : callable, optional
         Called with the number of blobs examined so far, now and then.
     """
     repo = resolve_repo(repo)
     report = GcReport(dry_run=dry_run)
     examined = 0
+    swept: set[int] = set()
     for member in getattr(repo, "repos", [repo]):
         store = member.blobstore
         if not dry_run:
             store._require("delete")
+        if id(store) not in swept:
+            swept.add(id(store))
+            _sweep_staging(store, report, grace_period)
         # Every configured index that keeps values in the same store counts:
         # a blob another repo refers to is not garbage.
         indexes = _indexes_sharing(store, member)
@@ -83,6 +97,14 @@ def gc(
     if progress is not None:
         progress(examined)
     return report
+
+
+def _sweep_staging(store: Any, report: GcReport, grace_period: float) -> None:
+    stale = store.staging(older_than=grace_period)
+    report.staging.extend(item.path for item in stale)
+    if not report.dry_run and stale:
+        report.staging_bytes_freed += store.remove_staging(stale)
+        report.staging_removed.extend(item.path for item in stale)
 
 
 def _same_store(a: Any, b: Any) -> bool:

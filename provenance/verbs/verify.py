@@ -9,6 +9,8 @@ from typing import Any
 from ..config import resolve_repo
 from ..errors import BlobNotFound
 from ..hashing import hash_bytes, hash_file
+from ..storage.blobstores import Staged
+from .gc import GRACE_PERIOD
 
 __all__ = ["Problem", "VerifyReport", "verify"]
 
@@ -30,6 +32,9 @@ class VerifyReport:
 
     checked: int = 0
     problems: list[Problem] = field(default_factory=list)
+    #: Staging files older than the grace period: writers killed mid-write
+    #: left them.  They do not harm any value; ``gc`` removes them.
+    staging: list[Staged] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -37,7 +42,11 @@ class VerifyReport:
         return not self.problems
 
 
-def verify(repo: Any = None, progress: Callable[[int], None] | None = None) -> VerifyReport:
+def verify(
+    repo: Any = None,
+    progress: Callable[[int], None] | None = None,
+    grace_period: float = GRACE_PERIOD,
+) -> VerifyReport:
     """Check every artifact's stored bytes against their recorded hash.
 
     Parameters
@@ -47,6 +56,10 @@ def verify(repo: Any = None, progress: Callable[[int], None] | None = None) -> V
         chained repo is checked.
     progress : callable, optional
         Called with the number of artifacts checked so far, now and then.
+    grace_period : float
+        Staging files older than this many seconds are reported (younger ones
+        may belong to a write in progress), as :func:`~provenance.gc` would
+        remove them.
 
     Returns
     -------
@@ -55,8 +68,12 @@ def verify(repo: Any = None, progress: Callable[[int], None] | None = None) -> V
     """
     report = VerifyReport()
     resolved = resolve_repo(repo)
+    seen: set[int] = set()
     for member in getattr(resolved, "repos", [resolved]):
         store = member.blobstore
+        if id(store) not in seen:
+            seen.add(id(store))
+            report.staging.extend(store.staging(older_than=grace_period))
         for artifact_id, name, blob_id, _serializer, inline in member.index.storage_rows():
             report.checked += 1
             if progress is not None and report.checked % 100 == 0:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -42,6 +43,25 @@ def make_store(kind: str, root: str, **flags: Any) -> Blobstore:
 
         return make_sftp_store(**flags)
     raise ValueError(kind)
+
+
+def plant_staging(store: Blobstore) -> str | None:
+    """Leave a 7-byte staging file, two thousand seconds old, where the store stages."""
+    then = time.time() - 2000
+    staging = store.staging_dir()
+    if staging is not None and os.path.isabs(staging):
+        os.makedirs(staging, exist_ok=True)
+        path = os.path.join(staging, "left-by-a-killed-writer")
+        with open(path, "wb") as f:
+            f.write(b"partial")
+        os.utime(path, (then, then))
+        return "left-by-a-killed-writer"
+    if isinstance(store, FsspecStore) and store.protocol == "sftp":
+        path = f"{store.root}/.tmp/left-by-a-killed-writer"
+        store.fs.pipe_file(path, b"partial")
+        store.fs.ftp.utime(path, (then, then))
+        return "left-by-a-killed-writer"
+    return None
 
 
 KINDS = [
@@ -141,6 +161,19 @@ class TestBlobstoreContract:
         store.put(K1, b"abc")
         with store.open_local(K1) as path, open(path, "rb") as f:
             assert f.read() == b"abc"
+
+    def test_stale_staging_is_listed_and_removed(self, store: Blobstore) -> None:
+        # A writer killed mid-write leaves its staging file: listed with its
+        # size and age, and removed once older than the caller's grace period.
+        left = plant_staging(store)
+        if left is None:
+            pytest.skip(f"a {store.kind} store stages nothing where a killed writer leaves it")
+        store.put(K1, b"blob")
+        assert store.staging(older_than=3600) == []
+        (stale,) = store.staging(older_than=60)
+        assert stale.path.endswith(left) and stale.size == 7 and stale.age > 1900
+        assert store.remove_staging([stale]) == 7
+        assert store.staging() == [] and store.get(K1) == b"blob"
 
     def test_concurrent_writers_of_one_key(self, store: Blobstore) -> None:
         data = os.urandom(1 << 20)

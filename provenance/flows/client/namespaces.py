@@ -99,7 +99,7 @@ def _url_repo(url: str) -> Any:
             index = getattr(member, "index", None)
             if index is not None and index.url.render_as_string(hide_password=False) == url:
                 return member
-    index = SqlIndex(url, create_db=False)
+    index = SqlIndex(url, create_db=False, read_only=True)
     return Repository(index, MemoryStore(), name=None, read=True, write=False)
 
 

@@ -12,11 +12,19 @@ fsspec    :class:`~provenance.storage.blobstores.fsspec.FsspecStore` (``provenan
 ========  ======================================================
 """
 
-from .base import Blobstore
+from .base import Blobstore, Staged
 from .chained import ChainedStore
 from .disk import DiskStore
 from .fsspec import FsspecStore  # importing it does not import fsspec
 from .memory import MemoryStore
 from .s3 import S3Store  # importing it does not import boto3
 
-__all__ = ["Blobstore", "ChainedStore", "DiskStore", "FsspecStore", "MemoryStore", "S3Store"]
+__all__ = [
+    "Blobstore",
+    "ChainedStore",
+    "DiskStore",
+    "FsspecStore",
+    "MemoryStore",
+    "S3Store",
+    "Staged",
+]

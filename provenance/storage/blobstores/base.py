@@ -15,13 +15,37 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ...errors import PermissionDenied
 from ..ids import check_blob_key
 
-__all__ = ["Blobstore"]
+__all__ = ["Blobstore", "Staged"]
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A staging file (or directory) a writer left behind, as :meth:`Blobstore.staging` lists it.
+
+    Attributes
+    ----------
+    path : str
+        Where it is: a local path, or the store's own name for it.
+    size : int
+        Its size in bytes (a directory's: the sum of its files).
+    age : float
+        Seconds since it (or anything in it) was last modified.
+    owner : Blobstore, optional
+        The member store that listed it (in a chained store), which removes it.
+    """
+
+    path: str
+    size: int
+    age: float
+    owner: Any = field(default=None, compare=False, repr=False)
 
 
 class Blobstore:
@@ -41,10 +65,23 @@ class Blobstore:
     #: later store (the config key ``read_through_write`` of a member store).
     accepts_read_through: bool = True
 
+    #: Why a store configured to write cannot (its directory is read-only for
+    #: this process), or ``None``.  Set by a backend that finds out on opening.
+    cannot_write: str | None = None
+
     def __init__(self, *, read: bool = True, write: bool = True, delete: bool = False) -> None:
         self.read = bool(read)
-        self.write = bool(write)
+        self._write_flag = bool(write)
         self.delete_allowed = bool(delete)
+
+    @property
+    def write(self) -> bool:
+        """Whether the store takes new blobs: its flag, unless it found it cannot."""
+        return self._write_flag and self.cannot_write is None
+
+    @write.setter
+    def write(self, value: bool) -> None:
+        self._write_flag = bool(value)
 
     # -- primitives: what a backend must implement -------------------------
 
@@ -90,6 +127,21 @@ class Blobstore:
         """Seconds since the blob was last written (or re-put), if the store knows."""
         return None
 
+    def _staging(self) -> Iterator[Staged]:
+        """The staging files writers of this store left, in progress or abandoned.
+
+        The default lists the entries of :meth:`staging_dir` when it is a local
+        directory.  A backend with staging elsewhere (a remote directory,
+        unfinished multipart uploads) adds its own.
+        """
+        staging = self.staging_dir()
+        if staging is not None and os.path.isabs(staging):
+            yield from local_staging(staging)
+
+    def _remove_staging(self, item: Staged) -> None:
+        """Remove one entry :meth:`_staging` listed (gone already is not an error)."""
+        remove_local(item.path)
+
     def local_path(self, key: str) -> str | None:
         """A path on the local filesystem holding the blob, if the store has one.
 
@@ -116,6 +168,8 @@ class Blobstore:
     # -- public, checked operations ----------------------------------------
 
     def _require(self, flag: str) -> None:
+        if flag == "write" and self._write_flag and self.cannot_write is not None:
+            raise PermissionDenied(f"{self!r} cannot be written: {self.cannot_write}")
         allowed = self.delete_allowed if flag == "delete" else getattr(self, flag)
         if not allowed:
             raise PermissionDenied(f"{self!r} is not configured to {flag} ({flag}: false)")
@@ -184,6 +238,29 @@ class Blobstore:
         """
         self._require("read")
         return self._age(check_blob_key(key))
+
+    def staging(self, older_than: float = 0.0) -> list[Staged]:
+        """Staging files left at least ``older_than`` seconds ago.
+
+        A writer stages a value before moving it into place; one killed
+        mid-write leaves its staging file behind, which nothing else removes.
+        A file younger than the grace period may belong to a write in
+        progress: :func:`provenance.gc` removes only older ones.
+        """
+        self._require("read")
+        return [item for item in self._staging() if item.age >= older_than]
+
+    def remove_staging(self, items: Iterable[Staged]) -> int:
+        """Remove staging entries listed by :meth:`staging`; the bytes freed.
+
+        Needs the ``delete`` flag, as deleting blobs does.
+        """
+        self._require("delete")
+        freed = 0
+        for item in items:
+            (item.owner or self)._remove_staging(item)
+            freed += item.size
+        return freed
 
     # -- batch operations: written once, overridden where a backend is faster
 
@@ -268,3 +345,47 @@ class Blobstore:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+# -- local staging directories ---------------------------------------------------
+
+
+def local_staging(directory: str) -> Iterator[Staged]:
+    """Every entry of a local staging directory, with its size and age."""
+    try:
+        entries = list(os.scandir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    now = time.time()
+    for entry in entries:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                size, newest = _tree_stat(entry.path)
+            else:
+                st = entry.stat(follow_symlinks=False)
+                size, newest = st.st_size, st.st_mtime
+        except FileNotFoundError:
+            continue  # finished (moved into place) while we looked
+        yield Staged(entry.path, size, max(0.0, now - newest))
+
+
+def _tree_stat(path: str) -> tuple[int, float]:
+    """Total size of the files under ``path``, and the newest modification time in it."""
+    size, newest = 0, os.stat(path).st_mtime
+    for root, dirs, files in os.walk(path):
+        for name in dirs + files:
+            with contextlib.suppress(FileNotFoundError):
+                st = os.lstat(os.path.join(root, name))
+                newest = max(newest, st.st_mtime)
+                if name in files:
+                    size += st.st_size
+    return size, newest
+
+
+def remove_local(path: str) -> None:
+    """Remove a local staging file or directory (a missing one is not an error)."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ...errors import BlobNotFound, ConfigError
-from .base import Blobstore
+from .base import Blobstore, Staged
 
 __all__ = ["ChainedStore"]
 
@@ -90,6 +90,14 @@ class ChainedStore(Blobstore):
             if store.write and store.staging_dir():
                 return store.staging_dir()
         return None
+
+    def _staging(self) -> Iterator[Staged]:
+        seen: set[str] = set()
+        for store in self.stores:
+            for item in store._staging():
+                if item.path not in seen:
+                    seen.add(item.path)
+                    yield Staged(item.path, item.size, item.age, item.owner or store)
 
     def _writable(self) -> list[Blobstore]:
         stores = [s for s in self.stores if s.write]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import tempfile
@@ -10,12 +11,35 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from ...errors import BlobNotFound
+from ...errors import BlobNotFound, ConfigError, StorageFull
+from ..modes import current_umask
 from .base import Blobstore
 
-__all__ = ["DiskStore"]
+__all__ = ["DiskStore", "check_mode"]
 
 _TMP = ".tmp"
+#: The errors of a directory this process may not write.
+_READ_ONLY = (errno.EACCES, errno.EPERM, errno.EROFS)
+_FULL = (errno.ENOSPC, errno.EDQUOT)
+
+
+def check_mode(where: str, value: Any) -> int | None:
+    """A ``mode:`` config value (an int, or a string of octal digits) as an int."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        text = value.strip().lower().removeprefix("0o")
+        try:
+            value = int(text, 8)
+        except ValueError:
+            raise ConfigError(
+                f"'{where}' must be a file mode in octal, such as '0660', got {value!r}"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0o777:
+        raise ConfigError(f"'{where}' must be a file mode from 0000 to 0777, got {value!r}")
+    if not value & 0o600 == 0o600:
+        raise ConfigError(f"'{where}' {value:04o} must let the owner read and write the blobs")
+    return value
 
 
 class DiskStore(Blobstore):
@@ -34,8 +58,16 @@ class DiskStore(Blobstore):
         Also flush each blob to the disk before the rename.  Renames already
         make writes safe against killed processes; ``fsync`` adds safety
         against power loss at a large cost in write speed.
+    mode : int, optional
+        The permissions of the blobs, e.g. ``0o660`` to share them with the
+        group.  Directories the store makes get the same bits plus search
+        (``x``) wherever reading is allowed, and the set-group-id bit when the
+        group may write, so colleagues' files stay in the group.  By default
+        files and directories follow the umask, as ``cp`` does.
     read, write, delete : bool
-        Permission flags.
+        Permission flags.  A store configured to write whose directory this
+        process cannot write (another user's, a read-only mount) reads as
+        usual; :attr:`cannot_write` says why it does not write.
     """
 
     kind = "disk"
@@ -45,6 +77,7 @@ class DiskStore(Blobstore):
         cachedir: str | os.PathLike[str],
         *,
         fsync: bool = False,
+        mode: int | None = None,
         read: bool = True,
         write: bool = True,
         delete: bool = False,
@@ -52,9 +85,28 @@ class DiskStore(Blobstore):
         super().__init__(read=read, write=write, delete=delete)
         self.cachedir = os.path.abspath(os.path.expanduser(os.fspath(cachedir)))
         self.fsync = bool(fsync)
+        self.mode = check_mode("mode", mode)
+        if self.mode is None:
+            self._file_mode = 0o666 & ~current_umask()
+            self._dir_mode: int | None = None
+        else:
+            self._file_mode = self.mode
+            self._dir_mode = self.mode | (self.mode & 0o444) >> 2
+            if self.mode & 0o020:
+                self._dir_mode |= 0o2000
         self._tmpdir = os.path.join(self.cachedir, _TMP)
         if self.write:
-            os.makedirs(self._tmpdir, exist_ok=True)
+            try:
+                self._makedirs(self._tmpdir)
+                if not os.access(self._tmpdir, os.W_OK):
+                    raise PermissionError(errno.EACCES, "not writable", self._tmpdir)
+            except OSError as exc:
+                if exc.errno not in _READ_ONLY:
+                    raise
+                self.cannot_write = (
+                    f"the directory {self.cachedir} is read-only for this user or mount "
+                    f"({exc.strerror})"
+                )
 
     def _path(self, key: str) -> str:
         return os.path.join(self.cachedir, key[:2], key[2:])
@@ -70,8 +122,9 @@ class DiskStore(Blobstore):
             "type": "disk",
             "cachedir": self.cachedir,
             "fsync": self.fsync,
+            "mode": self.mode,
             "read": self.read,
-            "write": self.write,
+            "write": self._write_flag,
             "delete": self.delete_allowed,
         }
 
@@ -105,19 +158,64 @@ class DiskStore(Blobstore):
         except FileNotFoundError:
             return False
 
+    def _makedirs(self, path: str) -> None:
+        """``os.makedirs``, giving the directories it makes the store's mode."""
+        if os.path.isdir(path):
+            return
+        parent = os.path.dirname(path)
+        if parent != path:
+            self._makedirs(parent)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            return
+        if self._dir_mode is not None:
+            os.chmod(path, self._dir_mode)
+
     def _commit(self, tmp: str, key: str, overwrite: bool) -> None:
         final = self._path(key)
         if not overwrite and self._touch(key):
             os.unlink(tmp)
             return
-        os.makedirs(os.path.dirname(final), exist_ok=True)
+        # Staging files are private (mkstemp makes them 0600); the blob
+        # gets the store's mode, or what the umask allows.
+        os.chmod(tmp, self._file_mode)
+        self._makedirs(os.path.dirname(final))
         os.replace(tmp, final)
 
     def _tempfile(self) -> tuple[int, str]:
-        os.makedirs(self._tmpdir, exist_ok=True)
+        self._makedirs(self._tmpdir)
         return tempfile.mkstemp(dir=self._tmpdir)
 
     def _put_bytes(self, key: str, data: bytes | memoryview, overwrite: bool) -> None:
+        try:
+            self._put_bytes_unchecked(key, data, overwrite)
+        except OSError as exc:
+            full = self._full(exc)
+            if full is None:
+                raise
+            raise full from exc
+
+    def _put_file(self, key: str, path: str, move: bool, overwrite: bool) -> None:
+        try:
+            self._put_file_unchecked(key, path, move, overwrite)
+        except OSError as exc:
+            full = self._full(exc)
+            if full is None:
+                raise
+            raise full from exc
+
+    def _full(self, exc: OSError) -> StorageFull | None:
+        if exc.errno not in _FULL:
+            return None
+        return StorageFull(
+            exc.errno,
+            f"no space left on the device of the blobstore {self.cachedir}: {exc.strerror}; "
+            "free some space (provenance gc) and retry",
+            exc.filename or self.cachedir,
+        )
+
+    def _put_bytes_unchecked(self, key: str, data: bytes | memoryview, overwrite: bool) -> None:
         if not overwrite and self._touch(key):
             return
         fd, tmp = self._tempfile()
@@ -133,7 +231,7 @@ class DiskStore(Blobstore):
                 os.unlink(tmp)
             raise
 
-    def _put_file(self, key: str, path: str, move: bool, overwrite: bool) -> None:
+    def _put_file_unchecked(self, key: str, path: str, move: bool, overwrite: bool) -> None:
         if not overwrite and self._touch(key):
             return
         if move and os.path.dirname(os.path.abspath(path)) == self._tmpdir and not self.fsync:

@@ -31,7 +31,7 @@ from typing import Any
 
 from ...errors import BlobNotFound, ConfigError, InvalidId, MissingDependency, require
 from ..ids import check_blob_key
-from .base import Blobstore
+from .base import Blobstore, Staged
 
 __all__ = ["FsspecStore"]
 
@@ -232,6 +232,34 @@ class FsspecStore(Blobstore):
         if self.protocol in LOCAL:
             return f"{self.root}/{_TMP}"
         return os.path.join(self.cachedir, _TMP) if self.cachedir else None
+
+    def _staging(self) -> Iterator[Staged]:
+        yield from super()._staging()  # a local root's .tmp, or the local cache's
+        if self.protocol in LOCAL or self.protocol in OBJECT_STORES:
+            return  # object stores write whole objects: nothing is staged there
+        # A remote filesystem (SFTP): uploads are staged in <root>/.tmp.
+        try:
+            with self._io:
+                entries = self.fs.ls(f"{self.root}/{_TMP}", detail=True)
+        except FileNotFoundError:
+            return
+        now = time.time()
+        for entry in entries:
+            mtime = entry.get("mtime")
+            if hasattr(mtime, "timestamp"):
+                mtime = mtime.timestamp()
+            if not isinstance(mtime, (int, float)):
+                continue  # no age known: never taken for abandoned
+            size = int(entry.get("size") or 0)
+            yield Staged(f"{self.protocol}://{entry['name']}", size, max(0.0, now - mtime))
+
+    def _remove_staging(self, item: Staged) -> None:
+        prefix = f"{self.protocol}://"
+        if not item.path.startswith(prefix):
+            super()._remove_staging(item)
+            return
+        with self._io, contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(item.path[len(prefix) :])
 
     def _forget(self, key: str) -> None:
         path = self._cache_path(key)

@@ -50,6 +50,10 @@ class SqlIndex(_Artifacts, _Lineage, _Sets):
         Upgrade an outdated index schema on opening, instead of reporting it.
     engine_kwargs : mapping, optional
         Passed to :func:`sqlalchemy.create_engine`.
+    read_only : bool
+        Open an existing SQLite file read-only (a repo configured
+        ``write: false``).  A file this process cannot write is opened
+        read-only anyway; :attr:`read_only` then says why.
 
     An empty database always gets the tables (through the Alembic migrations).
     """
@@ -63,6 +67,7 @@ class SqlIndex(_Artifacts, _Lineage, _Sets):
         create_schema: bool = True,
         upgrade_db: bool = False,
         engine_kwargs: Mapping[str, Any] | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__(
             db,
@@ -71,6 +76,7 @@ class SqlIndex(_Artifacts, _Lineage, _Sets):
             create_schema=create_schema,
             upgrade_db=upgrade_db,
             engine_kwargs=engine_kwargs,
+            read_only=read_only,
         )
         self._prepare_artifacts()
         self._prepare_sets()

@@ -8,6 +8,15 @@ as a raw driver call (an ORM session per lookup would cost several times
 more), and pooled SQLAlchemy connections for everything else.  Open indexes
 drop their connections in a forked child and close them at exit.
 
+A SQLite file this process cannot write (a read-only mount, another user's
+files) or one of a repo configured ``write: false`` is opened read-only, as
+an immutable database if its WAL files cannot be made; :attr:`read_only`
+says why.  A zero-length file is not taken for a new index until the
+repository has checked that its blobstore is empty (:meth:`adopt_empty_file`).
+Errors of the database that say it is damaged, unreachable or full are
+raised as :class:`~provenance.errors.StorageError` subclasses naming the file
+or server, chained to the driver's exception (:func:`_translate`).
+
 Writes are get-or-create inserts: :meth:`_Connections._insert_ignore` builds
 the dialect's ``ON CONFLICT DO NOTHING`` statement once and :func:`_insert_new`
 runs it, so concurrent writers of the same row never fail.
@@ -17,8 +26,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import errno
 import importlib.util
 import os
+import sqlite3
 import threading
 import weakref
 from collections.abc import Mapping
@@ -29,13 +40,22 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError
 from sqlalchemy.pool import StaticPool
 
-from ...errors import ConfigError, SchemaOutdated
+from ...errors import (
+    ConfigError,
+    IndexDamaged,
+    IndexUnavailable,
+    SchemaError,
+    SchemaOutdated,
+    StorageError,
+    StorageFull,
+)
 from .. import postgres as _postgres
-from ..schema import ensure_schema
+from ..modes import current_umask
+from ..schema import current_revision, ensure_schema
 from ..schema import upgrade as upgrade_schema
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, read_only: bool = False) -> None:
     # The sqlite3 module commits DDL behind SQLAlchemy's back; take over
     # transaction control so schema creation is one atomic transaction
     # (SQLAlchemy's documented recipe, completed by _sqlite_begin).
@@ -45,15 +65,130 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     # concurrent writers wait for each other instead of failing.
     cur.execute("PRAGMA busy_timeout = 60000")
     cur.execute("PRAGMA foreign_keys = ON")
-    cur.execute("PRAGMA journal_mode = WAL")
-    cur.execute("PRAGMA synchronous = NORMAL")
+    if not read_only:
+        # Setting the journal mode writes to the file: a read-only index
+        # keeps the mode it has.
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
     # Reads through a memory map skip a system call per page.
     cur.execute("PRAGMA mmap_size = 268435456")
     cur.close()
 
 
+def _sqlite_read_only_pragmas(dbapi_conn: Any, record: Any) -> None:
+    _sqlite_pragmas(dbapi_conn, record, read_only=True)
+
+
 def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
+
+
+def _sqlite_unwritable(path: str) -> str | None:
+    """Why this process cannot write the SQLite file at ``path``, or ``None``.
+
+    Writing needs the file, and the directory for the WAL files unless both
+    exist and are writable.  (``os.access`` sees read-only mounts too.)
+    """
+    if not os.path.exists(path):
+        return None
+    if not os.access(path, os.W_OK):
+        return f"the file {path} is read-only for this user or mount"
+    wal = [path + "-wal", path + "-shm"]
+    if not os.access(os.path.dirname(path) or ".", os.W_OK) and not all(
+        os.access(f, os.W_OK) for f in wal
+    ):
+        return f"the directory of {path} is read-only for this user or mount"
+    return None
+
+
+def _sqlite_read_only_query(path: str) -> dict[str, str]:
+    """The URI parameters that open ``path`` read-only.
+
+    ``mode=ro`` sees other processes' commits, but a WAL-mode file needs its
+    ``-shm`` file, which SQLite cannot make beside a file on a read-only
+    mount: then the file is opened ``immutable`` (nobody can write it there).
+    """
+    probe_query = "SELECT count(*) FROM sqlite_master"
+    for params in ({"mode": "ro"}, {"mode": "ro", "immutable": "1"}):
+        uri = "file:" + path + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        try:
+            conn = sqlite3.connect(uri, uri=True)
+            try:
+                conn.execute(probe_query).fetchall()
+            finally:
+                conn.close()
+        except sqlite3.OperationalError:
+            continue
+        except sqlite3.DatabaseError:
+            return params  # a malformed file: reported when it is used
+        return params
+    return {"mode": "ro"}
+
+
+def _follow_umask(path: str) -> None:
+    """Give a new SQLite file (and its WAL files) the umask's permissions, as ``cp`` would.
+
+    SQLite makes its files 0644 whatever the umask allows (0664 for a group
+    sharing the index under ``umask 002``).
+    """
+    mode = 0o666 & ~current_umask()
+    for name in (path, path + "-wal", path + "-shm"):
+        with contextlib.suppress(OSError):
+            if os.stat(name).st_uid == os.getuid():
+                os.chmod(name, mode)
+
+
+def _server(url: Any) -> str:
+    return str(url.render_as_string(hide_password=True))
+
+
+def _translate(url: Any, exc: BaseException) -> StorageError | None:
+    """The :class:`StorageError` a driver's exception stands for, if any.
+
+    Damage (a malformed SQLite file), a full disk and an unreachable server
+    are the user's to act on and are named; everything else (constraint
+    violations, lock timeouts, deadlocks) stays the driver's, for the callers
+    that handle it.
+    """
+    orig = getattr(exc, "orig", None) or exc
+    if url.get_backend_name() == "sqlite":
+        where = url.database or ":memory:"
+        text = str(orig)
+        if isinstance(orig, sqlite3.OperationalError):
+            if "database or disk is full" in text:
+                return StorageFull(
+                    errno.ENOSPC,
+                    f"no space left on the device of the index {where}: {text}; "
+                    "free some space (provenance gc) and retry",
+                    where,
+                )
+            return None
+        if isinstance(orig, sqlite3.DatabaseError) and not isinstance(
+            orig, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+        ):
+            return IndexDamaged(
+                f"the index {where} is damaged ({text}); restore it from a backup, "
+                "or move it away to start a new, empty index"
+            )
+        return None
+    if url.get_backend_name() == "postgresql":
+        module = type(orig).__module__.split(".")[0]
+        if module not in ("psycopg", "psycopg2"):
+            return None
+        operational = any(c.__name__ == "OperationalError" for c in type(orig).__mro__)
+        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+        lost = getattr(exc, "connection_invalidated", False) or not sqlstate
+        if operational and (lost or str(sqlstate)[:2] == "08" or sqlstate in _SERVER_GONE):
+            first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+            return IndexUnavailable(
+                f"the index server {_server(url)} cannot be reached ({first}); "
+                "check that it is running and retry"
+            )
+    return None
+
+
+#: PostgreSQL states of a server shutting down or starting up.
+_SERVER_GONE = {"57P01", "57P02", "57P03"}
 
 
 _open_indexes: weakref.WeakSet[_Connections] = weakref.WeakSet()
@@ -93,6 +228,7 @@ class _Connections:
         create_schema: bool = True,
         upgrade_db: bool = False,
         engine_kwargs: Mapping[str, Any] | None = None,
+        read_only: bool = False,
     ) -> None:
         try:
             url = make_url(db)
@@ -103,19 +239,46 @@ class _Connections:
             # SQLAlchemy; the postgres extra installs psycopg 3.
             url = url.set(drivername="postgresql+psycopg")
         self.url = url
+        #: Why the index cannot be written (``None``: it can).
+        self.read_only: str | None = "write: false" if read_only else None
+        #: The path of a zero-length SQLite file not yet taken for a new index.
+        self.empty_file: str | None = None
+        connect_url = url
+        self._new_file: str | None = None
         self.schema = schema
         #: Kept so that worker processes rebuild the same engine (spec()).
         self.engine_kwargs = dict(engine_kwargs or {})
         kwargs = dict(engine_kwargs or {})
         self._memory = url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
         if url.get_backend_name() == "sqlite":
+            path = os.path.abspath(url.database) if url.database else None
             if self._memory:
                 # One shared connection: an in-memory SQLite database exists
                 # only inside the connection that created it.
                 kwargs.setdefault("poolclass", StaticPool)
                 kwargs.setdefault("connect_args", {"check_same_thread": False})
-            elif create_db and url.database:
-                os.makedirs(os.path.dirname(os.path.abspath(url.database)), exist_ok=True)
+                self.read_only = None
+            elif path is not None and url.query.get("uri") is None:
+                unwritable = _sqlite_unwritable(path)
+                if unwritable is not None:
+                    self.read_only = unwritable
+                if self.read_only is not None and os.path.exists(path):
+                    connect_url = url.set(
+                        database="file:" + path,
+                        query={**url.query, **_sqlite_read_only_query(path), "uri": "true"},
+                    )
+                else:
+                    # A write: false repo whose index does not exist yet
+                    # gets an empty one, as any repo does.
+                    self.read_only = None
+                if os.path.isfile(path) and os.path.getsize(path) == 0:
+                    self.empty_file = path
+                if not os.path.exists(path):
+                    self._new_file = path
+                    if create_db:
+                        os.makedirs(os.path.dirname(path), exist_ok=True)
+        else:
+            self.read_only = None  # a server's permissions are the server's to enforce
         postgres = url.get_backend_name() == "postgresql"
         if postgres:
             # Connections of a long-lived repo may be dropped by the server.
@@ -125,9 +288,12 @@ class _Connections:
         elif schema is not None:
             raise ConfigError(f"'schema' is only supported on PostgreSQL, not {url.drivername}")
         self._connect_args = dict(kwargs.get("connect_args") or {})
-        self.engine: Engine = create_engine(url, **kwargs)
+        self._connect_url = connect_url
+        self.engine: Engine = create_engine(connect_url, **kwargs)
+        event.listen(self.engine, "handle_error", self._handle_error)
         if url.get_backend_name() == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            pragmas = _sqlite_read_only_pragmas if self.read_only else _sqlite_pragmas
+            event.listen(self.engine, "connect", pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
         if postgres and schema is not None:
             # Every pooled connection must carry the search path, the one
@@ -137,14 +303,13 @@ class _Connections:
                 _postgres.ensure_pg_schema(self.engine, schema)
         # An outdated schema is reported when the index is used, not here, so
         # that the repo can still be built and upgraded (provenance db upgrade).
-        self._schema_error: SchemaOutdated | None = None
-        try:
-            ensure_schema(self.engine)
-        except SchemaOutdated as exc:
-            if not upgrade_db:
-                self._schema_error = exc
-            else:
-                upgrade_schema(self.engine)
+        self._schema_error: SchemaError | None = None
+        self._upgrade_db = upgrade_db
+        #: Whether the schema is still to be checked (a zero-length file waits
+        #: for :meth:`adopt_empty_file`, and its first use).
+        self._unchecked = self.empty_file is not None
+        if not self._unchecked:
+            self._open_schema()
         self._lock = threading.RLock() if self._memory else None
         self._readers: dict[int | None, Any] = {}
         self._readers_lock = threading.Lock()
@@ -161,7 +326,45 @@ class _Connections:
         named = self.engine.dialect.paramstyle in ("named", "pyformat")
         return str(compiled), (names[0] if named else None)
 
+    def _open_schema(self) -> None:
+        self._unchecked = False
+        if self.read_only is not None:
+            revision = current_revision(self.engine)
+            if revision is None:
+                self._schema_error = SchemaError(
+                    f"the read-only index {self.url.database} has no provenance schema "
+                    f"({self.read_only}): it cannot be created here"
+                )
+                return
+        try:
+            ensure_schema(self.engine)
+        except SchemaOutdated as exc:
+            if not self._upgrade_db or self.read_only is not None:
+                self._schema_error = exc
+            else:
+                upgrade_schema(self.engine)
+        if self._new_file is not None:
+            _follow_umask(self._new_file)
+            self._new_file = None
+
+    def adopt_empty_file(self) -> None:
+        """Take a zero-length SQLite file for a new, empty index (its schema is created).
+
+        A repository calls this once it has found its blobstore empty; a
+        zero-length file beside stored blobs is a damaged index
+        (:class:`~provenance.errors.IndexDamaged`).
+        """
+        if self._unchecked:
+            self._open_schema()
+        self.empty_file = None
+
+    def _handle_error(self, context: Any) -> Any:
+        # SQLAlchemy raises what this returns, chained to the driver's error.
+        return _translate(self.url, context.original_exception)
+
     def _check_schema(self) -> None:
+        if self._unchecked:
+            self._open_schema()
         if self._schema_error is not None:
             raise self._schema_error
 
@@ -184,8 +387,8 @@ class _Connections:
         engine's pool, so that many reading threads never exhaust the pool
         that writers need.  (An in-memory index has one shared connection.)
         """
-        if self._schema_error is not None:
-            raise self._schema_error
+        if self._schema_error is not None or self._unchecked:
+            self._check_schema()
         if os.getpid() != self._pid:
             self._after_fork()
         conn = getattr(self._local, "conn", None)
@@ -194,10 +397,10 @@ class _Connections:
                 conn = self.engine.raw_connection()
             else:
                 dialect = self.engine.dialect
-                cargs, cparams = dialect.create_connect_args(self.url)
+                cargs, cparams = dialect.create_connect_args(self._connect_url)
                 conn = dialect.connect(*cargs, **{**cparams, **self._connect_args})
                 if self.engine.dialect.name == "sqlite":
-                    _sqlite_pragmas(conn, None)
+                    _sqlite_pragmas(conn, None, read_only=self.read_only is not None)
                 elif self.schema is not None:
                     conn.autocommit = True
                     cur = conn.cursor()
@@ -238,15 +441,22 @@ class _Connections:
     def _fetch(self, query: tuple[str, str | None], value: Any) -> list[tuple[Any, ...]]:
         sql, name = query
         args: Any = (value,) if name is None else {name: value}
-        if self._lock is not None:
-            with self._lock:
-                return self._fetch_unlocked(sql, args)
+        dbapi = self.engine.dialect.loaded_dbapi
         try:
-            return self._fetch_unlocked(sql, args)
-        except self.engine.dialect.loaded_dbapi.OperationalError:
-            # A dropped connection (server restart, idle timeout): retry once
-            # on a new one.  A second failure is real.
-            return self._fetch_unlocked(sql, args)
+            if self._lock is not None:
+                with self._lock:
+                    return self._fetch_unlocked(sql, args)
+            try:
+                return self._fetch_unlocked(sql, args)
+            except dbapi.OperationalError:
+                # A dropped connection (server restart, idle timeout): retry
+                # once on a new one.  A second failure is real.
+                return self._fetch_unlocked(sql, args)
+        except dbapi.Error as exc:
+            translated = _translate(self.url, exc)
+            if translated is None:
+                raise
+            raise translated from exc
 
     def _fetch_unlocked(self, sql: str, args: Any) -> list[tuple[Any, ...]]:
         conn = self._raw()
