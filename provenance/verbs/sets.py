@@ -22,6 +22,7 @@ from ..hashing import hash_value
 from ..observers import artifact_observers
 from ..storage.ids import check_id
 from ..storage.original_api import SET_VERBS
+from ..storage.validate import check_json, check_text
 
 __all__ = [
     "ArtifactSet",
@@ -37,13 +38,18 @@ __all__ = [
 
 
 def _normalize_labels(labels: Any) -> dict[str, Any] | None:
+    """The labels as stored; refused here, before a block runs, if the index cannot hold them."""
     if labels is None:
         return None
     if isinstance(labels, str):
-        return {"name": labels}
-    if isinstance(labels, Mapping):
-        return dict(labels)
-    raise TypeError(f"set labels must be a str or a dict, got {type(labels).__name__}")
+        labels = {"name": labels}
+    elif isinstance(labels, Mapping):
+        labels = dict(labels)
+    else:
+        raise TypeError(f"set labels must be a str or a dict, got {type(labels).__name__}")
+    if isinstance(labels.get("name"), str):
+        check_text(labels["name"], "the set name", empty=True)
+    return dict(check_json(labels, "the set labels"))
 
 
 def _artifact_id_of(item: Any) -> str:
@@ -293,6 +299,7 @@ def _newest(repo: Any, what: str, **criteria: Any) -> ArtifactSet:
 
 def load_set_by_name(set_name: str, repo: Any = None) -> ArtifactSet:
     """The newest saved set whose labels' ``name`` is ``set_name``."""
+    check_text(set_name, "the set name", empty=True)
     return _newest(repo, f"name {set_name!r}", name=set_name)
 
 
@@ -384,6 +391,7 @@ def capture_set(
     :func:`~provenance.load_artifact` / :func:`~provenance.load_proxy` count.
     The set is saved when the block exits without an exception.
     """
+    _normalize_labels(labels)  # bad labels fail before the block runs, not after
     initial = initial_set.artifact_ids if isinstance(initial_set, ArtifactSet) else initial_set
     capture = SetCapture(_artifact_id_of(a) for a in (initial or ()))
 
@@ -418,6 +426,7 @@ def provenance_set(
     """
     if set_labels is not None and set_labels_fn is not None:
         raise ValueError("pass either set_labels or set_labels_fn, not both")
+    _normalize_labels(set_labels)  # at decoration time
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., ArtifactSet]:
         sig = inspect.signature(fn)

@@ -96,6 +96,10 @@ class S3Store(Blobstore):
             )
         self.bucket = bucket
         self.prefix = (prefix or "").strip("/")
+        if any(part in (".", "..") for part in self.prefix.split("/")) and self.prefix:
+            raise ConfigError(
+                f"an S3 prefix must not have '.' or '..' segments: {self.prefix[:100]!r}"
+            )
         self.endpoint_url = endpoint_url
         self.s3_config = dict(s3_config) if s3_config else None
         self.cachedir = (
