@@ -38,18 +38,27 @@ __all__ = [
 
 
 def _normalize_labels(labels: Any) -> dict[str, Any] | None:
-    """The labels as stored; refused here, before a block runs, if the index cannot hold them."""
     if labels is None:
         return None
     if isinstance(labels, str):
-        labels = {"name": labels}
-    elif isinstance(labels, Mapping):
-        labels = dict(labels)
-    else:
-        raise TypeError(f"set labels must be a str or a dict, got {type(labels).__name__}")
-    if isinstance(labels.get("name"), str):
-        check_text(labels["name"], "the set name", empty=True)
-    return dict(check_json(labels, "the set labels"))
+        return {"name": labels}
+    if isinstance(labels, Mapping):
+        return dict(labels)
+    raise TypeError(f"set labels must be a str or a dict, got {type(labels).__name__}")
+
+
+def _check_labels(labels: Any) -> None:
+    """Refuse labels the index cannot store: when a set is saved, or before a block runs.
+
+    Not when a set is made: one loaded from an older index, or unpickled, may
+    hold what is refused now, and must still load.
+    """
+    normalized = _normalize_labels(labels)
+    if normalized is None:
+        return
+    if isinstance(normalized.get("name"), str):
+        check_text(normalized["name"], "the set name", empty=True)
+    check_json(normalized, "the set labels")
 
 
 def _artifact_id_of(item: Any) -> str:
@@ -210,6 +219,7 @@ class ArtifactSet:
 
     def save(self, repo: Any = None) -> ArtifactSet:
         """Store the set (idempotent) and return it as stored."""
+        _check_labels(self.labels)
         repo = resolve_repo(repo or self.repo)
         created_at = datetime.now(timezone.utc)
         labels_hash = hash_value(self.labels)
@@ -305,6 +315,7 @@ def load_set_by_name(set_name: str, repo: Any = None) -> ArtifactSet:
 
 def load_set_by_labels(labels: Any, repo: Any = None) -> ArtifactSet:
     """The newest saved set with exactly these labels."""
+    _check_labels(labels)
     normalized = _normalize_labels(labels)
     return _newest(repo, f"labels {normalized!r}", labels_hash=hash_value(normalized))
 
@@ -391,7 +402,7 @@ def capture_set(
     :func:`~provenance.load_artifact` / :func:`~provenance.load_proxy` count.
     The set is saved when the block exits without an exception.
     """
-    _normalize_labels(labels)  # bad labels fail before the block runs, not after
+    _check_labels(labels)  # bad labels fail before the block runs, not after
     initial = initial_set.artifact_ids if isinstance(initial_set, ArtifactSet) else initial_set
     capture = SetCapture(_artifact_id_of(a) for a in (initial or ()))
 
@@ -426,7 +437,7 @@ def provenance_set(
     """
     if set_labels is not None and set_labels_fn is not None:
         raise ValueError("pass either set_labels or set_labels_fn, not both")
-    _normalize_labels(set_labels)  # at decoration time
+    _check_labels(set_labels)  # at decoration time
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., ArtifactSet]:
         sig = inspect.signature(fn)

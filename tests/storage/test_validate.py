@@ -354,3 +354,25 @@ def test_client_tags_and_namespaces_are_checked(repo: Any) -> None:
             client.namespace(bad)
     assert client.Run(r.pathspec).user_tags == frozenset()
     assert "F" in client.Metaflow() and "x\x00" not in client.Metaflow()
+
+
+def test_a_set_stored_before_the_checks_still_loads(disk_repo: Any) -> None:
+    # SQLite stored a 10,000-character set name before names were checked: the
+    # set loads (a new set under that name is refused when saved).
+    from datetime import datetime, timezone
+
+    from sqlalchemy import insert
+
+    from provenance.hashing import hash_value
+
+    labels = {"name": LONG}
+    old = p.ArtifactSet([], labels)
+    with disk_repo.index._begin() as conn:
+        conn.execute(
+            insert(SetRow),
+            [{"id": old.id, "name": LONG, "labels": labels, "labels_hash": hash_value(labels),
+              "size": 0, "created_at": datetime.now(timezone.utc)}],
+        )  # fmt: skip
+    assert p.load_set_by_id(old.id).name == LONG
+    with pytest.raises(p.InvalidValue, match="the set name"):
+        old.save()
