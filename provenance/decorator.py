@@ -40,10 +40,12 @@ from .guards import (  # ensure_proxies: public here, as it always was
     warn_path_arguments,
 )
 from .hashing import HASH_SCHEME, changed_proxies, hash_bytes, hash_value, proxies_changed_in
+from .runinfo import get_run_info
 from .serializers import get_serializer
 from .signature import CallSignature, remove_inputs_fn
 from .storage.observers import artifact_observers, notify
 from .storage.repos import repo_from_spec
+from .storage.validate import MAX_NAME, check_json, check_tags, check_text
 from .storing import input_summary, store_archive, store_composite, store_value
 from .why import explain_call
 
@@ -133,9 +135,8 @@ class ProvenanceFunction:
         short = getattr(target, "__name__", None) or repr(target)
         # The original library's default: module and __name__ (not __qualname__).
         self.name = name or (f"{self.module_name}.{short}" if self.module_name else short)
-        if len(self.name) > 200:
-            # Composite members add "_<key>"; the column holds 255 characters.
-            raise ValueError(f"artifact name {self.name[:40]!r}... is longer than 200 characters")
+        # Composite members add "_<key>" to the name; the column holds 255 characters.
+        check_text(self.name, "the artifact name (name=)", MAX_NAME - 55)
         #: The step of a run the calls are recorded under: a Metaflow-style short name.
         self.step = name or short
         if name is None:
@@ -155,11 +156,16 @@ class ProvenanceFunction:
         if read_only is not None and not isinstance(read_only, bool):
             raise TypeError(f"read_only must be True, False or None, got {read_only!r}")
         self.read_only = read_only
-        self.tags = [str(t) for t in tags] if tags else []
+        self.tags = check_tags([str(t) for t in tags] if tags else [], "tags")
+        if custom_fields is not None and not isinstance(custom_fields, Mapping):
+            raise TypeError(f"custom_fields must be a dict, got {type(custom_fields).__name__}")
         fields = dict(custom_fields or {})
         if self.tags:
             fields["tags"] = self.tags
-        self.custom_fields = fields
+        # Stored in JSON columns: refused now, not after the first call has run.
+        self.custom_fields = check_json(fields, "custom_fields")
+        check_json(self.load_kwargs, "load_kwargs")
+        check_json(self.dump_kwargs, "dump_kwargs")
         self._input_hash_fn = remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
         self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
         # A function made by with_merged_defaults says which parameters merge.
@@ -393,6 +399,7 @@ class ProvenanceFunction:
         """Run the function and store its value: the proxy and the artifact id stored."""
         input_hashes, raw_hashes, plain = hashes
         code = self.code_fingerprint()  # before the call: its globals as they are now
+        get_run_info()  # made (and checked) once per process: a bad one fails before the call
         warn_path_arguments(self, inputs, input_hashes)
         computed_at = datetime.now(timezone.utc)
         t0 = time.perf_counter()

@@ -7,7 +7,10 @@ written against the built-in (``except KeyError``) keeps working::
 
     ProvenanceError
     ├── ConfigError (ValueError)            a bad configuration key or value
-    ├── InvalidId (ValueError)              an id that is not well formed
+    ├── InvalidValue (ValueError)           a string or JSON value the index cannot store or look up
+    │   ├── InvalidId                       an id that is not well formed
+    │   ├── MetaflowInvalidPathspec         (also a ClientError, below)
+    │   └── MetaflowTaggingError            (also a ClientError, below)
     ├── NotFound (KeyError)
     │   ├── ArtifactNotFound                no artifact with that id
     │   ├── BlobNotFound                    the blobstore has no such blob
@@ -31,9 +34,9 @@ written against the built-in (``except KeyError``) keeps working::
     │   └── SchemaOutdated                  the index needs ``provenance db upgrade``
     ├── MissingDependency (ImportError)     an optional extra is not installed
     └── ClientError                         the client view (provenance.client):
-        ├── MetaflowInvalidPathspec (ValueError)  a malformed pathspec
-        ├── MetaflowNamespaceMismatch             an object outside the current namespace
-        └── MetaflowTaggingError (ValueError)     a bad tag or tag operation
+        ├── MetaflowInvalidPathspec (InvalidValue)  a malformed pathspec
+        ├── MetaflowNamespaceMismatch               an object outside the current namespace
+        └── MetaflowTaggingError (InvalidValue)     a bad tag or tag operation
 
 Warnings derive from :class:`ProvenanceWarning` (a ``UserWarning``)::
 
@@ -60,6 +63,7 @@ __all__ = [
     "IndexDamaged",
     "IndexUnavailable",
     "InvalidId",
+    "InvalidValue",
     "MetaflowInvalidPathspec",
     "MetaflowNamespaceMismatch",
     "MetaflowNotFound",
@@ -93,7 +97,25 @@ class ConfigError(ProvenanceError, ValueError):
     """A configuration is malformed; the message names the offending key."""
 
 
-class InvalidId(ProvenanceError, ValueError):
+class InvalidValue(ProvenanceError, ValueError):
+    """A value that cannot be stored or looked up: it is refused before anything runs.
+
+    Raised by :mod:`provenance.storage.validate` for a name, label, tag,
+    custom field or pathspec that holds a NUL character or a lone surrogate,
+    is longer than its column, or is not JSON; the same on every backend.
+
+    Attributes
+    ----------
+    field : str or None
+        What the value was given as (``"custom_fields['a']"``, ``"set name"``).
+    """
+
+    def __init__(self, message: str = "", field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class InvalidId(InvalidValue):
     """An artifact, set or blob id is not well formed.
 
     Ids are validated before they reach any storage, so a hostile id such as
@@ -224,7 +246,7 @@ class ClientError(ProvenanceError):
     """An error of the Metaflow-style client view (:mod:`provenance.client`)."""
 
 
-class MetaflowInvalidPathspec(ClientError, ValueError):
+class MetaflowInvalidPathspec(ClientError, InvalidValue):
     """A pathspec is not ``Flow[/run[/step[/task[/artifact]]]]`` as the class expects."""
 
 
@@ -232,8 +254,8 @@ class MetaflowNamespaceMismatch(ClientError):
     """The object exists but is outside the current namespace (see ``namespace()``)."""
 
 
-class MetaflowTaggingError(ClientError, ValueError):
-    """A tag is empty, not a string, too long, or a system tag being removed."""
+class MetaflowTaggingError(ClientError, InvalidValue):
+    """A tag is empty, not a string, too long, holds a NUL, or is a system tag being removed."""
 
 
 def require(module: str, extra: str, feature: str):
@@ -257,6 +279,32 @@ def require(module: str, extra: str, feature: str):
             f"{feature} needs the '{module}' package; install it with "
             f"`pip install 'provenance[{extra}]'`"
         ) from exc
+
+
+def require_installed(module: str, extra: str, feature: str) -> None:
+    """Check that an optional dependency is installed, without importing it.
+
+    For the checks made when a config is loaded: finding a package costs a
+    directory lookup, while importing boto3 costs a fifth of a second that a
+    process which never touches the store should not pay.  Parameters as
+    :func:`require`.
+
+    Raises
+    ------
+    MissingDependency
+        Naming the extra to install.
+    """
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing, or a broken entry
+        found = False
+    if not found:
+        raise MissingDependency(
+            f"{feature} needs the '{module}' package; install it with "
+            f"`pip install 'provenance[{extra}]'`"
+        )
 
 
 # -- warnings ------------------------------------------------------------------

@@ -6,6 +6,7 @@ business: :mod:`provenance.storage.inputs`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -74,10 +75,10 @@ def json_summary(value: Any, depth: int = 0) -> Any:
         return {"id": value.id, "type": "Artifact", "name": value.name}
     kind = type(value)
     if kind in _JSON_SCALARS:
-        if kind is float and value != value:  # NaN is not JSON
-            return {"$type": "float", "$repr": "nan"}
-        # Long strings are summarized; NUL cannot be stored in PostgreSQL JSON.
-        if kind is str and (len(value) > 1000 or "\x00" in value):
+        if kind is float and not math.isfinite(value):  # NaN and infinities are not JSON
+            return {"$type": "float", "$repr": repr(value)}
+        # Long strings are summarized, and those no JSON column stores (NUL, lone surrogates).
+        if kind is str and (len(value) > 1000 or not _storable(value)):
             return {"$type": "str", "$hash": hash_value(value), "$len": len(value)}
         return value
     if kind is File:
@@ -89,9 +90,27 @@ def json_summary(value: Any, depth: int = 0) -> Any:
         }
     if kind in (list, tuple) and depth < 3 and len(value) <= 100:
         return [json_summary(v, depth + 1) for v in value]
-    if kind is dict and depth < 3 and len(value) <= 100 and all(type(k) is str for k in value):
+    if (
+        kind is dict
+        and depth < 3
+        and len(value) <= 100
+        and all(type(k) is str and len(k) <= 255 and _storable(k) for k in value)
+    ):
         return {k: json_summary(v, depth + 1) for k, v in value.items()}
     return {"$type": f"{kind.__module__}.{kind.__qualname__}", "$hash": hash_value(value)}
+
+
+def _storable(text: str) -> bool:
+    """Whether a JSON column holds ``text`` on every backend (see storage.validate)."""
+    if "\x00" in text:
+        return False
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def artifact_ref(summary: Any) -> str | None:

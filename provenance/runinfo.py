@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ._version import __version__
+from .storage.validate import check_json
 
 __all__ = ["get_run_info", "set_run_info_fn"]
 
@@ -84,5 +85,7 @@ def get_run_info() -> dict[str, Any]:
             result = _fn(info)
             if result is not None:
                 info = dict(result)
+        # A JSON column of every artifact: refused here, before a call runs.
+        check_json(info, "the run info (set_run_info_fn)")
         _cached = (pid, info)
         return info

@@ -29,6 +29,7 @@ from .storage.inputs import dumps_inputs
 from .storage.observers import notify
 from .storage.proxies import CompositeDict
 from .storage.spill import StoredValue
+from .storage.validate import check_text, quote
 
 __all__ = ["build_row", "input_summary", "store_archive", "store_composite", "store_value"]
 
@@ -212,6 +213,9 @@ def store_composite(
             f"{fn.name} is declared returns_composite=True and must return a dict "
             f"with str keys, got {type(value).__name__}"
         )
+    for key in value:
+        # Before any member is stored: all of them, or none.
+        check_text(f"{fn.name}_{key}", f"the artifact name of key {quote(key)} of {fn.name}()")
     serializers = dict(fn.serializer) if isinstance(fn.serializer, Mapping) else {}
     members: dict[str, Artifact] = {}
     for key, item in value.items():

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 from typing import Any
 
@@ -260,3 +263,115 @@ def test_config_current_and_set_current_as_the_original() -> None:
     assert p.current_config() is first and p.get_default_repo() is first.repos["mem"]
     with pytest.raises(TypeError, match="takes a Config, got dict"):
         r.Config.set_current({})  # type: ignore[arg-type]
+
+
+# -- optional dependencies are checked when the config is loaded ---------------------
+
+
+_MISSING_EXTRA = """
+import sys
+for module in sys.argv[1].split(","):
+    sys.modules[module] = None  # the import fails, as if the package were not installed
+import json
+import provenance as p
+try:
+    p.load_config(json.loads(sys.argv[2]))
+except p.MissingDependency as exc:
+    print("MissingDependency:", exc)
+else:
+    print("loaded")
+"""
+
+
+def _store_config(store: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "blobstores": {"remote": store},
+        "artifact_repos": {"r": {"type": "memory", "store": "remote"}},
+        "default_repo": "r",
+    }
+
+
+def _pg_config(url: str) -> dict[str, Any]:
+    return {
+        "blobstores": {"m": {"type": "memory"}},
+        "artifact_repos": {"r": {"type": "postgres", "db": url, "store": "m"}},
+        "default_repo": "r",
+    }
+
+
+@pytest.mark.parametrize(
+    ("missing", "config", "extra", "key"),
+    [
+        ("boto3", _store_config({"type": "s3", "bucket": "b"}), "s3", "blobstores.remote"),
+        (
+            "boto3",
+            _store_config({"type": "s3", "basepath": "s3://b/p"}),
+            "s3",
+            "blobstores.remote",
+        ),
+        ("fsspec", _store_config({"type": "fsspec", "url": "memory://x"}), "fsspec", "remote"),
+        (
+            "paramiko",
+            _store_config({"type": "sftp", "basepath": "/x", "ssh_config": {"hostname": "h"}}),
+            "sftp",
+            "blobstores.remote",
+        ),
+        ("gcsfs", _store_config({"type": "gs", "bucket": "b"}), "gs", "blobstores.remote"),
+        # A URL that names no driver works with psycopg2 or psycopg 3: neither is here.
+        (
+            "psycopg,psycopg2",
+            _pg_config("postgresql://u@127.0.0.1:1/db"),
+            "postgres",
+            "artifact_repos.r.db",
+        ),
+        (
+            "psycopg",
+            _pg_config("postgresql+psycopg://u:secret@127.0.0.1:1/db"),
+            "postgres",
+            "artifact_repos.r.db",
+        ),
+    ],
+)
+def test_a_missing_extra_is_reported_when_the_config_loads(
+    missing: str, config: dict[str, Any], extra: str, key: str
+) -> None:
+    # In a fresh process, so the packages can be made to look uninstalled;
+    # nothing is contacted (no S3, no server on port 1): the check comes first.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", _MISSING_EXTRA, missing, json.dumps(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("MissingDependency:"), out.stdout + out.stderr
+    assert f"pip install 'provenance[{extra}]'" in out.stdout
+    assert key in out.stdout
+    assert "secret" not in out.stdout
+
+
+def test_a_postgres_repo_of_the_original_api_checks_its_driver_too() -> None:
+    code = (
+        "import sys; sys.modules['psycopg'] = sys.modules['psycopg2'] = None\n"
+        "import provenance as p\n"
+        "from provenance.repos import PostgresRepo\n"
+        "from provenance.blobstores import MemoryStore\n"
+        "try:\n"
+        "    PostgresRepo('postgresql://u@127.0.0.1:1/db', MemoryStore())\n"
+        "except p.MissingDependency as exc:\n"
+        "    print('MissingDependency:', exc)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert "MissingDependency:" in out.stdout, out.stdout + out.stderr
+    assert "pip install 'provenance[postgres]'" in out.stdout
+
+
+def test_an_s3_prefix_with_dot_segments_is_refused(tmp_path: Any) -> None:
+    for prefix in ("a/../b", "..", "a/./b"):
+        with pytest.raises(p.ConfigError, match="'.' or '..' segments"):
+            p.load_config(_store_config({"type": "s3", "bucket": "b", "prefix": prefix}))

@@ -12,8 +12,8 @@ from types import TracebackType
 from typing import Any
 
 from ..config import resolve_repo, using_repo
+from ..errors import MetaflowTaggingError
 from ..recording import (
-    NAME_FORBIDDEN,
     flush,
     pop_run,
     push_run,
@@ -22,6 +22,7 @@ from ..recording import (
     writer_of,
 )
 from ..storage.runs import RunRef, finish_run
+from ..storage.validate import check_name, check_tags
 from .client import Run
 
 __all__ = ["ActiveRun", "run"]
@@ -113,7 +114,8 @@ def run(flow: str, tags: Iterable[str] | None = None, *, repo: Any = None) -> Ac
     Parameters
     ----------
     flow : str
-        The flow name (letters, digits, ``_``, ``-`` and ``.``).
+        The flow name: 1-255 letters, digits, ``_``, ``-`` and ``.``, not
+        ``.`` or ``..``.
     tags : collection of str, optional
         User tags of the run (each non-empty and at most 500 characters).
     repo : Repository or str, optional
@@ -131,9 +133,7 @@ def run(flow: str, tags: Iterable[str] | None = None, *, repo: Any = None) -> Ac
     ...     model = train(load_data("iris.csv"))
     >>> provenance.client.Run(r.pathspec).data.train              # doctest: +SKIP
     """
-    if not isinstance(flow, str) or not flow or NAME_FORBIDDEN.search(flow) or len(flow) > 255:
-        raise ValueError(
-            f"flow name {flow!r} must be 1-255 letters, digits, '_', '-' or '.' "
-            "(it is the first part of a pathspec)"
-        )
+    # Before the block runs: a run that cannot be recorded never starts.
+    check_name(flow, "the flow name")
+    check_tags(tags, "the run's tags", error=MetaflowTaggingError)
     return ActiveRun(flow, validate_tags(tags), repo)

@@ -16,7 +16,7 @@ from .retry import FailureInjector, RetryPolicy, TransferStats
 from .session import make_client
 from .transfer import Transfer
 from .uploads import Upload, make_upload
-from .urls import range_header, root_for_run, split_url
+from .urls import check_key, range_header, root_for_run, split_url
 
 __all__ = ["S3"]
 
@@ -105,10 +105,9 @@ class S3:
         if run is not None:
             self._s3root = root_for_run(run, bucket, prefix)
         elif s3root:
-            split_url(s3root)
-            self._s3root = s3root.rstrip("/")
+            self._s3root = check_key(s3root).rstrip("/")
         elif bucket:
-            self._s3root = f"s3://{bucket}/{(prefix or '').strip('/')}".rstrip("/")
+            self._s3root = check_key(f"s3://{bucket}/{(prefix or '').strip('/')}").rstrip("/")
         else:
             self._s3root = None
         if client is None:
@@ -162,8 +161,7 @@ class S3:
             raise S3URLError(f"an S3 key must be a string, got {key!r}")
         if self._s3root is None:
             if key and key.startswith("s3://"):
-                split_url(key)
-                return key
+                return check_key(key)
             raise S3URLError(
                 f"{key!r} is not a full s3:// URL; initialize S3 with an 's3root' "
                 "or a 'run' to use paths relative to a root"
@@ -175,7 +173,7 @@ class S3:
                 f"don't use full S3 URLs with a client that has a root ({self._s3root}): {key}",
                 key,
             )
-        return f"{self._s3root}/{key.lstrip('/')}"
+        return check_key(f"{self._s3root}/{key.lstrip('/')}")
 
     def _object_url(self, key: Any) -> str:
         url = self._url(key)

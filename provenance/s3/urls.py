@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from .errors import S3InvalidRange, S3URLError
 
-__all__ = ["ROOT_ENV_VARS", "range_header", "root_for_run", "split_url"]
+__all__ = ["ROOT_ENV_VARS", "check_key", "range_header", "root_for_run", "split_url"]
 
 # Where S3(run=...) finds its datastore root, first match wins.  The Metaflow
 # variables are read as Metaflow does: its DATATOOLS_S3ROOT defaults to the
@@ -27,6 +27,22 @@ def split_url(url: str) -> tuple[str, str]:
     if not bucket:
         raise S3URLError(f"S3 URL without a bucket: {url!r}", url)
     return bucket, key
+
+
+def check_key(url: str) -> str:
+    """Return ``url`` if its key has no ``.`` or ``..`` segment and fits S3's 1024 bytes.
+
+    S3 takes such a key verbatim, but the tools that mirror a bucket to disk
+    (and some S3-compatible servers) resolve it, and a key built from a
+    pathspec or a user's key must never climb out of its root.
+    """
+    _, key = split_url(url)
+    shown = url if len(url) <= 100 else f"{url[:100]}... ({len(url)} characters)"
+    if any(part in (".", "..") for part in key.split("/")):
+        raise S3URLError(f"an S3 key must not have '.' or '..' segments: {shown!r}", shown)
+    if len(key.encode("utf-8", "surrogatepass")) > 1024:
+        raise S3URLError(f"an S3 key is at most 1024 bytes (UTF-8): {shown!r}", shown)
+    return url
 
 
 def root_for_run(
@@ -53,6 +69,8 @@ def root_for_run(
     if not isinstance(pathspec, str) or pathspec.count("/") < 1:
         raise S3URLError(f"run must have a pathspec 'Flow/RunId', got {pathspec!r} from {run!r}")
     flow, run_id = pathspec.split("/")[:2]
+    if flow in ("", ".", "..") or run_id in ("", ".", ".."):
+        raise S3URLError(f"run pathspec {pathspec[:100]!r} does not name a flow and a run")
     root = None
     for name in ROOT_ENV_VARS:
         value = environ.get(name)
@@ -68,7 +86,7 @@ def root_for_run(
     bucket = bucket or root_bucket
     path = (prefix if prefix is not None else root_path).strip("/")
     parts = [p for p in (path, flow, run_id) if p]
-    return f"s3://{bucket}/" + "/".join(parts)
+    return check_key(f"s3://{bucket}/" + "/".join(parts))
 
 
 def range_header(offset: int | None, length: int | None) -> str | None:

@@ -20,6 +20,7 @@ from sqlalchemy.pool import NullPool
 from .blobstores import Blobstore, MemoryStore
 from .index import SqlIndex
 from .repos import ChainedRepository, Repository
+from .specs import check_sql_driver
 
 __all__ = ["ChainedRepo", "DbRepo", "MemoryRepo", "PostgresRepo"]
 
@@ -111,6 +112,7 @@ class PostgresRepo(Repository):
             raise TypeError(
                 f"{type(self).__name__}(store=...) takes a blobstore, got {type(store).__name__}"
             )
+        check_sql_driver(f"{type(self).__name__}(db=...)", db)
         if not persistent_connections:
             engine_kwargs = {"poolclass": NullPool, **(engine_kwargs or {})}
         index = SqlIndex(

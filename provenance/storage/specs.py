@@ -8,11 +8,15 @@ and :mod:`provenance.config` (a named config entry).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import ConfigError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from ..errors import ConfigError, MissingDependency, require_installed
 from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
 from .blobstores.disk import check_mode
 from .blobstores.fsspec import FsspecStore
@@ -24,6 +28,7 @@ __all__ = [
     "REPO_KEYS",
     "build_blobstore",
     "check_keys",
+    "check_sql_driver",
     "ORIGINAL_REPO_KEYS",
     "entry_type",
     "flags",
@@ -187,6 +192,8 @@ def _build_s3_store(where: str, entry: Mapping[str, Any]) -> Blobstore:
         )
     except ConfigError as exc:
         raise ConfigError(f"'{where}': {exc}") from None
+    except MissingDependency as exc:
+        raise MissingDependency(f"'{where}': {exc}") from exc
 
 
 def _build_fsspec_store(where: str, kind: str, entry: Mapping[str, Any]) -> Blobstore:
@@ -206,6 +213,8 @@ def _build_fsspec_store(where: str, kind: str, entry: Mapping[str, Any]) -> Blob
         )
     except ConfigError as exc:
         raise ConfigError(f"'{where}': {exc}") from None
+    except MissingDependency as exc:
+        raise MissingDependency(f"'{where}': {exc}") from exc
 
 
 def _mapping(where: str, value: Any, what: str) -> dict[str, Any]:
@@ -268,4 +277,44 @@ def sql_url(where: str, db: Any, kind: str) -> str:
             # A bare path is an SQLite file.
             return "sqlite:///" + os.path.abspath(os.path.expanduser(db))
         raise ConfigError(f"'{where}.db' must be an SQLAlchemy URL, got {db!r}")
+    check_sql_driver(f"'{where}.db'", db)
     return db
+
+
+def check_sql_driver(where: str, db: str) -> None:
+    """Raise :class:`~provenance.MissingDependency` if the driver of a PostgreSQL URL is missing.
+
+    Checked when the config is loaded (or a repository is made), so that a
+    missing extra is an error that names it, not a ``ModuleNotFoundError``
+    from deep inside SQLAlchemy.  A URL that names no driver
+    (``postgresql://``) works with psycopg2 or psycopg 3, as the index
+    engine chooses.  SQLite needs nothing; other databases are left to
+    SQLAlchemy.
+    """
+    try:
+        url = make_url(db)
+    except ArgumentError:
+        return  # the index reports a malformed URL
+    if url.get_backend_name() != "postgresql":
+        return
+    feature = f"{where} ({url.render_as_string(hide_password=True)})"
+    if url.drivername == "postgresql":
+        if not _missing("psycopg2"):
+            return
+        module = "psycopg"
+    else:
+        module = url.get_driver_name()
+    if module == "psycopg":
+        require_installed("psycopg", "postgres", feature)
+    elif _missing(module):
+        raise MissingDependency(
+            f"{feature} needs the '{module}' package: install it, or use a "
+            "postgresql+psycopg:// URL with `pip install 'provenance[postgres]'`"
+        )
+
+
+def _missing(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is None
+    except (ImportError, ValueError):
+        return True

@@ -22,6 +22,7 @@ from ..hashing import hash_value
 from ..storage.ids import check_id
 from ..storage.observers import artifact_observers
 from ..storage.original_api import SET_VERBS
+from ..storage.validate import check_json, check_text
 
 __all__ = [
     "ArtifactSet",
@@ -44,6 +45,20 @@ def _normalize_labels(labels: Any) -> dict[str, Any] | None:
     if isinstance(labels, Mapping):
         return dict(labels)
     raise TypeError(f"set labels must be a str or a dict, got {type(labels).__name__}")
+
+
+def _check_labels(labels: Any) -> None:
+    """Refuse labels the index cannot store: when a set is saved, or before a block runs.
+
+    Not when a set is made: one loaded from an older index, or unpickled, may
+    hold what is refused now, and must still load.
+    """
+    normalized = _normalize_labels(labels)
+    if normalized is None:
+        return
+    if isinstance(normalized.get("name"), str):
+        check_text(normalized["name"], "the set name", empty=True)
+    check_json(normalized, "the set labels")
 
 
 def _artifact_id_of(item: Any) -> str:
@@ -204,6 +219,7 @@ class ArtifactSet:
 
     def save(self, repo: Any = None) -> ArtifactSet:
         """Store the set (idempotent) and return it as stored."""
+        _check_labels(self.labels)
         repo = resolve_repo(repo or self.repo)
         created_at = datetime.now(timezone.utc)
         labels_hash = hash_value(self.labels)
@@ -293,11 +309,13 @@ def _newest(repo: Any, what: str, **criteria: Any) -> ArtifactSet:
 
 def load_set_by_name(set_name: str, repo: Any = None) -> ArtifactSet:
     """The newest saved set whose labels' ``name`` is ``set_name``."""
+    check_text(set_name, "the set name", empty=True)
     return _newest(repo, f"name {set_name!r}", name=set_name)
 
 
 def load_set_by_labels(labels: Any, repo: Any = None) -> ArtifactSet:
     """The newest saved set with exactly these labels."""
+    _check_labels(labels)
     normalized = _normalize_labels(labels)
     return _newest(repo, f"labels {normalized!r}", labels_hash=hash_value(normalized))
 
@@ -384,6 +402,7 @@ def capture_set(
     :func:`~provenance.load_artifact` / :func:`~provenance.load_proxy` count.
     The set is saved when the block exits without an exception.
     """
+    _check_labels(labels)  # bad labels fail before the block runs, not after
     initial = initial_set.artifact_ids if isinstance(initial_set, ArtifactSet) else initial_set
     capture = SetCapture(_artifact_id_of(a) for a in (initial or ()))
 
@@ -418,6 +437,7 @@ def provenance_set(
     """
     if set_labels is not None and set_labels_fn is not None:
         raise ValueError("pass either set_labels or set_labels_fn, not both")
+    _check_labels(set_labels)  # at decoration time
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., ArtifactSet]:
         sig = inspect.signature(fn)

@@ -511,3 +511,40 @@ def test_missing_boto3_names_the_extra() -> None:
         "    raise AssertionError('no error')\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# -- keys never climb out of their root (issue 15, item 6) ------------------------------
+
+
+class _Pathspec:
+    def __init__(self, pathspec: str) -> None:
+        self.pathspec = pathspec
+
+
+@pytest.mark.parametrize("key", ["../x", "a/../../x", "a/./b", "..", "a/.."])
+def test_keys_with_dot_segments_are_refused(key: str) -> None:
+    rooted = S3(s3root="s3://bucket/root", endpoint_url="http://127.0.0.1:1")
+    full = S3(endpoint_url="http://127.0.0.1:1")
+    try:
+        with pytest.raises(S3URLError, match="'.' or '..' segments"):
+            rooted._url(key)
+        with pytest.raises(S3URLError, match="'.' or '..' segments"):
+            full._url(f"s3://bucket/{key}")
+        # Dots inside a name are fine.
+        assert rooted._url("a/b..c/.d") == "s3://bucket/root/a/b..c/.d"
+    finally:
+        rooted.close()
+        full.close()
+
+
+def test_roots_and_run_pathspecs_with_dot_segments_are_refused() -> None:
+    with pytest.raises(S3URLError):
+        S3(s3root="s3://bucket/a/../b", endpoint_url="http://127.0.0.1:1")
+    with pytest.raises(S3URLError):
+        S3(bucket="bucket", prefix="../b", endpoint_url="http://127.0.0.1:1")
+    for pathspec in ("../1", "Flow/..", "./1"):
+        with pytest.raises(S3URLError):
+            root_for_run(_Pathspec(pathspec), "bucket", "p", environ={})
+    assert root_for_run(_Pathspec("Flow/3"), "bucket", "p", environ={}) == "s3://bucket/p/Flow/3"
+    with pytest.raises(S3URLError, match="1024 bytes"):
+        S3(endpoint_url="http://127.0.0.1:1")._url("s3://bucket/" + "k" * 1025)

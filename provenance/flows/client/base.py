@@ -15,13 +15,14 @@ from typing import Any
 
 from ... import recording as _runs
 from ...errors import MetaflowInvalidPathspec, MetaflowNamespaceMismatch, MetaflowNotFound
+from ...storage.validate import check_text, quote
 from .namespaces import _current_repo, get_metadata, get_namespace
 
 
 def _number(component: str, what: str, pathspec: str) -> int:
     if not re.fullmatch(r"[0-9]{1,9}", component):
         raise MetaflowInvalidPathspec(
-            f"{what} id {component!r} in pathspec {pathspec!r} is not a positive integer"
+            f"{what} id {quote(component)} in pathspec {quote(pathspec)} is not a positive integer"
         )
     return int(component)
 
@@ -52,8 +53,18 @@ class MetaflowObject:
             if len(parts) != self._depth or not all(parts):
                 shape = "/".join(["Flow", "run", "step", "task", "artifact"][: self._depth])
                 raise MetaflowInvalidPathspec(
-                    f"{type(self).__name__} pathspec must look like '{shape}', got {pathspec!r}"
+                    f"{type(self).__name__} pathspec must look like '{shape}', "
+                    f"got {quote(pathspec)}"
                 )
+            for i, part in enumerate(parts):
+                # Looked up in the index: refused as every backend would refuse it.
+                what = ["flow name", "run id", "step name", "task id", "artifact name"][i]
+                check_text(part, f"the {what} in {type(self).__name__}({quote(pathspec)})",
+                           error=MetaflowInvalidPathspec)  # fmt: skip
+                if part in (".", ".."):
+                    raise MetaflowInvalidPathspec(
+                        f"{part!r} is not a {what} (in pathspec {quote(pathspec)})", field=what
+                    )
             for i in (1, 3):
                 # 'F/03' is run 3: the pathspec says so, so objects compare equal.
                 if i < len(parts):

@@ -25,6 +25,7 @@ from ...runinfo import _user
 from ...storage.blobstores import MemoryStore
 from ...storage.index import SqlIndex
 from ...storage.repos import Repository
+from ...storage.validate import MAX_TAG, check_text
 
 # -- namespaces --------------------------------------------------------------------
 
@@ -56,6 +57,8 @@ def namespace(ns: str | None) -> str | None:
     global _namespace
     if ns is not None and (not isinstance(ns, str) or not ns):
         raise MetaflowTaggingError(f"a namespace is a non-empty tag string or None, got {ns!r}")
+    if ns is not None:
+        check_text(ns, "the namespace", MAX_TAG, error=MetaflowTaggingError)
     with _state_lock:
         _namespace = ns
     return ns

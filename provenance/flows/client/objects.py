@@ -14,10 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from ... import recording as _runs
-from ...errors import BlobNotFound, MetaflowNotFound
+from ...errors import BlobNotFound, MetaflowNotFound, MetaflowTaggingError
 from ...storage import run_queries as q
 from ...storage.index import decode_datetime, decode_json
 from ...storage.runs import read_tags, replace_tags, retrying
+from ...storage.validate import check_tags
 from .base import MetaflowObject
 from .data import MetaflowArtifacts, MetaflowData, TaskException
 from .namespaces import _UNSET, get_metadata, get_namespace
@@ -73,6 +74,7 @@ class Flow(MetaflowObject):
 
     def runs(self, *tags: str) -> Iterator[Run]:
         """The runs of this flow carrying every one of ``tags``, newest first."""
+        check_tags(tags, "the tags looked up", error=MetaflowTaggingError)
         _runs.validate_tags(tags)
         return self._children(tags)
 
@@ -211,6 +213,7 @@ class Run(_InRun):
 
     def steps(self, *tags: str) -> Iterator[Step]:
         """The steps of the run (newest first) if the run carries every one of ``tags``."""
+        check_tags(tags, "the tags looked up", error=MetaflowTaggingError)
         _runs.validate_tags(tags)
         if not set(tags) <= self.tags:
             return iter(())
@@ -285,6 +288,8 @@ class Run(_InRun):
             A tag is not a non-empty string of at most 500 characters, or a
             system tag is to be removed; nothing changes then.
         """
+        tags_to_remove = check_tags(tags_to_remove, "tags to remove", error=MetaflowTaggingError)
+        tags_to_add = check_tags(tags_to_add, "tags to add", error=MetaflowTaggingError)
         remove = _runs.validate_tags(tags_to_remove, "tags to remove")
         add = _runs.validate_tags(tags_to_add, "tags to add")
         # Two users adding the same tag at once: the loser tries again.

@@ -21,7 +21,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from ...errors import BlobNotFound, ConfigError, InvalidId, NotFound
+from ...errors import BlobNotFound, ConfigError, InvalidId, NotFound, require_installed
 from ..ids import check_blob_key
 from .base import Blobstore
 
@@ -96,6 +96,13 @@ class S3Store(Blobstore):
             )
         self.bucket = bucket
         self.prefix = (prefix or "").strip("/")
+        # Checked when the config is loaded, not when the first large value
+        # has been computed: found, not imported (boto3 takes a while to import).
+        require_installed("boto3", "s3", f"the s3 blobstore ({self.root})")
+        if any(part in (".", "..") for part in self.prefix.split("/")) and self.prefix:
+            raise ConfigError(
+                f"an S3 prefix must not have '.' or '..' segments: {self.prefix[:100]!r}"
+            )
         self.endpoint_url = endpoint_url
         self.s3_config = dict(s3_config) if s3_config else None
         self.cachedir = (

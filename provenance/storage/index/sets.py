@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select
 
 from ..models import SetMember, SetRow
+from ..validate import check_text
 from .engine import _Connections, _insert_new
 from .rows import _members, _sets, _storable, decode_datetime
 
@@ -26,6 +27,8 @@ class _Sets(_Connections):
 
     def put_set(self, row: Mapping[str, Any], member_ids: Sequence[str]) -> bool:
         """Store a set and its members in one transaction; whether it was new."""
+        if isinstance(row.get("name"), str):
+            check_text(row["name"], "the set name", empty=True)
         row = _storable(self.engine.dialect.name, row, ("created_at",))
         with self._begin() as conn:
             if not _insert_new(conn, _sets, self._insert_set, row):
@@ -56,6 +59,8 @@ class _Sets(_Connections):
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         """Set rows matching the criteria, newest first."""
+        if name is not None:
+            check_text(name, "the set name looked up", empty=True)
         stmt = select(*_sets.columns)
         if name is not None:
             stmt = stmt.where(SetRow.name == name)
