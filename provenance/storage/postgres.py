@@ -77,4 +77,10 @@ def ensure_pg_schema(engine: Engine, schema: str) -> None:
     """Create the PostgreSQL schema (namespace) if missing (``create_schema: true``)."""
     check_schema_name(schema)
     with engine.begin() as conn:
+        # IF NOT EXISTS is not safe against a concurrent CREATE (a UniqueViolation
+        # on pg_namespace): processes creating the same schema take turns.
+        conn.execute(
+            text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+            {"key": f"provenance.create-schema:{schema}"},
+        )
         conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))

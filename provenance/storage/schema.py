@@ -24,6 +24,10 @@ SCHEMA_HEAD = "0004"
 KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
 
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
+#: Held by a PostgreSQL upgrade: one per schema (the search path's first).
+_SCHEMA_LOCK = text(
+    "SELECT pg_advisory_xact_lock(hashtext('provenance.schema:' || current_schema()))"
+)
 
 
 def _alembic_config(connection: Connection) -> Any:
@@ -65,10 +69,18 @@ def _has_table(conn: Connection, name: str) -> bool:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest revision (``provenance db upgrade``)."""
+    """Create or upgrade the schema to the newest revision (``provenance db upgrade``).
+
+    On PostgreSQL, processes upgrading the same schema at once take turns: a
+    transaction-scoped advisory lock is held while Alembic reads the current
+    revision and migrates, so the second one finds the head and does nothing
+    (concurrent DDL otherwise fails with ``UniqueViolation`` on ``pg_type``).
+    """
     from alembic import command
 
     with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(_SCHEMA_LOCK)
         command.upgrade(_alembic_config(conn), "head")
 
 

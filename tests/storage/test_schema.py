@@ -100,3 +100,58 @@ def test_upgrade_db_upgrades_on_open(tmp_path: Any) -> None:
     index = SqlIndex(url, upgrade_db=True)
     assert schema.current_revision(engine) == schema.SCHEMA_HEAD
     assert index.count() == 0
+
+
+_OPEN_AND_UPGRADE = """
+import sys, time
+from provenance.storage.index import SqlIndex
+start = float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+index = SqlIndex(sys.argv[1], upgrade_db=True)
+print(index.count())
+"""
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("pg_schema", [None, "team"])
+def test_processes_upgrading_one_postgres_index_at_once_take_turns(
+    postgres_url: str, pg_schema: str | None
+) -> None:
+    """Issue 15, item 9: processes open a 0001 index with upgrade_db at once (four were
+    enough for one or two to fail with UniqueViolation before the advisory lock)."""
+    import subprocess
+    import sys
+    import time
+
+    from alembic import command
+
+    SqlIndex(postgres_url, create_schema=False).engine.dispose()  # creates the database only
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        if pg_schema:
+            conn.execute(text(f'CREATE SCHEMA "{pg_schema}"'))
+            conn.execute(text(f'SET search_path TO "{pg_schema}"'))
+        command.upgrade(schema._alembic_config(conn), "0001")
+    url = postgres_url
+    code = _OPEN_AND_UPGRADE
+    if pg_schema:
+        code = code.replace(
+            "SqlIndex(sys.argv[1], upgrade_db=True)",
+            f"SqlIndex(sys.argv[1], upgrade_db=True, schema={pg_schema!r})",
+        )
+    start = time.time() + 2.0
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, url, str(start)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    outs = [proc.communicate(timeout=120) for proc in procs]
+    for proc, (out, err) in zip(procs, outs):
+        assert proc.returncode == 0, err
+        assert out.strip() == "0"
+    index = SqlIndex(url, schema=pg_schema)
+    assert schema.current_revision(index.engine) == schema.SCHEMA_HEAD
