@@ -6,7 +6,13 @@ connections: a DBAPI connection kept per thread for the cache-hit lookup,
 which runs a statement compiled once by SQLAlchemy and so costs about as much
 as a raw driver call (an ORM session per lookup would cost several times
 more), and pooled SQLAlchemy connections for everything else.  Open indexes
-drop their connections in a forked child and close them at exit.
+drop their connections in a forked child, close them when they are garbage
+collected, and close them at exit.
+
+An in-memory SQLite index is its one connection: the database exists only
+inside it.  Every use of it is serialized by a lock, and once that connection
+is closed (:meth:`_Connections.dispose`, the engine's own ``dispose()``, or
+exit) the index is :attr:`~_Connections.gone`: what it held no longer exists.
 
 Writes are get-or-create inserts: :meth:`_Connections._insert_ignore` builds
 the dialect's ``ON CONFLICT DO NOTHING`` statement once and :func:`_insert_new`
@@ -71,9 +77,31 @@ if hasattr(os, "register_at_fork"):
 def _dispose_all() -> None:
     # Close connections while the drivers' modules still exist: psycopg
     # complains when its connections are collected during interpreter exit.
+    # Registered before the recorder's exit hook (recording imports this
+    # module), so this runs after the last task records are written.
     for index in list(_open_indexes):
         with contextlib.suppress(Exception):
-            index.dispose()
+            index._close_at_exit()
+
+
+def _close(engine: Engine, readers: dict[int | None, Any]) -> None:
+    # The finalizer of a collected index: no thread can reach its connections.
+    for conn in list(readers.values()):
+        with contextlib.suppress(Exception):
+            conn.close()
+    readers.clear()
+    with contextlib.suppress(Exception):
+        engine.dispose()
+
+
+def _on_close(index: weakref.ref[_Connections]) -> Any:
+    def closed(_dbapi_conn: Any, _record: Any) -> None:
+        conns = index()
+        if conns is not None:
+            conns._memory_conn = None
+            conns.gone = True
+
+    return closed
 
 
 class _Connections:
@@ -117,9 +145,19 @@ class _Connections:
             raise ConfigError(f"'schema' is only supported on PostgreSQL, not {url.drivername}")
         self._connect_args = dict(kwargs.get("connect_args") or {})
         self.engine: Engine = create_engine(url, **kwargs)
+        #: True once the one connection of an in-memory index was closed: the
+        #: database it held is gone, and nothing written to it can be read.
+        self.gone = False
+        #: The DBAPI connection of an in-memory index (its pool's only one),
+        #: used directly by the reads: a pooled handle kept per thread would
+        #: be reset (rolled back) by the pool whenever its thread ends,
+        #: whatever another thread is doing on the same connection.
+        self._memory_conn: Any = None
         if url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
+            if self._memory:
+                event.listen(self.engine, "close", _on_close(weakref.ref(self)))
         if postgres and schema is not None:
             # Every pooled connection must carry the search path, the one
             # that creates the schema included: register it first.
@@ -140,6 +178,11 @@ class _Connections:
         self._readers: dict[int | None, Any] = {}
         self._readers_lock = threading.Lock()
         _open_indexes.add(self)
+        # A dropped index (a repo replaced by another load_config, one made in
+        # a function) closes its connections when collected.  Not at exit:
+        # _dispose_all does that, after the last task records are written.
+        finalizer = weakref.finalize(self, _close, self.engine, self._readers)
+        finalizer.atexit = False
         self._local = threading.local()
         self._pid = os.getpid()
 
@@ -165,6 +208,7 @@ class _Connections:
         # A forked child must not use its parent's connections (sockets,
         # SQLite handles): drop them without closing them.
         self.engine.dispose(close=False)
+        self._memory_conn = None
         self._local = threading.local()
         self._pid = os.getpid()
 
@@ -182,7 +226,13 @@ class _Connections:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             if self._memory:
-                conn = self.engine.raw_connection()
+                conn = self._memory_conn
+                if conn is None:
+                    # Checked out and in at once: the pool keeps the one
+                    # connection, and the reads use it under self._lock.
+                    handle = self.engine.raw_connection()
+                    conn = self._memory_conn = handle.dbapi_connection
+                    handle.close()
             else:
                 dialect = self.engine.dialect
                 cargs, cparams = dialect.create_connect_args(self.url)
@@ -290,19 +340,53 @@ class _Connections:
         return stmt
 
     def dispose(self) -> None:
-        """Close every connection, the readers of all threads included."""
+        """Close every connection, the readers of all threads included.
+
+        An in-memory index is then :attr:`gone`.
+        """
+        if self._lock is None:
+            self._dispose()
+            return
+        # Not while another thread runs a statement on the connection:
+        # closing it under a running statement crashes the interpreter.
+        with self._lock:
+            self._dispose()
+
+    def _dispose(self, only_dead_threads: bool = False) -> None:
+        alive = {t.ident for t in threading.enumerate()} if only_dead_threads else set()
         with self._readers_lock:
-            readers, self._readers = list(self._readers.values()), {}
+            keep = {i: c for i, c in self._readers.items() if i in alive}
+            readers = [c for i, c in self._readers.items() if i not in keep]
+            self._readers.clear()
+            self._readers.update(keep)
         for conn in readers:
             with contextlib.suppress(Exception):
                 conn.close()
-        if self._memory:
-            conn = getattr(self._local, "conn", None)
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
-        self._local = threading.local()
+        if not only_dead_threads:
+            self._local = threading.local()
         self.engine.dispose()
+
+    def _close_at_exit(self) -> None:
+        if self._lock is not None:
+            # Taken for good: a daemon thread still calling waits here until
+            # the interpreter stops it, instead of finding its database gone.
+            self._lock.acquire()
+            self._dispose()
+            return
+        # A SQLite reader of a thread still running (a daemon thread) stays
+        # open: it may be in the middle of a statement, and closing a SQLite
+        # connection under it crashes the interpreter.  The process's exit
+        # closes it.  (The pool leaves connections in use open too; psycopg's
+        # connections may be closed from any thread.)
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._dispose(only_dead_threads=sqlite)
+        if sqlite:
+            with self._readers_lock:
+                mine = self._readers.pop(threading.get_ident(), None)
+            self._local.conn = self._local.cur = None
+            if mine is not None:
+                with contextlib.suppress(Exception):
+                    mine.close()
 
 
 def _insert_new(conn: Any, table: Table, stmt: Any, row: Mapping[str, Any]) -> bool:
