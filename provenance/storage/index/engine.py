@@ -149,9 +149,10 @@ class _Connections:
         #: database it held is gone, and nothing written to it can be read.
         self.gone = False
         #: The DBAPI connection of an in-memory index (its pool's only one),
-        #: used directly by the reads: a pooled handle kept per thread would
-        #: be reset (rolled back) by the pool whenever its thread ends,
-        #: whatever another thread is doing on the same connection.
+        #: used directly by the reads.  A pooled handle kept per thread
+        #: outlived the connection (an engine disposed, exit) and was then
+        #: reset by the pool's finalizer on a closed database ("Exception
+        #: during reset or similar ... Cannot operate on a closed database").
         self._memory_conn: Any = None
         if url.get_backend_name() == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -176,6 +177,9 @@ class _Connections:
                 upgrade_schema(self.engine)
         self._lock = threading.RLock() if self._memory else None
         self._readers: dict[int | None, Any] = {}
+        #: Held by each thread while it runs a statement on its reader, so
+        #: that the exit hook never closes a reader under a statement.
+        self._reader_locks: dict[int | None, threading.Lock] = {}
         self._readers_lock = threading.Lock()
         _open_indexes.add(self)
         # A dropped index (a repo replaced by another load_config, one made in
@@ -256,6 +260,8 @@ class _Connections:
         with self._readers_lock:
             stale = [i for i in self._readers if i not in alive]
             old = [self._readers.pop(i) for i in stale]
+            for i in [i for i in self._reader_locks if i not in alive]:
+                del self._reader_locks[i]
             previous = self._readers.pop(threading.get_ident(), None)
             self._readers[threading.get_ident()] = conn
         for dead in old + ([previous] if previous is not None else []):
@@ -282,12 +288,18 @@ class _Connections:
         if self._lock is not None:
             with self._lock:
                 return self._fetch_unlocked(sql, args)
-        try:
-            return self._fetch_unlocked(sql, args)
-        except self.engine.dialect.loaded_dbapi.OperationalError:
-            # A dropped connection (server restart, idle timeout): retry once
-            # on a new one.  A second failure is real.
-            return self._fetch_unlocked(sql, args)
+        lock = getattr(self._local, "lock", None)
+        if lock is None:
+            lock = self._local.lock = threading.Lock()
+            with self._readers_lock:
+                self._reader_locks[threading.get_ident()] = lock
+        with lock:
+            try:
+                return self._fetch_unlocked(sql, args)
+            except self.engine.dialect.loaded_dbapi.OperationalError:
+                # A dropped connection (server restart, idle timeout): retry
+                # once on a new one.  A second failure is real.
+                return self._fetch_unlocked(sql, args)
 
     def _fetch_unlocked(self, sql: str, args: Any) -> list[tuple[Any, ...]]:
         conn = self._raw()
@@ -352,41 +364,35 @@ class _Connections:
         with self._lock:
             self._dispose()
 
-    def _dispose(self, only_dead_threads: bool = False) -> None:
-        alive = {t.ident for t in threading.enumerate()} if only_dead_threads else set()
+    def _dispose(self, keep_locked: bool = False) -> None:
+        # Another thread may be running a statement on its reader: closing a
+        # SQLite connection under it crashes the interpreter.  Each reader is
+        # closed once its thread's lock is taken (and left open if that takes
+        # longer than a statement should).
+        me = threading.get_ident()
         with self._readers_lock:
-            keep = {i: c for i, c in self._readers.items() if i in alive}
-            readers = [c for i, c in self._readers.items() if i not in keep]
+            readers = list(self._readers.items())
+            locks = dict(self._reader_locks)
             self._readers.clear()
-            self._readers.update(keep)
-        for conn in readers:
+            self._reader_locks.clear()
+        for ident, conn in readers:
+            lock = locks.get(ident) if ident != me else None
+            if lock is not None and not lock.acquire(timeout=1.0):
+                continue
             with contextlib.suppress(Exception):
                 conn.close()
-        if not only_dead_threads:
-            self._local = threading.local()
+            if lock is not None and not keep_locked:
+                lock.release()
+        self._local = threading.local()
         self.engine.dispose()
 
     def _close_at_exit(self) -> None:
+        # The locks are taken for good: a daemon thread still calling waits at
+        # its next use of the index until the interpreter stops it, instead of
+        # finding its connection closed (or its in-memory database gone).
         if self._lock is not None:
-            # Taken for good: a daemon thread still calling waits here until
-            # the interpreter stops it, instead of finding its database gone.
             self._lock.acquire()
-            self._dispose()
-            return
-        # A SQLite reader of a thread still running (a daemon thread) stays
-        # open: it may be in the middle of a statement, and closing a SQLite
-        # connection under it crashes the interpreter.  The process's exit
-        # closes it.  (The pool leaves connections in use open too; psycopg's
-        # connections may be closed from any thread.)
-        sqlite = self.engine.dialect.name == "sqlite"
-        self._dispose(only_dead_threads=sqlite)
-        if sqlite:
-            with self._readers_lock:
-                mine = self._readers.pop(threading.get_ident(), None)
-            self._local.conn = self._local.cur = None
-            if mine is not None:
-                with contextlib.suppress(Exception):
-                    mine.close()
+        self._dispose(keep_locked=True)
 
 
 def _insert_new(conn: Any, table: Table, stmt: Any, row: Mapping[str, Any]) -> bool:
