@@ -323,6 +323,11 @@ def flush() -> None:
         for entry in entries:
             groups.setdefault(id(entry[0]), []).append(entry)
         for group in groups.values():
+            if _gone(group[0][0]):
+                # An in-memory index whose database was closed (its engine
+                # disposed): nobody can read these tasks any more.
+                logger.debug("dropped %d task(s) of a closed in-memory index", len(group))
+                continue
             try:
                 _write(group)
             except Exception as exc:
@@ -387,6 +392,11 @@ def _implicit_run(repo: Any) -> RunRef:
         ref = start_run(repo.index, flow, [], implicit=True, created_at=created)
         _implicit[repo] = ref
     return ref
+
+
+def _gone(target: Any) -> bool:
+    """Whether ``target`` (a repo or an index) is an in-memory index that was closed."""
+    return getattr(getattr(target, "index", target), "gone", False) is True
 
 
 def _write(group: list[_Pending]) -> None:
@@ -458,6 +468,8 @@ def end_implicit_runs(successful: bool | None = None) -> list[str]:
             _implicit_started.pop(repo, None)
             vars(repo).pop("_provenance_run_seen", None)
     for _repo, ref in refs:
+        if _gone(ref.index):
+            continue  # its database no longer exists
         try:
             finish_run(ref, "successful" if ok else "failed")
         except Exception as exc:

@@ -208,3 +208,43 @@ def test_postgres_indexes_exist(postgres_url: str) -> None:
                     ("labels_hash",), ("name", "created_at"), ("artifact_id",)]:  # fmt: skip
         assert columns in indexed, columns
     idx.dispose()
+
+
+class TestMemoryIndexLifetime:
+    """An in-memory index is its one connection (issue 14, gap 16)."""
+
+    def test_closing_its_engine_makes_it_gone(self) -> None:
+        idx = SqlIndex("sqlite://")
+        assert idx.put(row(1)) and idx.get(row(1)["id"]) is not None
+        assert not idx.gone
+        idx.engine.dispose()
+        assert idx.gone
+        other = SqlIndex("sqlite://")
+        other.dispose()
+        assert other.gone
+
+    def test_a_collected_index_closes_its_connection(self) -> None:
+        import gc
+        import sqlite3
+
+        idx = SqlIndex("sqlite://")
+        idx.get(row(1)["id"])
+        conn = idx._memory_conn
+        assert conn is not None
+        del idx
+        gc.collect()
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            conn.execute("SELECT 1")
+
+    def test_dispose_waits_for_a_running_read(self) -> None:
+        idx = SqlIndex("sqlite://")
+        idx.put(row(1))
+        assert idx._lock is not None
+        with idx._lock:
+            closer = threading.Thread(target=idx.dispose)
+            closer.start()
+            closer.join(0.2)
+            assert closer.is_alive() and not idx.gone  # waits for the lock holder
+            assert idx.get(row(1)["id"]) is not None
+        closer.join(5)
+        assert idx.gone

@@ -6,7 +6,13 @@ connections: a DBAPI connection kept per thread for the cache-hit lookup,
 which runs a statement compiled once by SQLAlchemy and so costs about as much
 as a raw driver call (an ORM session per lookup would cost several times
 more), and pooled SQLAlchemy connections for everything else.  Open indexes
-drop their connections in a forked child and close them at exit.
+drop their connections in a forked child, close them when they are garbage
+collected, and close them at exit.
+
+An in-memory SQLite index is its one connection: the database exists only
+inside it.  Every use of it is serialized by a lock, and once that connection
+is closed (:meth:`_Connections.dispose`, the engine's own ``dispose()``, or
+exit) the index is :attr:`~_Connections.gone`: what it held no longer exists.
 
 A SQLite file this process cannot write (a read-only mount, another user's
 files) or one of a repo configured ``write: false`` is opened read-only, as
@@ -26,10 +32,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import errno
 import importlib.util
 import os
-import sqlite3
 import threading
 import weakref
 from collections.abc import Mapping
@@ -42,154 +46,21 @@ from sqlalchemy.pool import StaticPool
 
 from ...errors import (
     ConfigError,
-    IndexDamaged,
-    IndexUnavailable,
     SchemaError,
     SchemaOutdated,
-    StorageError,
-    StorageFull,
 )
 from .. import postgres as _postgres
-from ..modes import current_umask
 from ..schema import current_revision, ensure_schema
 from ..schema import upgrade as upgrade_schema
-
-
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any, read_only: bool = False) -> None:
-    # The sqlite3 module commits DDL behind SQLAlchemy's back; take over
-    # transaction control so schema creation is one atomic transaction
-    # (SQLAlchemy's documented recipe, completed by _sqlite_begin).
-    dbapi_conn.isolation_level = None
-    cur = dbapi_conn.cursor()
-    # WAL lets readers run while a writer commits; busy_timeout makes
-    # concurrent writers wait for each other instead of failing.
-    cur.execute("PRAGMA busy_timeout = 60000")
-    cur.execute("PRAGMA foreign_keys = ON")
-    if not read_only:
-        # Setting the journal mode writes to the file: a read-only index
-        # keeps the mode it has.
-        cur.execute("PRAGMA journal_mode = WAL")
-        cur.execute("PRAGMA synchronous = NORMAL")
-    # Reads through a memory map skip a system call per page.
-    cur.execute("PRAGMA mmap_size = 268435456")
-    cur.close()
-
-
-def _sqlite_read_only_pragmas(dbapi_conn: Any, record: Any) -> None:
-    _sqlite_pragmas(dbapi_conn, record, read_only=True)
-
-
-def _sqlite_begin(conn: Any) -> None:
-    conn.exec_driver_sql("BEGIN")
-
-
-def _sqlite_unwritable(path: str) -> str | None:
-    """Why this process cannot write the SQLite file at ``path``, or ``None``.
-
-    Writing needs the file, and the directory for the WAL files unless both
-    exist and are writable.  (``os.access`` sees read-only mounts too.)
-    """
-    if not os.path.exists(path):
-        return None
-    if not os.access(path, os.W_OK):
-        return f"the file {path} is read-only for this user or mount"
-    wal = [path + "-wal", path + "-shm"]
-    if not os.access(os.path.dirname(path) or ".", os.W_OK) and not all(
-        os.access(f, os.W_OK) for f in wal
-    ):
-        return f"the directory of {path} is read-only for this user or mount"
-    return None
-
-
-def _sqlite_read_only_query(path: str) -> dict[str, str]:
-    """The URI parameters that open ``path`` read-only.
-
-    ``mode=ro`` sees other processes' commits, but a WAL-mode file needs its
-    ``-shm`` file, which SQLite cannot make beside a file on a read-only
-    mount: then the file is opened ``immutable`` (nobody can write it there).
-    """
-    probe_query = "SELECT count(*) FROM sqlite_master"
-    for params in ({"mode": "ro"}, {"mode": "ro", "immutable": "1"}):
-        uri = "file:" + path + "?" + "&".join(f"{k}={v}" for k, v in params.items())
-        try:
-            conn = sqlite3.connect(uri, uri=True)
-            try:
-                conn.execute(probe_query).fetchall()
-            finally:
-                conn.close()
-        except sqlite3.OperationalError:
-            continue
-        except sqlite3.DatabaseError:
-            return params  # a malformed file: reported when it is used
-        return params
-    return {"mode": "ro"}
-
-
-def _follow_umask(path: str) -> None:
-    """Give a new SQLite file (and its WAL files) the umask's permissions, as ``cp`` would.
-
-    SQLite makes its files 0644 whatever the umask allows (0664 for a group
-    sharing the index under ``umask 002``).
-    """
-    mode = 0o666 & ~current_umask()
-    for name in (path, path + "-wal", path + "-shm"):
-        with contextlib.suppress(OSError):
-            if os.stat(name).st_uid == os.getuid():
-                os.chmod(name, mode)
-
-
-def _server(url: Any) -> str:
-    return str(url.render_as_string(hide_password=True))
-
-
-def _translate(url: Any, exc: BaseException) -> StorageError | None:
-    """The :class:`StorageError` a driver's exception stands for, if any.
-
-    Damage (a malformed SQLite file), a full disk and an unreachable server
-    are the user's to act on and are named; everything else (constraint
-    violations, lock timeouts, deadlocks) stays the driver's, for the callers
-    that handle it.
-    """
-    orig = getattr(exc, "orig", None) or exc
-    if url.get_backend_name() == "sqlite":
-        where = url.database or ":memory:"
-        text = str(orig)
-        if isinstance(orig, sqlite3.OperationalError):
-            if "database or disk is full" in text:
-                return StorageFull(
-                    errno.ENOSPC,
-                    f"no space left on the device of the index {where}: {text}; "
-                    "free some space (provenance gc) and retry",
-                    where,
-                )
-            return None
-        if isinstance(orig, sqlite3.DatabaseError) and not isinstance(
-            orig, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
-        ):
-            return IndexDamaged(
-                f"the index {where} is damaged ({text}); restore it from a backup, "
-                "or move it away to start a new, empty index"
-            )
-        return None
-    if url.get_backend_name() == "postgresql":
-        module = type(orig).__module__.split(".")[0]
-        if module not in ("psycopg", "psycopg2"):
-            return None
-        operational = any(c.__name__ == "OperationalError" for c in type(orig).__mro__)
-        sqlstate = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
-        lost = getattr(exc, "connection_invalidated", False) or not sqlstate
-        if operational and (lost or str(sqlstate)[:2] == "08" or sqlstate in _SERVER_GONE):
-            first = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-            return IndexUnavailable(
-                f"the index server {_server(url)} cannot be reached ({first}); "
-                "check that it is running and retry"
-            )
-    return None
-
-
-#: PostgreSQL states of a server shutting down or starting up.
-_SERVER_GONE = {"57P01", "57P02", "57P03"}
-
+from .drivers import (
+    _follow_umask,
+    _sqlite_begin,
+    _sqlite_pragmas,
+    _sqlite_read_only_pragmas,
+    _sqlite_read_only_query,
+    _sqlite_unwritable,
+    _translate,
+)
 
 _open_indexes: weakref.WeakSet[_Connections] = weakref.WeakSet()
 
@@ -207,9 +78,31 @@ if hasattr(os, "register_at_fork"):
 def _dispose_all() -> None:
     # Close connections while the drivers' modules still exist: psycopg
     # complains when its connections are collected during interpreter exit.
+    # Registered before the recorder's exit hook (recording imports this
+    # module), so this runs after the last task records are written.
     for index in list(_open_indexes):
         with contextlib.suppress(Exception):
-            index.dispose()
+            index._close_at_exit()
+
+
+def _close(engine: Engine, readers: dict[int | None, Any]) -> None:
+    # The finalizer of a collected index: no thread can reach its connections.
+    for conn in list(readers.values()):
+        with contextlib.suppress(Exception):
+            conn.close()
+    readers.clear()
+    with contextlib.suppress(Exception):
+        engine.dispose()
+
+
+def _on_close(index: weakref.ref[_Connections]) -> Any:
+    def closed(_dbapi_conn: Any, _record: Any) -> None:
+        conns = index()
+        if conns is not None:
+            conns._memory_conn = None
+            conns.gone = True
+
+    return closed
 
 
 def _missing(module: str) -> bool:
@@ -291,10 +184,21 @@ class _Connections:
         self._connect_url = connect_url
         self.engine: Engine = create_engine(connect_url, **kwargs)
         event.listen(self.engine, "handle_error", self._handle_error)
+        #: True once the one connection of an in-memory index was closed: the
+        #: database it held is gone, and nothing written to it can be read.
+        self.gone = False
+        #: The DBAPI connection of an in-memory index (its pool's only one),
+        #: used directly by the reads.  A pooled handle kept per thread
+        #: outlived the connection (an engine disposed, exit) and was then
+        #: reset by the pool's finalizer on a closed database ("Exception
+        #: during reset or similar ... Cannot operate on a closed database").
+        self._memory_conn: Any = None
         if url.get_backend_name() == "sqlite":
             pragmas = _sqlite_read_only_pragmas if self.read_only else _sqlite_pragmas
             event.listen(self.engine, "connect", pragmas)
             event.listen(self.engine, "begin", _sqlite_begin)
+            if self._memory:
+                event.listen(self.engine, "close", _on_close(weakref.ref(self)))
         if postgres and schema is not None:
             # Every pooled connection must carry the search path, the one
             # that creates the schema included: register it first.
@@ -312,8 +216,16 @@ class _Connections:
             self._open_schema()
         self._lock = threading.RLock() if self._memory else None
         self._readers: dict[int | None, Any] = {}
+        #: Held by each thread while it runs a statement on its reader, so
+        #: that the exit hook never closes a reader under a statement.
+        self._reader_locks: dict[int | None, threading.Lock] = {}
         self._readers_lock = threading.Lock()
         _open_indexes.add(self)
+        # A dropped index (a repo replaced by another load_config, one made in
+        # a function) closes its connections when collected.  Not at exit:
+        # _dispose_all does that, after the last task records are written.
+        finalizer = weakref.finalize(self, _close, self.engine, self._readers)
+        finalizer.atexit = False
         self._local = threading.local()
         self._pid = os.getpid()
 
@@ -377,6 +289,7 @@ class _Connections:
         # A forked child must not use its parent's connections (sockets,
         # SQLite handles): drop them without closing them.
         self.engine.dispose(close=False)
+        self._memory_conn = None
         self._local = threading.local()
         self._pid = os.getpid()
 
@@ -394,7 +307,13 @@ class _Connections:
         conn = getattr(self._local, "conn", None)
         if conn is None:
             if self._memory:
-                conn = self.engine.raw_connection()
+                conn = self._memory_conn
+                if conn is None:
+                    # Checked out and in at once: the pool keeps the one
+                    # connection, and the reads use it under self._lock.
+                    handle = self.engine.raw_connection()
+                    conn = self._memory_conn = handle.dbapi_connection
+                    handle.close()
             else:
                 dialect = self.engine.dialect
                 cargs, cparams = dialect.create_connect_args(self._connect_url)
@@ -418,6 +337,8 @@ class _Connections:
         with self._readers_lock:
             stale = [i for i in self._readers if i not in alive]
             old = [self._readers.pop(i) for i in stale]
+            for i in [i for i in self._reader_locks if i not in alive]:
+                del self._reader_locks[i]
             previous = self._readers.pop(threading.get_ident(), None)
             self._readers[threading.get_ident()] = conn
         for dead in old + ([previous] if previous is not None else []):
@@ -446,12 +367,18 @@ class _Connections:
             if self._lock is not None:
                 with self._lock:
                     return self._fetch_unlocked(sql, args)
-            try:
-                return self._fetch_unlocked(sql, args)
-            except dbapi.OperationalError:
-                # A dropped connection (server restart, idle timeout): retry
-                # once on a new one.  A second failure is real.
-                return self._fetch_unlocked(sql, args)
+            lock = getattr(self._local, "lock", None)
+            if lock is None:
+                lock = self._local.lock = threading.Lock()
+                with self._readers_lock:
+                    self._reader_locks[threading.get_ident()] = lock
+            with lock:
+                try:
+                    return self._fetch_unlocked(sql, args)
+                except dbapi.OperationalError:
+                    # A dropped connection (server restart, idle timeout): retry
+                    # once on a new one.  A second failure is real.
+                    return self._fetch_unlocked(sql, args)
         except dbapi.Error as exc:
             translated = _translate(self.url, exc)
             if translated is None:
@@ -509,19 +436,47 @@ class _Connections:
         return stmt
 
     def dispose(self) -> None:
-        """Close every connection, the readers of all threads included."""
+        """Close every connection, the readers of all threads included.
+
+        An in-memory index is then :attr:`gone`.
+        """
+        if self._lock is None:
+            self._dispose()
+            return
+        # Not while another thread runs a statement on the connection:
+        # closing it under a running statement crashes the interpreter.
+        with self._lock:
+            self._dispose()
+
+    def _dispose(self, keep_locked: bool = False) -> None:
+        # Another thread may be running a statement on its reader: closing a
+        # SQLite connection under it crashes the interpreter.  Each reader is
+        # closed once its thread's lock is taken (and left open if that takes
+        # longer than a statement should).
+        me = threading.get_ident()
         with self._readers_lock:
-            readers, self._readers = list(self._readers.values()), {}
-        for conn in readers:
+            readers = list(self._readers.items())
+            locks = dict(self._reader_locks)
+            self._readers.clear()
+            self._reader_locks.clear()
+        for ident, conn in readers:
+            lock = locks.get(ident) if ident != me else None
+            if lock is not None and not lock.acquire(timeout=1.0):
+                continue
             with contextlib.suppress(Exception):
                 conn.close()
-        if self._memory:
-            conn = getattr(self._local, "conn", None)
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    conn.close()
+            if lock is not None and not keep_locked:
+                lock.release()
         self._local = threading.local()
         self.engine.dispose()
+
+    def _close_at_exit(self) -> None:
+        # The locks are taken for good: a daemon thread still calling waits at
+        # its next use of the index until the interpreter stops it, instead of
+        # finding its connection closed (or its in-memory database gone).
+        if self._lock is not None:
+            self._lock.acquire()
+        self._dispose(keep_locked=True)
 
 
 def _insert_new(conn: Any, table: Table, stmt: Any, row: Mapping[str, Any]) -> bool:
