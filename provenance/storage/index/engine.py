@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import importlib.util
 import os
 import threading
@@ -93,6 +94,11 @@ def _close(engine: Engine, readers: dict[int | None, Any]) -> None:
     readers.clear()
     with contextlib.suppress(Exception):
         engine.dispose()
+
+
+def _handle_error(url: Any, context: Any) -> Any:
+    # SQLAlchemy raises what this returns, chained to the driver's error.
+    return _translate(url, context.original_exception)
 
 
 def _on_close(index: weakref.ref[_Connections]) -> Any:
@@ -183,7 +189,9 @@ class _Connections:
         self._connect_args = dict(kwargs.get("connect_args") or {})
         self._connect_url = connect_url
         self.engine: Engine = create_engine(connect_url, **kwargs)
-        event.listen(self.engine, "handle_error", self._handle_error)
+        # A function of the URL, not a bound method: the engine must not keep
+        # the index alive (a dropped index closes its connections when collected).
+        event.listen(self.engine, "handle_error", functools.partial(_handle_error, self.url))
         #: True once the one connection of an in-memory index was closed: the
         #: database it held is gone, and nothing written to it can be read.
         self.gone = False
@@ -269,10 +277,6 @@ class _Connections:
         if self._unchecked:
             self._open_schema()
         self.empty_file = None
-
-    def _handle_error(self, context: Any) -> Any:
-        # SQLAlchemy raises what this returns, chained to the driver's error.
-        return _translate(self.url, context.original_exception)
 
     def _check_schema(self) -> None:
         if self._unchecked:
