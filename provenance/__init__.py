@@ -66,6 +66,7 @@ from .errors import (
     SerializerFallbackWarning,
     SetNotFound,
     UnknownSerializer,
+    UntrustedValue,
 )
 from .files import File
 from .fingerprint import CodeFingerprint
@@ -140,6 +141,7 @@ __all__ = [
     "SerializationError",
     "SetNotFound",
     "UnknownSerializer",
+    "UntrustedValue",
     "VerifyReport",
     "__version__",
     "archive_file",

@@ -21,6 +21,7 @@ written against the built-in (``except KeyError``) keeps working::
     ├── MutatedArtifactValueError           an artifact's value was changed in place
     ├── NotAProxyError (ValueError, TypeError)  a plain value where a proxy is required
     ├── PermissionDenied (PermissionError)  a repo or store lacks the read/write/delete flag
+    ├── UntrustedValue (PermissionError)    loading it could run code, and its repo is not trusted
     ├── CorruptBlob                         stored bytes do not match their hash
     ├── SchemaError                         the index schema cannot be used
     │   └── SchemaOutdated                  the index needs ``provenance db upgrade``
@@ -73,6 +74,7 @@ __all__ = [
     "SerializationError",
     "SetNotFound",
     "UnknownSerializer",
+    "UntrustedValue",
 ]
 
 
@@ -157,6 +159,18 @@ class NotAProxyError(ProvenanceError, ValueError, TypeError):
 
 class PermissionDenied(ProvenanceError, PermissionError):
     """A repository or blobstore was asked to do what its flags forbid."""
+
+
+class UntrustedValue(ProvenanceError, PermissionError):
+    """A value or recorded inputs whose loading could run code, in a repo that is not trusted.
+
+    Raised instead of unpickling: a pickle (``joblib``, ``cloudpickle``, the
+    recorded inputs) runs whatever its writer put in it.  The message names
+    the artifact, its serializer and the repo, and how to trust the repo
+    (``trusted: true``).  Not a :class:`PermissionDenied`: nothing about the
+    repo's read/write/delete flags is wrong, and code that falls back on a
+    missing permission must not fall back here.
+    """
 
 
 class CorruptBlob(ProvenanceError):

@@ -84,6 +84,9 @@ class PostgresRepo(Repository):
         Upgrade an index of an older schema revision on first use.
     engine_kwargs : dict, optional
         Passed to :func:`sqlalchemy.create_engine`.
+    trusted : bool
+        Whether pickled values and inputs may be loaded from it (not in the
+        original; see :class:`~provenance.Repository`).
     """
 
     def __init__(
@@ -100,6 +103,8 @@ class PostgresRepo(Repository):
         persistent_connections: bool = True,
         upgrade_db: bool = True,
         engine_kwargs: Mapping[str, Any] | None = None,
+        *,
+        trusted: bool = True,
     ) -> None:
         if not isinstance(db, str):
             raise TypeError(
@@ -119,7 +124,7 @@ class PostgresRepo(Repository):
             upgrade_db=upgrade_db,
             engine_kwargs=engine_kwargs,
         )
-        super().__init__(index, store, read=read, write=write, delete=delete)
+        super().__init__(index, store, read=read, write=write, delete=delete, trusted=trusted)
 
 
 #: The original library's second name for :class:`PostgresRepo`.

@@ -36,6 +36,7 @@ from .original_api import OriginalRepositoryMethods, artifact_id_of
 from .proxies import CompositeDict
 from .specs import build_blobstore
 from .spill import HashingSpill, StoredValue, read_small, temp_copy
+from .trust import check_value
 
 __all__ = [
     "ChainedRepository",
@@ -66,6 +67,13 @@ class Repository(OriginalRepositoryMethods):
         What the repo may be used for.  A repo without ``write`` never
         stores anything: the decorator computes and returns values with a
         warning.
+    trusted : bool
+        Whether values and recorded inputs that can run code when loaded
+        (pickles) may be loaded from this repo.  ``False`` for a repo that
+        others write to and whose writers you do not trust: only values of
+        safe serializers (``json``, ``npy``, parquet), archived files and
+        composites load, and the rest raise
+        :class:`~provenance.UntrustedValue` (see :mod:`.trust`).
     """
 
     kind = "sql"
@@ -79,6 +87,7 @@ class Repository(OriginalRepositoryMethods):
         read: bool = True,
         write: bool = True,
         delete: bool = False,
+        trusted: bool = True,
     ) -> None:
         self.index = index
         self.blobstore = blobstore
@@ -86,6 +95,7 @@ class Repository(OriginalRepositoryMethods):
         self.read = bool(read)
         self.write = bool(write)
         self.delete_allowed = bool(delete)
+        self.trusted = bool(trusted)
 
     # -- identity across processes ----------------------------------------------
 
@@ -100,6 +110,7 @@ class Repository(OriginalRepositoryMethods):
             "read": self.read,
             "write": self.write,
             "delete": self.delete_allowed,
+            "trusted": self.trusted,
         }
 
     def shareable_spec(self) -> dict[str, Any] | None:
@@ -209,6 +220,8 @@ class Repository(OriginalRepositoryMethods):
             If the blob is missing.
         CorruptBlob
             If the stored bytes do not hash to the recorded blob id.
+        UntrustedValue
+            If the repo is not trusted and loading the value could run code.
         """
         self._require("read")
         if artifact.composite:
@@ -233,6 +246,7 @@ class Repository(OriginalRepositoryMethods):
 
     def _deserialize(self, artifact: Artifact, blob_id: str) -> Any:
         serializer = get_serializer(artifact.serializer)
+        check_value(self, artifact, serializer)
         load_kwargs = artifact.load_kwargs or {}
         digest = blob_id.split(".", 1)[0]
         inline = artifact._row[_VALUE_INLINE]
@@ -380,6 +394,15 @@ class ChainedRepository(OriginalRepositoryMethods):
         self.delete_allowed = bool(delete)
 
     @property
+    def trusted(self) -> bool:
+        """Whether every member is trusted.
+
+        Trust belongs to the member that holds an artifact (its values are
+        read from there), so a chain has no setting of its own.
+        """
+        return all(r.trusted for r in self.repos)
+
+    @property
     def blobstore(self) -> Blobstore:
         return self._writable()[0].blobstore
 
@@ -506,10 +529,18 @@ class ChainedRepository(OriginalRepositoryMethods):
         return f"<provenance.ChainedRepository{label} {self.repos!r}>"
 
 
-def memory_repo(name: str | None = None, *, read: bool = True, write: bool = True) -> Repository:
+def memory_repo(
+    name: str | None = None, *, read: bool = True, write: bool = True, trusted: bool = True
+) -> Repository:
     """A repository that lives in this process's memory (tests, notebooks)."""
     return Repository(
-        SqlIndex("sqlite://"), MemoryStore(), name=name, read=read, write=write, delete=True
+        SqlIndex("sqlite://"),
+        MemoryStore(),
+        name=name,
+        read=read,
+        write=write,
+        delete=True,
+        trusted=trusted,
     )
 
 
@@ -590,4 +621,5 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
         read=spec.get("read", True),
         write=spec.get("write", True),
         delete=spec.get("delete", False),
+        trusted=spec.get("trusted", True),
     )
