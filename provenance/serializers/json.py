@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+from itertools import chain
 from typing import Any
 
 from .registry import register_serializer
@@ -35,7 +36,6 @@ __all__ = ["MAX_DEPTH", "json_exact"]
 MAX_DEPTH = 200
 #: Ints longer than this (in bits) are not stored as JSON.
 _MAX_INT_BITS = 10_000
-_SCALARS = (str, bool, type(None))
 
 
 def json_exact(value: Any) -> bool:
@@ -44,35 +44,50 @@ def json_exact(value: Any) -> bool:
     Exactly: equal, of the same types all the way down, and with no
     container shared between two places.  Never raises.
     """
+    # Level by level (no recursion, so a deep value cannot exhaust it), each
+    # level checked in bulk: its types, ids and keys are collected at C
+    # speed, so a long list of numbers or of small dicts costs no
+    # Python-level step per element.
+    level: list[Any] = [value]
     seen: set[int] = set()
-    # An explicit stack: a deep value must not exhaust the recursion limit here.
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        cls = type(item)
-        if cls in _SCALARS:
-            continue
-        if cls is int:
-            if item.bit_length() > _MAX_INT_BITS:
-                return False
-            continue
-        if cls is float:
-            if not math.isfinite(item):
-                return False
-            continue
-        if cls is not dict and cls is not list:
+    depth = 0
+    while True:
+        kinds = set(map(type, level))
+        if not kinds <= _ALLOWED:
             return False
-        if depth >= MAX_DEPTH or id(item) in seen:
+        if int in kinds:
+            ints = level if kinds == {int} else [v for v in level if type(v) is int]
+            if max(max(ints), -min(ints)).bit_length() > _MAX_INT_BITS:
+                return False
+        if float in kinds:
+            floats = level if kinds == {float} else [v for v in level if type(v) is float]
+            if not all(map(math.isfinite, floats)):
+                return False
+        if kinds.isdisjoint(_CONTAINERS):
+            return True
+        if depth >= MAX_DEPTH:
             return False
-        seen.add(id(item))
-        if cls is dict:
-            for key in item:
-                if type(key) is not str:
-                    return False
-            stack.extend((v, depth + 1) for v in item.values())
+        containers = level if kinds <= _CONTAINERS else [v for v in level if type(v) in _CONTAINERS]
+        ids = set(map(id, containers))
+        if len(ids) != len(containers) or not ids.isdisjoint(seen):
+            return False  # a container shared, or a cycle
+        seen |= ids
+        if dict not in kinds:
+            lists, dicts = containers, []
+        elif list not in kinds:
+            lists, dicts = [], containers
         else:
-            stack.extend((v, depth + 1) for v in item)
-    return True
+            lists = [c for c in containers if type(c) is list]
+            dicts = [c for c in containers if type(c) is dict]
+        if not set(map(type, chain.from_iterable(dicts))) <= _KEYS:
+            return False
+        level = [*chain.from_iterable(lists), *chain.from_iterable(map(dict.values, dicts))]
+        depth += 1
+
+
+_CONTAINERS = frozenset({dict, list})
+_ALLOWED = _CONTAINERS | {str, int, float, bool, type(None)}
+_KEYS = frozenset({str})
 
 
 def _encode(value: Any, kwargs: dict[str, Any]) -> bytes:
