@@ -71,6 +71,7 @@ from .errors import (
     StorageError,
     StorageFull,
     UnknownSerializer,
+    UntrustedValue,
 )
 from .files import File
 from .fingerprint import CodeFingerprint
@@ -150,6 +151,7 @@ __all__ = [
     "StorageError",
     "StorageFull",
     "UnknownSerializer",
+    "UntrustedValue",
     "VerifyReport",
     "__version__",
     "archive_file",

@@ -9,8 +9,10 @@ The config format is the original library's::
     default_repo: local
 
 Each blobstore and repo has a ``type`` and the flags ``read``, ``write``
-and ``delete``; an entry may name a ``prototype`` entry whose keys it
-inherits.  A mistake raises :class:`~provenance.errors.ConfigError` naming
+and ``delete``, and a repo the setting ``trusted`` (default true: pickled
+values and inputs may be loaded from it; false for a shared repo whose
+writers you do not trust); an entry may name a ``prototype`` entry whose keys
+it inherits.  A mistake raises :class:`~provenance.errors.ConfigError` naming
 the offending key (``artifact_repos.local.store``).
 
 With no configuration at all, the default repo is an SQLite index and a
@@ -41,6 +43,7 @@ from .storage.specs import (
     entry_type,
     original_keys,
     sql_url,
+    trusted,
 )
 from .storage.specs import flags as repo_flags
 
@@ -136,6 +139,7 @@ def _build_repo(
     built: Mapping[str, Any],
 ) -> Any:
     kind = entry_type(where, entry, REPO_KEYS)
+    trust = trusted(where, entry, kind)  # first: a chain's 'trusted' gets its own message
     check_keys(where, entry, REPO_KEYS[kind] | ORIGINAL_REPO_KEYS)
     original_keys(where, entry)
     flags = repo_flags(where, entry, False)
@@ -153,7 +157,7 @@ def _build_repo(
         return stores[ref]
 
     if kind == "memory":
-        repo = memory_repo(name, read=flags["read"], write=flags["write"])
+        repo = memory_repo(name, read=flags["read"], write=flags["write"], trusted=trust)
         explicit = store(False)
         if explicit is not None:
             repo.blobstore = explicit
@@ -171,7 +175,7 @@ def _build_repo(
         )
         blobstore = store(True)
         assert blobstore is not None
-        return Repository(index, blobstore, name=name, **flags)
+        return Repository(index, blobstore, name=name, trusted=trust, **flags)
     names = entry.get("repos")
     if not isinstance(names, list) or not names:
         raise ConfigError(f"'{where}.repos' must be a non-empty list of repo names")

@@ -25,6 +25,7 @@ written against the built-in (``except KeyError``) keeps working::
     ├── NotAProxyError (ValueError, TypeError)  a plain value where a proxy is required
     ├── PermissionDenied (PermissionError)  a repo or store lacks the read/write/delete flag,
     │                                       or its files cannot be written (a read-only mount)
+    ├── UntrustedValue (PermissionError)    loading it could run code, and its repo is not trusted
     ├── StorageError                        the index or the blobstore is damaged, down or full
     │   ├── CorruptBlob                     stored bytes do not match their hash
     │   ├── IndexDamaged                    the index file is empty or malformed
@@ -86,6 +87,7 @@ __all__ = [
     "StorageError",
     "StorageFull",
     "UnknownSerializer",
+    "UntrustedValue",
 ]
 
 
@@ -192,6 +194,18 @@ class PermissionDenied(ProvenanceError, PermissionError):
     Also raised when a repo configured to write cannot: its index or its
     blobstore is read-only for this user (another user's files, a read-only
     mount).  The message names the repo or store and the reason.
+    """
+
+
+class UntrustedValue(ProvenanceError, PermissionError):
+    """A value or recorded inputs whose loading could run code, in a repo that is not trusted.
+
+    Raised instead of unpickling: a pickle (``joblib``, ``cloudpickle``, the
+    recorded inputs) runs whatever its writer put in it.  The message names
+    the artifact, its serializer and the repo, and how to trust the repo
+    (``trusted: true``).  Not a :class:`PermissionDenied`: nothing about the
+    repo's read/write/delete flags is wrong, and code that falls back on a
+    missing permission must not fall back here.
     """
 
 

@@ -6,7 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from ..errors import UntrustedValue
 from .common import (
+    PROG,
     Command,
     add_limit,
     artifact_table,
@@ -53,6 +55,15 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if limit is not None and len(rows) > limit:
         print(f"(the newest {limit} shown; --limit 0 lists them all)", file=sys.stderr)
     return 0
+
+
+def _show_arguments(parser: argparse.ArgumentParser) -> None:
+    id_argument(parser)
+    parser.add_argument(
+        "--value", action="store_true",
+        help="also load and print the value and the recorded inputs (a pickle runs code, "
+        "and loads only from a trusted repo)",
+    )  # fmt: skip
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -109,7 +120,34 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     print("\nrun info")
     print_fields(_flatten(artifact.run_info or {}, "  ") or [("  (none recorded)", "")])
-    return 0
+
+    return _show_loaded(artifact) if args.value else 0
+
+
+def _show_loaded(artifact: Any) -> int:
+    """Print the value and the unpickled inputs (``show --value``); 1 if one was refused.
+
+    Loading respects the repo's trust: a pickle in a repo that is not
+    trusted is refused (:class:`~provenance.UntrustedValue`) and the other
+    part is still shown.
+    """
+    status = 0
+    print("\nvalue")
+    try:
+        print(repr(artifact.value))
+    except UntrustedValue as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        status = 1
+    print("\nloaded inputs")
+    try:
+        loaded = artifact.inputs
+    except UntrustedValue as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 1
+    rows = [(f"  {k}", repr(v)) for k, v in loaded.get("kargs", {}).items()]
+    rows += [(f"  *args[{i}]", repr(v)) for i, v in enumerate(loaded.get("varargs", ()))]
+    print_fields(rows or [("  (none recorded)", "")])
+    return status
 
 
 def _flatten(data: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
@@ -130,6 +168,8 @@ COMMANDS: list[Command] = [
             "List artifacts newest first: id prefix, name, version, stored size and "
             "when they were computed (local time)."),
     Command("show", "show an artifact's metadata, inputs, lineage parents and run info",
-            cmd_show, id_argument,
-            "Show everything recorded about one artifact.  ID may be a unique prefix, as in git."),
+            cmd_show, _show_arguments,
+            "Show everything recorded about one artifact.  ID may be a unique prefix, as in git. "
+            "The inputs shown are their JSON summary; nothing pickled is loaded unless --value "
+            "is given."),
 ]  # fmt: skip

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from ..errors import MetaflowInvalidPathspec
+from ..storage.trust import code_risk
 from .common import (
     Command,
     add_limit,
@@ -120,7 +121,8 @@ def _view_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     parser.add_argument(
         "--value", action="store_true",
-        help="print a data artifact's value even when it is large (it is loaded)",
+        help="print a data artifact's value even when it is large or pickled (it is loaded: "
+        "a pickle runs code, and loads only from a trusted repo)",
     )  # fmt: skip
     _namespace_arguments(parser)
 
@@ -200,7 +202,10 @@ def cmd_view(args: argparse.Namespace) -> int:
             ("data artifact", obj.pathspec), ("artifact", obj.artifact_id), ("sha", obj.sha),
             ("size", format_size(obj.size)), ("created", format_time(obj.created_at)),
         ])  # fmt: skip
-        if args.value or obj.size <= VIEW_VALUE_LIMIT:
+        risk = code_risk(obj.artifact)
+        if not args.value and risk is not None:
+            print(f"\n(value not shown: {risk}; pass --value to load it)", file=sys.stderr)
+        elif args.value or obj.size <= VIEW_VALUE_LIMIT:
             text = repr(obj.artifact.value)
             if len(text) > 4000 and not args.value:
                 text = text[:4000] + " ..."
@@ -222,5 +227,6 @@ COMMANDS: list[Command] = [
     Command("view", "show a flow, run, step, task or data artifact by pathspec", cmd_view,
             _view_arguments,
             "Show one object of the client view (as provenance.client does) and its children. "
-            "Values of data artifacts up to 64 KB are printed; --value prints larger ones."),
+            "Values of data artifacts up to 64 KB are printed if loading them runs no code "
+            "(json, npy, parquet, archived files); --value prints larger ones and pickles."),
 ]  # fmt: skip

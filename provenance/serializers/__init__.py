@@ -12,12 +12,18 @@ family of serializers, which registers its own when imported:
 :mod:`~provenance.serializers.parquet` (``pd_df_parquet``,
 ``pd_series_parquet``, chosen by type for DataFrames and Series) and
 :mod:`~provenance.serializers.npy` (``npy``, chosen by type for plain numeric
-arrays).  None of them imports the library it wraps until it is used.
+arrays) and :mod:`~provenance.serializers.json` (``json``, chosen by type for
+JSON-shaped values of plain types that JSON gives back exactly).  None of
+them imports the library it wraps until it is used.
+
+A serializer is *safe* when loading cannot run code (``json``, ``npy``, the
+parquet ones): only those load from a repo that is not trusted
+(``trusted: false``).  The pickles are not safe.
 """
 
 # The order matters only for serializers that list the same class (the last
 # registered wins): these list different ones.
-from . import npy, parquet, pickles  # noqa: F401  (each registers its own)
+from . import json, npy, parquet, pickles  # noqa: F401  (each registers its own)
 from .registry import (
     DEFAULT_SERIALIZER,
     Serializer,

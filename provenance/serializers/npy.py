@@ -5,7 +5,9 @@ masked array or a memory map would read back as a plain array) whose dtype is
 boolean, integer, floating or complex, without fields or subarrays.  The
 format keeps the dtype (byte order included), the shape and the memory
 order, and is written and read without pickle (``allow_pickle=False``), so
-loading one runs no code.  numpy is imported only when an array is stored or
+loading one runs no code: the serializer is *safe*, and its values load from
+repos that are not trusted (an object array stored there fails to load
+instead of unpickling).  numpy is imported only when an array is stored or
 loaded.
 """
 
@@ -84,4 +86,5 @@ register_serializer(
     dump_to=_dump_to,
     accepts=_accepts,
     requires=_requires,
+    safe=True,
 )

@@ -14,6 +14,11 @@ strings or bytes (which parquet would read back with another dtype), a
 ``"_series"`` (which would read back unnamed).  Such values, and every
 value when pyarrow is missing, are stored with the default serializer.
 pandas and pyarrow are imported only when a frame is stored or loaded.
+
+Both are *safe*: reading parquet runs no code, so their values load from
+repos that are not trusted.  That holds for pyarrow 14.0.1 and later (older
+versions unpickle an extension type named in the file, CVE-2023-47248), which
+the ``pandas`` extra requires.
 """
 
 from __future__ import annotations
@@ -240,6 +245,7 @@ register_serializer(
     dump_to=_df_dump,
     accepts=_df_accepts,
     requires=_requires,
+    safe=True,
 )
 register_serializer(
     "pd_series_parquet",
@@ -251,4 +257,5 @@ register_serializer(
     dump_to=_series_dump_to,
     accepts=_series_accepts,
     requires=_requires,
+    safe=True,
 )

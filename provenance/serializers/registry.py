@@ -75,6 +75,13 @@ class Serializer:
     requires : callable, optional
         ``requires()``: raise :class:`~provenance.MissingDependency`, with the
         extra to install, if a package the serializer needs is missing.
+    safe : bool
+        Whether ``load`` and ``loads`` cannot run code, whatever the bytes
+        hold: a format of plain data (JSON, npy read without pickle,
+        parquet), unlike a pickle.  Only safe serializers load from a repo
+        that is not trusted (``trusted: false``), and there without load
+        kwargs (the artifact records them, so whoever wrote it chose them).
+        False unless declared.
     """
 
     name: str
@@ -86,6 +93,7 @@ class Serializer:
     dump_to: Callable[..., None] | None = None
     accepts: Callable[[Any], bool] | None = None
     requires: Callable[[], None] | None = None
+    safe: bool = False
 
     def check(self) -> None:
         """Raise :class:`~provenance.MissingDependency` if this serializer cannot run here.
@@ -113,6 +121,7 @@ def register_serializer(
     dump_to: Callable[..., None] | None = None,
     accepts: Callable[[Any], bool] | None = None,
     requires: Callable[[], None] | None = None,
+    safe: bool = False,
 ) -> Serializer:
     """Register a serializer under ``name`` (replacing one of the same name).
 
@@ -138,6 +147,11 @@ def register_serializer(
     requires : callable, optional
         ``requires()`` raises :class:`~provenance.MissingDependency` when a
         package the serializer needs is not installed.
+    safe : bool
+        Declare that loading cannot run code, whatever the stored bytes
+        hold (see :class:`Serializer`); values of a safe serializer load from
+        repos that are not trusted.  Default False: a pickle-based format
+        must keep it.
 
     Returns
     -------
@@ -154,7 +168,7 @@ def register_serializer(
                 f"serializer {name!r}: classes must be types or dotted names, got {cls!r}"
             )
     serializer = Serializer(
-        name, dump, load, content_type, listed, loads, dump_to, accepts, requires
+        name, dump, load, content_type, listed, loads, dump_to, accepts, requires, bool(safe)
     )
     with _lock:
         _registry.pop(name, None)  # a replacement counts as registered last

@@ -19,6 +19,7 @@ from .archived import ArchivedFile
 from .index import COLUMNS, DEFERRED, decode_datetime, decode_json
 from .inputs import loads_inputs
 from .proxies import ArtifactProxy
+from .trust import check_inputs
 
 __all__ = ["Artifact", "ArtifactSource"]
 
@@ -38,6 +39,10 @@ class ArtifactSource(Protocol):
     @property
     def blobstore(self) -> Any:
         """The blobstore; ``blobstore.get(key)`` returns the bytes of the inputs blob."""
+
+    @property
+    def trusted(self) -> bool:
+        """Whether pickles (values, recorded inputs) may be loaded from it (see :mod:`.trust`)."""
 
     def load_value(self, artifact: Artifact) -> Any:
         """The artifact's value, read from the blobstore and verified against its hash."""
@@ -192,6 +197,12 @@ class Artifact:
 
         Parameters passed as artifacts come back as proxies.  Parameters the
         decorator was told to ``remove`` are absent.
+
+        Raises
+        ------
+        UntrustedValue
+            If the repo is not trusted: the inputs are a pickle
+            (:attr:`inputs_json` is their JSON summary).
         """
         if "inputs" not in self._decoded:
             self._decoded["inputs"] = self._load_inputs()
@@ -200,6 +211,8 @@ class Artifact:
     def _load_inputs(self) -> dict[str, Any]:
         data = self._get("inputs_pickle")
         blob = self._get("inputs_blob_id")
+        if self.repo is not None and (data is not None or blob is not None):
+            check_inputs(self.repo, self)  # before any byte of the pickle is read
         if data is None and blob is not None and self.repo is not None:
             data = self.repo.blobstore.get(blob)
         if data is None:
@@ -212,7 +225,14 @@ class Artifact:
 
     @property
     def value(self) -> Any:
-        """The value, loaded (and verified against its hash) on first access."""
+        """The value, loaded (and verified against its hash) on first access.
+
+        Raises
+        ------
+        UntrustedValue
+            If the repo is not trusted and the value's serializer can run
+            code when loading (a pickle).
+        """
         if self._value is _UNSET:
             if self.repo is None:
                 raise RuntimeError(f"artifact {self.id} is detached from any repository")

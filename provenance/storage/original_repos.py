@@ -87,6 +87,9 @@ class PostgresRepo(Repository):
         Upgrade an index of an older schema revision on first use.
     engine_kwargs : dict, optional
         Passed to :func:`sqlalchemy.create_engine`.
+    trusted : bool
+        Whether pickled values and inputs may be loaded from it (not in the
+        original; see :class:`~provenance.Repository`).
     """
 
     def __init__(
@@ -103,6 +106,8 @@ class PostgresRepo(Repository):
         persistent_connections: bool = True,
         upgrade_db: bool = True,
         engine_kwargs: Mapping[str, Any] | None = None,
+        *,
+        trusted: bool = True,
     ) -> None:
         if not isinstance(db, str):
             raise TypeError(
@@ -123,7 +128,7 @@ class PostgresRepo(Repository):
             upgrade_db=upgrade_db,
             engine_kwargs=engine_kwargs,
         )
-        super().__init__(index, store, read=read, write=write, delete=delete)
+        super().__init__(index, store, read=read, write=write, delete=delete, trusted=trusted)
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import copy
 import functools
+import json
 import weakref
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import wrapt
 
-from ..hashing import value_digest
+from ..hashing import hash_bytes, value_digest
+from .spill import verify_blob
 
 if TYPE_CHECKING:
     from .artifact import Artifact
@@ -302,3 +304,16 @@ class CompositeDict(LazyDict):
 def lazy_dict(thunks: Mapping[str, Callable[[], Any]]) -> LazyDict:
     """A dict whose values are the results of ``thunks``, each called on first access."""
     return LazyDict(thunks)
+
+
+def composite_value(repo: Any, artifact: Artifact) -> CompositeDict:
+    """The value of a composite artifact: its member index (JSON, verified) made lazy."""
+    inline = artifact._get("value_inline")
+    if inline is not None:
+        data = bytes(inline)
+    else:
+        data = repo.blobstore.get(artifact.blob_id) if artifact.blob_id else b"{}"
+    verify_blob(hash_bytes(data), (artifact.blob_id or "").split(".", 1)[0], artifact)
+    members = json.loads(data)
+    thunks = {k: (lambda i=i: repo.get_artifact(i).proxy()) for k, i in members.items()}
+    return CompositeDict(artifact, thunks, members)

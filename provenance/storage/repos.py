@@ -20,7 +20,6 @@ from ..errors import (
     ArtifactNotFound,
     BlobNotFound,
     ConfigError,
-    CorruptBlob,
     IndexDamaged,
     InvalidId,
     MissingDependency,
@@ -35,9 +34,10 @@ from .blobstores import Blobstore, MemoryStore
 from .ids import check_id
 from .index import COLUMNS, SqlIndex
 from .original_api import OriginalRepositoryMethods, artifact_id_of
-from .proxies import CompositeDict
+from .proxies import composite_value
 from .specs import build_blobstore
-from .spill import StoredValue, read_small, serialize, temp_copy
+from .spill import StoredValue, read_small, serialize, temp_copy, verify_blob
+from .trust import check_value
 
 __all__ = [
     "ChainedRepository",
@@ -71,6 +71,13 @@ class Repository(OriginalRepositoryMethods):
         (a read-only mount, another user's files) behaves as one without
         ``write``, and its explicit writes raise
         :class:`~provenance.errors.PermissionDenied` saying why.
+    trusted : bool
+        Whether values and recorded inputs that can run code when loaded
+        (pickles) may be loaded from this repo.  ``False`` for a repo that
+        others write to and whose writers you do not trust: only values of
+        safe serializers (``json``, ``npy``, parquet), archived files and
+        composites load, and the rest raise
+        :class:`~provenance.UntrustedValue` (see :mod:`.trust`).
 
     Raises
     ------
@@ -90,6 +97,7 @@ class Repository(OriginalRepositoryMethods):
         read: bool = True,
         write: bool = True,
         delete: bool = False,
+        trusted: bool = True,
     ) -> None:
         self.index = index
         self.blobstore = blobstore
@@ -97,6 +105,7 @@ class Repository(OriginalRepositoryMethods):
         self.read = bool(read)
         self._write_flag = bool(write)
         self.delete_allowed = bool(delete)
+        self.trusted = bool(trusted)
         if index.empty_file is not None:
             self._check_empty_index(index.empty_file)
 
@@ -146,6 +155,7 @@ class Repository(OriginalRepositoryMethods):
             "read": self.read,
             "write": self._write_flag,
             "delete": self.delete_allowed,
+            "trusted": self.trusted,
         }
 
     def shareable_spec(self) -> dict[str, Any] | None:
@@ -257,10 +267,12 @@ class Repository(OriginalRepositoryMethods):
             If the blob is missing.
         CorruptBlob
             If the stored bytes do not hash to the recorded blob id.
+        UntrustedValue
+            If the repo is not trusted and loading the value could run code.
         """
         self._require("read")
         if artifact.composite:
-            return _composite_value(self, artifact)
+            return composite_value(self, artifact)
         blob_id = artifact.blob_id
         if blob_id is None:
             raise BlobNotFound(f"artifact {artifact.id} ({artifact.name}) has no stored value")
@@ -281,12 +293,13 @@ class Repository(OriginalRepositoryMethods):
 
     def _deserialize(self, artifact: Artifact, blob_id: str) -> Any:
         serializer = get_serializer(artifact.serializer)
+        check_value(self, artifact, serializer)
         load_kwargs = artifact.load_kwargs or {}
         digest = blob_id.split(".", 1)[0]
         inline = artifact._row[_VALUE_INLINE]
         if inline is not None:
             inline = bytes(inline)
-            _verify(hash_bytes(inline), digest, artifact)
+            verify_blob(hash_bytes(inline), digest, artifact)
             if serializer.loads is not None and not load_kwargs:
                 return serializer.loads(inline)
             with temp_copy(inline) as local:
@@ -296,10 +309,10 @@ class Repository(OriginalRepositoryMethods):
             if path is not None and serializer.loads is not None and not load_kwargs:
                 data = read_small(path)
                 if data is not None:
-                    _verify(hash_bytes(data), digest, artifact)
+                    verify_blob(hash_bytes(data), digest, artifact)
                     return serializer.loads(data)
             with self.blobstore.open_local(blob_id) as local:
-                _verify(hash_file(local), digest, artifact)
+                verify_blob(hash_file(local), digest, artifact)
                 return serializer.load(local, **load_kwargs)
         except FileNotFoundError:
             raise BlobNotFound(
@@ -416,6 +429,15 @@ class ChainedRepository(OriginalRepositoryMethods):
         self.read = bool(read)
         self.write = bool(write) and any(r.write for r in self.repos)
         self.delete_allowed = bool(delete)
+
+    @property
+    def trusted(self) -> bool:
+        """Whether every member is trusted.
+
+        Trust belongs to the member that holds an artifact (its values are
+        read from there), so a chain has no setting of its own.
+        """
+        return all(r.trusted for r in self.repos)
 
     @property
     def blobstore(self) -> Blobstore:
@@ -544,34 +566,19 @@ class ChainedRepository(OriginalRepositoryMethods):
         return f"<provenance.ChainedRepository{label} {self.repos!r}>"
 
 
-def memory_repo(name: str | None = None, *, read: bool = True, write: bool = True) -> Repository:
+def memory_repo(
+    name: str | None = None, *, read: bool = True, write: bool = True, trusted: bool = True
+) -> Repository:
     """A repository that lives in this process's memory (tests, notebooks)."""
     return Repository(
-        SqlIndex("sqlite://"), MemoryStore(), name=name, read=read, write=write, delete=True
+        SqlIndex("sqlite://"),
+        MemoryStore(),
+        name=name,
+        read=read,
+        write=write,
+        delete=True,
+        trusted=trusted,
     )
-
-
-# -- helpers --------------------------------------------------------------------
-
-
-def _verify(actual: str, expected: str, artifact: Artifact) -> None:
-    if actual != expected:
-        raise CorruptBlob(
-            f"the stored value of artifact {artifact.id} ({artifact.name}) is corrupt: "
-            f"blob {artifact.blob_id} hashes to {actual}"
-        )
-
-
-def _composite_value(repo: Repository, artifact: Artifact) -> Any:
-    inline = artifact._row[_VALUE_INLINE]
-    if inline is not None:
-        data = bytes(inline)
-    else:
-        data = repo.blobstore.get(artifact.blob_id) if artifact.blob_id else b"{}"
-    _verify(hash_bytes(data), (artifact.blob_id or "").split(".", 1)[0], artifact)
-    members = json.loads(data)
-    thunks = {k: (lambda i=i: repo.get_artifact(i).proxy()) for k, i in members.items()}
-    return CompositeDict(artifact, thunks, members)
 
 
 # -- rebuilding repos in other processes -------------------------------------------
@@ -633,4 +640,5 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
         read=spec.get("read", True),
         write=spec.get("write", True),
         delete=spec.get("delete", False),
+        trusted=spec.get("trusted", True),
     )

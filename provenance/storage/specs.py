@@ -34,6 +34,7 @@ __all__ = [
     "flags",
     "original_keys",
     "sql_url",
+    "trusted",
 ]
 
 FLAGS = ("read", "write", "delete")
@@ -65,8 +66,19 @@ BLOBSTORE_KEYS: dict[str, set[str]] = {
     },
 }
 REPO_KEYS: dict[str, set[str]] = {
-    "sql": {"db", "store", "schema", "create_db", "create_schema", "upgrade_db", "engine_kwargs"},
-    "memory": {"store"},
+    "sql": {
+        "db",
+        "store",
+        "schema",
+        "create_db",
+        "create_schema",
+        "upgrade_db",
+        "engine_kwargs",
+        "trusted",
+    },
+    "memory": {"store", "trusted"},
+    # No "trusted": a chain's values are read from its members, whose own
+    # setting decides (see trusted()).
     "chained": {"repos"},
 }
 #: Keys the original library took on every blobstore and every repository.
@@ -92,6 +104,20 @@ def flags(where: str, entry: Mapping[str, Any], delete_default: bool) -> dict[st
             raise ConfigError(f"'{where}.{flag}' must be true or false, got {value!r}")
         out[flag] = value
     return out
+
+
+def trusted(where: str, entry: Mapping[str, Any], kind: str) -> bool:
+    """An entry's ``trusted`` setting (default true): may its pickles be loaded?"""
+    if kind == "chained" and "trusted" in entry:
+        raise ConfigError(
+            f"'{where}.trusted' is not a setting of a chained repo: its values are loaded "
+            "from the member repo that holds them, so set trusted on each member in "
+            f"'{where}.repos'"
+        )
+    value = entry.get("trusted", True)
+    if not isinstance(value, bool):
+        raise ConfigError(f"'{where}.trusted' must be true or false, got {value!r}")
+    return value
 
 
 def check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:

@@ -15,9 +15,10 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from typing import Any, NamedTuple
 
+from ..errors import CorruptBlob
 from ..hashing import hash_file, new_hasher
 
-__all__ = ["HashingSpill", "StoredValue", "read_small", "serialize", "temp_copy"]
+__all__ = ["HashingSpill", "StoredValue", "read_small", "serialize", "temp_copy", "verify_blob"]
 
 #: Blobs up to this size are read into memory and verified in one pass;
 #: larger ones are verified by streaming the file, then loaded from it.
@@ -165,3 +166,12 @@ def serialize(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return StoredValue(blob_id, size, None)
+
+
+def verify_blob(actual: str, expected: str, artifact: Any) -> None:
+    """Raise :class:`~provenance.CorruptBlob` if a value's bytes do not hash to its blob id."""
+    if actual != expected:
+        raise CorruptBlob(
+            f"the stored value of artifact {artifact.id} ({artifact.name}) is corrupt: "
+            f"blob {artifact.blob_id} hashes to {actual}"
+        )
