@@ -13,6 +13,7 @@ import provenance as p
 from provenance import config as _config
 from provenance import recording as runs
 from provenance import runinfo
+from provenance.storage.index import engine as _engine
 from provenance.flows.client import namespaces
 
 
@@ -29,9 +30,16 @@ def isolated(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     runinfo.set_run_info_fn(None)
     namespaces._provider = None
     namespaces._namespace = namespaces._UNSET
+    before = set(_engine._open_indexes)
     yield
     # The test's implicit runs end with it, while its repos (and servers) live.
     runs.end_implicit_runs()
+    # The PostgreSQL indexes the test opened give their connections back (they
+    # reconnect if used again): a serial run would otherwise reach the test
+    # server's max_connections.
+    for index in set(_engine._open_indexes) - before:
+        if index.url.get_backend_name() == "postgresql":
+            index.dispose()
     _config._current = None
     runinfo.set_run_info_fn(None)
     namespaces._provider = None
