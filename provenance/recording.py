@@ -11,6 +11,13 @@ it grows, when its oldest entry is a few seconds old, when a run ends, before
 the client reads, and at exit.  The writes happen on a daemon thread, so a
 cache hit never waits for them.  A process killed before a flush loses those
 task records (never an artifact).
+
+An index that cannot be reached is retried with backoff for
+:data:`provenance.journal.RETRY_FOR` seconds; its tasks are then kept in memory (up to
+:data:`MAX_HELD`) and written when it is back, or, beyond the bound and at
+exit, appended to its journal (:mod:`provenance.journal`), which the next
+process writing to that index replays.  A row the database refuses is
+reported with its cause and written apart from the rest of its batch.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import contextvars
+import functools
 import logging
 import os
 import re
@@ -32,14 +40,16 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
+from . import journal
 from ._version import __version__
-from .errors import MetaflowTaggingError
+from .errors import IndexUnavailable, MetaflowTaggingError
 from .runinfo import _user, get_run_info
 from .storage.runs import (
     RunRef,
     create_run,
     finish_run,
     next_numbers,
+    refusal,
     write_tasks,
 )
 
@@ -66,6 +76,9 @@ logger = logging.getLogger("provenance.runs")
 FLUSH_COUNT = 5000
 #: ... or once the oldest has waited this many seconds.
 FLUSH_AGE = 5.0
+#: Tasks kept in memory while their index is down; beyond this (and at
+#: exit) they go to the index's journal.
+MAX_HELD = 50_000
 #: Tags longer than this are refused (Metaflow's limit).
 MAX_TAG_LENGTH = 500
 #: The system tag of a task served from the cache.
@@ -173,6 +186,8 @@ _implicit_started: weakref.WeakKeyDictionary[Any, tuple[float, str]] = weakref.W
 #: Set by the excepthook: an uncaught exception fails the implicit runs.
 _uncaught = False
 _warned = False
+#: Tasks whose index could not be reached, written with the next flush.
+_held: list[_Pending] = []
 
 
 def record(
@@ -301,14 +316,15 @@ def _writer_loop() -> None:
     while True:
         _wake.wait(FLUSH_AGE)
         _wake.clear()
-        if _pending and (len(_pending) >= FLUSH_COUNT or time.time() - _oldest >= FLUSH_AGE * 0.9):
+        if _held or (
+            _pending and (len(_pending) >= FLUSH_COUNT or time.time() - _oldest >= FLUSH_AGE * 0.9)
+        ):
             flush()
 
 
 def flush() -> None:
     """Write the pending task records (the client calls this before it reads)."""
-    global _warned
-    if not _pending and not _flush_lock.locked():
+    if not _pending and not _held and not _flush_lock.locked():
         return
     # Taking the lock also waits for a batch another thread is writing, so
     # that after flush() every task recorded before it is in the database.
@@ -317,6 +333,8 @@ def flush() -> None:
         # takes no lock) stays for the next flush.
         entries = _pending[:]
         del _pending[: len(entries)]
+        entries[:0] = _held
+        _held.clear()
         if not entries:
             return
         groups: dict[int, list[_Pending]] = {}
@@ -329,17 +347,88 @@ def flush() -> None:
                 logger.debug("dropped %d task(s) of a closed in-memory index", len(group))
                 continue
             try:
-                _write(group)
+                journal.write_retrying(
+                    _index_of(group[0][0]), functools.partial(_write, group), len(group)
+                )
+            except IndexUnavailable as exc:
+                _keep(group, exc)
             except Exception as exc:
-                # Bookkeeping must never break the caching it describes.
-                if not _warned:
-                    _warned = True
-                    warnings.warn(
-                        f"provenance could not record {len(group)} task(s) of the run: {exc}",
-                        RuntimeWarning,
-                        stacklevel=2,
-                    )
-                logger.warning("could not record %d task(s): %s", len(group), exc)
+                # Bookkeeping must never break the caching it describes, and
+                # one refused row must not take its batch with it.
+                _write_apart(group, exc)
+
+
+def _index_of(target: Any) -> Any:
+    return getattr(target, "index", target)
+
+
+def _keep(group: list[_Pending], _exc: BaseException) -> None:
+    _held.extend(group)
+    if len(_held) > MAX_HELD:
+        _journal_held()
+
+
+def _journal_held() -> list[tuple[Any, dict[str, Any]]]:
+    """Journal the tasks kept in memory; return ``(index, run)`` of implicit runs not created."""
+    uncreated: list[tuple[Any, dict[str, Any]]] = []
+    groups: dict[int, list[_Pending]] = {}
+    for entry in _held:
+        groups.setdefault(id(_index_of(entry[0])), []).append(entry)
+    _held.clear()
+    for group in groups.values():
+        index = _index_of(group[0][0])
+        lines = journal.lines_of(group, _describe)
+        uncreated += [(index, line["run"]) for line in lines if "key" in line["run"]]
+        try:
+            path = journal.append(index, lines)
+        except Exception as exc:
+            message = f"could not record {len(group)} task(s) of the run, nor journal them: {exc}"
+            warnings.warn(f"provenance {message}", RuntimeWarning, stacklevel=2)
+            continue
+        journal.forget(index)  # replayed again once the index answers
+        logger.warning("%d task record(s) kept in the journal %s", len(group), path)
+    return uncreated
+
+
+def _describe(run: RunRef | None, writer: Any) -> dict[str, Any]:
+    """A run as the journal names it: by id, or (an implicit run not yet created) in full."""
+    if run is None:
+        run = _implicit.get(writer)
+    if run is not None:
+        return {"id": run.id, "flow": run.flow, "number": run.number, "implicit": run.implicit}
+    started, flow = _implicit_started.get(writer) or (time.time(), default_flow_name())
+    user = _user()
+    # Its tasks are in the journal: the run made later must be the one replayed.
+    writer._provenance_journaled = True
+    return {
+        "key": f"{flow}@{started!r}@{user}", "flow": flow, "implicit": True,
+        "created_at": started, "user": user, "system": system_tags(), "info": get_run_info(),
+    }  # fmt: skip
+
+
+def _write_apart(group: list[_Pending], exc: BaseException) -> None:
+    """Write a batch that failed for ``exc`` in halves, down to the rows refused."""
+    if len(group) == 1:
+        _refused(group[0], exc)
+        return
+    middle = len(group) // 2
+    for half in (group[:middle], group[middle:]):
+        try:
+            _write(half)
+        except IndexUnavailable as again:
+            _keep(half, again)
+        except Exception as again:
+            _write_apart(half, again)
+
+
+def _refused(entry: _Pending, exc: BaseException) -> None:
+    global _warned
+    where = f" of run {entry[1].pathspec}" if entry[1] is not None else ""
+    message = f"could not record 1 task(s) (step {entry[2]!r}{where}): {refusal(exc)}"
+    if not _warned:
+        _warned = True
+        warnings.warn(f"provenance {message}", RuntimeWarning, stacklevel=3)
+    logger.warning(message)
 
 
 #: The run of the process that sent this (worker) process its functions: calls
@@ -389,7 +478,11 @@ def _implicit_run(repo: Any) -> RunRef:
     if ref is None:
         started, flow = _implicit_started.get(repo) or (time.time(), default_flow_name())
         created = datetime.fromtimestamp(started, timezone.utc)
-        ref = start_run(repo.index, flow, [], implicit=True, created_at=created)
+        if vars(repo).get("_provenance_journaled"):
+            ref = journal.implicit_run(repo.index, _describe(None, repo))
+            vars(repo).pop("_provenance_journaled", None)
+        else:
+            ref = start_run(repo.index, flow, [], implicit=True, created_at=created)
         _implicit[repo] = ref
     return ref
 
@@ -460,6 +553,13 @@ def end_implicit_runs(successful: bool | None = None) -> list[str]:
     global _uncaught
     ok = not _uncaught if successful is None else successful
     _uncaught = False
+    status = "successful" if ok else "failed"
+    if _held:
+        # Their index is down (flush just tried it): journaled now, while
+        # their implicit runs are still known, with the runs' end.
+        with _flush_lock:
+            for index, desc in _journal_held():
+                _journal_end(index, desc, status)
     ended = []
     with _lock:
         refs = [(repo, ref) for repo, ref in _implicit.items() if ref.owner_pid == os.getpid()]
@@ -467,16 +567,26 @@ def end_implicit_runs(successful: bool | None = None) -> list[str]:
             _implicit.pop(repo, None)
             _implicit_started.pop(repo, None)
             vars(repo).pop("_provenance_run_seen", None)
+            vars(repo).pop("_provenance_journaled", None)
     for _repo, ref in refs:
         if _gone(ref.index):
             continue  # its database no longer exists
         try:
-            finish_run(ref, "successful" if ok else "failed")
+            finish_run(ref, status)
+        except IndexUnavailable:
+            _journal_end(ref.index, _describe(ref, None), status)
         except Exception as exc:
             logger.warning("could not end run %s: %s", ref.pathspec, exc)
         else:
             ended.append(ref.pathspec)
     return ended
+
+
+def _journal_end(index: Any, desc: dict[str, Any], status: str) -> None:
+    try:
+        journal.append(index, [{"run": desc, "status": status}])
+    except Exception as exc:
+        logger.warning("could not journal the end of run %s: %s", desc["flow"], exc)
 
 
 @atexit.register
@@ -493,6 +603,7 @@ def _after_fork_in_child() -> None:
     # ends them.  Locks another thread held at the fork are made anew.
     global _flush_lock, _lock, _wake, _writer_thread, _forked
     _pending.clear()
+    _held.clear()
     next_numbers.clear()
     _flush_lock = threading.Lock()
     _lock = threading.RLock()

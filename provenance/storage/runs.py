@@ -29,6 +29,7 @@ __all__ = [
     "insert_tasks",
     "next_numbers",
     "read_tags",
+    "refusal",
     "replace_tags",
     "retrying",
     "transient",
@@ -65,6 +66,13 @@ def transient(exc: DBAPIError) -> bool:
         # missing run: foreign key) will not go away by trying again.
         return "unique" in text or "duplicate key" in text
     return any(word in text for word in ("locked", "busy", "deadlock", "serialize"))
+
+
+def refusal(exc: BaseException) -> str:
+    """Why the database refused a write: the driver's error, on one line."""
+    cause = getattr(exc, "orig", None) or exc
+    text = str(cause).strip().splitlines()
+    return f"{type(cause).__name__}: {text[0] if text else ''}"
 
 
 def retrying(what: str, fn: Any) -> Any:
