@@ -13,8 +13,8 @@ import provenance as p
 from provenance import config as _config
 from provenance import recording as runs
 from provenance import runinfo
-from provenance.storage.index import engine as _engine
 from provenance.flows.client import namespaces
+from provenance.storage.index import engine as _engine
 
 
 @pytest.fixture(autouse=True)
