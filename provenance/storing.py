@@ -17,6 +17,8 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
+from . import journal
+from .errors import IndexUnavailable
 from .fingerprint import CodeFingerprint
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .inputs import fit, iter_proxies, json_summary, unwrap
@@ -166,7 +168,14 @@ def store_value(
     row.update(
         serializer=serializer, blob_id=blob.blob_id, size=blob.size, value_inline=blob.inline
     )
-    inserted = repo.put_row(row, edges, fn.tags, replace=replace, code=_code_row(record))
+    try:
+        inserted = _put_row(repo, row, edges, fn.tags, replace, _code_row(record))
+    except IndexUnavailable as exc:
+        # The function has run: its value is handed back, unstored, rather than lost.
+        warnings.warn(
+            f"{name} was computed but could not be stored: {exc}", RuntimeWarning, stacklevel=3
+        )
+        return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
     if not inserted:
         # Another process stored the same call first: its record wins, and
         # so does its value unless ours is the same (a function that is
@@ -177,6 +186,24 @@ def store_value(
                 existing._value = raw
             return existing
     return Artifact(_writer_repo(repo), tuple(row.get(c) for c in COLUMNS), raw)
+
+
+def _put_row(repo: Any, row: Any, edges: Any, tags: Any, replace: bool, code: Any) -> bool:
+    """``repo.put_row``, retried with backoff while the index cannot be reached.
+
+    A call whose index goes down while its function runs (a server restart)
+    is stored once the index is back, for up to ``journal.RETRY_FOR`` seconds.
+    """
+    deadline = time.monotonic() + journal.RETRY_FOR
+    delay = journal.RETRY_DELAY
+    while True:
+        try:
+            return bool(repo.put_row(row, edges, tags, replace=replace, code=code))
+        except IndexUnavailable:
+            if time.monotonic() + delay > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
 
 
 def _store_blob(
@@ -274,7 +301,7 @@ def store_archive(
     # The copy is stored (streamed, atomically) before its row, and the
     # original goes only after both.
     repo.store_file(blob_id, path, overwrite=record["repair"])
-    repo.put_row(row, edges, fn.tags, replace=replace, code=_code_row(record))
+    _put_row(repo, row, edges, fn.tags, replace, _code_row(record))
     artifact = repo.lookup(artifact_id) or Artifact(
         _writer_repo(repo), [row.get(c) for c in COLUMNS]
     )

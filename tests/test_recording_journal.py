@@ -204,3 +204,37 @@ def test_a_refused_row_is_reported_and_spares_its_batch(postgres_url: str) -> No
     assert count(repo.index, "SELECT max(task_number) FROM tasks") == 9
     recording.end_implicit_runs()
     repo.index.dispose()
+
+
+def test_a_call_whose_index_goes_down_while_it_runs_is_stored_when_it_is_back(
+    disk_repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stress rerun: a server stopped while a call computes must not lose its value."""
+    from provenance.errors import IndexUnavailable
+    from provenance.storage.repos import Repository
+
+    real = Repository.put_row
+    failures = {"left": 2}
+
+    def flaky(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if failures["left"]:
+            failures["left"] -= 1
+            raise IndexUnavailable("the index server test cannot be reached")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Repository, "put_row", flaky)
+    monkeypatch.setattr(journal, "RETRY_DELAY", 0.01)
+    ran = []
+
+    @p.provenance()
+    def work(x: int) -> int:
+        ran.append(x)
+        return x * 3
+
+    assert work(2) == 6 and failures["left"] == 0
+    assert disk_repo.lookup(work.artifact_id(2)) is not None  # stored after the retries
+    failures["left"] = 10**6  # down for good: the value comes back, unstored, with a warning
+    monkeypatch.setattr(journal, "RETRY_FOR", 0.05)
+    with pytest.warns(RuntimeWarning, match="computed but could not be stored"):
+        assert work(5) == 15
+    assert ran == [2, 5] and disk_repo.lookup(work.artifact_id(5)) is None
