@@ -113,6 +113,19 @@ def _replay_once(index: Any) -> None:
     _replayed.add(ident)
 
 
+def replay_pending(index: Any) -> None:
+    """Replay the journal of ``index`` now, if this process has not yet (a reader's turn).
+
+    The client view calls it before reading runs, so that the tasks of
+    processes that could not reach the index show once it is back.  Errors
+    are logged: a reader's query must not fail because of a journal.
+    """
+    try:
+        _replay_once(index)
+    except Exception as exc:
+        logger.debug("the journal of %s is not replayed yet: %s", index, exc)
+
+
 def forget(index: Any) -> None:
     """Replay the journal of ``index`` again before its next write (it was appended to)."""
     ident = identity(index)

@@ -13,6 +13,7 @@ import os
 import threading
 from typing import Any
 
+from ... import journal
 from ...config import (
     current_config,
     default_config,
@@ -163,6 +164,8 @@ def default_metadata() -> str:
 
 def _current_repo() -> Any:
     provider = _provider
-    if provider is not None:
-        return _runs_member(provider[1])
-    return _runs_member(resolve_repo(None))
+    repo = _runs_member(provider[1] if provider is not None else resolve_repo(None))
+    if getattr(repo, "write", False) and hasattr(repo, "index"):
+        # Tasks that other processes journaled while the index was down are read too.
+        journal.replay_pending(repo.index)
+    return repo
