@@ -117,7 +117,7 @@ def small_call_rows(
 
     value_ids = random_ids(len(ids))
     json_in = maker.template.get("inputs_json")
-    check = '{"kargs": {"i": 7, "s": "abc", "x": 2.5}, "varargs": []}'
+    check = '{"i": 7, "s": "abc", "x": 2.5, "__varargs": []}'
     # The inputs are formatted directly (json.dumps per row would double the
     # set-up time); this checks the format against the template's columns.
     if json_in != json.loads(check):
@@ -126,7 +126,7 @@ def small_call_rows(
         i = start + k
         value = pickle.dumps({"i": i, "s": "abc", "x": 2.5, "items": [i, i * 2, i * 3]}, 4)
         yield maker.make(
-            raw={"inputs_json": f'{{"kargs": {{"i": {i}, "s": "abc", "x": 2.5}}, "varargs": []}}'},
+            raw={"inputs_json": f'{{"i": {i}, "s": "abc", "x": 2.5, "__varargs": []}}'},
             id=artifact_id,
             value_id=value_ids[k],
             blob_id=hash_bytes(value),
@@ -252,7 +252,8 @@ class Pipeline:
     """Synthetic artifacts with lineage, as rows and edges for :func:`bulk_load`.
 
     Each artifact records its inputs as the decorator does: ``inputs_json``
-    with ``{"$artifact": id}`` for artifact inputs and plain values for
+    in the original library's flat layout, with ``{"id", "type":
+    "ArtifactProxy", "name"}`` for artifact inputs and plain values for
     literals, ``input_artifact_ids``, and one edge per artifact input named
     by its parameter.  The value of every artifact is the template's (a small
     inline value), so any of them loads.
@@ -273,11 +274,11 @@ class Pipeline:
         parents: list[str] = []
         for pname, value in inputs.items():
             if isinstance(value, Ref):
-                kargs[pname] = {"$artifact": value.id}
+                kargs[pname] = {"id": value.id, "type": "ArtifactProxy", "name": None}
                 self.edges.append((artifact_id, value.id, pname))
                 parents.append(value.id)
             elif isinstance(value, list) and value and isinstance(value[0], Ref):
-                kargs[pname] = [{"$artifact": v.id} for v in value]
+                kargs[pname] = [{"id": v.id, "type": "ArtifactProxy", "name": None} for v in value]
                 for i, v in enumerate(value):
                     self.edges.append((artifact_id, v.id, f"{pname}[{i}]"))
                     parents.append(v.id)
@@ -287,7 +288,7 @@ class Pipeline:
         self.rows.append(
             self.maker.make(
                 raw={
-                    "inputs_json": json.dumps({"kargs": kargs, "varargs": []}),
+                    "inputs_json": json.dumps({**kargs, "__varargs": []}),
                     "input_artifact_ids": json.dumps(list(dict.fromkeys(parents))),
                 },
                 id=artifact_id,
