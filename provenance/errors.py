@@ -295,6 +295,16 @@ def require(module: str, extra: str, feature: str):
         ) from exc
 
 
+def is_installed(module: str) -> bool:
+    """Whether ``module`` can be imported, found without importing it."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a parent package is missing, or a broken entry
+        return False
+
+
 def require_installed(module: str, extra: str, feature: str) -> None:
     """Check that an optional dependency is installed, without importing it.
 
@@ -308,13 +318,7 @@ def require_installed(module: str, extra: str, feature: str) -> None:
     MissingDependency
         Naming the extra to install.
     """
-    import importlib.util
-
-    try:
-        found = importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):  # a parent package is missing, or a broken entry
-        found = False
-    if not found:
+    if not is_installed(module):
         raise MissingDependency(
             f"{feature} needs the '{module}' package; install it with "
             f"`pip install 'provenance[{extra}]'`"

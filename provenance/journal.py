@@ -25,9 +25,9 @@ import logging
 import os
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -54,6 +54,8 @@ __all__ = [
 
 logger = logging.getLogger("provenance.runs")
 
+_T = TypeVar("_T")
+
 #: The version of a journal line's layout.
 VERSION = 1
 #: Seconds a batch is retried for (with backoff) while its index cannot be
@@ -69,6 +71,26 @@ _down: set[int] = set()
 _replayed: set[str] = set()
 
 
+def retrying(call: Callable[[], _T], retry_for: float | None = None, what: str = "") -> _T:
+    """``call()``, retried with backoff while its index cannot be reached.
+
+    An :class:`~provenance.errors.IndexUnavailable` is retried for
+    ``retry_for`` seconds (:data:`RETRY_FOR` by default), the pause doubling
+    from :data:`RETRY_DELAY` up to a second, then raised.
+    """
+    deadline = time.monotonic() + (RETRY_FOR if retry_for is None else retry_for)
+    delay = RETRY_DELAY
+    while True:
+        try:
+            return call()
+        except IndexUnavailable as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.debug("retrying %s after %s", what or "a write", exc)
+            time.sleep(delay)
+            delay = min(delay * 2, 1.0)
+
+
 def write_retrying(index: Any, write: Any, count: int) -> None:
     """Run ``write()`` (``count`` tasks for ``index``), first replaying its journal.
 
@@ -76,26 +98,21 @@ def write_retrying(index: Any, write: Any, count: int) -> None:
     for :data:`RETRY_FOR` seconds (once only while the index is known down),
     then raised.
     """
-    deadline = time.monotonic() + (0 if id(index) in _down else RETRY_FOR)
-    delay = RETRY_DELAY
-    while True:
-        try:
-            _replay_once(index)
-            write()
-        except IndexUnavailable as exc:
-            if time.monotonic() + delay > deadline:
-                if id(index) not in _down:
-                    _down.add(id(index))
-                    logger.warning("%s; its task records are kept until it is back", exc)
-                raise
-            logger.debug("retrying %d task(s) after %s", count, exc)
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-        else:
-            if id(index) in _down:
-                _down.discard(id(index))
-                logger.warning("the index %s is back: its task records are written", index)
-            return
+
+    def attempt() -> None:
+        _replay_once(index)
+        write()
+
+    try:
+        retrying(attempt, 0 if id(index) in _down else RETRY_FOR, f"{count} task(s)")
+    except IndexUnavailable as exc:
+        if id(index) not in _down:
+            _down.add(id(index))
+            logger.warning("%s; its task records are kept until it is back", exc)
+        raise
+    if id(index) in _down:
+        _down.discard(id(index))
+        logger.warning("the index %s is back: its task records are written", index)
 
 
 def _replay_once(index: Any) -> None:

@@ -189,21 +189,17 @@ def store_value(
 
 
 def _put_row(repo: Any, row: Any, edges: Any, tags: Any, replace: bool, code: Any) -> bool:
-    """``repo.put_row``, retried with backoff while the index cannot be reached.
+    """``repo.put_row``, retried while the index cannot be reached (:func:`journal.retrying`).
 
     A call whose index goes down while its function runs (a server restart)
     is stored once the index is back, for up to ``journal.RETRY_FOR`` seconds.
     """
-    deadline = time.monotonic() + journal.RETRY_FOR
-    delay = journal.RETRY_DELAY
-    while True:
-        try:
-            return bool(repo.put_row(row, edges, tags, replace=replace, code=code))
-        except IndexUnavailable:
-            if time.monotonic() + delay > deadline:
-                raise
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
+    return bool(
+        journal.retrying(
+            lambda: repo.put_row(row, edges, tags, replace=replace, code=code),
+            what=f"the row of {row['name']}",
+        )
+    )
 
 
 def _store_blob(

@@ -8,7 +8,6 @@ and :mod:`provenance.config` (a named config entry).
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from ..errors import ConfigError, MissingDependency, require_installed
+from ..errors import ConfigError, MissingDependency, is_installed, require_installed
 from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
 from .blobstores.disk import check_mode
 from .blobstores.fsspec import FsspecStore
@@ -325,22 +324,15 @@ def check_sql_driver(where: str, db: str) -> None:
         return
     feature = f"{where} ({url.render_as_string(hide_password=True)})"
     if url.drivername == "postgresql":
-        if not _missing("psycopg2"):
+        if is_installed("psycopg2"):
             return
         module = "psycopg"
     else:
         module = url.get_driver_name()
     if module == "psycopg":
         require_installed("psycopg", "postgres", feature)
-    elif _missing(module):
+    elif not is_installed(module):
         raise MissingDependency(
             f"{feature} needs the '{module}' package: install it, or use a "
             "postgresql+psycopg:// URL with `pip install 'provenance[postgres]'`"
         )
-
-
-def _missing(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is None
-    except (ImportError, ValueError):
-        return True

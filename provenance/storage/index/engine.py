@@ -33,7 +33,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import functools
-import importlib.util
 import os
 import threading
 import weakref
@@ -49,6 +48,7 @@ from ...errors import (
     ConfigError,
     SchemaError,
     SchemaOutdated,
+    is_installed,
 )
 from .. import postgres as _postgres
 from ..schema import current_revision, ensure_schema
@@ -111,10 +111,6 @@ def _on_close(index: weakref.ref[_Connections]) -> Any:
     return closed
 
 
-def _missing(module: str) -> bool:
-    return importlib.util.find_spec(module) is None
-
-
 class _Connections:
     """The engine and connections of an index; the parameters are :class:`SqlIndex`'s."""
 
@@ -133,7 +129,11 @@ class _Connections:
             url = make_url(db)
         except ArgumentError as exc:
             raise ConfigError(f"invalid database URL in 'db': {db!r} ({exc})") from None
-        if url.drivername == "postgresql" and _missing("psycopg2") and not _missing("psycopg"):
+        if (
+            url.drivername == "postgresql"
+            and not is_installed("psycopg2")
+            and is_installed("psycopg")
+        ):
             # A URL that names no driver (the original library's) means psycopg2 to
             # SQLAlchemy; the postgres extra installs psycopg 3.
             url = url.set(drivername="postgresql+psycopg")
