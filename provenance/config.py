@@ -57,6 +57,7 @@ __all__ = [
     "get_default_repo",
     "get_repo_by_name",
     "get_read_only",
+    "get_record_tasks",
     "get_use_cache",
     "load_config",
     "load_yaml_config",
@@ -64,6 +65,7 @@ __all__ = [
     "set_code_identity",
     "set_default_repo",
     "set_read_only",
+    "set_record_tasks",
     "set_use_cache",
     "using_repo",
 ]
@@ -197,12 +199,17 @@ def from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     """
     if not isinstance(config, Mapping):
         raise ConfigError(f"a config must be a mapping, got {type(config).__name__}")
-    allowed = {"blobstores", "artifact_repos", "default_repo", "silence_warnings", "code_identity"}
+    allowed = {
+        "blobstores", "artifact_repos", "default_repo", "silence_warnings", "code_identity",
+        "record_tasks",
+    }  # fmt: skip
     for key in config:
         if key not in allowed:
             raise ConfigError(f"unknown top-level config key {key!r}; allowed: {sorted(allowed)}")
     if "code_identity" in config:
         _check_code_identity(config["code_identity"], "'code_identity'")
+    if not isinstance(config.get("record_tasks", True), bool):
+        raise ConfigError(f"'record_tasks' must be true or false, got {config['record_tasks']!r}")
     store_entries = _resolve_prototypes("blobstores", config.get("blobstores") or {})
     repo_entries = _resolve_prototypes("artifact_repos", config.get("artifact_repos") or {})
 
@@ -248,6 +255,7 @@ class _Settings:
     code_identity: str = "auto"
     use_cache: bool = True
     read_only: bool = False
+    record_tasks: bool = True
     run_info_fn: Callable[[dict[str, Any]], Any] | None = None
 
 
@@ -317,6 +325,8 @@ def load_config(config: Mapping[str, Any]) -> Config:
     cfg = Config(objs["blobstores"], objs["repos"], str(default), copy.deepcopy(dict(config)))
     if "code_identity" in config:
         _set_code_identity(config["code_identity"])
+    if "record_tasks" in config:
+        settings.record_tasks = config["record_tasks"]
     for repo in cfg.repos.values():
         remember_repo(repo)
     global _current
@@ -548,3 +558,23 @@ def set_read_only(setting: bool) -> None:
 def get_read_only() -> bool:
     """See :func:`set_read_only`."""
     return settings.read_only
+
+
+def set_record_tasks(setting: bool) -> None:
+    """Whether decorated calls are recorded as tasks of a run (default True).
+
+    Recording costs a cache hit well under a microsecond (repeated hits of
+    one artifact in a run are counted in one task row), but a loop of
+    millions of hits that nobody will look up in the client view can turn
+    it off, process-wide.  Artifacts and their lineage are stored either
+    way; only the run's task rows are left out.  Also the config key
+    ``record_tasks``.
+    """
+    if not isinstance(setting, bool):
+        raise TypeError(f"set_record_tasks() takes True or False, got {setting!r}")
+    settings.record_tasks = setting
+
+
+def get_record_tasks() -> bool:
+    """See :func:`set_record_tasks`."""
+    return settings.record_tasks

@@ -361,7 +361,7 @@ class ProvenanceFunction:
                     notify(artifact)
                     if self.version_given and not self._code_warned:
                         warn_if_code_changed(self, artifact)
-                    if not read_only:
+                    if not read_only and _config.settings.record_tasks:
                         _runs.record(repo, self.step, artifact_id, cached=True, started=began)
                     return proxy
 
@@ -371,7 +371,7 @@ class ProvenanceFunction:
                 input_id_duration, replace, repair, read_only,
             )  # fmt: skip
         except BaseException as exc:
-            if read_only:
+            if read_only or not _config.settings.record_tasks:
                 raise
             # A call that raised is a failed task of the run; its arguments
             # are kept since there is no artifact to hold them.
@@ -380,7 +380,7 @@ class ProvenanceFunction:
                 repo, self.step, None, cached=False, started=began, exception=exc, params=params
             )
             raise
-        if not read_only:
+        if not read_only and _config.settings.record_tasks:
             _runs.record(repo, self.step, made, cached=False, started=began)
         return result
 

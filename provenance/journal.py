@@ -210,7 +210,8 @@ def lines_of(entries: list[Any], describe: Any) -> list[dict[str, Any]]:
     ``describe(run, writer)`` names a task's run for the journal.
     """
     lines: dict[int, dict[str, Any]] = {}
-    for writer, run, step, artifact_id, cached, ok, error, params, started, finished in entries:
+    for entry in entries:
+        writer, run, step, artifact_id, cached, ok, error, params, started, finished = entry[:10]
         line = lines.get(id(run or writer))
         if line is None:
             line = lines[id(run or writer)] = {"run": describe(run, writer), "tasks": []}
@@ -219,6 +220,8 @@ def lines_of(entries: list[Any], describe: Any) -> list[dict[str, Any]]:
                 "step": step, "artifact_id": artifact_id, "cached": cached,
                 "successful": ok, "exception": error, "params": params,
                 "started_at": started, "finished_at": finished,
+                # Hits added to a row written before become a row of their own.
+                "hits": entry[10],
             }
         )  # fmt: skip
     return list(lines.values())
@@ -381,7 +384,10 @@ def _replay_lines(index: Any, lines: list[dict[str, Any]]) -> int:
             started, finished = _utc(task["started_at"]), _utc(task["finished_at"])
             if (task["step"], started, finished) in have:
                 continue
-            rows.append({**task, "run_id": ref.id, "started_at": started, "finished_at": finished})
+            rows.append(
+                {**task, "run_id": ref.id, "started_at": started, "finished_at": finished,
+                 "hits": task.get("hits", 1)}
+            )  # fmt: skip
         if rows:
             write_tasks(index, [ref] * len(rows), rows)
             written += len(rows)

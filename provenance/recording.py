@@ -8,7 +8,10 @@ the repo their calls write to (a chained repo's first writable member).
 Recording must not slow a cache hit down, so tasks are written behind: a call
 appends a tuple to a buffer, and the buffer is written in one transaction when
 it grows, when its oldest entry is a few seconds old, when a run ends, before
-the client reads, and at exit.  The writes happen on a daemon thread, so a
+the client reads, and at exit.  Cache hits are counted, not listed: the hits
+of one artifact by one step of a run are one task row with a hit count (its
+first start and last end), added to at each flush, so a loop of a million
+hits writes a row per artifact and not a million rows.  The writes happen on a daemon thread, so a
 cache hit never waits for them.  A process killed before a flush loses those
 task records (never an artifact).
 
@@ -163,9 +166,15 @@ def start_run(
 # -- the recorder ------------------------------------------------------------------
 
 # A pending task: (repo, run or None for the implicit run, step, artifact id,
-# cached, successful, exception, params, started, finished) with times as
-# time.time() floats.
-_Pending = tuple[Any, "RunRef | None", str, "str | None", bool, bool, Any, Any, float, float]
+# cached, successful, exception, params, started, finished, hits, number)
+# with times as time.time() floats; ``hits`` calls counted in it, and
+# ``number`` the task number of the row of this process the hits are added
+# to (None: a new row).
+_Pending = tuple[
+    Any, "RunRef | None", str, "str | None", bool, bool, Any, Any, float, float, int, "int | None"
+]
+#: What identifies the cache hits counted in one task row.
+_HitKey = tuple[Any, "RunRef | None", str, "str | None"]
 
 _lock = threading.RLock()
 _flush_lock = threading.Lock()
@@ -188,6 +197,16 @@ _uncaught = False
 _warned = False
 #: Tasks whose index could not be reached, written with the next flush.
 _held: list[_Pending] = []
+#: Cache hits not written yet: ``[first start, last end, count]`` by key.
+#: Swapped out whole by flush(), under ``_hits_lock``, which record() holds
+#: while it counts, so that no hit is counted into a batch being written.
+_hits: dict[_HitKey, list[Any]] = {}
+_hits_lock = threading.Lock()
+#: The task row each key's hits were written to by this process (its run and
+#: task number), so that the next flush adds to it.  Cleared when it grows
+#: past :data:`MAX_COUNTED`: later hits then start new rows.
+_counted: dict[_HitKey, tuple[RunRef, int]] = {}
+MAX_COUNTED = 200_000
 
 
 def record(
@@ -233,18 +252,35 @@ def record(
                 traceback.format_exception(type(exception), exception, exception.__traceback__)
             )[-60_000:],
         }
-    entry = (writer, run, step, artifact_id, cached, exception is None, error, params, started, now)
     if run is None and getattr(writer, "_provenance_run_seen", False) is not True:
         _register_implicit(writer, started)
-    # No lock on this path: list.append is atomic, and flush() removes only
-    # what it copied.
+    at_once = _forked or (run is not None and run is _adopted)
     pending = _pending
-    if not pending:
-        _oldest = now
-    pending.append(entry)
-    backlog = len(pending)
+    if cached and artifact_id is not None and not at_once:
+        key = (writer, run, step, artifact_id)
+        with _hits_lock:
+            if not pending and not _hits:
+                _oldest = now
+            counted = _hits.get(key)
+            if counted is None:
+                _hits[key] = [started, now, 1]
+            else:
+                counted[1] = now
+                counted[2] += 1
+            backlog = len(pending) + len(_hits)
+    else:
+        entry = (
+            writer, run, step, artifact_id, cached, exception is None, error, params, started,
+            now, 1, None,
+        )  # fmt: skip
+        # No lock on this path: list.append is atomic, and flush() removes
+        # only what it copied.
+        if not pending and not _hits:
+            _oldest = now
+        pending.append(entry)
+        backlog = len(pending) + len(_hits)
     due = backlog >= FLUSH_COUNT or now - _oldest > FLUSH_AGE
-    if _forked or (run is not None and run is _adopted):
+    if at_once:
         # A worker's task must be visible when its caller gets the result
         # back (the caller may end the run right after), and a forked child
         # may leave through os._exit, skipping every exit hook: written now.
@@ -316,15 +352,17 @@ def _writer_loop() -> None:
     while True:
         _wake.wait(FLUSH_AGE)
         _wake.clear()
+        backlog = len(_pending) + len(_hits)
         if _held or (
-            _pending and (len(_pending) >= FLUSH_COUNT or time.time() - _oldest >= FLUSH_AGE * 0.9)
+            backlog and (backlog >= FLUSH_COUNT or time.time() - _oldest >= FLUSH_AGE * 0.9)
         ):
             flush()
 
 
 def flush() -> None:
     """Write the pending task records (the client calls this before it reads)."""
-    if not _pending and not _held and not _flush_lock.locked():
+    global _hits
+    if not _pending and not _held and not _hits and not _flush_lock.locked():
         return
     # Taking the lock also waits for a batch another thread is writing, so
     # that after flush() every task recorded before it is in the database.
@@ -335,6 +373,19 @@ def flush() -> None:
         del _pending[: len(entries)]
         entries[:0] = _held
         _held.clear()
+        with _hits_lock:
+            hits, _hits = _hits, {}
+        for (writer, run, step, artifact_id), (started, finished, count) in hits.items():
+            row = _counted.get((writer, run, step, artifact_id))
+            entries.append(
+                (
+                    writer, run, step, artifact_id, True, True, None, None, started, finished,
+                    count, None if row is None else row[1],
+                )
+            )  # fmt: skip
+        if hits:
+            # Numbered in the order the calls began, counted hits by their first.
+            entries.sort(key=lambda entry: entry[8])
         if not entries:
             return
         groups: dict[int, list[_Pending]] = {}
@@ -498,8 +549,11 @@ def _write(group: list[_Pending]) -> None:
     index: Any = getattr(target, "index", target)
     refs = []
     rows = []
-    for _, run, step, artifact_id, cached, ok, error, params, started, finished in group:
+    for entry in group:
+        writer, run, step, artifact_id, cached, ok, error, params, started, finished = entry[:10]
+        hits, number = entry[10:]
         ref = run or _implicit_run(target)
+        counted = _counted.get((writer, run, step, artifact_id)) if number is not None else None
         refs.append(ref)
         rows.append(
             {
@@ -510,11 +564,19 @@ def _write(group: list[_Pending]) -> None:
                 "successful": ok,
                 "exception": error,
                 "params": params,
+                "hits": hits,
                 "started_at": datetime.fromtimestamp(started, timezone.utc),
                 "finished_at": datetime.fromtimestamp(finished, timezone.utc),
+                # Added to the row written before, if it is this run's.
+                "task_number": number if counted is not None and counted[0] is ref else None,
             }
         )
     write_tasks(index, refs, rows)
+    if len(_counted) > MAX_COUNTED:
+        _counted.clear()
+    for entry, ref, row in zip(group, refs, rows):
+        if entry[4] and entry[3] is not None:  # counted cache hits: added to next time
+            _counted[entry[0], entry[1], entry[2], entry[3]] = (ref, row["task_number"])
 
 
 def _install_excepthook() -> None:
@@ -601,11 +663,14 @@ def _after_fork_in_child() -> None:
     # The parent writes what it buffered; a forked worker keeps adding tasks
     # to the parent's runs (task numbers come from the database) but never
     # ends them.  Locks another thread held at the fork are made anew.
-    global _flush_lock, _lock, _wake, _writer_thread, _forked
+    global _flush_lock, _hits_lock, _lock, _wake, _writer_thread, _forked
     _pending.clear()
     _held.clear()
+    _hits.clear()
+    _counted.clear()
     next_numbers.clear()
     _flush_lock = threading.Lock()
+    _hits_lock = threading.Lock()
     _lock = threading.RLock()
     _wake = threading.Event()
     _writer_thread = None

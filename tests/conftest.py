@@ -27,6 +27,7 @@ def isolated(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     _config.settings.code_identity = "auto"
     _config.settings.use_cache = True
     _config.settings.read_only = False
+    _config.settings.record_tasks = True
     runinfo.set_run_info_fn(None)
     namespaces._provider = None
     namespaces._namespace = namespaces._UNSET

@@ -23,6 +23,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -204,7 +205,7 @@ class TaskRow(Base):
 
     __tablename__ = "tasks"
 
-    #: 64-bit on PostgreSQL: every call, cache hits included, adds a task.
+    #: 64-bit on PostgreSQL: every computed or failed call adds a task.
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
@@ -221,6 +222,10 @@ class TaskRow(Base):
     exception: Mapped[Any | None] = mapped_column(json_type)
     #: A summary of the arguments of a call that raised (others have their artifact's).
     params: Mapped[Any | None] = mapped_column(json_type)
+    #: Calls this row stands for: the cache hits of one artifact by one step of
+    #: a run are one row, counted (``started_at`` is the first one's start,
+    #: ``finished_at`` the last one's end); every other task is one call.
+    hits: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -65,6 +65,7 @@ TASK_COLUMNS = (
     tasks_t.c.params,
     tasks_t.c.started_at,
     tasks_t.c.finished_at,
+    tasks_t.c.hits,
 )
 #: The most runs fetched per query while iterating a flow (keyset pagination).
 PAGE = 256

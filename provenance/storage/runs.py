@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from ..errors import MetaflowTaggingError
@@ -154,12 +154,29 @@ next_numbers: weakref.WeakKeyDictionary[RunRef, dict[str, int]] = weakref.WeakKe
 
 
 def write_tasks(index: Any, refs: list[RunRef], rows: list[dict[str, Any]]) -> None:
-    """Insert task rows (``rows[i]`` a task of run ``refs[i]``), numbering them per step."""
-    keys = list(dict.fromkeys((ref, row["step"]) for ref, row in zip(refs, rows)))
+    """Write task rows (``rows[i]`` a task of run ``refs[i]``), numbering new ones per step.
+
+    A row whose ``task_number`` is set holds more cache hits of a task
+    written before: its ``hits`` are added to that row, whose end becomes
+    this row's.  If that row is gone, it is inserted as a new task.
+    """
+    adds = [row for row in rows if row.get("task_number") is not None]
+    keys = list(
+        dict.fromkeys(
+            (ref, row["step"]) for ref, row in zip(refs, rows) if row.get("task_number") is None
+        )
+    )
 
     def attempt() -> None:
         numbers: dict[tuple[RunRef, str], int] = {}
         with index._begin() as conn:
+            missing = _add_hits(conn, adds) if adds else []
+            for row in missing:
+                row["task_number"] = None
+            new = [(ref, row) for ref, row in zip(refs, rows) if row.get("task_number") is None]
+            for ref, row in new:
+                if (ref, row["step"]) not in keys:
+                    keys.append((ref, row["step"]))
             for ref, step in keys:
                 number = next_numbers.get(ref, {}).get(step)
                 if number is None:
@@ -170,17 +187,20 @@ def write_tasks(index: Any, refs: list[RunRef], rows: list[dict[str, Any]]) -> N
                     ).scalar()
                     number = int(found or 0) + 1
                 numbers[ref, step] = number
-            for ref, row in zip(refs, rows):
+            for ref, row in new:
                 key = (ref, row["step"])
                 row["task_number"] = numbers[key]
                 numbers[key] += 1
             try:
-                insert_tasks(conn, rows)
+                if new:
+                    insert_tasks(conn, [row for _, row in new])
             except IntegrityError:
                 # Another process numbered tasks of the same run and step:
                 # read the numbers again on the next attempt.
                 for ref, _step in keys:
                     next_numbers.pop(ref, None)
+                for _, row in new:
+                    row["task_number"] = None
                 raise
         for (ref, step), number in numbers.items():
             next_numbers.setdefault(ref, {})[step] = number
@@ -190,8 +210,40 @@ def write_tasks(index: Any, refs: list[RunRef], rows: list[dict[str, Any]]) -> N
 
 _TASK_FIELDS = (
     "run_id", "step", "task_number", "artifact_id", "cached", "successful", "exception",
-    "params", "started_at", "finished_at",
+    "params", "hits", "started_at", "finished_at",
 )  # fmt: skip
+
+
+def _add_hits(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Add the hits of ``rows`` to the task rows they name; return those not found."""
+    stmt = (
+        update(_tasks)
+        .where(
+            _tasks.c.run_id == bindparam("b_run"),
+            _tasks.c.step == bindparam("b_step"),
+            _tasks.c.task_number == bindparam("b_number"),
+        )
+        .values(hits=_tasks.c.hits + bindparam("b_hits"), finished_at=bindparam("b_finished"))
+    )
+    params = [
+        {
+            "b_run": row["run_id"], "b_step": row["step"], "b_number": row["task_number"],
+            "b_hits": row["hits"], "b_finished": row["finished_at"],
+        }
+        for row in rows
+    ]  # fmt: skip
+    if conn.execute(stmt, params).rowcount == len(rows):
+        return []
+    # Some row is gone (its run was deleted, say): the others were added to
+    # (an update of a missing row does nothing); find which, one by one.
+    found = select(_tasks.c.id).where(
+        _tasks.c.run_id == bindparam("b_run"),
+        _tasks.c.step == bindparam("b_step"),
+        _tasks.c.task_number == bindparam("b_number"),
+    )
+    return [row for row, p in zip(rows, params) if conn.execute(found, p).first() is None]
+
+
 _insert_sql: dict[str, tuple[str, list[str], list[Any]]] = {}
 
 

@@ -384,13 +384,22 @@ class Task(_InRun):
 
     @property
     def created_at(self) -> datetime | None:
-        """When the call began."""
+        """When the call began (of a task counting several cache hits: the first)."""
         return decode_datetime(self._row[8])
 
     @property
     def finished_at(self) -> datetime | None:
-        """When the call returned or raised."""
+        """When the call returned or raised (of several counted cache hits: the last)."""
         return decode_datetime(self._row[9])
+
+    @property
+    def hits(self) -> int:
+        """How many calls this task stands for.
+
+        The cache hits of one artifact by one step of a run are recorded as
+        one task that counts them; any other task is one call.
+        """
+        return int(self._row[10] or 1)
 
     @property
     def finished(self) -> bool:
@@ -460,6 +469,7 @@ class Task(_InRun):
         """Run info, timings and cache status of the call."""
         meta: dict[str, Any] = {
             "cache": "hit" if self.cached else "miss",
+            "hits": self.hits,
             "successful": self.successful,
             "started_at": self.created_at,
             "finished_at": self.finished_at,
