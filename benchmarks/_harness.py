@@ -370,6 +370,7 @@ def machine_info() -> dict[str, Any]:
                 "provenance",
                 "joblib",
                 "cachier",
+                "diskcache",
                 "numpy",
                 "pandas",
                 "SQLAlchemy",

@@ -1,42 +1,48 @@
 """The ``provenance`` command line: look into a repository without writing Python.
 
-The subcommands live in one module per group, beside the helpers they share:
+The command line is in two halves, so that ``provenance --help`` (and every
+``provenance COMMAND --help``, and a usage error) never imports the library:
 
-* :mod:`~provenance.cli.common`: what every command shares: :class:`Command`,
-  the common options, output helpers, repo and id resolution, :class:`UsageError`;
-* :mod:`~provenance.cli.artifacts`: ``ls`` and ``show``;
-* :mod:`~provenance.cli.lineage`: ``diff`` and ``lineage``;
-* :mod:`~provenance.cli.sets`: ``sets`` and ``set``;
-* :mod:`~provenance.cli.maintenance`: ``promote``, ``verify``, ``gc`` and ``db``;
-* :mod:`~provenance.cli.flows`: ``flows``, ``runs`` and ``view`` (the client view).
+* :mod:`~provenance.cli.parser`, the grammar: :class:`Command`, every
+  subcommand's options and help in :data:`COMMANDS`, the common options and
+  :func:`build_parser`.  It imports only the standard library.
+* the implementations, imported once a command is about to run:
+  :mod:`~provenance.cli.common` (what they share: loading the config,
+  output helpers, repo and id resolution, :class:`UsageError`), then one
+  module per group: :mod:`~provenance.cli.artifacts` (``ls``, ``show``),
+  :mod:`~provenance.cli.lineage` (``diff``, ``lineage``),
+  :mod:`~provenance.cli.sets` (``sets``, ``set``),
+  :mod:`~provenance.cli.maintenance` (``promote``, ``verify``, ``gc``,
+  ``db``) and :mod:`~provenance.cli.flows` (``flows``, ``runs``, ``view``:
+  the client view).
 
-This module puts their tables together into :data:`COMMANDS`, builds the
-parser (:func:`build_parser`) and runs it (:func:`main`, the entry point of
-the console script and of ``python -m provenance``).
+This module runs them (:func:`main`, the entry point of the console script
+and of ``python -m provenance``).
 
-Each subcommand is one :class:`Command` in the ``COMMANDS`` table of its
-module: a function that adds its arguments to an :mod:`argparse` parser and a
-function that runs it and returns the exit status.  Adding a subcommand is
-writing those two functions and one entry in the table of its module (a new
-module also gets one line in :data:`COMMANDS` here)::
+Adding a subcommand is a function that runs it, in the module of its group
+(it returns the exit status), and in :mod:`~provenance.cli.parser` a function
+that adds its arguments and one entry in :data:`COMMANDS` naming the first
+by ``"module:function"``::
 
-    def _runs_arguments(parser):
-        parser.add_argument("flow", metavar="FLOW", help="a flow name")
-
+    # provenance/cli/flows.py
     def cmd_runs(args):
         print(format_table(("RUN", "STARTED"), rows_for(args.flow)))
         return 0
 
-    COMMANDS = [..., Command("runs", "list the runs of a flow", cmd_runs, _runs_arguments)]
+    # provenance/cli/parser.py
+    def _runs_arguments(parser):
+        parser.add_argument("flow", metavar="FLOW", help="a flow name")
 
-The config (``--config``, ``--repo``) is loaded before ``run`` is called.
+    COMMANDS = [..., Command("runs", "list the runs of a flow", "flows:cmd_runs", _runs_arguments)]
+
+The config (``--config``, ``--repo``) is loaded before the command runs.
 Output helpers (:func:`format_table`, :func:`format_time`,
 :func:`format_size`, :func:`format_duration`, :func:`short_id`,
 :func:`print_fields`, :func:`progress_bar`) and the id and repo resolution
 (:func:`resolve_artifact_id`, :func:`resolve_set`, :func:`current_repo`)
 are shared by every command (in :mod:`~provenance.cli.common`, re-exported
-here).  Raise any :class:`ProvenanceError` (or :class:`UsageError`) to report
-a problem: :func:`main` turns it into one line.
+here and imported on first use).  Raise any :class:`ProvenanceError` (or
+:class:`UsageError`) to report a problem: :func:`main` turns it into one line.
 
 Every command takes ``--repo NAME``, ``--config FILE`` and ``--debug``.
 Errors are one line on stderr (``provenance: error: ...``) and exit status 1,
@@ -45,41 +51,20 @@ unless ``--debug`` asks for the traceback.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from collections.abc import Sequence
+from typing import Any
 
-from .._version import __version__
-from ..errors import ProvenanceError
-from . import artifacts, flows, lineage, maintenance, sets
-from .common import CONFIG_ENV as CONFIG_ENV
-from .common import (
-    PROG,
-    Command,
-    add_common_options,
-    current_repo,
-    format_duration,
-    format_size,
-    format_table,
-    format_time,
-    format_value,
-    load_configuration,
-    members,
-    print_fields,
-    progress_bar,
-    resolve_artifact_id,
-    resolve_set,
-    short_id,
-)
-from .common import UsageError as UsageError
+from .parser import COMMANDS, PROG, Command, build_parser
+from .parser import CONFIG_ENV as CONFIG_ENV
 
-# CONFIG_ENV and UsageError (imported "as" themselves above) are not in
-# __all__ but stay importable from here, as before the split (the tests read
-# provenance.cli.CONFIG_ENV).
+# CONFIG_ENV and UsageError are not in __all__ but stay importable from here,
+# as before the split (the tests read provenance.cli.CONFIG_ENV).
 __all__ = [
     "COMMANDS",
     "Command",
+    "build_parser",
     "current_repo",
     "format_duration",
     "format_size",
@@ -95,38 +80,34 @@ __all__ = [
     "short_id",
 ]
 
-#: Every subcommand, in the order ``provenance --help`` lists them.
-COMMANDS: list[Command] = [
-    *artifacts.COMMANDS,
-    *lineage.COMMANDS,
-    *sets.COMMANDS,
-    *maintenance.COMMANDS,
-    *flows.COMMANDS,
-]
+#: The names re-exported from :mod:`.common`, which imports the library: each
+#: is looked up there on first use (PEP 562), so that importing this package
+#: to build the parser stays light.
+_FROM_COMMON = frozenset({
+    "UsageError", "current_repo", "format_duration", "format_size", "format_table",
+    "format_time", "format_value", "load_configuration", "members", "print_fields",
+    "progress_bar", "resolve_artifact_id", "resolve_set", "short_id",
+})  # fmt: skip
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The parser of the whole command line, built from :data:`COMMANDS`."""
-    parser = argparse.ArgumentParser(
-        prog=PROG,
-        description="Look into a provenance repository: artifacts, lineage, sets, maintenance.",
-        epilog=f"Run '{PROG} COMMAND --help' for the options of a command.",
-    )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    add_common_options(parser, top=True)
-    sub = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
-    for command in COMMANDS:
-        child = sub.add_parser(
-            command.name, help=command.help, description=command.description or command.help
-        )
-        if command.arguments is not None:
-            command.arguments(child)
-        add_common_options(child, top=False)
-        child.set_defaults(command=command)
-    return parser
+def __getattr__(name: str) -> Any:
+    if name in _FROM_COMMON:
+        from . import common
+
+        value = getattr(common, name)
+        globals()[name] = value  # looked up once
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_FROM_COMMON})
 
 
 def _one_line(exc: BaseException) -> str:
+    # Only reached once a command ran, so the library is loaded already.
+    from ..errors import ProvenanceError
+
     # Database errors span several lines (the SQL, a link); the first says it.
     text = str(exc).strip().splitlines()
     message = text[0] if text else ""
@@ -138,6 +119,9 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (the console script's entry point).
 
+    ``--help``, ``--version`` and usage errors exit while parsing, before
+    anything of the library is imported.
+
     Parameters
     ----------
     argv : sequence of str, optional
@@ -145,8 +129,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     args = build_parser().parse_args(argv)
     try:
+        # The library is imported here, once there is a command to run.
+        from .common import load_configuration
+
         load_configuration(args)
-        return int(args.command.run(args))
+        command: Command = args.command
+        return int(command.resolve()(args))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130

@@ -9,8 +9,6 @@ from typing import Any
 from ..errors import UntrustedValue
 from .common import (
     PROG,
-    Command,
-    add_limit,
     artifact_table,
     current_repo,
     format_duration,
@@ -18,14 +16,13 @@ from .common import (
     format_table,
     format_time,
     format_value,
-    id_argument,
     members,
     print_fields,
     resolve_artifact_id,
     short_id,
 )
 
-__all__ = ["COMMANDS", "cmd_ls", "cmd_show"]
+__all__ = ["cmd_ls", "cmd_show"]
 
 
 def _summary_rows(repo: Any, name: str | None, limit: int | None) -> list[tuple[Any, ...]]:
@@ -36,11 +33,6 @@ def _summary_rows(repo: Any, name: str | None, limit: int | None) -> list[tuple[
                 rows.setdefault(row[0], row)
     ordered = sorted(rows.values(), key=lambda r: (r[4] is not None, r[4], r[0]), reverse=True)
     return ordered[:limit] if limit is not None else ordered
-
-
-def _ls_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--name", metavar="N", help="only artifacts named N")
-    add_limit(parser, 50)
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -55,15 +47,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if limit is not None and len(rows) > limit:
         print(f"(the newest {limit} shown; --limit 0 lists them all)", file=sys.stderr)
     return 0
-
-
-def _show_arguments(parser: argparse.ArgumentParser) -> None:
-    id_argument(parser)
-    parser.add_argument(
-        "--value", action="store_true",
-        help="also load and print the value and the recorded inputs (a pickle runs code, "
-        "and loads only from a trusted repo)",
-    )  # fmt: skip
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -160,16 +143,3 @@ def _flatten(data: dict[str, Any], prefix: str) -> list[tuple[str, str]]:
         else:
             out.append((f"{prefix}{key}", str(value)))
     return out
-
-
-#: The commands of this module, in the order ``provenance --help`` lists them.
-COMMANDS: list[Command] = [
-    Command("ls", "list artifacts, newest first", cmd_ls, _ls_arguments,
-            "List artifacts newest first: id prefix, name, version, stored size and "
-            "when they were computed (local time)."),
-    Command("show", "show an artifact's metadata, inputs, lineage parents and run info",
-            cmd_show, _show_arguments,
-            "Show everything recorded about one artifact.  ID may be a unique prefix, as in git. "
-            "The inputs shown are their JSON summary; nothing pickled is loaded unless --value "
-            "is given."),
-]  # fmt: skip

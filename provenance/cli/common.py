@@ -1,15 +1,12 @@
-"""What every command of the command line shares: options, output, repos and ids.
+"""What the commands of the command line share when they run: config, output, repos and ids.
 
-The command modules (:mod:`.artifacts`, :mod:`.lineage`, :mod:`.sets`,
-:mod:`.maintenance`, :mod:`.flows`) build on this one and on nothing else of
-the command line:
+The implementation modules (:mod:`.artifacts`, :mod:`.lineage`, :mod:`.sets`,
+:mod:`.maintenance`, :mod:`.flows`) build on this one and on
+:mod:`.parser` (the grammar), and on nothing else of the command line.
+Unlike the parser, this module imports the library: it is loaded only once
+a command is about to run, never for ``--help``.
 
-* :class:`Command`, the entry of a subcommand in a module's ``COMMANDS``
-  table, and argument helpers (:func:`add_limit`, :func:`id_argument`,
-  :func:`parse_count`);
-* the common options every command takes (:func:`add_common_options`:
-  ``--repo``, ``--config``, ``--debug``, ``--progress``) and loading the
-  config they name (:func:`load_configuration`);
+* loading the config the common options name (:func:`load_configuration`);
 * output helpers (:func:`format_table`, :func:`format_time`,
   :func:`format_size`, :func:`format_duration`, :func:`format_value`,
   :func:`short_id`, :func:`print_fields`, :func:`artifact_table`,
@@ -27,7 +24,6 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
@@ -37,6 +33,7 @@ from .. import config
 from ..errors import ProvenanceError, SetNotFound
 from ..inputs import artifact_ref
 from ..verbs.sets import load_set_by_id, load_set_by_name
+from .parser import CONFIG_ENV, PROG
 
 __all__ = [
     "ARTIFACT_ALIGN",
@@ -44,10 +41,7 @@ __all__ = [
     "CONFIG_ENV",
     "PROG",
     "SHORT_ID",
-    "Command",
     "UsageError",
-    "add_common_options",
-    "add_limit",
     "artifact_table",
     "current_repo",
     "format_duration",
@@ -55,10 +49,8 @@ __all__ = [
     "format_table",
     "format_time",
     "format_value",
-    "id_argument",
     "load_configuration",
     "members",
-    "parse_count",
     "print_fields",
     "progress_bar",
     "repo_label",
@@ -67,12 +59,9 @@ __all__ = [
     "short_id",
 ]
 
-PROG = "provenance"
 #: How many characters of an id the listings show (git shows 7; ids here are
 #: 32 hex characters, and 12 keep collisions unlikely in large repos).
 SHORT_ID = 12
-#: Read when ``--config`` is not given.
-CONFIG_ENV = "PROVENANCE_CONFIG"
 
 
 class UsageError(ProvenanceError):
@@ -320,92 +309,3 @@ def resolve_set(text: str, repo: Any = None) -> Any:
 def repo_label(repo: Any) -> str:
     """``repo 'NAME'`` for messages (the repo's repr if it has no name)."""
     return f"repo {repo.name!r}" if getattr(repo, "name", None) else repr(repo)
-
-
-# -- commands and their options ---------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Command:
-    """One subcommand: its name, help, arguments and what it does.
-
-    Attributes
-    ----------
-    name : str
-        The word typed after ``provenance``.
-    help : str
-        One line for ``provenance --help``.
-    run : callable
-        Called with the parsed arguments once the config is loaded; returns
-        the exit status.
-    arguments : callable, optional
-        Adds the command's own arguments to its parser.
-    description : str, optional
-        A longer text for ``provenance NAME --help`` (``help`` if omitted).
-    """
-
-    name: str
-    help: str
-    run: Callable[[argparse.Namespace], int]
-    arguments: Callable[[argparse.ArgumentParser], None] | None = None
-    description: str | None = None
-
-
-def parse_count(text: str) -> int:
-    """An argparse type: a whole number, zero or more."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected a whole number, 0 or more, got {text!r}")
-    return value
-
-
-def add_limit(parser: argparse.ArgumentParser, default: int) -> None:
-    """Add ``--limit K`` (at most K rows; 0 for all) to a listing command."""
-    parser.add_argument(
-        "--limit",
-        type=parse_count,
-        default=default,
-        metavar="K",
-        help=f"show at most K rows (default {default}; 0 shows all)",
-    )
-
-
-def id_argument(parser: argparse.ArgumentParser) -> None:
-    """Add the positional ``ID`` (an artifact id or a unique prefix) to a command."""
-    parser.add_argument("id", metavar="ID", help="an artifact id, or a unique prefix of one")
-
-
-def add_common_options(parser: argparse.ArgumentParser, top: bool) -> None:
-    """Add the options of every command: ``--repo``, ``--config``, ``--debug``, ``--progress``."""
-    # Given before or after the subcommand.  Below the top level the options
-    # must not default, or the subparser would overwrite a value given above.
-    default: Any = None if top else argparse.SUPPRESS
-    group = parser.add_argument_group("common options")
-    group.add_argument(
-        "--repo",
-        metavar="NAME",
-        default=default,
-        help="the configured repo to use (default: the config's default_repo)",
-    )
-    group.add_argument(
-        "--config",
-        metavar="FILE",
-        default=default,
-        help=f"a YAML config file (default: ${CONFIG_ENV}, else the repo under "
-        "$PROVENANCE_HOME or ./.provenance)",
-    )
-    group.add_argument(
-        "--debug",
-        action="store_true",
-        default=False if top else argparse.SUPPRESS,
-        help="show the full traceback of an error",
-    )
-    group.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=default,
-        help="show progress bars (default: when stderr is a terminal)",
-    )

@@ -8,10 +8,10 @@ import sys
 from typing import Any
 
 from ..errors import MetaflowInvalidPathspec
+from ..flows import client
+from ..flows.client import DataArtifact, Flow, Metaflow, Run, Step, Task
 from ..storage.trust import code_risk
 from .common import (
-    Command,
-    add_limit,
     format_duration,
     format_size,
     format_table,
@@ -20,30 +20,10 @@ from .common import (
     short_id,
 )
 
-__all__ = ["COMMANDS", "VIEW_TASK_LIMIT", "VIEW_VALUE_LIMIT", "cmd_flows", "cmd_runs", "cmd_view"]
-
-# The client view (provenance.flows.client) is imported inside the functions
-# that use it, not above, so that `provenance --help` need not load it.  Today
-# `import provenance` loads it anyway (through provenance.flows.runs); the
-# laziness is kept for when it does not.
-
-
-def _namespace_arguments(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument(
-        "--namespace",
-        metavar="NS",
-        help="show runs carrying this tag (default: user:<you>, from $PROVENANCE_USER or $USER)",
-    )
-    group.add_argument(
-        "-A", "--all-namespaces", action="store_true", help="show the runs of every namespace"
-    )
+__all__ = ["VIEW_TASK_LIMIT", "VIEW_VALUE_LIMIT", "cmd_flows", "cmd_runs", "cmd_view"]
 
 
 def _use_namespace(args: argparse.Namespace) -> None:
-    # Lazy: see the note at the top of the module.
-    from ..flows import client
-
     if getattr(args, "all_namespaces", False):
         client.namespace(None)
     elif getattr(args, "namespace", None):
@@ -54,15 +34,8 @@ def _run_status(run: Any) -> str:
     return "successful" if run.successful else ("failed" if run.finished else "running")
 
 
-def _flows_arguments(parser: argparse.ArgumentParser) -> None:
-    _namespace_arguments(parser)
-
-
 def cmd_flows(args: argparse.Namespace) -> int:
     """Print the flows of the namespace with their latest run."""
-    # Lazy: see the note at the top of the module.
-    from ..flows.client import Metaflow
-
     _use_namespace(args)
     rows = []
     for flow in Metaflow():
@@ -90,21 +63,8 @@ def _runs_table(runs: Any, limit: int | None) -> list[tuple[Any, ...]]:
     return rows
 
 
-def _runs_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("flow", metavar="FLOW", help="a flow name")
-    parser.add_argument(
-        "--tag", action="append", default=[], metavar="TAG",
-        help="only runs carrying this tag (repeat for several: all must match)",
-    )  # fmt: skip
-    add_limit(parser, 20)
-    _namespace_arguments(parser)
-
-
 def cmd_runs(args: argparse.Namespace) -> int:
     """Print the runs of a flow, newest first."""
-    # Lazy: see the note at the top of the module.
-    from ..flows.client import Flow
-
     _use_namespace(args)
     rows = _runs_table(Flow(args.flow).runs(*args.tag), args.limit or None)
     if not rows:
@@ -112,19 +72,6 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     print(format_table(("RUN", "STATUS", "STARTED", "FINISHED", "USER", "TAGS"), rows))
     return 0
-
-
-def _view_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "pathspec", metavar="PATHSPEC",
-        help="Flow, Flow/run, Flow/run/step, Flow/run/step/task or Flow/run/step/task/artifact",
-    )  # fmt: skip
-    parser.add_argument(
-        "--value", action="store_true",
-        help="print a data artifact's value even when it is large or pickled (it is loaded: "
-        "a pickle runs code, and loads only from a trusted repo)",
-    )  # fmt: skip
-    _namespace_arguments(parser)
 
 
 #: ``view`` of a step lists at most this many tasks, newest first.
@@ -135,9 +82,6 @@ VIEW_VALUE_LIMIT = 64 * 1024
 
 def cmd_view(args: argparse.Namespace) -> int:
     """Print one object of the client view and its children."""
-    # Lazy: see the note at the top of the module.
-    from ..flows.client import DataArtifact, Flow, Run, Step, Task
-
     _use_namespace(args)
     depth = len(args.pathspec.split("/"))
     classes = {1: Flow, 2: Run, 3: Step, 4: Task, 5: DataArtifact}
@@ -214,19 +158,3 @@ def cmd_view(args: argparse.Namespace) -> int:
         else:
             print(f"\n(value of {format_size(obj.size)} not shown; pass --value)", file=sys.stderr)
     return 0
-
-
-#: The commands of this module, in the order ``provenance --help`` lists them.
-COMMANDS: list[Command] = [
-    Command("flows", "list the flows (of the client view) with their latest run", cmd_flows,
-            _flows_arguments,
-            "List the flows that have runs in the namespace (default user:<you>), "
-            "most recently run first."),
-    Command("runs", "list the runs of a flow, newest first", cmd_runs, _runs_arguments,
-            "List the runs of FLOW, newest first, optionally only those carrying every --tag."),
-    Command("view", "show a flow, run, step, task or data artifact by pathspec", cmd_view,
-            _view_arguments,
-            "Show one object of the client view (as provenance.client does) and its children. "
-            "Values of data artifacts up to 64 KB are printed if loading them runs no code "
-            "(json, npy, parquet, archived files); --value prints larger ones and pickles."),
-]  # fmt: skip

@@ -8,11 +8,10 @@ from typing import Any
 
 from ..config import current_config, get_repo_by_name
 from ..storage.schema import SCHEMA_HEAD, current_revision
-from ..verbs.gc import GRACE_PERIOD, gc
+from ..verbs.gc import gc
 from ..verbs.promote import promote
 from ..verbs.verify import verify
 from .common import (
-    Command,
     current_repo,
     format_size,
     format_table,
@@ -24,16 +23,7 @@ from .common import (
     short_id,
 )
 
-__all__ = ["COMMANDS", "cmd_db", "cmd_gc", "cmd_promote", "cmd_verify"]
-
-
-def _promote_arguments(parser: argparse.ArgumentParser) -> None:
-    what = parser.add_mutually_exclusive_group(required=True)
-    what.add_argument("id", nargs="?", metavar="ID", help="an artifact id or a unique prefix")
-    what.add_argument("--set", metavar="NAME", help="promote a set (by name or id prefix) instead")
-    parser.add_argument(
-        "--to", required=True, metavar="REPO", help="the configured repo to copy into"
-    )
+__all__ = ["cmd_db", "cmd_gc", "cmd_promote", "cmd_verify"]
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
@@ -72,20 +62,6 @@ def cmd_verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _gc_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--dry-run", action="store_true", help="only list the blobs that would be deleted"
-    )
-    parser.add_argument(
-        "--grace-period",
-        type=float,
-        default=GRACE_PERIOD,
-        metavar="SECONDS",
-        help="leave alone blobs written less than SECONDS ago, since a writer may be about "
-        f"to index them (default {GRACE_PERIOD:g})",
-    )
-
-
 def cmd_gc(args: argparse.Namespace) -> int:
     """Delete (or with ``--dry-run`` list) the blobs no artifact refers to."""
     with progress_bar(args, "gc", unit=" blobs") as update:
@@ -111,17 +87,6 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
-def _db_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "action",
-        choices=("upgrade",),
-        help="upgrade: create or migrate the index schema to this library's revision",
-    )
-    parser.add_argument(
-        "--all", action="store_true", help="upgrade every configured repo, not only one"
-    )
-
-
 def cmd_db(args: argparse.Namespace) -> int:
     """Upgrade the index schema of the repo (or of every configured repo)."""
     repos = list(current_config().repos.values()) if args.all else [current_repo()]
@@ -141,21 +106,3 @@ def cmd_db(args: argparse.Namespace) -> int:
                     f"{repo_label(member)}: upgraded schema {before or '(empty)'} -> {SCHEMA_HEAD}"
                 )
     return 0
-
-
-#: The commands of this module, in the order ``provenance --help`` lists them.
-COMMANDS: list[Command] = [
-    Command("promote", "copy an artifact or a set, with its whole lineage, into another repo",
-            cmd_promote, _promote_arguments,
-            "Copy an artifact (or every artifact of a set) and everything it was computed "
-            "from into the repo given by --to.  Artifacts already there are skipped, so an "
-            "interrupted promotion completes when run again."),
-    Command("verify", "check every stored value against its hash", cmd_verify, None,
-            "Check every artifact's stored bytes against their recorded hash.  Missing or "
-            "corrupt values are listed and the exit status is 1."),
-    Command("gc", "delete blobs that no artifact refers to", cmd_gc, _gc_arguments,
-            "Delete blobs that no artifact of any configured repo sharing the blobstore refers "
-            "to (the blobstore must be configured with delete: true).  Use --dry-run first."),
-    Command("db", "database maintenance: `provenance db upgrade`", cmd_db, _db_arguments,
-            "Create or upgrade the index schema (after installing a newer provenance)."),
-]  # fmt: skip

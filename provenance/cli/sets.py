@@ -8,8 +8,6 @@ import sys
 from typing import Any
 
 from .common import (
-    Command,
-    add_limit,
     artifact_table,
     current_repo,
     format_table,
@@ -20,7 +18,7 @@ from .common import (
     short_id,
 )
 
-__all__ = ["COMMANDS", "cmd_set", "cmd_sets"]
+__all__ = ["cmd_set", "cmd_sets"]
 
 
 def _set_table_rows(repo: Any, limit: int | None) -> list[tuple[Any, ...]]:
@@ -39,10 +37,6 @@ def _set_table_rows(repo: Any, limit: int | None) -> list[tuple[Any, ...]]:
     return out
 
 
-def _sets_arguments(parser: argparse.ArgumentParser) -> None:
-    add_limit(parser, 50)
-
-
 def cmd_sets(args: argparse.Namespace) -> int:
     """Print the saved artifact sets, newest first."""
     rows = _set_table_rows(current_repo(), args.limit or None)
@@ -51,12 +45,6 @@ def cmd_sets(args: argparse.Namespace) -> int:
         return 0
     print(format_table(("ID", "NAME", "MEMBERS", "CREATED AT", "OTHER LABELS"), rows, "<<><<"))
     return 0
-
-
-def _set_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "name", metavar="NAME", help="a set name (the newest set of that name), or a set id prefix"
-    )
 
 
 def cmd_set(args: argparse.Namespace) -> int:
@@ -77,10 +65,3 @@ def cmd_set(args: argparse.Namespace) -> int:
     print()
     print(artifact_table(rows + [(i, "(missing)", "", None, None) for i in missing]))
     return 0
-
-
-#: The commands of this module, in the order ``provenance --help`` lists them.
-COMMANDS: list[Command] = [
-    Command("sets", "list artifact sets, newest first", cmd_sets, _sets_arguments),
-    Command("set", "show an artifact set and its members", cmd_set, _set_arguments),
-]  # fmt: skip
