@@ -26,27 +26,33 @@ reported with its cause and written apart from the rest of its batch.
 from __future__ import annotations
 
 import atexit
-import contextlib
-import contextvars
 import functools
 import logging
 import os
-import re
 import sys
 import threading
 import time
 import traceback
 import warnings
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
 from . import journal
-from ._version import __version__
-from .errors import IndexUnavailable, MetaflowTaggingError
+from .errors import IndexUnavailable
 from .runinfo import _user, get_run_info
+from .runnames import (
+    CACHED_TAG,
+    MAX_TAG_LENGTH,
+    NAME_FORBIDDEN,
+    default_flow_name,
+    system_tags,
+    validate_tag,
+    validate_tags,
+)
+from .runstack import _active, _own_run, current_run, pop_run, push_run
 from .storage.runs import (
     RunRef,
     create_run,
@@ -57,14 +63,22 @@ from .storage.runs import (
 )
 
 __all__ = [
+    "CACHED_TAG",
+    "MAX_TAG_LENGTH",
     "NAME_FORBIDDEN",
+    "adopt",
     "current_run",
+    "default_flow_name",
     "end_implicit_runs",
     "flush",
     "pop_run",
     "push_run",
     "record",
+    "ref_for_workers",
     "start_run",
+    "system_tags",
+    "validate_tag",
+    "validate_tags",
     "writer_of",
 ]
 
@@ -82,63 +96,6 @@ FLUSH_AGE = 5.0
 #: Tasks kept in memory while their index is down; beyond this (and at
 #: exit) they go to the index's journal.
 MAX_HELD = 50_000
-#: Tags longer than this are refused (Metaflow's limit).
-MAX_TAG_LENGTH = 500
-#: The system tag of a task served from the cache.
-CACHED_TAG = "cached"
-
-NAME_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.\-]+")
-
-
-def validate_tag(tag: Any) -> str:
-    """Return ``tag`` if it can be a user tag, else raise :class:`MetaflowTaggingError`."""
-    if not isinstance(tag, str):
-        raise MetaflowTaggingError(f"tags must be strings, got {type(tag).__name__}: {tag!r}")
-    if not tag:
-        raise MetaflowTaggingError("tags must not be empty")
-    if len(tag) > MAX_TAG_LENGTH:
-        raise MetaflowTaggingError(
-            f"tag {tag[:40]!r}... is {len(tag)} characters long; the limit is {MAX_TAG_LENGTH}"
-        )
-    return tag
-
-
-def validate_tags(tags: Iterable[Any] | None, what: str = "tags") -> list[str]:
-    """Validate a collection of tags (a lone string is refused: it would be split)."""
-    if tags is None:
-        return []
-    if isinstance(tags, (str, bytes)):
-        raise MetaflowTaggingError(f"{what} must be a collection of strings, not one string")
-    return list(dict.fromkeys(validate_tag(t) for t in tags))
-
-
-def system_tags() -> list[str]:
-    """The tags every run gets when it starts."""
-    major, minor, micro = sys.version_info[:3]
-    return [
-        f"user:{_user()}",
-        f"python_version:{major}.{minor}.{micro}",
-        f"provenance_version:{__version__}",
-    ]
-
-
-def default_flow_name() -> str:
-    """The flow of the implicit run: the main script's name, or ``interactive``."""
-    main = sys.modules.get("__main__")
-    if hasattr(sys, "ps1") or "ipykernel" in sys.modules or "IPython" in sys.modules:
-        # A REPL, IPython or a notebook kernel: no script names the flow.
-        return "interactive"
-    spec = getattr(main, "__spec__", None)
-    name = None
-    if spec is not None and getattr(spec, "name", None):
-        # ``python -m package`` runs ``package.__main__``: the package names the flow.
-        name = spec.name[: -len(".__main__")] if spec.name.endswith(".__main__") else spec.name
-    elif getattr(main, "__file__", None) or (sys.argv and sys.argv[0] not in ("", "-c")):
-        script = getattr(main, "__file__", None) or sys.argv[0]
-        name = os.path.splitext(os.path.basename(str(script)))[0]
-    if not name:
-        return "interactive"
-    return NAME_FORBIDDEN.sub("_", name.rsplit(".", 1)[-1]) or "interactive"
 
 
 def writer_of(repo: Any) -> Any:
@@ -180,13 +137,6 @@ _lock = threading.RLock()
 _flush_lock = threading.Lock()
 _pending: list[_Pending] = []
 _oldest = 0.0
-#: Explicit runs, innermost last; process-wide so that threads started in a
-#: run (a joblib thread pool, say) record into it ...
-_active: list[RunRef] = []
-#: ... unless the thread (or asyncio task) entered a run of its own.
-_own_run: contextvars.ContextVar[RunRef | None] = contextvars.ContextVar(
-    "provenance_run", default=None
-)
 #: The implicit run of each repo, created with its first task.  Weak, so that
 #: a dropped in-memory repo is freed (the run refers to its index only).
 _implicit: weakref.WeakKeyDictionary[Any, RunRef] = weakref.WeakKeyDictionary()
@@ -679,31 +629,6 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-# -- explicit runs: the stack that flows.runs.ActiveRun pushes to ----------------
-
-
-def push_run(ref: RunRef) -> contextvars.Token[RunRef | None]:
-    """Make ``ref`` the run of this context's calls (and the innermost active run)."""
-    with _lock:
-        _active.append(ref)
-    return _own_run.set(ref)
-
-
-def pop_run(ref: RunRef, token: contextvars.Token[RunRef | None]) -> None:
-    """Undo :func:`push_run` (from any context: a foreign token is ignored)."""
-    with contextlib.suppress(ValueError):  # exited in another context
-        _own_run.reset(token)
-    with _lock:
-        if ref in _active:
-            _active.remove(ref)
-
-
-def current_run() -> str | None:
-    """The pathspec of the innermost active explicit run, or ``None``."""
-    with _lock:
-        return _active[-1].pathspec if _active else None
 
 
 def implicit_runs() -> Iterator[str]:

@@ -254,3 +254,46 @@ def test_the_original_librarys_module_paths_and_names() -> None:
     for module in (core, repos):
         for name in module.__all__:
             assert getattr(module, name) is not None, (module.__name__, name)
+
+
+def test_split_names_are_exactly_what_the_old_paths_offer() -> None:
+    """``_legacy.SPLIT_NAMES`` is static: it must match the re-export modules."""
+    import ast
+    import importlib
+
+    for new, old in p._legacy.SPLIT.items():
+        module = importlib.import_module(new)
+        legacy = importlib.import_module(old)
+        with open(str(module.__file__)) as f:
+            tree = ast.parse(f.read())
+        defined = {
+            node.name: getattr(module, node.name)
+            for node in tree.body
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef))
+        }
+        offered = {name for name, obj in defined.items() if getattr(legacy, name, None) is obj}
+        reported = {name for name, obj in defined.items() if obj.__module__ == old}
+        assert offered == reported, new
+        assert reported <= p._legacy.SPLIT_NAMES[new], new
+
+
+def test_import_provenance_imports_nothing_heavy() -> None:
+    """Names are imported on first use: ``import provenance`` loads three modules."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, types, provenance\n"
+        "print(sorted(m for m, mod in sys.modules.items() if m.split('.')[0] in "
+        "('provenance', 'sqlalchemy', 'yaml', 'wrapt', 'xxhash', 'cloudpickle', 'joblib')"
+        " and type(mod) is types.ModuleType))\n"  # not those put there unexecuted
+        "provenance.Repository\n"
+        "print(provenance.Repository.__module__, 'provenance.storage.repos' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert (
+        out[0] == "['provenance', 'provenance._legacy', 'provenance._version', 'provenance.verbs']"
+    )
+    assert out[1] == "provenance.repos True"

@@ -161,22 +161,19 @@ def write_tasks(index: Any, refs: list[RunRef], rows: list[dict[str, Any]]) -> N
     this row's.  If that row is gone, it is inserted as a new task.
     """
     adds = [row for row in rows if row.get("task_number") is not None]
-    keys = list(
-        dict.fromkeys(
-            (ref, row["step"]) for ref, row in zip(refs, rows) if row.get("task_number") is None
-        )
-    )
+    fresh = [(ref, row) for ref, row in zip(refs, rows) if row.get("task_number") is None]
+
+    targets = [row["task_number"] for row in adds]
 
     def attempt() -> None:
         numbers: dict[tuple[RunRef, str], int] = {}
+        for row, number in zip(adds, targets):  # as given, whatever a failed attempt set
+            row["task_number"] = number
         with index._begin() as conn:
-            missing = _add_hits(conn, adds) if adds else []
-            for row in missing:
-                row["task_number"] = None
-            new = [(ref, row) for ref, row in zip(refs, rows) if row.get("task_number") is None]
-            for ref, row in new:
-                if (ref, row["step"]) not in keys:
-                    keys.append((ref, row["step"]))
+            # Rows to add to that are gone are inserted with the new ones.
+            gone = {id(row) for row in _add_hits(conn, adds)} if adds else set()
+            new = [*fresh, *((ref, row) for ref, row in zip(refs, rows) if id(row) in gone)]
+            keys = list(dict.fromkeys((ref, row["step"]) for ref, row in new))
             for ref, step in keys:
                 number = next_numbers.get(ref, {}).get(step)
                 if number is None:
@@ -199,8 +196,6 @@ def write_tasks(index: Any, refs: list[RunRef], rows: list[dict[str, Any]]) -> N
                 # read the numbers again on the next attempt.
                 for ref, _step in keys:
                     next_numbers.pop(ref, None)
-                for _, row in new:
-                    row["task_number"] = None
                 raise
         for (ref, step), number in numbers.items():
             next_numbers.setdefault(ref, {})[step] = number

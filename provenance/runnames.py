@@ -1,0 +1,81 @@
+"""What runs and their tags are called: tag rules, system tags, the implicit run's flow."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Iterable
+from typing import Any
+
+from ._version import __version__
+from .errors import MetaflowTaggingError
+from .runinfo import _user
+
+__all__ = [
+    "CACHED_TAG",
+    "MAX_TAG_LENGTH",
+    "NAME_FORBIDDEN",
+    "default_flow_name",
+    "system_tags",
+    "validate_tag",
+    "validate_tags",
+]
+
+#: Tags longer than this are refused (Metaflow's limit).
+MAX_TAG_LENGTH = 500
+#: The system tag of a task served from the cache.
+CACHED_TAG = "cached"
+
+NAME_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.\-]+")
+
+
+def validate_tag(tag: Any) -> str:
+    """Return ``tag`` if it can be a user tag, else raise :class:`MetaflowTaggingError`."""
+    if not isinstance(tag, str):
+        raise MetaflowTaggingError(f"tags must be strings, got {type(tag).__name__}: {tag!r}")
+    if not tag:
+        raise MetaflowTaggingError("tags must not be empty")
+    if len(tag) > MAX_TAG_LENGTH:
+        raise MetaflowTaggingError(
+            f"tag {tag[:40]!r}... is {len(tag)} characters long; the limit is {MAX_TAG_LENGTH}"
+        )
+    return tag
+
+
+def validate_tags(tags: Iterable[Any] | None, what: str = "tags") -> list[str]:
+    """Validate a collection of tags (a lone string is refused: it would be split)."""
+    if tags is None:
+        return []
+    if isinstance(tags, (str, bytes)):
+        raise MetaflowTaggingError(f"{what} must be a collection of strings, not one string")
+    return list(dict.fromkeys(validate_tag(t) for t in tags))
+
+
+def system_tags() -> list[str]:
+    """The tags every run gets when it starts."""
+    major, minor, micro = sys.version_info[:3]
+    return [
+        f"user:{_user()}",
+        f"python_version:{major}.{minor}.{micro}",
+        f"provenance_version:{__version__}",
+    ]
+
+
+def default_flow_name() -> str:
+    """The flow of the implicit run: the main script's name, or ``interactive``."""
+    main = sys.modules.get("__main__")
+    if hasattr(sys, "ps1") or "ipykernel" in sys.modules or "IPython" in sys.modules:
+        # A REPL, IPython or a notebook kernel: no script names the flow.
+        return "interactive"
+    spec = getattr(main, "__spec__", None)
+    name = None
+    if spec is not None and getattr(spec, "name", None):
+        # ``python -m package`` runs ``package.__main__``: the package names the flow.
+        name = spec.name[: -len(".__main__")] if spec.name.endswith(".__main__") else spec.name
+    elif getattr(main, "__file__", None) or (sys.argv and sys.argv[0] not in ("", "-c")):
+        script = getattr(main, "__file__", None) or sys.argv[0]
+        name = os.path.splitext(os.path.basename(str(script)))[0]
+    if not name:
+        return "interactive"
+    return NAME_FORBIDDEN.sub("_", name.rsplit(".", 1)[-1]) or "interactive"
