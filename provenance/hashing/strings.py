@@ -20,6 +20,7 @@ Nothing here imports numpy, pandas or pyarrow until a pandas value is hashed.
 from __future__ import annotations
 
 import struct
+import sys
 from typing import Any
 
 import xxhash
@@ -47,11 +48,11 @@ def _load(numpy: Any, pandas: Any) -> None:
 
 
 def _pyarrow() -> Any:
+    """pyarrow if it is installed, to convert object arrays with; else False."""
     global _pa
     if _pa is None:
         try:
             import pyarrow
-            import pyarrow.compute  # noqa: F401  (fill_null)
         except ImportError:
             _pa = False
         else:
@@ -59,10 +60,15 @@ def _pyarrow() -> Any:
     return _pa
 
 
+def _arrow() -> Any:
+    # For an Arrow array in hand: pyarrow is imported, whatever _pyarrow() decided.
+    return sys.modules["pyarrow"]
+
+
 def _offsets(chunk: Any) -> tuple[Any, Any]:
     """The ``len + 1`` offsets of an Arrow (large) string array, and its data buffer."""
     _, offsets_buf, data_buf = chunk.buffers()
-    wide = _pa.types.is_large_string(chunk.type)
+    wide = _arrow().types.is_large_string(chunk.type)
     count = chunk.offset + len(chunk) + 1
     offsets = _np.frombuffer(offsets_buf, dtype="<i8" if wide else "<i4", count=count)
     return offsets[chunk.offset :], data_buf
@@ -91,7 +97,7 @@ class _Digest:
 
     def add_arrow(self, chunk: Any) -> None:
         """One Arrow string array; its nulls must have been added with add_missing."""
-        pa = _pa
+        pa = _arrow()
         kind = chunk.type
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
             chunk = chunk.cast(pa.large_string())  # string_view and friends
@@ -105,7 +111,9 @@ class _Digest:
             if lengths[nulls].any():
                 # Null slots that span bytes of the data buffer (Arrow allows it):
                 # empty them, so only the values' bytes are hashed.
-                chunk = pa.compute.fill_null(chunk, "")
+                import pyarrow.compute
+
+                chunk = pyarrow.compute.fill_null(chunk, "")
                 offsets, data_buf = _offsets(chunk)
                 lengths = _np.diff(offsets).astype("<i8", copy=False)
         start, stop = int(offsets[0]), int(offsets[-1])
@@ -137,7 +145,6 @@ def _na_code(na_value: Any) -> int:
 
 def arrow_strings_digest(chunked: Any, code: int) -> bytes:
     """Digest of an Arrow string ``ChunkedArray`` whose missing values are of kind ``code``."""
-    _pyarrow()
     out = _Digest()
     for chunk in chunked.chunks:
         if chunk.null_count:
