@@ -95,8 +95,8 @@ class _Digest:
         self.data.update(data)
         self.n += len(lengths)
 
-    def add_arrow(self, chunk: Any) -> None:
-        """One Arrow string array; its nulls must have been added with add_missing."""
+    def add_arrow(self, chunk: Any, nulls: Any = None) -> None:
+        """One Arrow string array; its nulls (positions) must have been added with add_missing."""
         pa = _arrow()
         kind = chunk.type
         if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
@@ -107,7 +107,8 @@ class _Digest:
         offsets, data_buf = _offsets(chunk)
         lengths = _np.diff(offsets).astype("<i8", copy=False)
         if chunk.null_count:
-            nulls = chunk.is_null().to_numpy(zero_copy_only=False)
+            if nulls is None:
+                nulls = _np.flatnonzero(chunk.is_null().to_numpy(zero_copy_only=False))
             if lengths[nulls].any():
                 # Null slots that span bytes of the data buffer (Arrow allows it):
                 # empty them, so only the values' bytes are hashed.
@@ -147,10 +148,11 @@ def arrow_strings_digest(chunked: Any, code: int) -> bytes:
     """Digest of an Arrow string ``ChunkedArray`` whose missing values are of kind ``code``."""
     out = _Digest()
     for chunk in chunked.chunks:
+        positions = None
         if chunk.null_count:
             positions = _np.flatnonzero(chunk.is_null().to_numpy(zero_copy_only=False))
             out.add_missing(positions, _np.full(len(positions), code, dtype="u1"))
-        out.add_arrow(chunk)
+        out.add_arrow(chunk, positions)
     return out.digest()
 
 
@@ -204,7 +206,7 @@ def _bulk(values: Any, items: list[Any], missing: Any | None, code: Any) -> byte
         return None
     out.add_missing(missing, codes)
     if pa:
-        out.add_arrow(arr)
+        out.add_arrow(arr, missing)
     else:
         encoded = _encode(items, missing)
         if encoded is None:
