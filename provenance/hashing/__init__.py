@@ -59,13 +59,20 @@ Choices
   hash element by element; structured arrays field by field (padding ignored).
   Subclasses (masked arrays, matrices) are hashed by reduction.
 * pandas objects hash their values column by column (numeric columns as numpy
-  arrays, object and string columns element by element, exactly: unlike
-  ``hash_pandas_object``, ``1`` and ``"1"`` or ``None`` and ``"None"`` differ),
-  the dtype of each column, the index, column labels and names.  Index labels
-  held with ``object`` or string dtype hash alike (pandas 2 and 3 infer
-  different dtypes for the same labels), and a ``RangeIndex`` hashes like the
-  ``int64`` Index of its values.  Nullable columns ignore what lies under the
-  mask; categoricals hash their categories in order and their codes.
+  arrays), the dtype of each column, the index, column labels and names.
+  String columns (``str``, ``string``, Arrow's string types) and object columns
+  that hold only ``str`` and missing values hash in bulk, as the UTF-8 bytes
+  and lengths of their values and the positions and kinds of their missing
+  values (:mod:`.strings`): Arrow- and python-backed columns of one dtype,
+  chunked or sliced, hash alike, and ``None``, ``NaN`` and ``pd.NA`` differ from
+  each other and from ``"None"``, ``"nan"`` and ``""``.  Other object columns hash
+  element by element, exactly: unlike ``hash_pandas_object``, ``1`` and ``"1"``
+  differ.  An object column of strings and a ``str`` one differ (the dtype
+  counts), but Index labels held with ``object`` or string dtype hash alike
+  (pandas 2 and 3 infer different dtypes for the same labels), and a
+  ``RangeIndex`` hashes like the ``int64`` Index of its values.  Nullable
+  columns ignore what lies under the mask; categoricals hash their categories
+  in order and their codes.
 * numpy and pandas handlers are installed the first time a value of a
   not-yet-seen type is hashed while numpy or pandas is imported: importing this
   module imports neither.
@@ -83,6 +90,7 @@ Modules
 :mod:`.stdlib`            datetime, decimal, fractions, uuid, pathlib (lazy)
 :mod:`.numpy`             numpy arrays, scalars and dtypes (lazy)
 :mod:`.pandas`            pandas DataFrames, Series, Indexes, extension arrays (lazy)
+:mod:`.strings`           string columns and labels in bulk: Arrow buffers, object arrays
 :mod:`.values`            :func:`value_digest`, :func:`hash_value`, :func:`register_hasher`
 :mod:`.content`           :func:`hash_bytes`, :func:`hash_file`, :func:`new_hasher`
 :mod:`.reprs`             the original library's :func:`value_repr` hook and :func:`hash`

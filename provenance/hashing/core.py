@@ -25,7 +25,7 @@ import xxhash
 
 from ..errors import HashingError
 
-HASH_SCHEME: str = "xxh3_128/3"
+HASH_SCHEME: str = "xxh3_128/4"
 """Name and version of the id scheme; stored with every artifact and part of every artifact id.
 
 ``/2`` (provenance 0.2): default names are module-qualified and a call's id
@@ -34,6 +34,11 @@ holds its code fingerprint; value ids are unchanged from ``/1``.
 knows are hashed; an archived file's value id holds its preserved extension,
 normalized (``.JPEG`` is ``.jpg``); a set hashes as its members and labels.
 Other value ids are unchanged.
+``/4``: pandas string columns (the ``str`` and ``string`` dtypes, Arrow's string
+types) and object columns and Indexes that hold only strings and missing values
+hash in bulk (:mod:`.strings`: lengths, UTF-8 bytes and where the missing values
+are), so the ids of frames, Series and Indexes with strings change.  Other value
+ids are unchanged.
 """
 
 DIGEST_SIZE: int = 16

@@ -1,10 +1,11 @@
 """Handlers of pandas DataFrames, Series, Indexes and extension arrays.
 
 Installed once pandas is imported; importing this module does not import pandas.
-Values are hashed column by column (numeric columns as numpy arrays, object and
-string columns element by element, exactly: unlike ``hash_pandas_object``,
-``1`` and ``"1"`` or ``None`` and ``"None"`` differ), with the dtype of each
-column, the index, column labels and names.
+Values are hashed column by column (numeric columns as numpy arrays, string
+columns and object columns of strings in bulk by :mod:`.strings`, other object
+columns element by element, exactly: unlike ``hash_pandas_object``, ``1`` and
+``"1"`` or ``None`` and ``"None"`` differ), with the dtype of each column, the
+index, column labels and names.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from .core import (
 )
 from .numpy import _array_digest, _d_ndarray
 from .scalars import _d_bool, _d_str
+from .strings import _load as _load_strings
+from .strings import object_strings_digest, string_array_digest
 
 _CHUNK_ITEMS = 1 << 16  # RangeIndex values materialised per step (512 KiB)
 
@@ -43,6 +46,7 @@ def _load_pandas() -> None:
     import pandas
 
     _np, _pd = numpy, pandas
+    _load_strings(numpy, pandas)
     _LIBRARY[pandas.DataFrame] = _guard(_d_dataframe)
     _LIBRARY[pandas.Series] = _guard(_d_series)
     _LIBRARY[pandas.Index] = _d_index
@@ -53,10 +57,17 @@ def _pd_values(values: Any) -> bytes:
     """Digest of the values of a Series, an Index or an ExtensionArray, with their dtype."""
     dt = values.dtype
     if isinstance(dt, _np.dtype):
-        return _d_ndarray(_np.asarray(values))  # numpy-backed: a view, no copy
+        a = _np.asarray(values)  # numpy-backed: a view, no copy
+        strings = object_strings_digest(a) if dt.kind == "O" and a.ndim == 1 else None
+        if strings is None:
+            return _d_ndarray(a)
+        return _h(b"pandas-values:" + _d_str(str(dt)) + strings)
     pd = _pd
     arr = values if isinstance(values, pd.api.extensions.ExtensionArray) else values.array
-    if isinstance(dt, pd.CategoricalDtype):
+    strings = _string_digest(arr)
+    if strings is not None:
+        data = strings
+    elif isinstance(dt, pd.CategoricalDtype):
         data = _d_index(dt.categories) + _d_bool(bool(dt.ordered)) + _d_ndarray(arr.codes)
     elif isinstance(dt, pd.DatetimeTZDtype):
         data = _d_ndarray(_np.asarray(arr.tz_convert(None)))  # UTC instants; tz in str(dt)
@@ -68,6 +79,18 @@ def _pd_values(values: Any) -> bytes:
     else:  # strings, periods, intervals, sparse...: element by element, exactly
         data = _d_ndarray(_np.asarray(arr.to_numpy(dtype=object)))
     return _h(b"pandas-values:" + _d_str(str(dt)) + data)
+
+
+def _string_digest(arr: Any) -> bytes | None:
+    """Bulk digest of a string ExtensionArray (pandas' or Arrow's string dtypes), or None."""
+    dt = arr.dtype
+    pd = _pd
+    if isinstance(dt, pd.StringDtype):
+        return string_array_digest(arr)
+    pa_type = getattr(dt, "pyarrow_dtype", None)  # pd.ArrowDtype
+    if pa_type is not None and (str(pa_type) in ("string", "large_string", "string_view")):
+        return string_array_digest(arr)
+    return None
 
 
 def _range_index_values(idx: Any) -> bytes:
@@ -88,7 +111,14 @@ def _index_values(idx: Any) -> bytes:
     dt = idx.dtype
     if (isinstance(dt, _np.dtype) and dt.kind == "O") or isinstance(dt, pd.StringDtype):
         # Labels, not data: pandas 3 infers the "str" dtype where pandas 2 made object
-        # Indexes, and either holds the same labels; hash them element by element.
+        # Indexes, and either holds the same labels, so neither dtype counts.  Strings
+        # (and missing labels) in bulk, anything else element by element.
+        if isinstance(dt, pd.StringDtype):
+            strings = string_array_digest(idx.array)
+        else:
+            strings = object_strings_digest(_np.asarray(idx))
+        if strings is not None:
+            return _h(b"pandas-string-labels:" + strings)
         labels = idx.to_numpy(dtype=object)
         try:
             body = b"".join([_get(type(x), _rd)(x) for x in labels])

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import wrapt
 from hypothesis import given, settings
@@ -110,6 +111,7 @@ def golden_values() -> dict[str, Any]:
     """About fifty values covering every rule, built deterministically."""
     lam = [lambda v: v * 3][0]
     lam.__module__ = "golden"
+    arrow_str = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas 3's "str" with pyarrow
     structured = np.zeros(2, dtype=[("a", "<i4"), ("b", "<f8", (2,))])
     structured["a"] = [1, -1]
     structured["b"] = [[0.5, 1.5], [2.5, 3.5]]
@@ -204,6 +206,30 @@ def golden_values() -> dict[str, Any]:
                 np.array(["2020-01-01T00:00", "2020-07-01T12:00"], dtype="datetime64[ns]")
             ).tz_localize("UTC")
         ),
+        # Scheme /4: string columns and string labels in bulk (tests/hashing/test_strings.py).
+        "pd_str_arrow": pd.Series(["a", None, "", "héllo", "None"], dtype=arrow_str),
+        "pd_str_python_nulls": pd.Series(
+            ["nan", None, "", "<NA>"], dtype=pd.StringDtype("python", na_value=np.nan)
+        ),
+        "pd_string_nullable": pd.Series(["x", None, "", "ü"], dtype=pd.StringDtype("python")),
+        "pd_arrow_dtype_string": pd.Series(["x", None, "yz"], dtype=pd.ArrowDtype(pa.string())),
+        "pd_object_strings": pd.Series(["a", None, float("nan"), pd.NA, "", "None"], dtype=object),
+        "pd_str_sliced_frame": pd.DataFrame(
+            {
+                "s": pd.Series(list("abcdefgh"), dtype=arrow_str),
+                "o": pd.Series(["p", "q", None, "r", "s", "t", "u", "v"], dtype=object),
+            },
+            index=pd.Index([f"row{i}" for i in range(8)], dtype=object, name="row"),
+        ).iloc[2:6],
+        "pd_str_chunked": pd.Series(
+            pd.arrays.ArrowStringArray(
+                pa.chunked_array(
+                    [pa.array(c, pa.large_string()) for c in (["a", None], ["bc", ""])]
+                ),
+                dtype=arrow_str,
+            )
+        ),
+        "pd_str_index": pd.Index(["x", None, "yy"], dtype=arrow_str, name="i"),
         # Scheme /3: a set hashes by its value_repr (members and labels), never its repo.
         "artifact_set": __import__("provenance").ArtifactSet(["0" * 32, "f" * 32], "s"),
     }
@@ -272,7 +298,7 @@ def test_hash_value_is_hex_of_value_digest() -> None:
         assert isinstance(digest, bytes) and len(digest) == 16
         assert hash_value(value) == digest.hex()
         assert len(hash_value(value)) == 32 and hash_value(value).islower()
-    assert HASH_SCHEME == "xxh3_128/3"
+    assert HASH_SCHEME == "xxh3_128/4"
 
 
 def test_containers_are_merkle_nodes() -> None:
