@@ -113,7 +113,7 @@ def test_inputs_over_max_stored_input_are_recorded_by_hash_only(tmp_path: Any) -
     artifact = scaled_sum(big(), 5).artifact
     ref = stored(artifact)
     assert ref == {"stored": False, "size": 800_000, "limit": 100_000}
-    assert not any(k.endswith(".in") for k in store.keys())
+    assert not any(k.endswith(".in") for k in store.keys())  # noqa: SIM118
     assert artifact.inputs_json["a"]["$hash"] == artifact.input_hashes["kargs"]["a"]
     placeholder = p.load_artifact(artifact.id).inputs["kargs"]["a"]
     assert isinstance(placeholder, InputNotStored)
