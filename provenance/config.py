@@ -46,6 +46,7 @@ from .storage.specs import (
     trusted,
 )
 from .storage.specs import flags as repo_flags
+from .storage.stored_inputs import parse_size
 
 __all__ = [
     "Config",
@@ -145,6 +146,7 @@ def _build_repo(
     check_keys(where, entry, REPO_KEYS[kind] | ORIGINAL_REPO_KEYS)
     original_keys(where, entry)
     flags = repo_flags(where, entry, False)
+    bound = parse_size(f"{where}.max_stored_input", entry.get("max_stored_input"))
 
     def store(required: bool) -> Blobstore | None:
         ref = entry.get("store")
@@ -163,6 +165,7 @@ def _build_repo(
         explicit = store(False)
         if explicit is not None:
             repo.blobstore = explicit
+        repo.max_stored_input = bound
         return repo
     if kind == "sql":
         db = sql_url(where, entry.get("db"), str(entry["type"]))
@@ -177,7 +180,9 @@ def _build_repo(
         )
         blobstore = store(True)
         assert blobstore is not None
-        return Repository(index, blobstore, name=name, trusted=trust, **flags)
+        repo = Repository(index, blobstore, name=name, trusted=trust, **flags)
+        repo.max_stored_input = bound
+        return repo
     names = entry.get("repos")
     if not isinstance(names, list) or not names:
         raise ConfigError(f"'{where}.repos' must be a non-empty list of repo names")

@@ -417,6 +417,7 @@ class ProvenanceFunction:
             "repair": repair,
             "inputs": inputs,
             "input_hashes": input_hashes,
+            "raw_hashes": raw_hashes,  # the values' own: what stored inputs are keyed by
             "computed_at": computed_at,
             "compute_duration": compute_duration,
             "input_id_duration": input_id_duration,

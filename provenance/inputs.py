@@ -61,12 +61,13 @@ def iter_proxies(value: Any, path: str, depth: int = 0) -> Iterable[tuple[str, A
             yield from iter_proxies(item, f"{path}[{key}]", depth + 1)
 
 
-def json_summary(value: Any, depth: int = 0) -> Any:
+def json_summary(value: Any, depth: int = 0, *, value_hash: str | None = None) -> Any:
     """A JSON-safe description of an argument, for queries over recorded inputs.
 
     JSON values are themselves; an artifact is the original library's
     ``{"id": ..., "type": "ArtifactProxy", "name": ...}``; other values are
-    ``{"$type": ..., "$hash": ...}``.
+    ``{"$type": ..., "$hash": ...}``.  ``value_hash`` is the value's hash if
+    the caller has it already (a big argument is not hashed twice).
     """
     if is_proxy(value):
         artifact = value.artifact
@@ -79,14 +80,14 @@ def json_summary(value: Any, depth: int = 0) -> Any:
             return {"$type": "float", "$repr": repr(value)}
         # Long strings are summarized, and those no JSON column stores (NUL, lone surrogates).
         if kind is str and (len(value) > 1000 or not _storable(value)):
-            return {"$type": "str", "$hash": hash_value(value), "$len": len(value)}
+            return {"$type": "str", "$hash": value_hash or hash_value(value), "$len": len(value)}
         return value
     if kind is File:
         # A file is its contents: the hash identifies it, the path says where it was.
         return {
             "$type": "provenance.File",
             "$path": fit(value.path, 1000),
-            "$hash": hash_value(value),
+            "$hash": value_hash or hash_value(value),
         }
     if kind in (list, tuple) and depth < 3 and len(value) <= 100:
         return [json_summary(v, depth + 1) for v in value]
@@ -97,7 +98,10 @@ def json_summary(value: Any, depth: int = 0) -> Any:
         and all(type(k) is str and len(k) <= 255 and _storable(k) for k in value)
     ):
         return {k: json_summary(v, depth + 1) for k, v in value.items()}
-    return {"$type": f"{kind.__module__}.{kind.__qualname__}", "$hash": hash_value(value)}
+    return {
+        "$type": f"{kind.__module__}.{kind.__qualname__}",
+        "$hash": value_hash or hash_value(value),
+    }
 
 
 def _storable(text: str) -> bool:

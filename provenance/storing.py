@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import journal
-from .errors import IndexUnavailable
+from .errors import IndexUnavailable, StorageFull
 from .fingerprint import CodeFingerprint
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .inputs import fit, iter_proxies, json_summary, unwrap
@@ -29,8 +29,16 @@ from .storage.artifact import Artifact
 from .storage.index import COLUMNS
 from .storage.inputs import dumps_inputs
 from .storage.observers import notify
-from .storage.proxies import CompositeDict
+from .storage.proxies import CompositeDict, is_proxy
 from .storage.spill import StoredValue
+from .storage.stored_inputs import (
+    INPUT_KEY,
+    input_key,
+    shared_value,
+    storable_size,
+    touch_or_exists,
+    write_input,
+)
 from .storage.validate import check_text, quote
 
 __all__ = ["build_row", "input_summary", "store_archive", "store_composite", "store_value"]
@@ -53,17 +61,99 @@ def input_summary(inputs: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def inputs_json(inputs: Mapping[str, Any]) -> dict[str, Any]:
+def inputs_json(
+    inputs: Mapping[str, Any], hashes: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The ``inputs_json`` column, in the original library's flat layout.
 
     One key per parameter, plus ``__varargs`` (a list), so that the SQL of
     the original's guide (``inputs_json ->> 'a'``) works unchanged.
     :attr:`Artifact.inputs_summary <provenance.Artifact.inputs_summary>`
-    reads it back as ``kargs`` and ``varargs``.
+    reads it back as ``kargs`` and ``varargs``.  ``hashes`` are the argument
+    hashes the call computed (``{'kargs': ..., 'varargs': ...}``): a summary
+    that holds a hash takes it from there instead of hashing again.
     """
-    flat = {k: json_summary(v) for k, v in inputs["kargs"].items()}
-    flat["__varargs"] = [json_summary(v) for v in inputs["varargs"]]
+    kargs = (hashes or {}).get("kargs") or {}
+    varargs = list((hashes or {}).get("varargs") or [])
+    varargs += [None] * (len(inputs["varargs"]) - len(varargs))
+    flat = {k: json_summary(v, value_hash=kargs.get(k)) for k, v in inputs["kargs"].items()}
+    flat["__varargs"] = [
+        json_summary(v, value_hash=h) for v, h in zip(inputs["varargs"], varargs, strict=False)
+    ]
     return flat
+
+
+def _store_inputs(
+    repo: Any, inputs: Mapping[str, Any], hashes: Mapping[str, Any], flat: dict[str, Any]
+) -> dict[int, tuple[Any, ...]]:
+    """Store the big arguments apart, once per value: their persistent ids by ``id()``.
+
+    Each one's summary in ``flat`` gets its ``"$input"`` reference (see
+    :mod:`provenance.storage.stored_inputs`); an argument that cannot be
+    stored apart stays in the pickle.
+    """
+    writers = repo._writable() if hasattr(repo, "_writable") else [repo]
+    stores = [w.blobstore for w in writers]
+    limit = getattr(writers[0], "max_stored_input", None)
+    slots: list[tuple[str, Any, Any, Any, Any]] = [
+        (k, v, hashes["kargs"].get(k), flat, k) for k, v in inputs["kargs"].items()
+    ]
+    slots += [
+        (f"*args[{i}]", v, h, flat["__varargs"], i)
+        for i, (v, h) in enumerate(zip(inputs["varargs"], hashes["varargs"], strict=False))
+    ]
+    refs: dict[int, tuple[Any, ...]] = {}
+    for parameter, value, value_hash, holder, slot in slots:
+        summary = holder[slot]
+        if not isinstance(value_hash, str) or not isinstance(summary, dict) or is_proxy(value):
+            continue
+        found = storable_size(value)
+        if found is None:
+            continue
+        try:
+            refs[id(value)], summary[INPUT_KEY] = _store_input(
+                writers[0], stores, value, value_hash, parameter, found, limit
+            )
+        except StorageFull:
+            raise
+        except Exception as exc:  # what its serializer cannot write is pickled as before
+            logger.info("argument %s was not stored apart (%s): pickled instead", parameter, exc)
+    return refs
+
+
+def _store_input(
+    writer: Any,
+    stores: list[Any],
+    value: Any,
+    value_hash: str,
+    parameter: str,
+    found: tuple[str, int],
+    limit: int | None,
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """Store one argument (or refer to its stored copy): its persistent id and reference."""
+    serializer, size = found
+    kind = type(value)
+    type_name = f"{kind.__module__}.{kind.__qualname__}"
+    stored: int | None = None
+    if limit is None or size <= limit:
+        key = input_key(value_hash)
+        # Stored already (one stat), or the value of a stored artifact (one
+        # indexed query): referred to, not written again.
+        artifact = None
+        if writer.read and not touch_or_exists(stores[0], key):
+            artifact = shared_value(writer, value_hash)
+        if artifact is not None and touch_or_exists(stores[0], artifact.blob_id):
+            key, serializer, stored = artifact.blob_id, artifact.serializer, artifact.size
+            for other in stores[1:]:
+                if not touch_or_exists(other, key):
+                    stores[0].copy_to(other, [key])
+        else:
+            stored, size = write_input(stores, value, key, serializer, limit)
+    if stored is None:
+        pid: tuple[Any, ...] = ("not_stored", parameter, size, limit, value_hash, type_name)
+        return pid, {"stored": False, "size": size, "limit": limit}
+    pid = ("input", parameter, key, serializer, value_hash)
+    return pid, {"blob": key, "serializer": serializer, "size": stored}
 
 
 def build_row(
@@ -74,13 +164,20 @@ def build_row(
     repo: Any,
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     inputs = record["inputs"]
+    # The hashes of the values themselves (before any input_hash_fn): what
+    # a stored input is keyed by and checked against.
+    hashes = record.get("raw_hashes")
+    flat = inputs_json(inputs, hashes)
+    refs: dict[int, tuple[Any, ...]] = {}
+    if hashes is not None and repo.write and not record.get("read_only"):
+        refs = _store_inputs(repo, inputs, hashes, flat)
     edges: list[tuple[str, str]] = []
     for pname, value in inputs["kargs"].items():
         edges.extend((p.artifact.id, fit(path)) for path, p in iter_proxies(value, pname))
     for i, value in enumerate(inputs["varargs"]):
         edges.extend((p.artifact.id, fit(path)) for path, p in iter_proxies(value, f"*args[{i}]"))
     try:
-        pickled: bytes | None = dumps_inputs(inputs, record.get("plain"))
+        pickled: bytes | None = dumps_inputs(inputs, record.get("plain"), refs)
     except Exception as exc:  # an input that cannot be pickled is still hashed
         logger.debug("inputs of %s are not picklable: %s", fn.name, exc)
         pickled = None
@@ -100,7 +197,7 @@ def build_row(
         "version": fn.version,
         "fn_module": fn.module_name and fit(fn.module_name),
         "fn_name": fn.fn_name and fit(fn.fn_name),
-        "inputs_json": inputs_json(inputs),
+        "inputs_json": flat,
         "inputs_pickle": pickled,
         "inputs_blob_id": inputs_blob,
         "input_artifact_ids": list(dict.fromkeys(i for i, _ in edges)),

@@ -9,7 +9,6 @@ from typing import Any
 from ..errors import UntrustedValue
 from .common import (
     PROG,
-    artifact_table,
     current_repo,
     format_duration,
     format_size,
@@ -30,9 +29,38 @@ def _summary_rows(repo: Any, name: str | None, limit: int | None) -> list[tuple[
     for member in members(repo):
         if member.read:
             for row in member.index.summaries(name=name, limit=limit):
-                rows.setdefault(row[0], row)
+                rows.setdefault(row[0], (*row, member))
     ordered = sorted(rows.values(), key=lambda r: (r[4] is not None, r[4], r[0]), reverse=True)
     return ordered[:limit] if limit is not None else ordered
+
+
+def input_sizes(rows: list[tuple[Any, ...]]) -> tuple[dict[str, int | None], dict[str, int]]:
+    """The inputs' bytes of each listed artifact, and the distinct inputs stored apart.
+
+    An artifact's inputs are its row's pickle, its inputs blob (older or
+    other big pickles) and the inputs stored apart that it refers to, each
+    counted in full: it is what that artifact needs.  An input stored apart
+    is one blob shared by every artifact that took the value, so the second
+    result (blob key to size) counts each once.
+    """
+    by_member: dict[int, tuple[Any, list[str]]] = {}
+    for row in rows:
+        by_member.setdefault(id(row[5]), (row[5], []))[1].append(row[0])
+    sizes: dict[str, int | None] = {}
+    shared: dict[str, int] = {}
+    for member, ids in by_member.values():
+        for artifact_id, (inline, blob, refs) in member.index.input_footprints(ids).items():
+            total: int | None = inline
+            if blob is not None:
+                try:
+                    total = inline + int(member.blobstore.size(blob))
+                except Exception:  # a missing inputs blob: its size is unknown
+                    total = None
+            for ref in refs:
+                shared[ref.blob] = int(ref.size or 0)
+                total = None if total is None else total + int(ref.size or 0)
+            sizes[artifact_id] = total
+    return sizes, shared
 
 
 def cmd_ls(args: argparse.Namespace) -> int:
@@ -43,7 +71,18 @@ def cmd_ls(args: argparse.Namespace) -> int:
     if not rows:
         print("no artifacts" + (f" named {args.name!r}" if args.name else ""), file=sys.stderr)
         return 0
-    print(artifact_table(rows[:limit]))
+    shown = rows[:limit]
+    sizes, shared = input_sizes(shown)
+    cells = [
+        (short_id(i), n, v, format_size(s), format_size(sizes.get(i)), format_time(t))
+        for i, n, v, s, t, _ in shown
+    ]
+    print(format_table(("ID", "NAME", "VERSION", "SIZE", "INPUTS", "COMPUTED AT"),
+                       cells, "<<>>><"))  # fmt: skip
+    if shared:
+        print(f"(INPUTS counts in full the inputs stored apart that each artifact refers to; "
+              f"those listed share {len(shared)} stored once, "
+              f"{format_size(sum(shared.values()))} in all)", file=sys.stderr)  # fmt: skip
     if limit is not None and len(rows) > limit:
         print(f"(the newest {limit} shown; --limit 0 lists them all)", file=sys.stderr)
     return 0
@@ -87,6 +126,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     ]
     print("\ninputs")
     print_fields(inputs or [("  (none recorded)", "")])
+    _show_input_sizes(artifact)
 
     edges = artifact.repo.index.lineage_edges(artifact.id)
     print("\nlineage parents")
@@ -105,6 +145,23 @@ def cmd_show(args: argparse.Namespace) -> int:
     print_fields(_flatten(artifact.run_info or {}, "  ") or [("  (none recorded)", "")])
 
     return _show_loaded(artifact) if args.value else 0
+
+
+def _show_input_sizes(artifact: Any) -> None:
+    """The inputs' size, then each input stored apart with how many artifacts share it."""
+    index = artifact.repo.index
+    sizes, _ = input_sizes([(artifact.id, None, None, None, None, artifact.repo)])
+    print(f"\ninputs size: {format_size(sizes.get(artifact.id))}")
+    _, _, refs = index.input_footprints([artifact.id]).get(artifact.id, (0, None, []))
+    rows = []
+    for ref in refs:
+        users = index.input_blob_users(ref.blob)
+        shared = f"shared by {users} artifacts" if users > 1 else "used by this artifact only"
+        rows.append((f"  {ref.parameter}", format_size(ref.size), ref.serializer,
+                     short_id(ref.blob), f"stored once, {shared}"))  # fmt: skip
+    if rows:
+        print("stored inputs")
+        print(format_table(None, rows))
 
 
 def _show_loaded(artifact: Any) -> int:

@@ -55,11 +55,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
     if report.problems:
         rows = [(p.kind, p.artifact_id, p.name, p.detail) for p in report.problems]
         print(format_table(("PROBLEM", "ARTIFACT", "NAME", "DETAIL"), rows))
-        print(f"checked {report.checked} artifacts: {len(report.problems)} problems",
+        print(f"checked {_checked(report)}: {len(report.problems)} problems",
               file=sys.stderr)  # fmt: skip
         return 1
-    print(f"checked {report.checked} artifacts: all values intact")
+    print(f"checked {_checked(report)}: all values intact")
     return 0
+
+
+def _checked(report: Any) -> str:
+    """``N artifacts``, and the inputs stored apart if there were any."""
+    text = f"{report.checked} artifacts"
+    if report.inputs_checked:
+        text += f" and {report.inputs_checked} stored inputs"
+    return text
 
 
 def cmd_gc(args: argparse.Namespace) -> int:

@@ -2,7 +2,12 @@
 
 Inputs are pickled with proxies replaced by a reference to their artifact
 id, so a large input value is never copied into the record; unpickling
-turns each reference back into a proxy loaded from the repository.
+turns each reference back into a proxy loaded from the repository.  A big
+argument stored once per value (:mod:`.stored_inputs`) is replaced the same
+way, by a tuple ``("input", parameter, key, serializer, value hash)``, and
+one too big to store by ``("not_stored", parameter, size, limit, value hash,
+type)``; records written before either existed hold only artifact ids, and
+load as they always did.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .proxies import ArtifactProxy, TransformedProxy, is_proxy
+from .stored_inputs import InputNotStored, load_stored_input
 
 if TYPE_CHECKING:
     from .artifact import ArtifactSource
@@ -30,8 +36,14 @@ def _pickler_class() -> type:
         #: Ids of proxies pickled by value: changed in place, they are no
         #: longer their artifact's value.
         plain: Collection[int] = ()
+        #: Persistent ids of the arguments stored apart, by ``id()``.
+        refs: Mapping[int, tuple[Any, ...]] = {}
 
-        def persistent_id(self, obj: Any) -> str | None:
+        def persistent_id(self, obj: Any) -> str | tuple[Any, ...] | None:
+            if self.refs:
+                ref = self.refs.get(id(obj))
+                if ref is not None:
+                    return ref
             # A transformed value is not its artifact's: it is kept as itself
             # (its reduction still refers to the artifact, for lineage).
             if (
@@ -61,17 +73,29 @@ class _InputsUnpickler(pickle.Unpickler):
         super().__init__(file)
         self._repo = repo
 
-    def persistent_load(self, artifact_id: Any) -> Any:
+    def persistent_load(self, pid: Any) -> Any:
+        if isinstance(pid, tuple) and pid and pid[0] == "not_stored":
+            return InputNotStored(*pid[1:6])
         if self._repo is None:
-            raise RuntimeError(f"input artifact {artifact_id} needs a repository to load from")
-        return self._repo.get_artifact(artifact_id).proxy()
+            raise RuntimeError(f"input {pid!r} needs a repository to load from")
+        if isinstance(pid, tuple) and pid and pid[0] == "input":
+            return load_stored_input(self._repo, *pid[1:5])
+        return self._repo.get_artifact(pid).proxy()
 
 
 _pickler: type | None = None
 
 
-def dumps_inputs(inputs: Mapping[str, Any], plain: Collection[int] | None = None) -> bytes:
-    """Pickle a call's inputs: proxies by artifact id, those whose ids are in ``plain`` by value."""
+def dumps_inputs(
+    inputs: Mapping[str, Any],
+    plain: Collection[int] | None = None,
+    refs: Mapping[int, tuple[Any, ...]] | None = None,
+) -> bytes:
+    """Pickle a call's inputs: proxies by artifact id, those whose ids are in ``plain`` by value.
+
+    ``refs`` maps the ``id()`` of arguments stored apart to the persistent id
+    that stands for them (see the module's docstring).
+    """
     global _pickler
     if _pickler is None:
         _pickler = _pickler_class()  # cloudpickle is imported on first use
@@ -79,6 +103,8 @@ def dumps_inputs(inputs: Mapping[str, Any], plain: Collection[int] | None = None
     pickler = _pickler(buf, protocol=5)
     if plain:
         pickler.plain = frozenset(plain)
+    if refs:
+        pickler.refs = refs
     pickler.dump(inputs)
     return buf.getvalue()
 

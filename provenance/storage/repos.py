@@ -39,14 +39,8 @@ from .specs import build_blobstore
 from .spill import StoredValue, read_small, serialize, temp_copy, verify_blob
 from .trust import check_value
 
-__all__ = [
-    "ChainedRepository",
-    "Repository",
-    "artifact_from_spec",
-    "memory_repo",
-    "remember_repo",
-    "repo_from_spec",
-]
+__all__ = ["ChainedRepository", "Repository", "artifact_from_spec", "memory_repo",
+           "remember_repo", "repo_from_spec"]  # fmt: skip
 
 _VALUE_INLINE = COLUMNS.index("value_inline")
 #: Serialized values up to this size are kept in the index row.
@@ -87,6 +81,10 @@ class Repository(OriginalRepositoryMethods):
     """
 
     kind = "sql"
+    #: Arguments whose serialized size is over this many bytes are recorded by
+    #: hash and summary only (the ``max_stored_input`` setting; see
+    #: :mod:`.stored_inputs`); ``None``: no bound.
+    max_stored_input: int | None = None
 
     def __init__(
         self,
@@ -156,6 +154,7 @@ class Repository(OriginalRepositoryMethods):
             "write": self._write_flag,
             "delete": self.delete_allowed,
             "trusted": self.trusted,
+            "max_stored_input": self.max_stored_input,
         }
 
     def shareable_spec(self) -> dict[str, Any] | None:
@@ -634,7 +633,7 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
         engine_kwargs=spec.get("engine_kwargs"),
         read_only=not spec.get("write", True),
     )
-    return Repository(
+    repo = Repository(
         index,
         store,
         read=spec.get("read", True),
@@ -642,3 +641,5 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
         delete=spec.get("delete", False),
         trusted=spec.get("trusted", True),
     )
+    repo.max_stored_input = spec.get("max_stored_input")
+    return repo

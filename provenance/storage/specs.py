@@ -74,8 +74,9 @@ REPO_KEYS: dict[str, set[str]] = {
         "upgrade_db",
         "engine_kwargs",
         "trusted",
+        "max_stored_input",
     },
-    "memory": {"store", "trusted"},
+    "memory": {"store", "trusted", "max_stored_input"},
     # No "trusted": a chain's values are read from its members, whose own
     # setting decides (see trusted()).
     "chained": {"repos"},

@@ -17,6 +17,7 @@ from ..artifact import Artifact
 from ..config import resolve_repo
 from ..errors import ArtifactNotFound, PermissionDenied, SetNotFound
 from ..storage.index import COLUMNS
+from ..storage.stored_inputs import refs_in_summary
 from .lineage import _topological, coerce_artifact
 from .sets import ArtifactSet, load_set_by_id
 
@@ -109,6 +110,8 @@ def _copy(
         blobs = [k for k in (row["blob_id"], row["inputs_blob_id"]) if k]
         if row["value_inline"] is not None:
             blobs = [k for k in blobs if k != row["blob_id"]]
+        # Inputs stored apart go along (copy_to skips those already there).
+        blobs += [ref.blob for ref in refs_in_summary(row["inputs_json"])]
         # Blobs first, row last: a stopped promotion leaves no dangling row.
         source.blobstore.copy_to(target.blobstore, blobs)
         # The code's source goes along, so that ``why`` can show it there

@@ -188,7 +188,7 @@ def test_ls_lists_newest_first_in_an_aligned_table(config_file: Path) -> None:
         ),
     )
     lines = done.stdout.splitlines()
-    assert lines[0].split() == ["ID", "NAME", "VERSION", "SIZE", "COMPUTED", "AT"]
+    assert lines[0].split() == ["ID", "NAME", "VERSION", "SIZE", "INPUTS", "COMPUTED", "AT"]
     rows = table(done.stdout)[1:]
     assert [r[1] for r in rows] == ["combine", "big", "load"]
     assert [r[0] for r in rows] == [known[n][:12] for n in ("combine", "big", "load")]

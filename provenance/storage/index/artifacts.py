@@ -13,9 +13,10 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import Text, cast, delete, func, insert, select, update
 
 from ..models import LineageEdge, TagRow
+from ..stored_inputs import INPUT_KEY, InputRef, refs_in_summary
 from ..validate import MAX_JSON_BYTES, check_tags, check_text, quote
 from .engine import _Connections, _insert_new
 from .rows import (
@@ -205,21 +206,72 @@ class _Artifacts(_Connections):
     # -- the blobs that rows refer to ----------------------------------------------
 
     def referenced_blobs(self) -> set[str]:
-        """Every blob key an artifact row refers to (values and pickled inputs)."""
+        """Every blob key an artifact row refers to (values, pickled and stored inputs)."""
         stored = select(_table.c.blob_id).where(
             _table.c.blob_id.is_not(None), _table.c.value_inline.is_(None)
         )
         inputs = select(_table.c.inputs_blob_id).where(_table.c.inputs_blob_id.is_not(None))
         with self._connect() as conn:
-            return {r[0] for r in conn.execute(stored.union(inputs))}
+            keys = {r[0] for r in conn.execute(stored.union(inputs))}
+        keys.update(ref.blob for _, _, ref in self.stored_inputs())
+        return keys
+
+    def stored_inputs(self) -> Iterator[tuple[str, str, InputRef]]:
+        """``(artifact id, name, reference)`` of every input stored apart, in batches.
+
+        The references live in ``inputs_json`` (see
+        :mod:`~provenance.storage.stored_inputs`); only the rows whose text
+        names one are read and parsed.
+        """
+        text = cast(_table.c.inputs_json, Text)
+        last = ""
+        while True:
+            stmt = (
+                select(_table.c.id, _table.c.name, _table.c.inputs_json)
+                .where(_table.c.id > last, text.like(f"%{INPUT_KEY}%"))
+                .order_by(_table.c.id)
+                .limit(1000)
+            )
+            with self._connect() as conn:
+                batch = [tuple(r) for r in conn.execute(stmt)]
+            if not batch:
+                return
+            for artifact_id, name, inputs_json in batch:
+                for ref in refs_in_summary(decode_json(inputs_json)):
+                    yield artifact_id, name, ref
+            last = batch[-1][0]
+
+    def input_footprints(
+        self, artifact_ids: Iterable[str]
+    ) -> dict[str, tuple[int, str | None, list[InputRef]]]:
+        """What each artifact's inputs take: ``(bytes in the row, inputs blob, stored inputs)``."""
+        ids = list(dict.fromkeys(artifact_ids))
+        out: dict[str, tuple[int, str | None, list[InputRef]]] = {}
+        columns = (_table.c.id, func.length(_table.c.inputs_pickle), _table.c.inputs_blob_id,
+                   _table.c.inputs_json)  # fmt: skip
+        with self._connect() as conn:
+            for start in range(0, len(ids), 500):
+                stmt = select(*columns).where(_table.c.id.in_(ids[start : start + 500]))
+                for artifact_id, inline, blob, inputs_json in conn.execute(stmt):
+                    refs = list(refs_in_summary(decode_json(inputs_json)))
+                    out[artifact_id] = (int(inline or 0), blob, refs)
+        return out
+
+    def input_blob_users(self, key: str) -> int:
+        """How many artifacts refer to ``key`` as a stored input."""
+        stmt = select(func.count()).where(cast(_table.c.inputs_json, Text).like(f'%"{key}"%'))
+        with self._connect() as conn:
+            return int(conn.execute(stmt).scalar() or 0)
 
     def blob_referenced(self, blob_id: str) -> bool:
-        """Whether any artifact row refers to ``blob_id`` (as value or inputs)."""
+        """Whether any artifact row refers to ``blob_id`` (as value, inputs or stored input)."""
         stmt = (
             select(_table.c.id)
             .where(
                 ((_table.c.blob_id == blob_id) & _table.c.value_inline.is_(None))
                 | (_table.c.inputs_blob_id == blob_id)
+                # A stored input: its key is quoted in the row's inputs_json.
+                | cast(_table.c.inputs_json, Text).like(f'%"{blob_id}"%')
             )
             .limit(1)
         )
