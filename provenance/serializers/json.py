@@ -112,7 +112,7 @@ def _load(filename: str, **kwargs: Any) -> Any:
 
 
 def _loads(data: bytes) -> Any:
-    return json.loads(data)
+    return json.loads(data.decode("utf-8"))  # a str skips json.detect_encoding
 
 
 register_serializer(
