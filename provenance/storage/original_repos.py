@@ -12,15 +12,17 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from .blobstores import Blobstore, MemoryStore
 from .index import SqlIndex
 from .repos import ChainedRepository, Repository
 from .specs import check_sql_driver
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 __all__ = ["ChainedRepo", "DbRepo", "MemoryRepo", "PostgresRepo"]
 
@@ -138,6 +140,8 @@ class PostgresRepo(Repository):
         (``pd.read_sql(query, session.connection())``); the session is closed
         on leaving the block, and rolled back if it raised.
         """
+        from sqlalchemy.orm import Session  # the ORM, only for the original's sessions
+
         with Session(self.index.engine) as session:
             try:
                 yield session

@@ -40,9 +40,9 @@ __all__ = [
     "tasks_t",
 ]
 
-runs_t: Table = RunRow.__table__  # type: ignore[assignment]
-tags_t: Table = RunTag.__table__  # type: ignore[assignment]
-tasks_t: Table = TaskRow.__table__  # type: ignore[assignment]
+runs_t: Table = RunRow.__table__
+tags_t: Table = RunTag.__table__
+tasks_t: Table = TaskRow.__table__
 
 RUN_COLUMNS = (
     runs_t.c.id,

@@ -38,9 +38,9 @@ __all__ = [
 
 logger = logging.getLogger("provenance.runs")
 
-_runs: Table = RunRow.__table__  # type: ignore[assignment]
-_run_tags: Table = RunTag.__table__  # type: ignore[assignment]
-_tasks: Table = TaskRow.__table__  # type: ignore[assignment]
+_runs: Table = RunRow.__table__
+_run_tags: Table = RunTag.__table__
+_tasks: Table = TaskRow.__table__
 
 
 @dataclass(eq=False)  # compared (and hashed) by identity

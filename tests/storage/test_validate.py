@@ -369,7 +369,7 @@ def test_a_set_stored_before_the_checks_still_loads(disk_repo: Any) -> None:
     old = p.ArtifactSet([], labels)
     with disk_repo.index._begin() as conn:
         conn.execute(
-            insert(SetRow),
+            insert(SetRow.__table__),
             [{"id": old.id, "name": LONG, "labels": labels, "labels_hash": hash_value(labels),
               "size": 0, "created_at": datetime.now(timezone.utc)}],
         )  # fmt: skip

@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Text, cast, delete, func, insert, select, update
 
-from ..models import LineageEdge, TagRow
+from ..models import artifact_lineage, artifact_tags
 from ..stored_inputs import INPUT_KEY, InputRef, refs_in_summary
 from ..validate import MAX_JSON_BYTES, check_tags, check_text, quote
 from .engine import _Connections, _insert_new
@@ -124,7 +124,9 @@ class _Artifacts(_Connections):
             stmt = stmt.where(_table.c.fn_name == fn_name)
         for tag in tags or ():
             stmt = stmt.where(
-                _table.c.id.in_(select(TagRow.artifact_id).where(TagRow.tag == str(tag)))
+                _table.c.id.in_(
+                    select(artifact_tags.c.artifact_id).where(artifact_tags.c.tag == str(tag))
+                )
             )
         for key, value in (custom_fields or {}).items():
             field = _table.c.custom_fields[key]
@@ -187,7 +189,11 @@ class _Artifacts(_Connections):
 
     def tags_of(self, artifact_id: str) -> list[str]:
         """The tags of one artifact, sorted."""
-        stmt = select(TagRow.tag).where(TagRow.artifact_id == artifact_id).order_by(TagRow.tag)
+        stmt = (
+            select(artifact_tags.c.tag)
+            .where(artifact_tags.c.artifact_id == artifact_id)
+            .order_by(artifact_tags.c.tag)
+        )
         with self._connect() as conn:
             return [r[0] for r in conn.execute(stmt)]
 
@@ -198,7 +204,9 @@ class _Artifacts(_Connections):
         with self._connect() as conn:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                stmt = select(TagRow.artifact_id, TagRow.tag).where(TagRow.artifact_id.in_(chunk))
+                stmt = select(artifact_tags.c.artifact_id, artifact_tags.c.tag).where(
+                    artifact_tags.c.artifact_id.in_(chunk)
+                )
                 for artifact_id, tag in conn.execute(stmt):
                     tags.setdefault(artifact_id, []).append(tag)
         return {k: sorted(v) for k, v in tags.items()}
@@ -393,8 +401,10 @@ class _Artifacts(_Connections):
     def delete(self, artifact_id: str) -> bool:
         """Remove an artifact with its edges and tags; whether it existed."""
         with self._begin() as conn:
-            conn.execute(delete(LineageEdge).where(LineageEdge.artifact_id == artifact_id))
-            conn.execute(delete(TagRow).where(TagRow.artifact_id == artifact_id))
+            conn.execute(
+                delete(artifact_lineage).where(artifact_lineage.c.artifact_id == artifact_id)
+            )
+            conn.execute(delete(artifact_tags).where(artifact_tags.c.artifact_id == artifact_id))
             return conn.execute(delete(_table).where(_table.c.id == artifact_id)).rowcount > 0
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import literal, select
 
-from ..models import LineageEdge
+from ..models import artifact_lineage
 from .engine import _Connections
 from .rows import _edges
 
@@ -23,9 +23,9 @@ class _Lineage(_Connections):
     def lineage_edges(self, artifact_id: str) -> list[tuple[str, str]]:
         """``(input_artifact_id, parameter)`` edges of one artifact."""
         stmt = (
-            select(LineageEdge.input_artifact_id, LineageEdge.parameter)
-            .where(LineageEdge.artifact_id == artifact_id)
-            .order_by(LineageEdge.parameter)
+            select(artifact_lineage.c.input_artifact_id, artifact_lineage.c.parameter)
+            .where(artifact_lineage.c.artifact_id == artifact_id)
+            .order_by(artifact_lineage.c.parameter)
         )
         with self._connect() as conn:
             return [(r[0], r[1]) for r in conn.execute(stmt)]
@@ -74,11 +74,13 @@ class _Lineage(_Connections):
         ids = list(dict.fromkeys(artifact_ids))
         edges: list[tuple[str, str, str]] = []
         stmt_base = select(
-            LineageEdge.artifact_id, LineageEdge.input_artifact_id, LineageEdge.parameter
+            artifact_lineage.c.artifact_id,
+            artifact_lineage.c.input_artifact_id,
+            artifact_lineage.c.parameter,
         )
         with self._connect() as conn:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
-                stmt = stmt_base.where(LineageEdge.artifact_id.in_(chunk))
+                stmt = stmt_base.where(artifact_lineage.c.artifact_id.in_(chunk))
                 edges.extend((r[0], r[1], r[2]) for r in conn.execute(stmt))
         return sorted(edges)

@@ -19,7 +19,7 @@ from sqlalchemy import Table
 
 from ..models import ArtifactRow, CodeSource, LineageEdge, SetMember, SetRow, TagRow
 
-_table: Table = ArtifactRow.__table__  # type: ignore[assignment]
+_table: Table = ArtifactRow.__table__
 #: The artifact columns, in the order rows are handed to ``Artifact``.
 COLUMNS: tuple[str, ...] = tuple(c.name for c in _table.columns)
 #: What a cache hit reads: enough to load the value and say what it is.
@@ -38,11 +38,11 @@ class _Deferred:
 
 #: Stands in a row for a column that was not fetched yet.
 DEFERRED = _Deferred()
-_edges: Table = LineageEdge.__table__  # type: ignore[assignment]
-_tags: Table = TagRow.__table__  # type: ignore[assignment]
-_sets: Table = SetRow.__table__  # type: ignore[assignment]
-_members: Table = SetMember.__table__  # type: ignore[assignment]
-_code: Table = CodeSource.__table__  # type: ignore[assignment]
+_edges: Table = LineageEdge.__table__
+_tags: Table = TagRow.__table__
+_sets: Table = SetRow.__table__
+_members: Table = SetMember.__table__
+_code: Table = CodeSource.__table__
 _HOT = [c for c in _table.columns if c.name not in DEFERRED_COLUMNS]
 _HOT_POSITIONS = [COLUMNS.index(c.name) for c in _HOT]
 _JSON_COLUMNS = frozenset(

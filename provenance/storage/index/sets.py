@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import delete, insert, select
 
-from ..models import SetMember, SetRow
+from ..models import artifact_set_members, artifact_sets
 from ..validate import check_text
 from .engine import _Connections, _insert_new
 from .rows import _members, _sets, _storable, decode_datetime
@@ -41,13 +41,15 @@ class _Sets(_Connections):
     def get_set(self, set_id: str) -> dict[str, Any] | None:
         """The stored row of a set, or ``None``."""
         with self._connect() as conn:
-            stmt = select(*_sets.columns).where(SetRow.id == set_id)
+            stmt = select(*_sets.columns).where(artifact_sets.c.id == set_id)
             found = conn.execute(stmt).mappings().first()
         return _set_row(found)
 
     def set_members(self, set_id: str) -> list[str]:
         """The member artifact ids of a set, in one query."""
-        stmt = select(SetMember.artifact_id).where(SetMember.set_id == set_id)
+        stmt = select(artifact_set_members.c.artifact_id).where(
+            artifact_set_members.c.set_id == set_id
+        )
         with self._connect() as conn:
             return [r[0] for r in conn.execute(stmt)]
 
@@ -63,10 +65,10 @@ class _Sets(_Connections):
             check_text(name, "the set name looked up", empty=True)
         stmt = select(*_sets.columns)
         if name is not None:
-            stmt = stmt.where(SetRow.name == name)
+            stmt = stmt.where(artifact_sets.c.name == name)
         if labels_hash is not None:
-            stmt = stmt.where(SetRow.labels_hash == labels_hash)
-        stmt = stmt.order_by(SetRow.created_at.desc(), SetRow.id)
+            stmt = stmt.where(artifact_sets.c.labels_hash == labels_hash)
+        stmt = stmt.order_by(artifact_sets.c.created_at.desc(), artifact_sets.c.id)
         if limit is not None:
             stmt = stmt.limit(limit)
         with self._connect() as conn:
@@ -75,12 +77,16 @@ class _Sets(_Connections):
     def delete_set(self, set_id: str) -> bool:
         """Remove a set (its artifacts stay)."""
         with self._begin() as conn:
-            conn.execute(delete(SetMember).where(SetMember.set_id == set_id))
-            return conn.execute(delete(SetRow).where(SetRow.id == set_id)).rowcount > 0
+            conn.execute(
+                delete(artifact_set_members).where(artifact_set_members.c.set_id == set_id)
+            )
+            return (
+                conn.execute(delete(artifact_sets).where(artifact_sets.c.id == set_id)).rowcount > 0
+            )
 
     def set_ids_with_prefix(self, prefix: str, limit: int = 2) -> list[str]:
         """Set ids starting with ``prefix`` (at most ``limit``), for git-style short ids."""
-        stmt = select(SetRow.id).where(SetRow.id.startswith(prefix)).limit(limit)
+        stmt = select(artifact_sets.c.id).where(artifact_sets.c.id.startswith(prefix)).limit(limit)
         with self._connect() as conn:
             return [r[0] for r in conn.execute(stmt)]
 
