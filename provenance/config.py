@@ -41,6 +41,7 @@ from .storage.specs import (
     build_blobstore,
     check_keys,
     entry_type,
+    map_mode,
     original_keys,
     sql_url,
     trusted,
@@ -143,6 +144,7 @@ def _build_repo(
     check_keys(where, entry, REPO_KEYS[kind] | ORIGINAL_REPO_KEYS)
     original_keys(where, entry)
     flags = repo_flags(where, entry, False)
+    maps = map_mode(where, entry)
 
     def store(required: bool) -> Blobstore | None:
         ref = entry.get("store")
@@ -157,7 +159,9 @@ def _build_repo(
         return stores[ref]
 
     if kind == "memory":
-        repo = memory_repo(name, read=flags["read"], write=flags["write"], trusted=trust)
+        repo = memory_repo(
+            name, read=flags["read"], write=flags["write"], trusted=trust, mmap_mode=maps
+        )
         explicit = store(False)
         if explicit is not None:
             repo.blobstore = explicit
@@ -175,7 +179,7 @@ def _build_repo(
         )
         blobstore = store(True)
         assert blobstore is not None
-        return Repository(index, blobstore, name=name, trusted=trust, **flags)
+        return Repository(index, blobstore, name=name, trusted=trust, mmap_mode=maps, **flags)
     names = entry.get("repos")
     if not isinstance(names, list) or not names:
         raise ConfigError(f"'{where}.repos' must be a non-empty list of repo names")
