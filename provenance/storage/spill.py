@@ -153,6 +153,10 @@ class HashingReader:
     def seekable(self) -> bool:
         return False
 
+    def fileno(self) -> int:
+        # For the size (fstat); reading must go through this object.
+        return int(self._raw.fileno())
+
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         done = 0
