@@ -100,7 +100,7 @@ def _df_loads(data: bytes) -> Any:
 
     # A pyarrow buffer over the bytes, not a BytesIO: pyarrow reads its
     # pages in place instead of copying each through a Python call.
-    return _df_load(pa.BufferReader(data))  # type: ignore[arg-type]
+    return _df_load(pa.BufferReader(data))
 
 
 def _df_load_from(fileobj: Any) -> Any:
@@ -119,7 +119,7 @@ def _df_load_from(fileobj: Any) -> Any:
     got = fileobj.readinto(memoryview(buffer))
     if got != size:
         raise ValueError(f"the parquet file is truncated: {got} of {size} bytes read")
-    return _df_load(pa.BufferReader(buffer))  # type: ignore[arg-type]
+    return _df_load(pa.BufferReader(buffer))
 
 
 def _df_accepts(value: Any) -> bool:

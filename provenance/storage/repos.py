@@ -35,8 +35,8 @@ from .ids import check_id
 from .index import COLUMNS, SqlIndex
 from .original_api import OriginalRepositoryMethods, artifact_id_of
 from .proxies import composite_value
-from .specs import build_blobstore
 from .reading import check_map_mode, deserialize
+from .specs import build_blobstore
 from .spill import StoredValue, serialize
 from .trust import check_value
 
@@ -304,8 +304,9 @@ class Repository(OriginalRepositoryMethods):
         serializer = get_serializer(artifact.serializer)
         check_value(self, artifact, serializer)
         inline = artifact._row[_VALUE_INLINE]
+        data = None if inline is None else bytes(inline)
         try:
-            return deserialize(self, artifact, serializer, None if inline is None else bytes(inline))
+            return deserialize(self, artifact, serializer, data)
         except FileNotFoundError:
             raise BlobNotFound(
                 f"the value of artifact {artifact.id} ({artifact.name}) is missing: "

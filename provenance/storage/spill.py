@@ -21,7 +21,15 @@ from typing import Any, NamedTuple
 from ..errors import CorruptBlob
 from ..hashing import hash_file, new_hasher
 
-__all__ = ["HashingReader", "HashingSpill", "StoredValue", "read_small", "serialize", "temp_copy", "verify_blob"]
+__all__ = [
+    "HashingReader",
+    "HashingSpill",
+    "StoredValue",
+    "read_small",
+    "serialize",
+    "temp_copy",
+    "verify_blob",
+]
 
 #: Blobs up to this size are read into memory and verified in one pass;
 #: larger ones are verified by streaming the file, then loaded from it.
