@@ -211,15 +211,39 @@ _BESIDE_BYTES = 32 << 20
 
 
 def _hashes_beside(value: Any) -> bool:
+    """Whether ``value`` is a large array or frame of plain data, safe to hash in a thread.
+
+    Only data whose hashing runs no user code: no object dtype in the values
+    or the index (objects there are hashed by their ``__reduce__``, which must
+    not run while the serializer pickles them).
+    """
     cls = type(value)
     module = cls.__module__.partition(".")[0]
     if module not in ("numpy", "pandas") or cls.__name__ not in ("ndarray", "DataFrame", "Series"):
         return False
     try:
-        size = value.nbytes if cls.__name__ != "DataFrame" else value.memory_usage(deep=False).sum()
+        if cls.__name__ == "ndarray":
+            return not value.dtype.hasobject and value.nbytes >= _BESIDE_BYTES
+        dtypes = [value.index.dtype]
+        dtypes += list(value.dtypes) if cls.__name__ == "DataFrame" else [value.dtype]
+        if not all(_plain(dtype) for dtype in dtypes):
+            return False
+        if cls.__name__ == "DataFrame" and not all(
+            isinstance(label, (str, int, float)) for label in value.columns
+        ):
+            return False
+        size = value.memory_usage(deep=False)
+        return bool((size.sum() if cls.__name__ == "DataFrame" else size) >= _BESIDE_BYTES)
     except Exception:  # anything odd about it: hash it first, as any value
         return False
-    return bool(size >= _BESIDE_BYTES)
+
+
+def _plain(dtype: Any) -> bool:
+    """A dtype whose values hash without user code (no objects, no object categories)."""
+    if getattr(dtype, "hasobject", False):
+        return False
+    categories = getattr(dtype, "categories", None)
+    return categories is None or not getattr(categories.dtype, "hasobject", False)
 
 
 class _HashBeside:
