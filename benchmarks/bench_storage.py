@@ -125,11 +125,12 @@ def array_artifact(ctx: Context) -> list[Row]:
             "numpy.save",
             Figure(median(store_ours), "ms", store_ours),
             Figure(median(store_theirs), "ms", store_theirs),
-            0.8,
-            ">= 0.8x their speed",
+            0.9,
+            ">= 0.9x their speed",
             f"{size} returned by a decorated function into SQLite + disk, "
             f"{gb / (median(store_ours) / _MS):.2f} vs {gb / (median(store_theirs) / _MS):.2f} "
-            f"GB/s; of which hashing the value {hash_ms:.0f} ms; {stored:,.0f} MB blob",
+            f"GB/s; hashing the value {hash_ms:.0f} ms (beside the write, in a second thread); "
+            f"{stored:,.0f} MB blob",
             extra={"mb": mb, "hash_value_ms": details["hash_value_ms"][1:]},
         ),
         Row(
@@ -137,11 +138,77 @@ def array_artifact(ctx: Context) -> list[Row]:
             "numpy.load",
             Figure(median(load_ours), "ms", load_ours),
             Figure(median(load_theirs), "ms", load_theirs),
-            0.8,
-            ">= 0.8x their speed",
-            f"provenance.load_proxy(id) with a fresh Artifact (value verified against its "
-            f"hash), {gb / (median(load_ours) / _MS):.2f} vs "
+            0.9,
+            ">= 0.9x their speed",
+            f"provenance.load_proxy(id) with a fresh Artifact (read into the array and "
+            f"verified against its hash as it streams), {gb / (median(load_ours) / _MS):.2f} vs "
             f"{gb / (median(load_theirs) / _MS):.2f} GB/s; both files in the page cache",
             extra={"mb": mb},
         ),
+    ]
+
+
+def mapped_array(key: int) -> Any:
+    """Return the prepared array; its artifact is loaded as a read-only memory map."""
+    _subjects.CALLS += 1
+    return _PAYLOAD.pop("array")
+
+
+@benchmark("array_mmap")
+def array_mmap(ctx: Context) -> list[Row]:
+    """Reading 1% of a 1 GB array artifact stored with load_kwargs mmap_mode='r' vs np.load (ms)."""
+    import numpy as np
+
+    import provenance
+
+    mb = ctx.pick(1024, 64)
+    root = os.path.join(ctx.tmpdir, "mmap")
+    os.makedirs(root)
+    provenance.load_config(_subjects.provenance_config(os.path.join(root, "provenance")))
+    fn = provenance.provenance(load_kwargs={"mmap_mode": "r"})(mapped_array)
+    base = np.random.default_rng(1).random(mb * (1 << 20) // 8)
+    part = len(base) // 100
+    expected = float(base[:part].sum())
+    _PAYLOAD["array"] = base
+    artifact_id = fn(0).artifact.id
+    npy = os.path.join(root, "array.npy")
+    np.save(npy, base)
+    del base
+    gc.collect()
+
+    def ours() -> float:
+        t0 = time.perf_counter()
+        loaded = provenance.load_proxy(artifact_id)
+        total = float(loaded[:part].sum())
+        took = time.perf_counter() - t0
+        if total != expected or loaded.flags.writeable:
+            raise RuntimeError("provenance mapped a wrong or writable array")
+        return took
+
+    def theirs() -> float:
+        t0 = time.perf_counter()
+        total = float(np.load(npy)[:part].sum())
+        took = time.perf_counter() - t0
+        if total != expected:
+            raise RuntimeError("numpy loaded a wrong array")
+        return took
+
+    samples = alternate(ctx.rounds, {"provenance": ours, "numpy": theirs}, warmup=1)
+    mine = [s * _MS for s in samples["provenance"]]
+    peer = [s * _MS for s in samples["numpy"]]
+    size = f"{mb:,} MB" if mb < 1024 else f"{mb // 1024} GB"
+    return [
+        Row(
+            "array_mmap_part",
+            "numpy.load",
+            Figure(median(mine), "ms", mine),
+            Figure(median(peer), "ms", peer),
+            10.0,
+            ">= 10x their speed",
+            f"sum of the first 1% of a {size} float64 array: provenance.load_proxy(id) of an "
+            "artifact stored with load_kwargs={'mmap_mode': 'r'} (a read-only map of the blob, "
+            "size checked, content verified by provenance verify) against np.load(path) "
+            "(reads it all); both files in the page cache",
+            extra={"mb": mb},
+        )
     ]

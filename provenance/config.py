@@ -41,6 +41,7 @@ from .storage.specs import (
     build_blobstore,
     check_keys,
     entry_type,
+    map_mode,
     original_keys,
     sql_url,
     trusted,
@@ -147,6 +148,7 @@ def _build_repo(
     original_keys(where, entry)
     flags = repo_flags(where, entry, False)
     bound = parse_size(f"{where}.max_stored_input", entry.get("max_stored_input"))
+    maps = map_mode(where, entry)
 
     def store(required: bool) -> Blobstore | None:
         ref = entry.get("store")
@@ -161,7 +163,9 @@ def _build_repo(
         return stores[ref]
 
     if kind == "memory":
-        repo = memory_repo(name, read=flags["read"], write=flags["write"], trusted=trust)
+        repo = memory_repo(
+            name, read=flags["read"], write=flags["write"], trusted=trust, mmap_mode=maps
+        )
         explicit = store(False)
         if explicit is not None:
             repo.blobstore = explicit
@@ -180,7 +184,7 @@ def _build_repo(
         )
         blobstore = store(True)
         assert blobstore is not None
-        repo = Repository(index, blobstore, name=name, trusted=trust, **flags)
+        repo = Repository(index, blobstore, name=name, trusted=trust, mmap_mode=maps, **flags)
         repo.max_stored_input = bound
         return repo
     names = entry.get("repos")

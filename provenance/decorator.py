@@ -44,6 +44,7 @@ from .runinfo import get_run_info
 from .serializers import get_serializer
 from .signature import CallSignature, remove_inputs_fn
 from .storage.observers import artifact_observers, notify
+from .storage.reading import check_map_mode
 from .storage.repos import repo_from_spec
 from .storage.validate import MAX_NAME, check_json, check_tags, check_text
 from .storing import input_summary, store_archive, store_composite, store_value
@@ -165,6 +166,8 @@ class ProvenanceFunction:
         # Stored in JSON columns: refused now, not after the first call has run.
         self.custom_fields = check_json(fields, "custom_fields")
         check_json(self.load_kwargs, "load_kwargs")
+        if self.load_kwargs and "mmap_mode" in self.load_kwargs:  # a map must not write
+            check_map_mode("load_kwargs['mmap_mode']", self.load_kwargs["mmap_mode"])
         check_json(self.dump_kwargs, "dump_kwargs")
         self._input_hash_fn = remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
         self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 import warnings
 from collections.abc import Mapping
@@ -228,9 +229,14 @@ def store_value(
 ) -> Artifact:
     # A composite's members take their own entry of the load/dump kwargs.
     load_kwargs, dump_kwargs = kwargs or (fn.load_kwargs, fn.dump_kwargs)
-    t0 = time.perf_counter()
-    value_id = hash_value(value)
-    hash_duration = time.perf_counter() - t0
+    stores = blob is None and repo.write and not record.get("read_only")
+    beside = _HashBeside(value) if stores and _hashes_beside(value) else None
+    if beside is None:
+        t0 = time.perf_counter()
+        value_id: str | None = hash_value(value)
+        hash_duration = time.perf_counter() - t0
+    else:
+        value_id, hash_duration = None, None
     raw = unwrap(value)
     named = bool(serializer)
     serializer = serializer or serializer_for(raw)
@@ -261,7 +267,17 @@ def store_value(
     # The blob is stored before the row that points to it, so an index
     # row never refers to a missing blob.
     if blob is None:
-        blob, serializer = _store_blob(repo, raw, serializer, named, dump_kwargs, record["repair"])
+        try:
+            blob, serializer = _store_blob(
+                repo, raw, serializer, named, dump_kwargs, record["repair"]
+            )
+        except BaseException:
+            if beside is not None:
+                beside.join()  # the store's error is the one to report
+            raise
+        if beside is not None:
+            value_id, hash_duration = beside.result()
+            row.update(value_id=value_id, hash_duration=hash_duration)
     row.update(
         serializer=serializer, blob_id=blob.blob_id, size=blob.size, value_inline=blob.inline
     )
@@ -283,6 +299,78 @@ def store_value(
                 existing._value = raw
             return existing
     return Artifact(_writer_repo(repo), tuple(row.get(c) for c in COLUMNS), raw)
+
+
+#: A value of numpy or pandas at least this large is hashed in a second thread
+#: while it is written: both release the GIL for the bulk of their work, so
+#: on a free core the value's hash costs no time.
+_BESIDE_BYTES = 32 << 20
+
+
+def _hashes_beside(value: Any) -> bool:
+    """Whether ``value`` is a large array or frame of plain data, safe to hash in a thread.
+
+    Only data whose hashing runs no user code: no object dtype in the values
+    or the index (objects there are hashed by their ``__reduce__``, which must
+    not run while the serializer pickles them).
+    """
+    cls = type(value)
+    module = cls.__module__.partition(".")[0]
+    if module not in ("numpy", "pandas") or cls.__name__ not in ("ndarray", "DataFrame", "Series"):
+        return False
+    try:
+        if cls.__name__ == "ndarray":
+            return not value.dtype.hasobject and value.nbytes >= _BESIDE_BYTES
+        dtypes = [value.index.dtype]
+        dtypes += list(value.dtypes) if cls.__name__ == "DataFrame" else [value.dtype]
+        if not all(_plain(dtype) for dtype in dtypes):
+            return False
+        if cls.__name__ == "DataFrame" and not all(
+            isinstance(label, (str, int, float)) for label in value.columns
+        ):
+            return False
+        size = value.memory_usage(deep=False)
+        return bool((size.sum() if cls.__name__ == "DataFrame" else size) >= _BESIDE_BYTES)
+    except Exception:  # anything odd about it: hash it first, as any value
+        return False
+
+
+def _plain(dtype: Any) -> bool:
+    """A dtype whose values hash without user code (no objects, no object categories)."""
+    if getattr(dtype, "hasobject", False):
+        return False
+    categories = getattr(dtype, "categories", None)
+    return categories is None or not getattr(categories.dtype, "hasobject", False)
+
+
+class _HashBeside:
+    """``hash_value(value)`` in a thread of its own, with the time it took."""
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+        self._out: tuple[str, float] | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="provenance-value-hash")
+        self._thread.daemon = True
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            t0 = time.perf_counter()
+            digest = hash_value(self._value)
+            self._out = (digest, time.perf_counter() - t0)
+        except BaseException as exc:  # re-raised by result(), in the caller's thread
+            self._error = exc
+
+    def join(self) -> None:
+        self._thread.join()
+
+    def result(self) -> tuple[str, float]:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._out is not None
+        return self._out
 
 
 def _put_row(repo: Any, row: Any, edges: Any, tags: Any, replace: bool, code: Any) -> bool:

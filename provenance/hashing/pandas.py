@@ -28,7 +28,7 @@ from .core import (
     _short,
     _Unhashable,
 )
-from .numpy import _array_digest, _d_ndarray
+from .numpy import _array_digest, _d_ndarray, _dtype_digest
 from .scalars import _d_bool, _d_str
 from .strings import _load as _load_strings
 from .strings import object_strings_digest, string_array_digest
@@ -77,7 +77,7 @@ def _pd_values(values: Any) -> bytes:
         fill = False if dt.kind == "b" else 0
         data = _d_ndarray(mask) + _d_ndarray(arr.to_numpy(dtype=dt.numpy_dtype, na_value=fill))
     else:  # strings, periods, intervals, sparse...: element by element, exactly
-        data = _d_ndarray(_np.asarray(arr.to_numpy(dtype=object)))
+        data = _items_digest(arr)
     return _h(b"pandas-values:" + _d_str(str(dt)) + data)
 
 
@@ -91,6 +91,27 @@ def _string_digest(arr: Any) -> bytes | None:
     if pa_type is not None and (str(pa_type) in ("string", "large_string", "string_view")):
         return string_array_digest(arr)
     return None
+
+
+def _items_digest(arr: Any) -> bytes:
+    """``_d_ndarray(arr.to_numpy(dtype=object))`` of a 1-d extension array, a slice at a time.
+
+    The digest of an object array is that of its items' digests joined, and
+    xxh3 streamed over the slices equals xxh3 of the whole, so the id is the
+    same; but only one slice of Python objects (and of their digests) is
+    alive at a time, not one per element of the column.
+    """
+    n = len(arr)
+    hasher = xxhash.xxh3_128()
+    for start in range(0, n, _CHUNK_ITEMS):
+        items = arr[start : start + _CHUNK_ITEMS].to_numpy(dtype=object).tolist()
+        try:
+            hasher.update(b"".join([_get(type(x), _rd)(x) for x in items]))
+        except _Unhashable as exc:
+            _blame(exc, ((f"[{start + i}]", x) for i, x in enumerate(items)))
+            raise
+    body = hasher.digest()
+    return _h(b"ndarray-items:" + _dtype_digest(_np.dtype(object)) + _d_tuple((n,)) + body)
 
 
 def _range_index_values(idx: Any) -> bytes:

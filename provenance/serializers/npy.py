@@ -9,12 +9,19 @@ loading one runs no code: the serializer is *safe*, and its values load from
 repos that are not trusted (an object array stored there fails to load
 instead of unpickling).  numpy is imported only when an array is stored or
 loaded.
+
+Reading goes straight from the file into the array: :func:`_load_from`
+parses the header, allocates the array and fills its memory with
+``readinto``, so the repository can hash the bytes as they arrive and the
+data is touched once.  ``load(filename, mmap_mode="r")`` maps the file
+instead (``maps``: a repo's ``mmap_mode`` setting applies).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import io
+import math
 from typing import Any
 
 from ..errors import MissingDependency, require
@@ -64,6 +71,38 @@ def _load(filename: str, **kwargs: Any) -> Any:
     return _numpy().load(filename, **kwargs)
 
 
+def _load_from(fileobj: Any) -> Any:
+    """Read an array from ``fileobj`` (positioned at the magic string) into new memory.
+
+    The bytes np.save wrote, parsed as ``numpy.load`` does (without pickle),
+    but the data goes from the file into the array with one ``readinto``.
+
+    Raises
+    ------
+    ValueError
+        If the file is not npy, holds objects, or ends before the data does.
+    """
+    np = _numpy()
+    fmt = np.lib.format
+    version = fmt.read_magic(fileobj)
+    if version == (1, 0):
+        shape, fortran_order, dtype = fmt.read_array_header_1_0(fileobj)
+    elif version == (2, 0):
+        shape, fortran_order, dtype = fmt.read_array_header_2_0(fileobj)
+    else:  # 3.0 exists for utf-8 field names, which no stored dtype has
+        raise ValueError(f"unsupported npy format version {version}")
+    if dtype.hasobject:
+        raise ValueError("the npy data holds objects, which are not loaded without pickle")
+    flat = np.empty(math.prod(shape), dtype=dtype)
+    expected = flat.nbytes
+    got = fileobj.readinto(flat.view(np.uint8)) if expected else 0
+    if got != expected:
+        raise ValueError(f"the npy data is truncated: {got} of {expected} bytes")
+    if fortran_order:
+        return flat.reshape(shape[::-1]).transpose()
+    return flat.reshape(shape)
+
+
 def _loads(data: bytes) -> Any:
     return _numpy().load(io.BytesIO(data), allow_pickle=False)
 
@@ -87,4 +126,6 @@ register_serializer(
     accepts=_accepts,
     requires=_requires,
     safe=True,
+    load_from=_load_from,
+    maps=True,
 )

@@ -26,6 +26,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import json
+import os
 import threading
 import warnings
 from typing import Any
@@ -94,7 +95,31 @@ def _df_load(filename: str, **kwargs: Any) -> Any:
 
 
 def _df_loads(data: bytes) -> Any:
-    return _df_load(io.BytesIO(data))  # type: ignore[arg-type]
+    _pandas()  # names the extra to install if pyarrow is missing
+    import pyarrow as pa
+
+    # A pyarrow buffer over the bytes, not a BytesIO: pyarrow reads its
+    # pages in place instead of copying each through a Python call.
+    return _df_load(pa.BufferReader(data))
+
+
+def _df_load_from(fileobj: Any) -> Any:
+    # Parquet's footer is at the end, so it is not parsed as it streams:
+    # the file is read once into a buffer of pyarrow's pool (whose pages
+    # are reused from one load to the next), hashed on the way, and decoded
+    # in place, which beats pyarrow reading the file by name.
+    _pandas()
+    import pyarrow as pa
+
+    try:
+        size = os.fstat(fileobj.fileno()).st_size
+    except (AttributeError, OSError):  # no descriptor: read it as bytes
+        return _df_loads(fileobj.read())
+    buffer = pa.allocate_buffer(size)
+    got = fileobj.readinto(memoryview(buffer))
+    if got != size:
+        raise ValueError(f"the parquet file is truncated: {got} of {size} bytes read")
+    return _df_load(pa.BufferReader(buffer))
 
 
 def _df_accepts(value: Any) -> bool:
@@ -139,6 +164,10 @@ def _series_load(filename: str, **kwargs: Any) -> Any:
 
 def _series_loads(data: bytes) -> Any:
     return _as_series(_df_loads(data))
+
+
+def _series_load_from(fileobj: Any) -> Any:
+    return _as_series(_df_load_from(fileobj))
 
 
 def _series_accepts(value: Any) -> bool:
@@ -246,6 +275,7 @@ register_serializer(
     accepts=_df_accepts,
     requires=_requires,
     safe=True,
+    load_from=_df_load_from,
 )
 register_serializer(
     "pd_series_parquet",
@@ -258,4 +288,5 @@ register_serializer(
     accepts=_series_accepts,
     requires=_requires,
     safe=True,
+    load_from=_series_load_from,
 )

@@ -82,6 +82,18 @@ class Serializer:
         that is not trusted (``trusted: false``), and there without load
         kwargs (the artifact records them, so whoever wrote it chose them).
         False unless declared.
+    load_from : callable, optional
+        ``load_from(fileobj)``: the same as ``load`` (without load kwargs)
+        from a binary file object read front to back with ``read`` and
+        ``readinto``, never ``seek``.  The repository hands it a reader that
+        hashes what passes, so a value is verified while it is read, in
+        one pass; it must read whole buffers with ``readinto`` (straight
+        into the value's memory) where it can, and raise if the file ends
+        early.
+    maps : bool
+        Whether ``load(filename, mmap_mode=...)`` maps the file instead of
+        reading it (``numpy.load``'s meaning).  A repo's ``mmap_mode``
+        setting applies to the values of such serializers.
     """
 
     name: str
@@ -94,6 +106,8 @@ class Serializer:
     accepts: Callable[[Any], bool] | None = None
     requires: Callable[[], None] | None = None
     safe: bool = False
+    load_from: Callable[[Any], Any] | None = None
+    maps: bool = False
 
     def check(self) -> None:
         """Raise :class:`~provenance.MissingDependency` if this serializer cannot run here.
@@ -122,6 +136,8 @@ def register_serializer(
     accepts: Callable[[Any], bool] | None = None,
     requires: Callable[[], None] | None = None,
     safe: bool = False,
+    load_from: Callable[[Any], Any] | None = None,
+    maps: bool = False,
 ) -> Serializer:
     """Register a serializer under ``name`` (replacing one of the same name).
 
@@ -152,6 +168,11 @@ def register_serializer(
         hold (see :class:`Serializer`); values of a safe serializer load from
         repos that are not trusted.  Default False: a pickle-based format
         must keep it.
+    load_from : callable, optional
+        ``load_from(fileobj)`` equivalent to ``load`` from a file object
+        read front to back; see :class:`Serializer`.
+    maps : bool
+        Whether ``load`` takes ``mmap_mode`` (see :class:`Serializer`).
 
     Returns
     -------
@@ -168,8 +189,9 @@ def register_serializer(
                 f"serializer {name!r}: classes must be types or dotted names, got {cls!r}"
             )
     serializer = Serializer(
-        name, dump, load, content_type, listed, loads, dump_to, accepts, requires, bool(safe)
-    )
+        name, dump, load, content_type, listed, loads, dump_to, accepts, requires, bool(safe),
+        load_from, bool(maps),
+    )  # fmt: skip
     with _lock:
         _registry.pop(name, None)  # a replacement counts as registered last
         _registry[name] = serializer

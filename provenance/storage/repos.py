@@ -26,7 +26,7 @@ from ..errors import (
     PermissionDenied,
     StorageFull,
 )
-from ..hashing import hash_bytes, hash_file
+from ..hashing import hash_bytes
 from ..serializers import get_serializer
 from .archived import ArchivedFile
 from .artifact import Artifact
@@ -35,8 +35,9 @@ from .ids import check_id
 from .index import COLUMNS, SqlIndex
 from .original_api import OriginalRepositoryMethods, artifact_id_of
 from .proxies import composite_value
+from .reading import check_map_mode, deserialize
 from .specs import build_blobstore
-from .spill import StoredValue, read_small, serialize, temp_copy, verify_blob
+from .spill import StoredValue, serialize
 from .trust import check_value
 
 __all__ = ["ChainedRepository", "Repository", "artifact_from_spec", "memory_repo",
@@ -72,6 +73,11 @@ class Repository(OriginalRepositoryMethods):
         safe serializers (``json``, ``npy``, parquet), archived files and
         composites load, and the rest raise
         :class:`~provenance.UntrustedValue` (see :mod:`.trust`).
+    mmap_mode : {None, "r", "c"}
+        Map the values of serializers that can (``npy``) from a blobstore on
+        local disk instead of reading them, unless the artifact records its
+        own ``mmap_mode`` load kwarg; a mapped value is checked for size
+        only (see :mod:`.reading`).
 
     Raises
     ------
@@ -96,6 +102,7 @@ class Repository(OriginalRepositoryMethods):
         write: bool = True,
         delete: bool = False,
         trusted: bool = True,
+        mmap_mode: str | None = None,
     ) -> None:
         self.index = index
         self.blobstore = blobstore
@@ -104,6 +111,7 @@ class Repository(OriginalRepositoryMethods):
         self._write_flag = bool(write)
         self.delete_allowed = bool(delete)
         self.trusted = bool(trusted)
+        self.mmap_mode = check_map_mode("mmap_mode", mmap_mode)
         if index.empty_file is not None:
             self._check_empty_index(index.empty_file)
 
@@ -155,6 +163,7 @@ class Repository(OriginalRepositoryMethods):
             "delete": self.delete_allowed,
             "trusted": self.trusted,
             "max_stored_input": self.max_stored_input,
+            "mmap_mode": self.mmap_mode,
         }
 
     def shareable_spec(self) -> dict[str, Any] | None:
@@ -293,26 +302,10 @@ class Repository(OriginalRepositoryMethods):
     def _deserialize(self, artifact: Artifact, blob_id: str) -> Any:
         serializer = get_serializer(artifact.serializer)
         check_value(self, artifact, serializer)
-        load_kwargs = artifact.load_kwargs or {}
-        digest = blob_id.split(".", 1)[0]
         inline = artifact._row[_VALUE_INLINE]
-        if inline is not None:
-            inline = bytes(inline)
-            verify_blob(hash_bytes(inline), digest, artifact)
-            if serializer.loads is not None and not load_kwargs:
-                return serializer.loads(inline)
-            with temp_copy(inline) as local:
-                return serializer.load(local, **load_kwargs)
+        data = None if inline is None else bytes(inline)
         try:
-            path = self.blobstore.local_path(blob_id)
-            if path is not None and serializer.loads is not None and not load_kwargs:
-                data = read_small(path)
-                if data is not None:
-                    verify_blob(hash_bytes(data), digest, artifact)
-                    return serializer.loads(data)
-            with self.blobstore.open_local(blob_id) as local:
-                verify_blob(hash_file(local), digest, artifact)
-                return serializer.load(local, **load_kwargs)
+            return deserialize(self, artifact, serializer, data)
         except FileNotFoundError:
             raise BlobNotFound(
                 f"the value of artifact {artifact.id} ({artifact.name}) is missing: "
@@ -566,7 +559,12 @@ class ChainedRepository(OriginalRepositoryMethods):
 
 
 def memory_repo(
-    name: str | None = None, *, read: bool = True, write: bool = True, trusted: bool = True
+    name: str | None = None,
+    *,
+    read: bool = True,
+    write: bool = True,
+    trusted: bool = True,
+    mmap_mode: str | None = None,
 ) -> Repository:
     """A repository that lives in this process's memory (tests, notebooks)."""
     return Repository(
@@ -577,6 +575,7 @@ def memory_repo(
         write=write,
         delete=True,
         trusted=trusted,
+        mmap_mode=mmap_mode,
     )
 
 
@@ -640,6 +639,7 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
         write=spec.get("write", True),
         delete=spec.get("delete", False),
         trusted=spec.get("trusted", True),
+        mmap_mode=spec.get("mmap_mode"),
     )
     repo.max_stored_input = spec.get("max_stored_input")
     return repo

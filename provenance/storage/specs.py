@@ -20,6 +20,7 @@ from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
 from .blobstores.disk import check_mode
 from .blobstores.fsspec import FsspecStore
 from .blobstores.s3 import S3Store
+from .reading import check_map_mode
 
 __all__ = [
     "BLOBSTORE_KEYS",
@@ -31,6 +32,7 @@ __all__ = [
     "ORIGINAL_REPO_KEYS",
     "entry_type",
     "flags",
+    "map_mode",
     "original_keys",
     "sql_url",
     "trusted",
@@ -75,8 +77,9 @@ REPO_KEYS: dict[str, set[str]] = {
         "engine_kwargs",
         "trusted",
         "max_stored_input",
+        "mmap_mode",
     },
-    "memory": {"store", "trusted", "max_stored_input"},
+    "memory": {"store", "trusted", "max_stored_input", "mmap_mode"},
     # No "trusted": a chain's values are read from its members, whose own
     # setting decides (see trusted()).
     "chained": {"repos"},
@@ -118,6 +121,11 @@ def trusted(where: str, entry: Mapping[str, Any], kind: str) -> bool:
     if not isinstance(value, bool):
         raise ConfigError(f"'{where}.trusted' must be true or false, got {value!r}")
     return value
+
+
+def map_mode(where: str, entry: Mapping[str, Any]) -> str | None:
+    """An entry's ``mmap_mode`` setting (default none): ``"r"`` or ``"c"`` maps npy values."""
+    return check_map_mode(f"'{where}.mmap_mode'", entry.get("mmap_mode"), ConfigError)
 
 
 def check_keys(where: str, entry: Mapping[str, Any], allowed: set[str]) -> None:
