@@ -371,6 +371,7 @@ def machine_info() -> dict[str, Any]:
                 "joblib",
                 "cachier",
                 "diskcache",
+                "metaflow",
                 "numpy",
                 "pandas",
                 "SQLAlchemy",
