@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -97,3 +100,18 @@ def disk_repo(tmp_path: Any) -> Any:
     """The default repo as SQLite + disk."""
     cfg = p.load_config(sqlite_config(str(tmp_path / "repo")))
     return cfg.repos[cfg.default_repo]
+
+
+#: The script a test runs as a separate writer process (``worker_script.py``).
+WORKER_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "worker_script.py")
+
+
+def spawn_worker(config: dict[str, Any], *args: str, cwd: Any) -> subprocess.Popen[str]:
+    """Start ``worker_script.py`` with ``config`` (as JSON) and ``args``, output piped."""
+    return subprocess.Popen(
+        [sys.executable, WORKER_SCRIPT, json.dumps(config), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )

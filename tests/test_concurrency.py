@@ -11,20 +11,15 @@ import json
 import os
 import random
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import postgres_config, sqlite_config
+from conftest import postgres_config, spawn_worker, sqlite_config
 
 import provenance as p
 from provenance.hashing import hash_bytes
-
-SCRIPT = str(Path(__file__).resolve().parent / "worker_script.py")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -33,16 +28,6 @@ def shared_config(request: pytest.FixtureRequest, tmp_path: Any) -> dict[str, An
     if request.param == "sqlite":
         return sqlite_config(str(tmp_path / "shared"))
     return postgres_config(request.getfixturevalue("postgres_url"), str(tmp_path / "shared"))
-
-
-def spawn(config: dict[str, Any], *args: str, cwd: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, SCRIPT, json.dumps(config), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-    )
 
 
 def test_threads_racing_on_one_call(disk_repo: Any) -> None:
@@ -79,7 +64,7 @@ def test_eight_processes_racing_on_one_call(
     shared_config: dict[str, Any], tmp_path: Any, round_: int
 ) -> None:
     start = time.time() + 2.5
-    procs = [spawn(shared_config, "race", str(start), cwd=tmp_path) for _ in range(8)]
+    procs = [spawn_worker(shared_config, "race", str(start), cwd=tmp_path) for _ in range(8)]
     outs = [proc.communicate(timeout=120) for proc in procs]
     for proc, (_out, err) in zip(procs, outs):
         assert proc.returncode == 0, err
@@ -112,7 +97,7 @@ def test_two_processes_promoting_the_same_artifact(
     top = combined(*[base(i) for i in range(10)])
     start = time.time() + 2.0
     procs = [
-        spawn(config, "promote", top.artifact.id, "target", str(start), cwd=tmp_path)
+        spawn_worker(config, "promote", top.artifact.id, "target", str(start), cwd=tmp_path)
         for _ in range(2)
     ]
     for proc in procs:
@@ -132,7 +117,7 @@ def test_writers_killed_at_random_moments_leave_a_consistent_repo(
     rng = random.Random(1234)
     kills = 0
     for _ in range(20):
-        proc = spawn(shared_config, "write", "1000000", cwd=tmp_path)
+        proc = spawn_worker(shared_config, "write", "1000000", cwd=tmp_path)
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready"  # started and writing
         time.sleep(rng.uniform(0.0, 0.5))
@@ -153,7 +138,7 @@ def test_writers_killed_at_random_moments_leave_a_consistent_repo(
     # speed (a loaded machine finished 18 in one run): some must have.
     assert written > 0
     # The next run finds what was stored, computes what was not, and finishes.
-    proc = spawn(shared_config, "write", str(written + 50), cwd=tmp_path)
+    proc = spawn_worker(shared_config, "write", str(written + 50), cwd=tmp_path)
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0, err
     assert repo.index.count() >= written + 50

@@ -2,26 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from conftest import sqlite_config
+from conftest import spawn_worker, sqlite_config
 
 import provenance as p
 from provenance.errors import ConfigError, CorruptBlob, UntrustedValue
 from provenance.storage.index import COLUMNS
 from provenance.storage.inputs import dumps_inputs
 from provenance.storage.stored_inputs import InputNotStored, input_key, parse_size
-
-SCRIPT = str(Path(__file__).resolve().parents[1] / "worker_script.py")
 
 
 @p.provenance()
@@ -176,20 +170,12 @@ def test_records_with_inputs_pickled_the_old_way_still_load(disk_repo: Any) -> N
     assert reloaded.value == scaled_sum(a, 4)  # still a hit
 
 
-def _spawn(config: dict[str, Any], *args: str, cwd: Any) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, SCRIPT, json.dumps(config), *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-    )
-
-
 def test_processes_storing_the_same_input_at_once_share_one_whole_blob(tmp_path: Any) -> None:
     config = sqlite_config(str(tmp_path / "shared"))
     start = time.time() + 3.0
-    procs = [_spawn(config, "big_input", str(start), str(k), "16", cwd=tmp_path) for k in (1, 2, 3)]
+    procs = [
+        spawn_worker(config, "big_input", str(start), str(k), "16", cwd=tmp_path) for k in (1, 2, 3)
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
@@ -205,7 +191,7 @@ def test_processes_storing_the_same_input_at_once_share_one_whole_blob(tmp_path:
 def test_a_writer_killed_while_storing_an_input_leaves_no_partial_blob(tmp_path: Any) -> None:
     config = sqlite_config(str(tmp_path / "shared"))
     repo = p.load_config(config).repos["local"]
-    proc = _spawn(config, "big_input", "0", "1", "200", cwd=tmp_path)
+    proc = spawn_worker(config, "big_input", "0", "1", "200", cwd=tmp_path)
     assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
     deadline = time.time() + 60
     while not repo.blobstore.staging() and proc.poll() is None and time.time() < deadline:
