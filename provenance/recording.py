@@ -123,13 +123,14 @@ def start_run(
 # -- the recorder ------------------------------------------------------------------
 
 # A pending task: (repo, run or None for the implicit run, step, artifact id,
-# cached, successful, exception, params, started, finished, hits, number)
-# with times as time.time() floats; ``hits`` calls counted in it, and
-# ``number`` the task number of the row of this process the hits are added
-# to (None: a new row).
+# cached, successful, exception, params, started, finished, hits, row) with
+# times as time.time() floats; ``hits`` calls counted in it, and ``row`` the
+# (run, task number) of the row this process wrote that the hits are added to
+# (None: a new row).
 _Pending = tuple[
-    Any, "RunRef | None", str, "str | None", bool, bool, Any, Any, float, float, int, "int | None"
-]
+    Any, "RunRef | None", str, "str | None", bool, bool, Any, Any, float, float, int,
+    "tuple[RunRef, int] | None",
+]  # fmt: skip
 #: What identifies the cache hits counted in one task row.
 _HitKey = tuple[Any, "RunRef | None", str, "str | None"]
 
@@ -326,11 +327,10 @@ def flush() -> None:
         with _hits_lock:
             hits, _hits = _hits, {}
         for (writer, run, step, artifact_id), (started, finished, count) in hits.items():
-            row = _counted.get((writer, run, step, artifact_id))
             entries.append(
                 (
                     writer, run, step, artifact_id, True, True, None, None, started, finished,
-                    count, None if row is None else row[1],
+                    count, _counted.get((writer, run, step, artifact_id)),
                 )
             )  # fmt: skip
         if hits:
@@ -501,9 +501,8 @@ def _write(group: list[_Pending]) -> None:
     rows = []
     for entry in group:
         writer, run, step, artifact_id, cached, ok, error, params, started, finished = entry[:10]
-        hits, number = entry[10:]
+        hits, counted = entry[10:]
         ref = run or _implicit_run(target)
-        counted = _counted.get((writer, run, step, artifact_id)) if number is not None else None
         refs.append(ref)
         rows.append(
             {
@@ -517,8 +516,9 @@ def _write(group: list[_Pending]) -> None:
                 "hits": hits,
                 "started_at": datetime.fromtimestamp(started, timezone.utc),
                 "finished_at": datetime.fromtimestamp(finished, timezone.utc),
-                # Added to the row written before, if it is this run's.
-                "task_number": number if counted is not None and counted[0] is ref else None,
+                # Added to the row written before, if it is this run's (the
+                # implicit run may have ended and another begun since).
+                "task_number": counted[1] if counted is not None and counted[0] is ref else None,
             }
         )
     write_tasks(index, refs, rows)
