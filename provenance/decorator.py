@@ -344,6 +344,7 @@ class ProvenanceFunction:
 
         use_cache = _config.settings.use_cache if self.use_cache is None else self.use_cache
         read_only = _config.settings.read_only if self.read_only is None else self.read_only
+        record_task = not read_only and _config.settings.record_tasks  # a task of the run
         replace = not use_cache
         repair = False
         if use_cache and repo.read:
@@ -364,7 +365,7 @@ class ProvenanceFunction:
                     notify(artifact)
                     if self.version_given and not self._code_warned:
                         warn_if_code_changed(self, artifact)
-                    if not read_only and _config.settings.record_tasks:
+                    if record_task:
                         _runs.record(repo, self.step, artifact_id, cached=True, started=began)
                     return proxy
 
@@ -374,7 +375,7 @@ class ProvenanceFunction:
                 input_id_duration, replace, repair, read_only,
             )  # fmt: skip
         except BaseException as exc:
-            if read_only or not _config.settings.record_tasks:
+            if not record_task:
                 raise
             # A call that raised is a failed task of the run; its arguments
             # are kept since there is no artifact to hold them.
@@ -383,7 +384,7 @@ class ProvenanceFunction:
                 repo, self.step, None, cached=False, started=began, exception=exc, params=params
             )
             raise
-        if not read_only and _config.settings.record_tasks:
+        if record_task:
             _runs.record(repo, self.step, made, cached=False, started=began)
         return result
 
