@@ -65,6 +65,7 @@ SPLIT = {
     "provenance.storage.original_repos": "provenance.repos",
     "provenance.storage.index.engine": "provenance.index",
     "provenance.storage.index.rows": "provenance.index",
+    "provenance.storage.index.sql": "provenance.index",
     "provenance.serializers.registry": "provenance.serializers",
     "provenance.recording": "provenance.runs",
     "provenance.runnames": "provenance.runs",
@@ -102,6 +103,7 @@ SPLIT_NAMES: dict[str, frozenset[str]] = {
     ),
     "provenance.storage.index.engine": frozenset(),
     "provenance.storage.index.rows": frozenset({"decode_datetime", "decode_json"}),
+    "provenance.storage.index.sql": frozenset({"SqlIndex"}),
     "provenance.serializers.registry": frozenset(
         {
             "Serializer", "available_serializers", "get_serializer", "register_serializer",

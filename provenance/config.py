@@ -33,7 +33,7 @@ from typing import Any
 
 from .errors import ConfigError, RepoNotFound
 from .storage.blobstores import Blobstore
-from .storage.index import SqlIndex
+from .storage.index import open_index
 from .storage.repos import ChainedRepository, Repository, memory_repo, remember_repo
 from .storage.specs import (
     ORIGINAL_REPO_KEYS,
@@ -173,7 +173,7 @@ def _build_repo(
         return repo
     if kind == "sql":
         db = sql_url(where, entry.get("db"), str(entry["type"]))
-        index = SqlIndex(
+        index = open_index(
             db,
             schema=entry.get("schema"),
             create_db=bool(entry.get("create_db", True)),

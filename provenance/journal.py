@@ -24,16 +24,15 @@ import json
 import logging
 import os
 import time
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from typing import Any, TypeVar
 
-from sqlalchemy import select
-
 from .config import provenance_home
 from .errors import IndexUnavailable
-from .storage.models import RunRow, TaskRow
+from .storage.index import SqliteFileIndex
 from .storage.runs import RunRef, create_run, finish_run, write_tasks
 
 try:
@@ -152,6 +151,10 @@ def forget(index: Any) -> None:
 
 def identity(index: Any) -> str | None:
     """What names ``index`` across processes, or ``None`` for an in-memory index."""
+    if isinstance(index, SqliteFileIndex):
+        # As the full index's URL renders (a test pins the two equal), without
+        # building it: the light index serves processes that only record.
+        return f"sqlite:///{urllib.parse.quote(index.path, safe=' +/')}#"
     url = index.url
     if url.get_backend_name() == "sqlite":
         if url.database in (None, "", ":memory:"):
@@ -318,6 +321,11 @@ def _resolve(index: Any, run: dict[str, Any], made: dict[str, RunRef]) -> RunRef
     key = run.get("key") or str(run.get("id"))
     if key in made:
         return made[key]
+    # SQLAlchemy only here: a journal is replayed after an outage, not on every run.
+    from sqlalchemy import select
+
+    from .storage.models import RunRow
+
     runs = RunRow.__table__
     with index._connect() as conn:
         if run.get("id") is not None:
@@ -360,6 +368,10 @@ def implicit_run(index: Any, desc: dict[str, Any]) -> RunRef:
 
 
 def _replay_lines(index: Any, lines: list[dict[str, Any]]) -> int:
+    from sqlalchemy import select
+
+    from .storage.models import TaskRow
+
     made: dict[str, RunRef] = {}
     tasks = TaskRow.__table__
     written = 0

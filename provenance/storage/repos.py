@@ -14,7 +14,7 @@ import pickle
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import (
     ArtifactNotFound,
@@ -32,13 +32,16 @@ from .archived import ArchivedFile
 from .artifact import Artifact
 from .blobstores import Blobstore, MemoryStore
 from .ids import check_id
-from .index import COLUMNS, SqlIndex
+from .index import COLUMNS, SqliteFileIndex, open_index
 from .original_api import OriginalRepositoryMethods, artifact_id_of
 from .proxies import composite_value
 from .reading import check_map_mode, deserialize
 from .specs import build_blobstore
 from .spill import StoredValue, serialize
 from .trust import check_value
+
+if TYPE_CHECKING:
+    from .index.sql import SqlIndex
 
 __all__ = ["ChainedRepository", "Repository", "artifact_from_spec", "memory_repo",
            "remember_repo", "repo_from_spec"]  # fmt: skip
@@ -53,7 +56,7 @@ class Repository(OriginalRepositoryMethods):
 
     Parameters
     ----------
-    index : SqlIndex
+    index : SqlIndex or SqliteFileIndex
         Where artifact metadata, lineage and tags are recorded.
     blobstore : Blobstore
         Where serialized values live.
@@ -94,7 +97,7 @@ class Repository(OriginalRepositoryMethods):
 
     def __init__(
         self,
-        index: SqlIndex,
+        index: SqlIndex | SqliteFileIndex,
         blobstore: Blobstore,
         *,
         name: str | None = None,
@@ -154,7 +157,7 @@ class Repository(OriginalRepositoryMethods):
         """A config dict that rebuilds this repo in another process."""
         return {
             "type": "sql",
-            "db": self.index.url.render_as_string(hide_password=False),
+            "db": self.index.db,
             "schema": self.index.schema,
             "engine_kwargs": self.index.engine_kwargs or None,
             "store": self.blobstore.spec(),
@@ -567,6 +570,8 @@ def memory_repo(
     mmap_mode: str | None = None,
 ) -> Repository:
     """A repository that lives in this process's memory (tests, notebooks)."""
+    from .index.sql import SqlIndex  # an in-memory database: only SqlIndex has one
+
     return Repository(
         SqlIndex("sqlite://"),
         MemoryStore(),
@@ -626,7 +631,7 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
         )
     store_spec = dict(spec.pop("store"))
     store = build_blobstore("store", store_spec, {})
-    index = SqlIndex(
+    index = open_index(
         spec["db"],
         schema=spec.get("schema"),
         engine_kwargs=spec.get("engine_kwargs"),

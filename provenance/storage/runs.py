@@ -1,46 +1,45 @@
-"""Runs and tasks in the index: starting and finishing runs, numbering and inserting tasks, tags.
+"""Runs and tasks in the index: starting and finishing runs, numbering and inserting tasks.
 
 The SQL side of run recording.  :mod:`provenance.recording` decides when
 and what to write (a background writer, in batches); this module writes it,
 retrying the conflicts two writers can meet (the same next number, SQLite's
 write lock) and nothing else.
+
+The statements go straight to the database driver, through the index's
+:meth:`dbapi_transaction`, in SQL that SQLite and PostgreSQL both run: the
+process that only hits its cache and records it (the commonest one) then
+never imports SQLAlchemy, on the light SQLite index
+(:class:`~provenance.storage.index.light.SqliteFileIndex`) as on the full
+one.  The tags of runs, written by the client view, are :mod:`.run_tags`'.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import time
 import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, insert, select, update
-from sqlalchemy.exc import DBAPIError, IntegrityError
-
-from ..errors import MetaflowTaggingError
-from .models import RunRow, RunTag, TaskRow
+from ..errors import ProvenanceError
+from .index.layout import sqlite_time
 
 __all__ = [
     "RunRef",
     "create_run",
     "finish_run",
-    "insert_tasks",
     "next_numbers",
-    "read_tags",
     "refusal",
-    "replace_tags",
     "retrying",
     "transient",
     "write_tasks",
 ]
 
 logger = logging.getLogger("provenance.runs")
-
-_runs: Table = RunRow.__table__
-_run_tags: Table = RunTag.__table__
-_tasks: Table = TaskRow.__table__
 
 
 @dataclass(eq=False)  # compared (and hashed) by identity
@@ -59,9 +58,16 @@ class RunRef:
         return f"{self.flow}/{self.number}"
 
 
-def transient(exc: DBAPIError) -> bool:
-    text = str(exc.orig).lower()
-    if isinstance(exc, IntegrityError):
+def transient(exc: BaseException) -> bool:
+    """Whether a write that failed with ``exc`` may succeed if tried again.
+
+    ``exc`` is the driver's exception, or SQLAlchemy's wrapper of it.
+    """
+    if isinstance(exc, ProvenanceError):
+        return False  # a damaged, full or unreachable index: said once, not retried
+    orig = getattr(exc, "orig", None) or exc
+    text = str(orig).lower()
+    if any(c.__name__ == "IntegrityError" for c in type(orig).__mro__):
         # A race for the next run or task number; other violations (a
         # missing run: foreign key) will not go away by trying again.
         return "unique" in text or "duplicate key" in text
@@ -75,7 +81,8 @@ def refusal(exc: BaseException) -> str:
     return f"{type(cause).__name__}: {text[0] if text else ''}"
 
 
-def retrying(what: str, fn: Any) -> Any:
+def retrying(what: str, fn: Callable[[], Any]) -> Any:
+    """``fn()``, tried again (with a growing pause) while it fails :func:`transient`-ly."""
     # Two writers can pick the same next run or task number (PostgreSQL), or
     # find SQLite's write lock taken by a reader turned writer: the loser's
     # transaction rolled back and is simply tried again.
@@ -83,13 +90,81 @@ def retrying(what: str, fn: Any) -> Any:
     for attempt in range(20):
         try:
             return fn()
-        except DBAPIError as exc:
+        except Exception as exc:
             if attempt == 19 or not transient(exc):
                 raise
-            logger.debug("retrying %s after %s", what, exc.orig)
+            logger.debug("retrying %s after %s", what, refusal(exc))
             time.sleep(delay)
             delay = min(delay * 2, 0.2)
     raise AssertionError("unreachable")
+
+
+class _Sql:
+    """The statements of this module for one index: its placeholders and its values.
+
+    Written once, with ``?`` placeholders, in SQL both databases run
+    (``RETURNING`` included: SQLite has it since 3.35); PostgreSQL's
+    drivers take ``%s``, and its JSON columns a cast.  SQLite keeps
+    timestamps as naive UTC text and JSON as text, as SQLAlchemy writes
+    them; PostgreSQL takes aware datetimes.
+    """
+
+    def __init__(self, dialect: str) -> None:
+        self.sqlite = dialect == "sqlite"
+        mark, json_mark = ("?", "?") if self.sqlite else ("%s", "CAST(%s AS JSONB)")
+
+        def sql(text: str) -> str:
+            return text.replace("?j", json_mark).replace("?", mark)
+
+        self.new_run = sql(
+            'INSERT INTO runs (flow, run_number, "user", status, implicit, created_at, '
+            "finished_at, info) VALUES (?, (SELECT COALESCE(MAX(run_number), 0) + 1 "
+            "FROM runs WHERE flow = ?), ?, 'running', ?, ?, NULL, ?j) RETURNING id, run_number"
+        )
+        self.new_tag = sql("INSERT INTO run_tags (run_id, tag, system) VALUES (?, ?, ?)")
+        self.finish = sql("UPDATE runs SET status = ?, finished_at = ? WHERE id = ?")
+        self.add_hits = sql(
+            "UPDATE tasks SET hits = hits + ?, finished_at = ? "
+            "WHERE run_id = ? AND step = ? AND task_number = ?"
+        )
+        self.find_task = sql(
+            "SELECT id FROM tasks WHERE run_id = ? AND step = ? AND task_number = ?"
+        )
+        self.last_number = sql("SELECT MAX(task_number) FROM tasks WHERE run_id = ? AND step = ?")
+        self.new_task = sql(
+            f"INSERT INTO tasks ({', '.join(_TASK_FIELDS)}) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?j, ?j, ?, ?, ?)"
+        )
+
+    def time(self, value: datetime | None) -> Any:
+        return sqlite_time(value) if self.sqlite else value
+
+    @staticmethod
+    def json(value: Any) -> str | None:
+        return None if value is None else json.dumps(value)
+
+    def task(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return (
+            row["run_id"], row["step"], row["task_number"], row["artifact_id"],
+            bool(row["cached"]), bool(row["successful"]), self.json(row["exception"]),
+            self.json(row["params"]), row["hits"], self.time(row["started_at"]),
+            self.time(row["finished_at"]),
+        )  # fmt: skip
+
+
+_TASK_FIELDS = (
+    "run_id", "step", "task_number", "artifact_id", "cached", "successful", "exception",
+    "params", "hits", "started_at", "finished_at",
+)  # fmt: skip
+_statements: dict[str, _Sql] = {}
+
+
+def _sql(index: Any) -> _Sql:
+    name = index.dialect_name
+    found = _statements.get(name)
+    if found is None:
+        found = _statements[name] = _Sql(name)
+    return found
 
 
 def create_run(
@@ -104,34 +179,22 @@ def create_run(
     info: Any,
 ) -> RunRef:
     """Insert a run of ``flow`` with the next run number, its system and user tags."""
+    sql = _sql(index)
 
     def attempt() -> RunRef:
-        with index._begin() as conn:
+        with index.dbapi_transaction() as conn:
+            cur = conn.cursor()
             # The number is taken in the statement that inserts the row, so
             # that on SQLite the write lock is held from the first read.
-            next_number = (
-                select(func.coalesce(func.max(_runs.c.run_number), 0) + 1)
-                .where(_runs.c.flow == flow)
-                .scalar_subquery()
-            )
-            row = conn.execute(
-                insert(_runs)
-                .values(
-                    flow=flow,
-                    run_number=next_number,
-                    user=user,
-                    status="running",
-                    implicit=implicit,
-                    created_at=created_at,
-                    finished_at=None,
-                    info=info,
-                )
-                .returning(_runs.c.id, _runs.c.run_number)
-            ).one()
+            cur.execute(sql.new_run, (flow, flow, user, bool(implicit), sql.time(created_at),
+                                      sql.json(info)))  # fmt: skip
+            row = cur.fetchone()
             run_id, number = int(row[0]), int(row[1])
-            rows = [{"run_id": run_id, "tag": t, "system": True} for t in system]
-            rows += [{"run_id": run_id, "tag": t, "system": False} for t in tags if t not in system]
-            conn.execute(insert(_run_tags), rows)
+            rows = [(run_id, t, True) for t in system]
+            rows += [(run_id, t, False) for t in tags if t not in system]
+            if rows:
+                cur.executemany(sql.new_tag, rows)
+            cur.close()
         return RunRef(index, run_id, flow, number, implicit)
 
     return retrying(f"starting a run of {flow}", attempt)
@@ -139,12 +202,11 @@ def create_run(
 
 def finish_run(ref: RunRef, status: str) -> None:
     """Mark a run finished with ``status`` (``successful`` or ``failed``)."""
-    with ref.index._begin() as conn:
-        conn.execute(
-            update(_runs)
-            .where(_runs.c.id == ref.id)
-            .values(status=status, finished_at=datetime.now(timezone.utc))
-        )
+    sql = _sql(ref.index)
+    with ref.index.dbapi_transaction() as conn:
+        cur = conn.cursor()
+        cur.execute(sql.finish, (status, sql.time(datetime.now(timezone.utc)), ref.id))
+        cur.close()
 
 
 #: The next task number of each step of the runs this process writes to.
@@ -160,29 +222,27 @@ def write_tasks(index: Any, refs: list[RunRef], rows: list[dict[str, Any]]) -> N
     written before: its ``hits`` are added to that row, whose end becomes
     this row's.  If that row is gone, it is inserted as a new task.
     """
+    sql = _sql(index)
     adds = [row for row in rows if row.get("task_number") is not None]
     fresh = [(ref, row) for ref, row in zip(refs, rows) if row.get("task_number") is None]
-
     targets = [row["task_number"] for row in adds]
 
     def attempt() -> None:
         numbers: dict[tuple[RunRef, str], int] = {}
         for row, number in zip(adds, targets):  # as given, whatever a failed attempt set
             row["task_number"] = number
-        with index._begin() as conn:
+        with index.dbapi_transaction() as conn:
+            cur = conn.cursor()
             # Rows to add to that are gone are inserted with the new ones.
-            gone = {id(row) for row in _add_hits(conn, adds)} if adds else set()
+            gone = {id(row) for row in _add_hits(cur, sql, adds)} if adds else set()
             new = [*fresh, *((ref, row) for ref, row in zip(refs, rows) if id(row) in gone)]
             keys = list(dict.fromkeys((ref, row["step"]) for ref, row in new))
             for ref, step in keys:
                 number = next_numbers.get(ref, {}).get(step)
                 if number is None:
-                    found = conn.execute(
-                        select(func.max(_tasks.c.task_number)).where(
-                            _tasks.c.run_id == ref.id, _tasks.c.step == step
-                        )
-                    ).scalar()
-                    number = int(found or 0) + 1
+                    cur.execute(sql.last_number, (ref.id, step))
+                    found = cur.fetchone()
+                    number = int((found[0] if found else None) or 0) + 1
                 numbers[ref, step] = number
             for ref, row in new:
                 key = (ref, row["step"])
@@ -190,131 +250,32 @@ def write_tasks(index: Any, refs: list[RunRef], rows: list[dict[str, Any]]) -> N
                 numbers[key] += 1
             try:
                 if new:
-                    insert_tasks(conn, [row for _, row in new])
-            except IntegrityError:
-                # Another process numbered tasks of the same run and step:
-                # read the numbers again on the next attempt.
-                for ref, _step in keys:
-                    next_numbers.pop(ref, None)
+                    cur.executemany(sql.new_task, [sql.task(row) for _, row in new])
+            except Exception as exc:
+                if any(c.__name__ == "IntegrityError" for c in type(exc).__mro__):
+                    # Another process numbered tasks of the same run and step:
+                    # read the numbers again on the next attempt.
+                    for ref, _step in keys:
+                        next_numbers.pop(ref, None)
                 raise
+            cur.close()
         for (ref, step), number in numbers.items():
             next_numbers.setdefault(ref, {})[step] = number
 
     retrying("recording tasks", attempt)
 
 
-_TASK_FIELDS = (
-    "run_id", "step", "task_number", "artifact_id", "cached", "successful", "exception",
-    "params", "hits", "started_at", "finished_at",
-)  # fmt: skip
-
-
-def _add_hits(conn: Any, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _add_hits(cur: Any, sql: _Sql, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """Add the hits of ``rows`` to the task rows they name; return those not found."""
-    stmt = (
-        update(_tasks)
-        .where(
-            _tasks.c.run_id == bindparam("b_run"),
-            _tasks.c.step == bindparam("b_step"),
-            _tasks.c.task_number == bindparam("b_number"),
-        )
-        .values(hits=_tasks.c.hits + bindparam("b_hits"), finished_at=bindparam("b_finished"))
-    )
     params = [
-        {
-            "b_run": row["run_id"], "b_step": row["step"], "b_number": row["task_number"],
-            "b_hits": row["hits"], "b_finished": row["finished_at"],
-        }
+        (row["hits"], sql.time(row["finished_at"]), row["run_id"], row["step"], row["task_number"])
         for row in rows
-    ]  # fmt: skip
-    if conn.execute(stmt, params).rowcount == len(rows):
-        return []
-    # Some row is gone (its run was deleted, say): the others were added to
-    # (an update of a missing row does nothing); find which, one by one.
-    found = select(_tasks.c.id).where(
-        _tasks.c.run_id == bindparam("b_run"),
-        _tasks.c.step == bindparam("b_step"),
-        _tasks.c.task_number == bindparam("b_number"),
-    )
-    return [row for row, p in zip(rows, params) if conn.execute(found, p).first() is None]
-
-
-_insert_sql: dict[str, tuple[str, list[str], list[Any]]] = {}
-
-
-def insert_tasks(conn: Any, rows: list[dict[str, Any]]) -> None:
-    # Straight to the driver's executemany: SQLAlchemy's per-row statement
-    # building cost ~40 us a task, as much as the cache hit being recorded.
-    # The columns' own bind processors still turn datetimes and JSON into
-    # what the database expects, and None stays SQL NULL.
-    dialect = conn.dialect
-    key = f"{dialect.name}+{dialect.driver}:{dialect.paramstyle}"
-    prepared = _insert_sql.get(key)
-    if prepared is None:
-        compiled = insert(_tasks).compile(dialect=dialect, column_keys=list(_TASK_FIELDS))
-        order = list(compiled.positiontup or _TASK_FIELDS)
-        processors = [
-            _tasks.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order
-        ]
-        prepared = _insert_sql[key] = (str(compiled), order, processors)
-    sql, order, processors = prepared
-    positional = dialect.positional
-    batch = []
-    for row in rows:
-        values = [
-            None if row[name] is None else (process(row[name]) if process else row[name])
-            for name, process in zip(order, processors)
-        ]
-        batch.append(tuple(values) if positional else dict(zip(order, values)))
-    conn.exec_driver_sql(sql, batch)
-
-
-# -- tags of runs ------------------------------------------------------------------
-
-
-def read_tags(index: Any, run_id: int) -> tuple[frozenset[str], frozenset[str]]:
-    """``(user tags, system tags)`` of one run."""
-    stmt = select(_run_tags.c.tag, _run_tags.c.system).where(_run_tags.c.run_id == run_id)
-    with index._connect() as conn:
-        rows = conn.execute(stmt).all()
-    return (
-        frozenset(t for t, system in rows if not system),
-        frozenset(t for t, system in rows if system),
-    )
-
-
-def replace_tags(
-    index: Any, run_id: int, pathspec: str | None, remove: list[str], add: list[str]
-) -> None:
-    """Change a run's user tags: removals first, then additions, in one transaction.
-
-    A system tag among those to remove refuses the whole change.
-    """
-    with index._begin() as conn:
-        system = {
-            r[0]
-            for r in conn.execute(
-                select(_run_tags.c.tag).where(
-                    _run_tags.c.run_id == run_id, _run_tags.c.system.is_(True)
-                )
-            )
-        }
-        refused = sorted(t for t in remove if t in system)
-        if refused:
-            raise MetaflowTaggingError(f"cannot remove system tag(s) {refused} of run {pathspec}")
-        if remove:
-            conn.execute(
-                delete(_run_tags).where(
-                    _run_tags.c.run_id == run_id,
-                    _run_tags.c.system.is_(False),
-                    _run_tags.c.tag.in_(remove),
-                )
-            )
-        current = {
-            r[0] for r in conn.execute(select(_run_tags.c.tag).where(_run_tags.c.run_id == run_id))
-        }
-        new = [t for t in add if t not in current]
-        if new:
-            conn.execute(
-                insert(_run_tags), [{"run_id": run_id, "tag": t, "system": False} for t in new]
-            )
+    ]
+    missing = []
+    # One statement per row: its rowcount says whether the row is there
+    # (after executemany, drivers differ in what rowcount sums).
+    for row, p in zip(rows, params):
+        cur.execute(sql.add_hits, p)
+        if cur.rowcount == 0:
+            missing.append(row)
+    return missing

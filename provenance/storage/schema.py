@@ -15,13 +15,10 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from ..errors import SchemaError, SchemaOutdated
+from .revisions import KNOWN_REVISIONS, SCHEMA_HEAD
 
 __all__ = ["SCHEMA_HEAD", "current_revision", "ensure_schema", "upgrade"]
 
-#: The newest migration; a test checks it is Alembic's head.
-SCHEMA_HEAD = "0005"
-#: Every revision this library knows, oldest first.
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 
 _MIGRATIONS = os.path.join(os.path.dirname(__file__), "migrations")
 #: Held by a PostgreSQL upgrade: one per schema (the search path's first).

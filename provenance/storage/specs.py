@@ -12,9 +12,6 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from ..errors import ConfigError, MissingDependency, is_installed, require_installed
 from .blobstores import Blobstore, ChainedStore, DiskStore, MemoryStore
 from .blobstores.disk import check_mode
@@ -325,6 +322,11 @@ def check_sql_driver(where: str, db: str) -> None:
     engine chooses.  SQLite needs nothing; other databases are left to
     SQLAlchemy.
     """
+    if not db.split("://", 1)[0].startswith("postgres"):
+        return  # SQLite needs nothing, and other databases are SQLAlchemy's to report
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         url = make_url(db)
     except ArgumentError:

@@ -8,7 +8,15 @@ from typing import Any
 
 import pytest
 
-from provenance.storage.index import COLUMNS, DEFERRED, SqlIndex, decode_datetime, decode_json
+from provenance.storage.index import (
+    COLUMNS,
+    DEFERRED,
+    SqlIndex,
+    SqliteFileIndex,
+    decode_datetime,
+    decode_json,
+    open_index,
+)
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
@@ -47,6 +55,7 @@ def row(i: int, **extra: Any) -> dict[str, Any]:
 @pytest.fixture(
     params=[
         "sqlite-file",
+        "sqlite-light",
         "sqlite-memory",
         pytest.param("postgres", marks=pytest.mark.postgres),
         pytest.param("postgres-schema", marks=pytest.mark.postgres),
@@ -55,6 +64,11 @@ def row(i: int, **extra: Any) -> dict[str, Any]:
 def index(request: pytest.FixtureRequest, tmp_path: Any) -> SqlIndex:
     if request.param == "sqlite-file":
         idx = SqlIndex(f"sqlite:///{tmp_path / 'i.db'}")
+    elif request.param == "sqlite-light":
+        # The light index of an existing file: its own reads, the rest delegated.
+        SqlIndex(f"sqlite:///{tmp_path / 'i.db'}").dispose()
+        idx = open_index(f"sqlite:///{tmp_path / 'i.db'}")
+        assert isinstance(idx, SqliteFileIndex)
     elif request.param == "sqlite-memory":
         idx = SqlIndex("sqlite://")
     elif request.param == "postgres":

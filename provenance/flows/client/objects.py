@@ -17,7 +17,8 @@ from ... import recording as _runs
 from ...errors import BlobNotFound, MetaflowNotFound, MetaflowTaggingError
 from ...storage import run_queries as q
 from ...storage.index import decode_datetime, decode_json
-from ...storage.runs import read_tags, replace_tags, retrying
+from ...storage.run_tags import read_tags, replace_tags
+from ...storage.runs import retrying
 from ...storage.validate import check_tags
 from .base import MetaflowObject
 from .data import MetaflowArtifacts, MetaflowData, TaskException

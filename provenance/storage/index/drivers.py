@@ -106,6 +106,28 @@ def _server(url: Any) -> str:
     return str(url.render_as_string(hide_password=True))
 
 
+def translate_sqlite(where: str, orig: BaseException) -> StorageError | None:
+    """The :class:`StorageError` an ``sqlite3`` exception about the file ``where`` stands for."""
+    text = str(orig)
+    if isinstance(orig, sqlite3.OperationalError):
+        if "database or disk is full" in text:
+            return StorageFull(
+                errno.ENOSPC,
+                f"no space left on the device of the index {where}: {text}; "
+                "free some space (provenance gc) and retry",
+                where,
+            )
+        return None
+    if isinstance(orig, sqlite3.DatabaseError) and not isinstance(
+        orig, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
+    ):
+        return IndexDamaged(
+            f"the index {where} is damaged ({text}); restore it from a backup, "
+            "or move it away to start a new, empty index"
+        )
+    return None
+
+
 def _translate(url: Any, exc: BaseException) -> StorageError | None:
     """The :class:`StorageError` a driver's exception stands for, if any.
 
@@ -116,25 +138,7 @@ def _translate(url: Any, exc: BaseException) -> StorageError | None:
     """
     orig = getattr(exc, "orig", None) or exc
     if url.get_backend_name() == "sqlite":
-        where = url.database or ":memory:"
-        text = str(orig)
-        if isinstance(orig, sqlite3.OperationalError):
-            if "database or disk is full" in text:
-                return StorageFull(
-                    errno.ENOSPC,
-                    f"no space left on the device of the index {where}: {text}; "
-                    "free some space (provenance gc) and retry",
-                    where,
-                )
-            return None
-        if isinstance(orig, sqlite3.DatabaseError) and not isinstance(
-            orig, (sqlite3.IntegrityError, sqlite3.ProgrammingError, sqlite3.InterfaceError)
-        ):
-            return IndexDamaged(
-                f"the index {where} is damaged ({text}); restore it from a backup, "
-                "or move it away to start a new, empty index"
-            )
-        return None
+        return translate_sqlite(url.database or ":memory:", orig)
     if url.get_backend_name() == "postgresql":
         module = type(orig).__module__.split(".")[0]
         if module not in ("psycopg", "psycopg2"):

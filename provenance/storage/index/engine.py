@@ -36,7 +36,7 @@ import functools
 import os
 import threading
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, insert
@@ -138,6 +138,8 @@ class _Connections:
             # SQLAlchemy; the postgres extra installs psycopg 3.
             url = url.set(drivername="postgresql+psycopg")
         self.url = url
+        #: The URL as text, password included: what rebuilds this index elsewhere.
+        self.db = url.render_as_string(hide_password=False)
         #: Why the index cannot be written (``None``: it can).
         self.read_only: str | None = "write: false" if read_only else None
         #: The path of a zero-length SQLite file not yet taken for a new index.
@@ -416,6 +418,53 @@ class _Connections:
         if os.getpid() != self._pid:
             self._after_fork()
         return _Locked(self._lock, self.engine.begin()) if self._lock else self.engine.begin()
+
+    @property
+    def dialect_name(self) -> str:
+        """The database's dialect (``sqlite``, ``postgresql``): the SQL that raw writes use."""
+        return str(self.engine.dialect.name)
+
+    @contextlib.contextmanager
+    def dbapi_transaction(self) -> Iterator[Any]:
+        """A pooled DBAPI connection in a transaction, committed if the block ends well.
+
+        For the writes that go straight to the driver (:mod:`..runs`): one
+        SQL text for SQLite, whether this index or the light one runs it.
+        The driver's errors that mean damage, a full disk or a lost server
+        are raised as :class:`~provenance.errors.StorageError` subclasses, as
+        the engine's own are.
+        """
+        self._check_schema()
+        if os.getpid() != self._pid:
+            self._after_fork()
+        dbapi = self.engine.dialect.loaded_dbapi
+        with self._lock if self._lock is not None else contextlib.nullcontext():
+            # Checked out of the pool (pre-pinged on PostgreSQL).  A failure to
+            # connect comes wrapped by SQLAlchemy, but no engine event sees it.
+            try:
+                handle = self.engine.raw_connection()
+            except Exception as exc:
+                translated = _translate(self.url, exc)
+                if translated is None:
+                    raise
+                raise translated from exc
+            try:
+                conn: Any = handle.dbapi_connection
+                if self.engine.dialect.name == "sqlite":
+                    conn.execute("BEGIN")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            except dbapi.Error as exc:
+                translated = _translate(self.url, exc)
+                if translated is None:
+                    raise
+                raise translated from exc
+            finally:
+                handle.close()
 
     # -- writes ----------------------------------------------------------------
 

@@ -1,0 +1,243 @@
+"""An SQLite index file served by the standard library's ``sqlite3`` until more is needed.
+
+The default repository is an SQLite file, and the commonest process is short:
+it loads the config, finds a few cached values and records them as tasks of
+its run.  Importing SQLAlchemy (and building an engine) costs more than all of
+that together, about 120 ms on our machines, so :class:`SqliteFileIndex` does
+without it: it checks the schema revision with one query, answers the
+cache-hit reads (:meth:`get`, :meth:`get_deferred`, :meth:`exists`) with
+statements of its own, and gives the run and task writes of
+:mod:`..runs` a DBAPI transaction (:meth:`dbapi_transaction`).  Anything else
+(storing an artifact, sets, lineage, listings, the client's queries) builds
+the full :class:`~provenance.storage.index.sql.SqlIndex` on the same file the
+first time it is asked for, and is served by it from then on.
+
+:func:`open_sqlite_file` returns ``None`` whenever the file needs what only
+the full index does: it is missing or empty (the schema is created), its
+revision is not this library's (an upgrade, or the error that asks for one),
+or it cannot be read.  The full index then opens it and reports what is wrong.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from .drivers import (
+    _sqlite_pragmas,
+    _sqlite_read_only_query,
+    _sqlite_unwritable,
+    translate_sqlite,
+)
+from .layout import COLUMNS, DEFERRED, DEFERRED_COLUMNS, HOT_COLUMNS, HOT_POSITIONS, SCHEMA_HEAD
+
+__all__ = ["SqliteFileIndex", "open_sqlite_file", "sqlite_file_path"]
+
+#: What the full index offers beyond this class: its public names, and the
+#: connections the run and client queries use.  A test checks it against
+#: SqlIndex (static, so that asking for a name imports nothing).
+FULL_NAMES = frozenset(
+    {
+        "adopt_empty_file", "blob_referenced", "code_source", "count", "delete", "delete_set",
+        "edges_among", "engine", "find", "find_sets", "get_many", "get_set", "ids_with_prefix",
+        "input_blob_users", "input_footprints", "iter_ids", "lineage_edges", "put", "put_set",
+        "referenced_blobs", "related", "set_ids_with_prefix", "set_members", "storage_rows",
+        "stored_inputs", "summaries", "tags_among", "tags_of", "upgrade", "url",
+        "_begin", "_connect",
+    }
+)  # fmt: skip
+
+_GET = f"SELECT {', '.join(HOT_COLUMNS)} FROM artifacts WHERE id = ?"
+_GET_DEFERRED = f"SELECT {', '.join(DEFERRED_COLUMNS)} FROM artifacts WHERE id = ?"
+_EXISTS = "SELECT id FROM artifacts WHERE id = ?"
+_REVISION = "SELECT version_num FROM alembic_version"
+
+
+def sqlite_file_path(db: str) -> str | None:
+    """The absolute path of the SQLite file a plain ``sqlite:///PATH`` URL names, else ``None``.
+
+    Only URLs whose meaning needs no SQLAlchemy to read: no query string, no
+    driver, no escapes, not in memory.
+    """
+    prefix = "sqlite:///"
+    if not db.startswith(prefix) or any(c in db for c in "?%#"):
+        return None
+    path = db[len(prefix) :]
+    if not path or path == ":memory:":
+        return None
+    return os.path.abspath(path)
+
+
+def open_sqlite_file(
+    db: str, *, create_db: bool = True, upgrade_db: bool = False, read_only: bool = False
+) -> SqliteFileIndex | None:
+    """A :class:`SqliteFileIndex` on the file of ``db``; ``None`` if the full index must open it."""
+    path = sqlite_file_path(db)
+    if path is None or not os.path.isfile(path) or os.path.getsize(path) == 0:
+        return None
+    index = SqliteFileIndex(db, path, create_db=create_db, upgrade_db=upgrade_db,
+                            read_only=read_only)  # fmt: skip
+    try:
+        revision = index._revision()
+    except sqlite3.Error:
+        return None
+    return index if revision == SCHEMA_HEAD else None
+
+
+class SqliteFileIndex:
+    """The index in an SQLite file whose schema is this library's; see the module.
+
+    Parameters are :class:`~provenance.storage.index.sql.SqlIndex`'s, for the
+    full index it builds when needed; open one with :func:`open_sqlite_file`.
+    """
+
+    #: Never an in-memory database, nor one that can be gone.
+    _memory = False
+    gone = False
+    schema = None
+    empty_file = None
+
+    def __init__(
+        self, db: str, path: str, *, create_db: bool, upgrade_db: bool, read_only: bool
+    ) -> None:
+        self.db = db
+        self.path = path
+        self._options: dict[str, Any] = {
+            "create_db": create_db, "upgrade_db": upgrade_db, "read_only": read_only,
+        }  # fmt: skip
+        self.engine_kwargs: dict[str, Any] = {}
+        #: Why the index cannot be written (``None``: it can), as SqlIndex says it.
+        self.read_only: str | None = "write: false" if read_only else None
+        unwritable = _sqlite_unwritable(path)
+        if unwritable is not None:
+            self.read_only = unwritable
+        self._uri = None
+        if self.read_only is not None:
+            query = _sqlite_read_only_query(path)
+            self._uri = "file:" + path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+        self._local = threading.local()
+        self._pid = os.getpid()
+        self._full_lock = threading.Lock()
+        self._full: Any = None
+
+    def __repr__(self) -> str:
+        return f"<SqlIndex {self.db}>"
+
+    # -- connections -----------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection (a new one in a forked child)."""
+        if os.getpid() != self._pid:
+            # Never use the parent's handles; they are left for it to close.
+            self._local = threading.local()
+            self._pid = os.getpid()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._uri is not None:
+                conn = sqlite3.connect(self._uri, uri=True)
+            else:
+                conn = sqlite3.connect(self.path)
+            _sqlite_pragmas(conn, None, read_only=self.read_only is not None)
+            self._local.conn = conn
+            self._local.cur = conn.cursor()
+        return conn
+
+    def _fetch(self, sql: str, value: Any) -> list[Any]:
+        try:
+            self._conn()
+            rows: list[Any] = self._local.cur.execute(sql, (value,)).fetchall()
+            return rows
+        except sqlite3.Error as exc:
+            self._drop()
+            translated = translate_sqlite(self.path, exc)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local = threading.local()
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+    def _revision(self) -> str | None:
+        rows = self._conn().execute(_REVISION).fetchall()
+        return rows[0][0] if rows else None
+
+    # -- the reads of a cache hit ------------------------------------------------
+
+    def get(self, artifact_id: str) -> list[Any] | None:
+        """The row of ``artifact_id`` in ``COLUMNS`` order, or ``None`` (as ``SqlIndex.get``)."""
+        rows = self._fetch(_GET, artifact_id)
+        if not rows:
+            return None
+        row: list[Any] = [DEFERRED] * len(COLUMNS)
+        for position, value in zip(HOT_POSITIONS, rows[0]):
+            row[position] = value
+        return row
+
+    def get_deferred(self, artifact_id: str) -> dict[str, Any]:
+        """The deferred columns of one artifact."""
+        rows = self._fetch(_GET_DEFERRED, artifact_id)
+        if not rows:
+            return dict.fromkeys(DEFERRED_COLUMNS)
+        return dict(zip(DEFERRED_COLUMNS, rows[0]))
+
+    def exists(self, artifact_id: str) -> bool:
+        """Whether ``artifact_id`` is indexed."""
+        return bool(self._fetch(_EXISTS, artifact_id))
+
+    # -- run and task writes (storage/runs.py) -------------------------------------
+
+    #: What :mod:`..runs` writes for: the dialect of the SQL it runs here.
+    dialect_name = "sqlite"
+
+    @contextlib.contextmanager
+    def dbapi_transaction(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection in a transaction: committed if the block ends well."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.rollback()
+                raise
+            conn.commit()
+        except sqlite3.Error as exc:
+            translated = translate_sqlite(self.path, exc)
+            if translated is None:
+                raise
+            raise translated from exc
+
+    # -- everything else: the full index ------------------------------------------
+
+    @property
+    def full(self) -> Any:
+        """The full :class:`~provenance.storage.index.sql.SqlIndex` on this file, built once."""
+        if self._full is None:
+            with self._full_lock:
+                if self._full is None:
+                    from .sql import SqlIndex
+
+                    self._full = SqlIndex(self.db, **self._options)
+        return self._full
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for what this class lacks, and only for what SqlIndex has: an
+        # attribute probed with getattr(index, "x", default) must not build
+        # an engine (nor dunders, for copying, pickling and introspection).
+        if name not in FULL_NAMES:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return getattr(self.full, name)
+
+    def dispose(self) -> None:
+        """Close this thread's connection, and every connection of the full index."""
+        self._drop()
+        if self._full is not None:
+            self._full.dispose()
