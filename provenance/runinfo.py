@@ -33,12 +33,29 @@ def _user() -> str:
         return "unknown"
 
 
+def _platform() -> str:
+    """``platform.platform()`` without the processor, which it asks a ``uname -p`` process for.
+
+    A process started and waited for costs more than a whole cache hit; the
+    processor is blank on most systems anyway.
+    """
+    system, release, machine = platform.system(), platform.release(), platform.machine()
+    parts = [system, release, machine]
+    if system == "Linux":
+        libc, version = platform.libc_ver()
+        if libc:
+            parts += ["with", libc + version]
+    elif system == "Darwin":
+        parts = ["macOS", platform.mac_ver()[0] or release, machine]
+    return "-".join(p.replace(" ", "_") for p in parts if p)
+
+
 def _default_run_info() -> dict[str, Any]:
     return {
         "id": uuid.uuid4().hex,
         "host": {
             "nodename": platform.node(),
-            "platform": platform.platform(),
+            "platform": _platform(),
             "machine": platform.machine(),
             "system": platform.system(),
             "release": platform.release(),
