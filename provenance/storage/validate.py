@@ -36,6 +36,7 @@ __all__ = [
     "MAX_TAG",
     "QUOTE",
     "check_json",
+    "check_lookup",
     "check_name",
     "check_tags",
     "check_text",
@@ -197,3 +198,12 @@ def _walk(value: Any, path: str, error: ErrorType, depth: int) -> None:
             f"has type {type(value).__name__}, which is not JSON "
             "(dict, list, str, number, bool, None)",
         )
+
+
+def check_lookup(**criteria: str | None) -> None:
+    """Refuse a looked-up ``name``, ``value_id`` or ``fn_name`` that its column could not hold."""
+    # Such a string matches nothing on SQLite and is an error on PostgreSQL:
+    # refused on both, naming the criterion.
+    for field, value in criteria.items():
+        if value is not None:
+            check_text(value, f"the {field} looked up", 255 if field != "value_id" else 128)

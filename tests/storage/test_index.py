@@ -134,6 +134,33 @@ class TestIndexContract:
         assert [r[0] for r in index.find(custom_fields={"s": "v4"})] == [row(4)["id"]]
         assert [r[0] for r in index.find(value_id=row(0)["value_id"])] == [row(0)["id"]]
 
+    def test_summaries_and_input_footprints(self, index: SqlIndex) -> None:
+        # What `provenance ls` reads: newest first, by name, limited; and the
+        # bytes each artifact's inputs take.
+        stored = {"$input": {"blob": "ab" * 16 + ".in", "serializer": "joblib", "size": 7},
+                  "$hash": "cd" * 16}  # fmt: skip
+        index.put(row(1, name="a", size=5, inputs_pickle=b"12345"))
+        index.put(row(2, name="b", size=None, inputs_pickle=None, inputs_blob_id="e" * 32))
+        index.put(row(3, name="a", inputs_json={"kargs": {"x": stored}, "varargs": []}))
+        got = index.summaries()
+        assert [r[0] for r in got] == [row(i)["id"] for i in (3, 2, 1)]
+        assert got[2] == (row(1)["id"], "a", 1, 5, T0 + timedelta(seconds=1))
+        assert got[1][3] is None
+        assert [r[0] for r in index.summaries(name="a")] == [row(3)["id"], row(1)["id"]]
+        assert [r[0] for r in index.summaries(limit=1)] == [row(3)["id"]]
+        assert index.summaries(name="none") == []
+        with pytest.raises(ValueError, match="name looked up"):
+            index.summaries(name="x" * 300)
+        feet = index.input_footprints([row(i)["id"] for i in (1, 2, 3)] + ["f" * 32])
+        assert feet[row(1)["id"]] == (5, None, [])
+        assert feet[row(2)["id"]] == (0, "e" * 32, [])
+        inline, blob, refs = feet[row(3)["id"]]
+        assert (inline, blob) == (len(b"\x80\x05N."), None)
+        assert [(r.parameter, r.blob, r.size, r.value_hash) for r in refs] == [
+            ("x", "ab" * 16 + ".in", 7, "cd" * 16)
+        ]
+        assert "f" * 32 not in feet
+
     def test_get_many_and_prefixes(self, index: SqlIndex) -> None:
         for i in range(1200):
             index.put(row(i))

@@ -17,7 +17,7 @@ from sqlalchemy import Text, cast, delete, func, insert, select, update
 
 from ..models import artifact_lineage, artifact_tags
 from ..stored_inputs import INPUT_KEY, InputRef, refs_in_summary
-from ..validate import MAX_JSON_BYTES, check_tags, check_text, quote
+from ..validate import MAX_JSON_BYTES, check_lookup, check_tags, check_text, quote
 from .engine import _Connections, _insert_new
 from .rows import (
     _HOT,
@@ -107,7 +107,7 @@ class _Artifacts(_Connections):
         ``custom_fields`` matches top-level keys of the JSON column by value
         (strings, numbers, booleans); ``tags`` requires every tag listed.
         """
-        _check_lookup(name=name, value_id=value_id, fn_name=fn_name)
+        check_lookup(name=name, value_id=value_id, fn_name=fn_name)
         tags = check_tags(tags, "tags") if tags is not None else None
         for key, value in (custom_fields or {}).items():
             check_text(key, "a key of custom_fields")
@@ -174,7 +174,7 @@ class _Artifacts(_Connections):
         Only the columns a listing shows are read (no values, no pickled
         inputs), so listing a large index stays one light query.
         """
-        _check_lookup(name=name)
+        check_lookup(name=name)
         stmt = select(_table.c.id, _table.c.name, _table.c.version, _table.c.size,
                       _table.c.computed_at)  # fmt: skip
         if name is not None:
@@ -406,11 +406,3 @@ class _Artifacts(_Connections):
             )
             conn.execute(delete(artifact_tags).where(artifact_tags.c.artifact_id == artifact_id))
             return conn.execute(delete(_table).where(_table.c.id == artifact_id)).rowcount > 0
-
-
-def _check_lookup(**criteria: str | None) -> None:
-    # A string the column could not hold matches nothing on SQLite and is an
-    # error on PostgreSQL: refused on both, naming the criterion.
-    for field, value in criteria.items():
-        if value is not None:
-            check_text(value, f"the {field} looked up", 255 if field != "value_id" else 128)

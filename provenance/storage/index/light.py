@@ -5,10 +5,11 @@ it loads the config, finds a few cached values and records them as tasks of
 its run.  Importing SQLAlchemy (and building an engine) costs more than all of
 that together, about 120 ms on our machines, so :class:`SqliteFileIndex` does
 without it: it checks the schema revision with one query, answers the
-cache-hit reads (:meth:`get`, :meth:`get_deferred`, :meth:`exists`) with
+cache-hit reads (:meth:`get`, :meth:`get_deferred`, :meth:`exists`) and
+those of a listing (:meth:`summaries`, :meth:`input_footprints`) with
 statements of its own, and gives the run and task writes of
 :mod:`..runs` a DBAPI transaction (:meth:`dbapi_transaction`).  Anything else
-(storing an artifact, sets, lineage, listings, the client's queries) builds
+(storing an artifact, sets, lineage, searches, the client's queries) builds
 the full :class:`~provenance.storage.index.sql.SqlIndex` on the same file the
 first time it is asked for, and is served by it from then on.
 
@@ -24,16 +25,28 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any
 
+from ..stored_inputs import InputRef, refs_in_summary
+from ..validate import check_lookup
 from .drivers import (
     _sqlite_pragmas,
     _sqlite_read_only_query,
     _sqlite_unwritable,
     translate_sqlite,
 )
-from .layout import COLUMNS, DEFERRED, DEFERRED_COLUMNS, HOT_COLUMNS, HOT_POSITIONS, SCHEMA_HEAD
+from .layout import (
+    COLUMNS,
+    DEFERRED,
+    DEFERRED_COLUMNS,
+    HOT_COLUMNS,
+    HOT_POSITIONS,
+    SCHEMA_HEAD,
+    decode_datetime,
+    decode_json,
+)
 
 __all__ = ["SqliteFileIndex", "open_sqlite_file", "sqlite_file_path"]
 
@@ -44,9 +57,9 @@ FULL_NAMES = frozenset(
     {
         "adopt_empty_file", "blob_referenced", "code_source", "count", "delete", "delete_set",
         "edges_among", "engine", "find", "find_sets", "get_many", "get_set", "ids_with_prefix",
-        "input_blob_users", "input_footprints", "iter_ids", "lineage_edges", "put", "put_set",
+        "input_blob_users", "iter_ids", "lineage_edges", "put", "put_set",
         "referenced_blobs", "related", "set_ids_with_prefix", "set_members", "storage_rows",
-        "stored_inputs", "summaries", "tags_among", "tags_of", "upgrade", "url",
+        "stored_inputs", "tags_among", "tags_of", "upgrade", "url",
         "_begin", "_connect",
     }
 )  # fmt: skip
@@ -147,9 +160,12 @@ class SqliteFileIndex:
         return conn
 
     def _fetch(self, sql: str, value: Any) -> list[Any]:
+        return self._query(sql, (value,))
+
+    def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         try:
             self._conn()
-            rows: list[Any] = self._local.cur.execute(sql, (value,)).fetchall()
+            rows: list[Any] = self._local.cur.execute(sql, params).fetchall()
             return rows
         except sqlite3.Error as exc:
             self._drop()
@@ -191,6 +207,42 @@ class SqliteFileIndex:
     def exists(self, artifact_id: str) -> bool:
         """Whether ``artifact_id`` is indexed."""
         return bool(self._fetch(_EXISTS, artifact_id))
+
+    # -- what a listing reads (provenance ls) ------------------------------------------
+
+    def summaries(
+        self, *, name: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, str, int, int | None, datetime | None]]:
+        """``(id, name, version, size, computed_at)`` of artifacts, newest first (as SqlIndex's)."""
+        check_lookup(name=name)
+        sql = "SELECT id, name, version, size, computed_at FROM artifacts"
+        params: list[Any] = []
+        if name is not None:
+            sql += " WHERE name = ?"
+            params.append(name)
+        sql += " ORDER BY computed_at DESC, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        rows = self._query(sql, params)
+        return [(r[0], r[1], r[2], r[3], decode_datetime(r[4])) for r in rows]
+
+    def input_footprints(
+        self, artifact_ids: Iterable[str]
+    ) -> dict[str, tuple[int, str | None, list[InputRef]]]:
+        """What each artifact's inputs take: ``(bytes in the row, inputs blob, stored inputs)``."""
+        ids = list(dict.fromkeys(artifact_ids))
+        out: dict[str, tuple[int, str | None, list[InputRef]]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sql = (
+                "SELECT id, length(inputs_pickle), inputs_blob_id, inputs_json FROM artifacts "
+                f"WHERE id IN ({', '.join('?' * len(chunk))})"
+            )
+            for artifact_id, inline, blob, inputs_json in self._query(sql, chunk):
+                refs = list(refs_in_summary(decode_json(inputs_json)))
+                out[artifact_id] = (int(inline or 0), blob, refs)
+        return out
 
     # -- run and task writes (storage/runs.py) -------------------------------------
 
