@@ -269,3 +269,35 @@ def test_a_process_that_only_hits_never_imports_sqlalchemy(tmp_path: Path) -> No
             "JOIN runs r ON r.id = t.run_id ORDER BY r.run_number"
         ).fetchall()
     assert tasks == [(1, "successful", 0, 1), (1, "successful", 1, 1), (2, "successful", 1, 2)]
+
+
+def test_threads_and_a_forked_child_write_runs(tmp_path: Path) -> None:
+    import threading
+
+    url = _current_file(tmp_path)
+    light = open_index(url)
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+    def start(flow: str) -> None:
+        runs.create_run(light, flow, [], implicit=True, created_at=when, user="u",
+                        system=[], info=None)  # fmt: skip
+
+    threads = [threading.Thread(target=start, args=(f"T{i % 2}",)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert light._writer is not None  # one write connection, shared
+    pid = os.fork()
+    if pid == 0:  # the child opens its own connections, never the parent's
+        try:
+            start("T0")
+        finally:
+            os._exit(0 if light._writer is not None else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    start("T1")
+    light.dispose()
+    with sqlite3.connect(tmp_path / "i.db") as conn:
+        numbers = conn.execute("SELECT flow, run_number FROM runs ORDER BY flow, run_number")
+        got = numbers.fetchall()
+    assert got == [("T0", n) for n in range(1, 6)] + [("T1", n) for n in range(1, 6)]

@@ -136,6 +136,8 @@ class SqliteFileIndex:
         self._pid = os.getpid()
         self._full_lock = threading.Lock()
         self._full: Any = None
+        self._writer: sqlite3.Connection | None = None
+        self._write_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"<SqlIndex {self.db}>"
@@ -147,16 +149,22 @@ class SqliteFileIndex:
         if os.getpid() != self._pid:
             # Never use the parent's handles; they are left for it to close.
             self._local = threading.local()
+            self._writer = None
+            self._write_lock = threading.Lock()
             self._pid = os.getpid()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            if self._uri is not None:
-                conn = sqlite3.connect(self._uri, uri=True)
-            else:
-                conn = sqlite3.connect(self.path)
-            _sqlite_pragmas(conn, None, read_only=self.read_only is not None)
+            conn = self._connect()
             self._local.conn = conn
             self._local.cur = conn.cursor()
+        return conn
+
+    def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
+        if self._uri is not None:
+            conn = sqlite3.connect(self._uri, uri=True, check_same_thread=check_same_thread)
+        else:
+            conn = sqlite3.connect(self.path, check_same_thread=check_same_thread)
+        _sqlite_pragmas(conn, None, read_only=self.read_only is not None)
         return conn
 
     def _fetch(self, sql: str, value: Any) -> list[Any]:
@@ -251,21 +259,31 @@ class SqliteFileIndex:
 
     @contextlib.contextmanager
     def dbapi_transaction(self) -> Iterator[sqlite3.Connection]:
-        """This thread's connection in a transaction: committed if the block ends well."""
-        conn = self._conn()
-        try:
-            conn.execute("BEGIN")
+        """The write connection in a transaction, committed if the block ends well.
+
+        One connection serves every thread's writes, in turn (as a pool
+        would): the background writer, the exit hook and the caller write
+        through the same handle, and nothing is reopened per thread.
+        """
+        with self._write_lock:
+            if os.getpid() != self._pid:
+                self._conn()  # resets what the parent opened
+            conn = self._writer
             try:
-                yield conn
-            except BaseException:
-                conn.rollback()
-                raise
-            conn.commit()
-        except sqlite3.Error as exc:
-            translated = translate_sqlite(self.path, exc)
-            if translated is None:
-                raise
-            raise translated from exc
+                if conn is None:
+                    conn = self._writer = self._connect(check_same_thread=False)
+                conn.execute("BEGIN")
+                try:
+                    yield conn
+                except BaseException:
+                    conn.rollback()
+                    raise
+                conn.commit()
+            except sqlite3.Error as exc:
+                translated = translate_sqlite(self.path, exc)
+                if translated is None:
+                    raise
+                raise translated from exc
 
     # -- everything else: the full index ------------------------------------------
 
@@ -289,7 +307,12 @@ class SqliteFileIndex:
         return getattr(self.full, name)
 
     def dispose(self) -> None:
-        """Close this thread's connection, and every connection of the full index."""
+        """Close this thread's reader, the writer, and every connection of the full index."""
         self._drop()
+        with self._write_lock:
+            writer, self._writer = self._writer, None
+        if writer is not None:
+            with contextlib.suppress(Exception):
+                writer.close()
         if self._full is not None:
             self._full.dispose()
