@@ -76,6 +76,8 @@ def test_full_names_are_what_sqlindex_adds(tmp_path: Path) -> None:
         own = {n for n in dir(light) if not n.startswith("_")} | set(vars(light))
         assert public - own == FULL_NAMES - {"_begin", "_connect"}
         assert {"_begin", "_connect"} <= FULL_NAMES
+        # None is shadowed by a method of the light index's own.
+        assert not FULL_NAMES & set(dir(SqliteFileIndex))
         assert all(hasattr(full, n) for n in FULL_NAMES)
     finally:
         full.dispose()

@@ -187,3 +187,43 @@ def test_a_large_write_hashed_in_a_second_thread_hashes_the_same(tmp_path: Any) 
             assert f.read() == b"head" + big + b"tail"
     assert size == len(big) + 8
     assert digest == hash_bytes(b"head" + big + b"tail")
+
+
+def test_a_large_read_hashed_in_a_second_thread_hashes_the_same(tmp_path: Any) -> None:
+    # Above the size whose pieces are hashed beside the read, with a tail
+    # that ends a piece early, and a file shorter than the buffer.
+    data = os.urandom(1 << 20) * 37 + b"tail"
+    path = tmp_path / "blob"
+    path.write_bytes(data)
+    with open(path, "rb", buffering=0) as raw:
+        reader = HashingReader(raw)
+        head = reader.read(3)
+        buffer = bytearray(len(data) + (5 << 20))
+        got = reader.readinto(buffer)
+        assert got == len(data) - 3 and reader.size == len(data)
+        digest = reader.finish()
+    assert head + bytes(buffer[:got]) == data
+    assert digest == hash_bytes(data)
+
+
+def test_a_damaged_large_npy_blob_is_caught_while_streaming(disk_repo: Any) -> None:
+    value = np.arange(5 << 20, dtype="float64")  # 40 MB: hashed beside the read
+    artifact = _stored(value)
+    back = p.load_artifact(artifact.id).value
+    assert np.array_equal(back, value)
+    _damage(_blob_path(artifact), "flipped data")
+    with pytest.raises(p.CorruptBlob, match=artifact.blob_id):
+        p.load_artifact(artifact.id).value  # noqa: B018
+
+
+def test_preallocating_keeps_the_file_size(tmp_path: Any) -> None:
+    from provenance.storage.spill import preallocate
+
+    path = tmp_path / "f"
+    with open(path, "wb") as f:
+        f.write(b"abc")
+        f.flush()
+        preallocate(f.fileno(), 3, 10 << 20)  # blocks reserved, size unchanged
+        assert os.fstat(f.fileno()).st_size == 3
+        f.write(b"def")
+    assert path.read_bytes() == b"abcdef"

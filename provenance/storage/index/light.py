@@ -154,12 +154,12 @@ class SqliteFileIndex:
             self._pid = os.getpid()
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = self._connect()
+            conn = self._open()
             self._local.conn = conn
             self._local.cur = conn.cursor()
         return conn
 
-    def _connect(self, check_same_thread: bool = True) -> sqlite3.Connection:
+    def _open(self, check_same_thread: bool = True) -> sqlite3.Connection:
         if self._uri is not None:
             conn = sqlite3.connect(self._uri, uri=True, check_same_thread=check_same_thread)
         else:
@@ -271,7 +271,7 @@ class SqliteFileIndex:
             conn = self._writer
             try:
                 if conn is None:
-                    conn = self._writer = self._connect(check_same_thread=False)
+                    conn = self._writer = self._open(check_same_thread=False)
                 conn.execute("BEGIN")
                 try:
                     yield conn
