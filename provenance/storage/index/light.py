@@ -25,6 +25,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -68,6 +69,20 @@ _GET = f"SELECT {', '.join(HOT_COLUMNS)} FROM artifacts WHERE id = ?"
 _GET_DEFERRED = f"SELECT {', '.join(DEFERRED_COLUMNS)} FROM artifacts WHERE id = ?"
 _EXISTS = "SELECT id FROM artifacts WHERE id = ?"
 _REVISION = "SELECT version_num FROM alembic_version"
+
+
+_open_files: weakref.WeakSet[SqliteFileIndex] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for index in list(_open_files):
+        index._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    # Instead of comparing the pid at every query: the cache-hit read is
+    # the hot path of the library.
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def sqlite_file_path(db: str) -> str | None:
@@ -133,11 +148,11 @@ class SqliteFileIndex:
             query = _sqlite_read_only_query(path)
             self._uri = "file:" + path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
         self._local = threading.local()
-        self._pid = os.getpid()
         self._full_lock = threading.Lock()
         self._full: Any = None
         self._writer: sqlite3.Connection | None = None
         self._write_lock = threading.Lock()
+        _open_files.add(self)
 
     def __repr__(self) -> str:
         return f"<SqlIndex {self.db}>"
@@ -145,19 +160,20 @@ class SqliteFileIndex:
     # -- connections -----------------------------------------------------------
 
     def _conn(self) -> sqlite3.Connection:
-        """This thread's connection (a new one in a forked child)."""
-        if os.getpid() != self._pid:
-            # Never use the parent's handles; they are left for it to close.
-            self._local = threading.local()
-            self._writer = None
-            self._write_lock = threading.Lock()
-            self._pid = os.getpid()
+        """This thread's connection, opened on first use."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._open()
             self._local.conn = conn
             self._local.cur = conn.cursor()
         return conn
+
+    def _after_fork(self) -> None:
+        # A forked child never uses its parent's handles; they are the
+        # parent's to close.
+        self._local = threading.local()
+        self._writer = None
+        self._write_lock = threading.Lock()
 
     def _open(self, check_same_thread: bool = True) -> sqlite3.Connection:
         if self._uri is not None:
@@ -172,8 +188,12 @@ class SqliteFileIndex:
 
     def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         try:
+            cur = self._local.cur
+        except AttributeError:  # this thread's first query
             self._conn()
-            rows: list[Any] = self._local.cur.execute(sql, params).fetchall()
+            cur = self._local.cur
+        try:
+            rows: list[Any] = cur.execute(sql, params).fetchall()
             return rows
         except sqlite3.Error as exc:
             self._drop()
@@ -183,8 +203,11 @@ class SqliteFileIndex:
             raise translated from exc
 
     def _drop(self) -> None:
+        """Close this thread's connection (the next query opens another)."""
         conn = getattr(self._local, "conn", None)
-        self._local = threading.local()
+        for name in ("conn", "cur"):
+            with contextlib.suppress(AttributeError):
+                delattr(self._local, name)
         if conn is not None:
             with contextlib.suppress(Exception):
                 conn.close()
@@ -266,8 +289,6 @@ class SqliteFileIndex:
         through the same handle, and nothing is reopened per thread.
         """
         with self._write_lock:
-            if os.getpid() != self._pid:
-                self._conn()  # resets what the parent opened
             conn = self._writer
             try:
                 if conn is None:
