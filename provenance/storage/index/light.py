@@ -188,11 +188,10 @@ class SqliteFileIndex:
 
     def _query(self, sql: str, params: Sequence[Any]) -> list[Any]:
         try:
-            cur = self._local.cur
-        except AttributeError:  # this thread's first query
-            self._conn()
-            cur = self._local.cur
-        try:
+            cur = getattr(self._local, "cur", None)
+            if cur is None:  # this thread's first query
+                self._conn()
+                cur = self._local.cur
             rows: list[Any] = cur.execute(sql, params).fetchall()
             return rows
         except sqlite3.Error as exc:
