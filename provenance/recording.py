@@ -607,6 +607,11 @@ def _at_exit() -> None:
         end_implicit_runs()
     except Exception as exc:  # the interpreter is going away: report, do not raise
         logger.warning("could not end the implicit runs: %s", exc)
+    # The full indexes' connections are closed after the last records (see
+    # _dispose_all_at_exit); a process that never built one never imports it.
+    engine = sys.modules.get("provenance.storage.index.engine")
+    if engine is not None:
+        engine._dispose_all()
 
 
 def _after_fork_in_child() -> None:

@@ -25,13 +25,14 @@ from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .inputs import fit, iter_proxies, json_summary, unwrap
 from .runinfo import get_run_info
 from .serializers import DEFAULT_SERIALIZER, serializer_for
+from .storage import spill
 from .storage.archived import ArchivedFile, blob_key_for_file
 from .storage.artifact import Artifact
 from .storage.index import COLUMNS
 from .storage.inputs import dumps_inputs
 from .storage.observers import notify
 from .storage.proxies import CompositeDict, is_proxy
-from .storage.spill import HASHING_BESIDE, StoredValue
+from .storage.spill import StoredValue
 from .storage.stored_inputs import (
     INPUT_KEY,
     input_key,
@@ -356,7 +357,8 @@ class _HashBeside:
 
     def _run(self) -> None:
         try:
-            with HASHING_BESIDE:  # the blob's hash waits: see storage/spill.py
+            # The blob's hash waits (storage/spill.py); read at use: a fork renews it.
+            with spill.HASHING_BESIDE:
                 t0 = time.perf_counter()
                 digest = hash_value(self._value)
                 self._out = (digest, time.perf_counter() - t0)

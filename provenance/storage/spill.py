@@ -138,6 +138,17 @@ HASHING_BESIDE = threading.Lock()
 _fallocate: Any = None
 
 
+def _after_fork_in_child() -> None:
+    # A hashing thread of the parent does not exist in the child: its lock
+    # would never be released.
+    global HASHING_BESIDE
+    HASHING_BESIDE = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 def preallocate(fd: int, offset: int, length: int) -> None:
     """Reserve the disk blocks of a large write before making it; a no-op where unsupported.
 
@@ -156,7 +167,8 @@ def preallocate(fd: int, offset: int, length: int) -> None:
                 import ctypes
 
                 libc = ctypes.CDLL(None, use_errno=True)
-                function = libc.fallocate
+                # The 64-bit-offset entry point, also on 32-bit systems.
+                function = getattr(libc, "fallocate64", None) or libc.fallocate
                 function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
                 function.restype = ctypes.c_int
                 _fallocate = function

@@ -303,3 +303,45 @@ def test_threads_and_a_forked_child_write_runs(tmp_path: Path) -> None:
         numbers = conn.execute("SELECT flow, run_number FROM runs ORDER BY flow, run_number")
         got = numbers.fetchall()
     assert got == [("T0", n) for n in range(1, 6)] + [("T1", n) for n in range(1, 6)]
+
+
+def test_a_failed_commit_leaves_the_writer_usable(tmp_path: Path) -> None:
+    # A commit refused (here: a deferred foreign key) must not leave the
+    # shared writer in a transaction holding the write lock.
+    url = _current_file(tmp_path)
+    light = open_index(url)
+    with light.dbapi_transaction() as conn:
+        conn.execute("CREATE TABLE p (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE c (p INTEGER REFERENCES p(id) DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError), light.dbapi_transaction() as conn:
+        conn.execute("INSERT INTO c VALUES (42)")  # refused only at COMMIT
+    assert light._writer is None or not light._writer.in_transaction
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    ref = runs.create_run(light, "F", [], implicit=True, created_at=when, user="u",
+                          system=[], info=None)  # fmt: skip
+    with sqlite3.connect(tmp_path / "i.db", timeout=1) as other:  # the lock is free
+        other.execute("INSERT INTO p VALUES (1)")
+    assert ref.number == 1
+    light.dispose()
+
+
+def test_a_child_forked_while_locks_are_held_is_not_stuck(tmp_path: Path) -> None:
+    from provenance.storage import spill
+
+    light = open_index(_current_file(tmp_path))
+    with light._full_lock, spill.HASHING_BESIDE:  # as if another thread held them
+        pid = os.fork()
+        if pid == 0:
+            import signal
+
+            signal.alarm(30)  # a child stuck on a lock dies, and the test fails
+            code = 1
+            try:
+                light.count()  # builds the full index under _full_lock
+                with spill.HashingSpill(4096, str(tmp_path)) as out:
+                    out.write(b"x" * (40 << 20))  # hashed beside the write
+                code = 0
+            finally:
+                os._exit(code)
+    assert os.waitpid(pid, 0)[1] == 0
+    light.dispose()

@@ -34,6 +34,7 @@ import atexit
 import contextlib
 import functools
 import os
+import sys
 import threading
 import weakref
 from collections.abc import Iterator, Mapping
@@ -75,15 +76,23 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
-@atexit.register
 def _dispose_all() -> None:
-    # Close connections while the drivers' modules still exist: psycopg
-    # complains when its connections are collected during interpreter exit.
-    # Registered before the recorder's exit hook (recording imports this
-    # module), so this runs after the last task records are written.
+    """Close every open index's connections (at exit, after the last task records)."""
+    # While the drivers' modules still exist: psycopg complains when its
+    # connections are collected during interpreter exit.
     for index in list(_open_indexes):
         with contextlib.suppress(Exception):
             index._close_at_exit()
+
+
+@atexit.register
+def _dispose_all_at_exit() -> None:
+    # This module is imported when a full index is first needed, often after
+    # the recorder registered its exit hook, so this hook runs before that
+    # one.  A process that records runs leaves the closing to the recorder,
+    # which calls _dispose_all once its last task records are written.
+    if "provenance.recording" not in sys.modules:
+        _dispose_all()
 
 
 def _close(engine: Engine, readers: dict[int | None, Any]) -> None:
@@ -462,6 +471,8 @@ class _Connections:
                 translated = _translate(self.url, exc)
                 if translated is None:
                     raise
+                # A lost connection is not given back to the pool to be reset.
+                handle.invalidate(exc)
                 raise translated from exc
             finally:
                 handle.close()

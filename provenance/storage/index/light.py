@@ -72,6 +72,8 @@ _REVISION = "SELECT version_num FROM alembic_version"
 
 
 _open_files: weakref.WeakSet[SqliteFileIndex] = weakref.WeakSet()
+#: In a forked child, the connections it inherited: never used, never closed.
+_inherited: list[sqlite3.Connection] = []
 
 
 def _after_fork_in_child() -> None:
@@ -169,11 +171,14 @@ class SqliteFileIndex:
         return conn
 
     def _after_fork(self) -> None:
-        # A forked child never uses its parent's handles; they are the
-        # parent's to close.
+        # A forked child never uses, nor closes, its parent's handles (SQLite
+        # forbids both): they are kept referenced for the child's lifetime.
+        # Locks another thread held at the fork are made anew.
+        _inherited.extend(c for c in (getattr(self._local, "conn", None), self._writer) if c)
         self._local = threading.local()
         self._writer = None
         self._write_lock = threading.Lock()
+        self._full_lock = threading.Lock()
 
     def _open(self, check_same_thread: bool = True) -> sqlite3.Connection:
         if self._uri is not None:
@@ -295,15 +300,32 @@ class SqliteFileIndex:
                 conn.execute("BEGIN")
                 try:
                     yield conn
+                    conn.commit()
                 except BaseException:
-                    conn.rollback()
+                    self._abandon(conn)
                     raise
-                conn.commit()
             except sqlite3.Error as exc:
                 translated = translate_sqlite(self.path, exc)
                 if translated is None:
                     raise
                 raise translated from exc
+
+    def _abandon(self, conn: sqlite3.Connection) -> None:
+        """Roll back a failed write; a connection left in a transaction is closed.
+
+        A commit that failed (busy, I/O) or an interrupt after ``BEGIN`` must
+        not leave the shared writer in a transaction: it would hold the
+        write lock and refuse every later write of this process.
+        """
+        try:
+            conn.rollback()
+            if not conn.in_transaction:
+                return
+        except sqlite3.Error:
+            pass
+        self._writer = None
+        with contextlib.suppress(Exception):
+            conn.close()
 
     # -- everything else: the full index ------------------------------------------
 
