@@ -1,10 +1,18 @@
-"""Runs and tasks read from the index: the SELECTs the client view runs.
+"""Runs and tasks read from the index: the SELECTs the client view runs, as plain SQL.
+
+Each function returns one :data:`Query`: SQL text with ``?`` placeholders
+and its parameters, which both index classes run with ``read_rows`` (the
+light SQLite index through ``sqlite3``, the full one through its driver),
+so that a fresh process reading the client view of an SQLite repo never
+imports SQLAlchemy.  The SQL is what both SQLite and PostgreSQL run.
 
 Client objects keep the rows selected with :data:`RUN_COLUMNS` and
 :data:`TASK_COLUMNS` and read them by position, so those tuples fix the
-meaning of ``run._row[i]`` and ``task._row[i]``.  A namespace is a tag, so
-:func:`in_ns` is also the namespace filter.  Each function builds one
-statement; the objects run it on their index.
+meaning of ``run._row[i]`` and ``task._row[i]``.  Values come back as the
+driver gives them (on SQLite: times and JSON as text, booleans as 0 and 1):
+the objects decode them with :func:`~provenance.storage.index.decode_datetime`,
+:func:`~provenance.storage.index.decode_json` and ``bool``.  A namespace is
+a tag, so :func:`_has_tags` is also the namespace filter.
 """
 
 from __future__ import annotations
@@ -12,191 +20,189 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Select, Table, exists, func, select
-
-from .models import RunRow, RunTag, TaskRow
-
 __all__ = [
     "PAGE",
     "RUN_COLUMNS",
     "TASK_COLUMNS",
+    "Query",
     "a_run_in_ns",
     "computing_task",
     "first_run_start",
     "flow_names",
-    "has_tags",
-    "in_ns",
     "last_task",
     "latest_successful_run",
     "latest_successful_tasks",
+    "read_tags",
     "run_row",
+    "run_tags",
     "runs_page",
-    "runs_t",
     "step_names",
     "step_tasks",
-    "tags_t",
     "task_row",
     "task_times",
-    "tasks_t",
 ]
 
-runs_t: Table = RunRow.__table__
-tags_t: Table = RunTag.__table__
-tasks_t: Table = TaskRow.__table__
+#: SQL text with ``?`` placeholders, and its parameters.
+Query = tuple[str, tuple[Any, ...]]
 
 RUN_COLUMNS = (
-    runs_t.c.id,
-    runs_t.c.flow,
-    runs_t.c.run_number,
-    runs_t.c.user,
-    runs_t.c.status,
-    runs_t.c.implicit,
-    runs_t.c.created_at,
-    runs_t.c.finished_at,
-)
+    "id", "flow", "run_number", "user", "status", "implicit", "created_at", "finished_at",
+)  # fmt: skip
 TASK_COLUMNS = (
-    tasks_t.c.id,
-    tasks_t.c.step,
-    tasks_t.c.task_number,
-    tasks_t.c.artifact_id,
-    tasks_t.c.cached,
-    tasks_t.c.successful,
-    tasks_t.c.exception,
-    tasks_t.c.params,
-    tasks_t.c.started_at,
-    tasks_t.c.finished_at,
-    tasks_t.c.hits,
-)
+    "id", "step", "task_number", "artifact_id", "cached", "successful", "exception", "params",
+    "started_at", "finished_at", "hits",
+)  # fmt: skip
 #: The most runs fetched per query while iterating a flow (keyset pagination).
 PAGE = 256
 
-# -- tag filters -------------------------------------------------------------------
+_RUNS = ", ".join(f'runs."{c}"' for c in RUN_COLUMNS)
+_TASKS = ", ".join(f"tasks.{c}" for c in TASK_COLUMNS)
 
 
-def in_ns(run_id_column: Any, ns: str) -> Any:
-    return exists().where(tags_t.c.run_id == run_id_column, tags_t.c.tag == ns)
-
-
-def has_tags(run_id_column: Any, tags: Iterable[str]) -> list[Any]:
-    return [in_ns(run_id_column, t) for t in tags]
+def _has_tags(tags: Iterable[str]) -> tuple[str, tuple[Any, ...]]:
+    """``AND``-ed conditions that the run (``runs.id``) carries every one of ``tags``."""
+    tags = tuple(tags)
+    exists = (
+        " AND EXISTS (SELECT 1 FROM run_tags WHERE run_tags.run_id = runs.id AND run_tags.tag = ?)"
+    )
+    return exists * len(tags), tags
 
 
 # -- flows -------------------------------------------------------------------------
 
 
-def flow_names(ns: str | None) -> Select[Any]:
+def flow_names(ns: str | None) -> Query:
     # The flows with a run in ns (all if None), most recently run first.
-    stmt = select(runs_t.c.flow, func.max(runs_t.c.created_at).label("last"))
-    if ns is not None:
-        stmt = stmt.where(in_ns(runs_t.c.id, ns))
-    return stmt.group_by(runs_t.c.flow).order_by(func.max(runs_t.c.created_at).desc())
+    where, params = _has_tags([ns] if ns is not None else [])
+    return (
+        f"SELECT runs.flow, MAX(runs.created_at) FROM runs WHERE 1 = 1{where} "
+        "GROUP BY runs.flow ORDER BY MAX(runs.created_at) DESC",
+        params,
+    )
 
 
-def first_run_start(flow: str) -> Select[Any]:
+def first_run_start(flow: str) -> Query:
     # The first run by number: one step down the (flow, run_number) index.
     return (
-        select(runs_t.c.created_at)
-        .where(runs_t.c.flow == flow)
-        .order_by(runs_t.c.run_number)
-        .limit(1)
+        "SELECT runs.created_at FROM runs WHERE runs.flow = ? ORDER BY runs.run_number LIMIT 1",
+        (flow,),
     )
 
 
-def a_run_in_ns(flow: str, ns: str) -> Select[Any]:
-    return select(runs_t.c.id).where(runs_t.c.flow == flow, in_ns(runs_t.c.id, ns)).limit(1)
+def a_run_in_ns(flow: str, ns: str) -> Query:
+    where, params = _has_tags([ns])
+    return f"SELECT runs.id FROM runs WHERE runs.flow = ?{where} LIMIT 1", (flow, *params)
 
 
-def runs_page(flow: str, tags: list[str], below: int | None, page: int) -> Select[Any]:
+def runs_page(flow: str, tags: list[str], below: int | None, page: int) -> Query:
     # The newest `page` runs numbered below `below` carrying every one of
     # `tags`: keyset pagination over the (flow, run_number) index.
-    stmt = select(*RUN_COLUMNS).where(runs_t.c.flow == flow, *has_tags(runs_t.c.id, tags))
+    where, params = _has_tags(tags)
+    sql = f"SELECT {_RUNS} FROM runs WHERE runs.flow = ?{where}"
+    args: tuple[Any, ...] = (flow, *params)
     if below is not None:
-        stmt = stmt.where(runs_t.c.run_number < below)
-    return stmt.order_by(runs_t.c.run_number.desc()).limit(page)
+        sql += " AND runs.run_number < ?"
+        args += (below,)
+    return f"{sql} ORDER BY runs.run_number DESC LIMIT ?", (*args, page)
 
 
-def latest_successful_run(flow: str, ns: str | None) -> Select[Any]:
-    stmt = select(*RUN_COLUMNS).where(
-        runs_t.c.flow == flow,
-        runs_t.c.status == "successful",
-        *has_tags(runs_t.c.id, [ns] if ns is not None else []),
+def latest_successful_run(flow: str, ns: str | None) -> Query:
+    where, params = _has_tags([ns] if ns is not None else [])
+    return (
+        f"SELECT {_RUNS} FROM runs WHERE runs.flow = ? AND runs.status = 'successful'{where} "
+        "ORDER BY runs.run_number DESC LIMIT 1",
+        (flow, *params),
     )
-    return stmt.order_by(runs_t.c.run_number.desc()).limit(1)
 
 
 # -- runs --------------------------------------------------------------------------
 
 
-def run_row(flow: str, number: int) -> Select[Any]:
-    return select(*RUN_COLUMNS).where(runs_t.c.flow == flow, runs_t.c.run_number == number)
+def run_row(flow: str, number: int) -> Query:
+    return f"SELECT {_RUNS} FROM runs WHERE runs.flow = ? AND runs.run_number = ?", (flow, number)
 
 
-def step_names(run_id: int) -> Select[Any]:
+def run_tags(run_id: int) -> Query:
+    # (tag, system) of one run.
+    return "SELECT tag, system FROM run_tags WHERE run_id = ?", (run_id,)
+
+
+def read_tags(index: Any, run_id: int) -> tuple[frozenset[str], frozenset[str]]:
+    """``(user tags, system tags)`` of one run."""
+    rows = index.read_rows(*run_tags(run_id))
+    return (
+        frozenset(t for t, system in rows if not system),
+        frozenset(t for t, system in rows if system),
+    )
+
+
+def step_names(run_id: int) -> Query:
     # The steps of a run, the one with the latest task first.
     return (
-        select(tasks_t.c.step)
-        .where(tasks_t.c.run_id == run_id)
-        .group_by(tasks_t.c.step)
-        .order_by(func.max(tasks_t.c.id).desc())
+        "SELECT tasks.step FROM tasks WHERE tasks.run_id = ? "
+        "GROUP BY tasks.step ORDER BY MAX(tasks.id) DESC",
+        (run_id,),
     )
 
 
-def last_task(run_id: int) -> Select[Any]:
+def last_task(run_id: int) -> Query:
     return (
-        select(*TASK_COLUMNS)
-        .where(tasks_t.c.run_id == run_id)
-        .order_by(tasks_t.c.id.desc())
-        .limit(1)
+        f"SELECT {_TASKS} FROM tasks WHERE tasks.run_id = ? ORDER BY tasks.id DESC LIMIT 1",
+        (run_id,),
     )
 
 
-def latest_successful_tasks(run_id: int) -> Select[Any]:
+def latest_successful_tasks(run_id: int) -> Query:
     # The latest successful task of each step of a run, in the order they ran.
-    latest = (
-        select(func.max(tasks_t.c.id))
-        .where(tasks_t.c.run_id == run_id, tasks_t.c.successful.is_(True))
-        .group_by(tasks_t.c.step)
+    return (
+        f"SELECT {_TASKS} FROM tasks WHERE tasks.id IN (SELECT MAX(tasks.id) FROM tasks "
+        "WHERE tasks.run_id = ? AND tasks.successful = ? GROUP BY tasks.step) "
+        "ORDER BY tasks.id",
+        (run_id, True),
     )
-    return select(*TASK_COLUMNS).where(tasks_t.c.id.in_(latest)).order_by(tasks_t.c.id)
 
 
 # -- steps and tasks ---------------------------------------------------------------
 
 
-def task_times(run_id: int, step: str, *, latest: bool) -> Select[Any]:
+def task_times(run_id: int, step: str, *, latest: bool) -> Query:
     # (started_at, finished_at) of a step's first or latest task.
-    number = tasks_t.c.task_number.desc() if latest else tasks_t.c.task_number
+    order = "DESC" if latest else "ASC"
     return (
-        select(tasks_t.c.started_at, tasks_t.c.finished_at)
-        .where(tasks_t.c.run_id == run_id, tasks_t.c.step == step)
-        .order_by(number)
-        .limit(1)
+        "SELECT tasks.started_at, tasks.finished_at FROM tasks "
+        f"WHERE tasks.run_id = ? AND tasks.step = ? ORDER BY tasks.task_number {order} LIMIT 1",
+        (run_id, step),
     )
 
 
-def step_tasks(run_id: int, step: str, *, cached_only: bool, limit: int | None) -> Select[Any]:
+def step_tasks(run_id: int, step: str, *, cached_only: bool, limit: int | None) -> Query:
     # A step's tasks (only its cache hits if cached_only), newest first.
-    stmt = select(*TASK_COLUMNS).where(tasks_t.c.run_id == run_id, tasks_t.c.step == step)
+    sql = f"SELECT {_TASKS} FROM tasks WHERE tasks.run_id = ? AND tasks.step = ?"
+    args: tuple[Any, ...] = (run_id, step)
     if cached_only:
-        stmt = stmt.where(tasks_t.c.cached.is_(True))
-    return stmt.order_by(tasks_t.c.task_number.desc()).limit(limit)
+        sql += " AND tasks.cached = ?"
+        args += (True,)
+    sql += " ORDER BY tasks.task_number DESC"
+    if limit is not None:
+        sql += " LIMIT ?"
+        args += (limit,)
+    return sql, args
 
 
-def task_row(run_id: int, step: str, number: int) -> Select[Any]:
-    return select(*TASK_COLUMNS).where(
-        tasks_t.c.run_id == run_id,
-        tasks_t.c.step == step,
-        tasks_t.c.task_number == number,
+def task_row(run_id: int, step: str, number: int) -> Query:
+    return (
+        f"SELECT {_TASKS} FROM tasks "
+        "WHERE tasks.run_id = ? AND tasks.step = ? AND tasks.task_number = ?",
+        (run_id, step, number),
     )
 
 
-def computing_task(artifact_id: str) -> Select[Any]:
+def computing_task(artifact_id: str) -> Query:
     # (flow, run_number, step, task_number) of the first task that computed
     # the artifact rather than serving it from the cache.
     return (
-        select(runs_t.c.flow, runs_t.c.run_number, tasks_t.c.step, tasks_t.c.task_number)
-        .join(runs_t, runs_t.c.id == tasks_t.c.run_id)
-        .where(tasks_t.c.artifact_id == artifact_id, tasks_t.c.cached.is_(False))
-        .order_by(tasks_t.c.id)
-        .limit(1)
+        "SELECT runs.flow, runs.run_number, tasks.step, tasks.task_number "
+        "FROM tasks JOIN runs ON runs.id = tasks.run_id "
+        "WHERE tasks.artifact_id = ? AND tasks.cached = ? ORDER BY tasks.id LIMIT 1",
+        (artifact_id, False),
     )

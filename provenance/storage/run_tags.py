@@ -1,4 +1,4 @@
-"""The tags of runs: reading them, and changing a run's user tags (the client view's writes)."""
+"""Changing a run's user tags: the client view's one write (its reads are in run_queries)."""
 
 from __future__ import annotations
 
@@ -9,20 +9,9 @@ from sqlalchemy import Table, delete, insert, select
 from ..errors import MetaflowTaggingError
 from .models import RunTag
 
-__all__ = ["read_tags", "replace_tags"]
+__all__ = ["replace_tags"]
 
 _run_tags: Table = RunTag.__table__
-
-
-def read_tags(index: Any, run_id: int) -> tuple[frozenset[str], frozenset[str]]:
-    """``(user tags, system tags)`` of one run."""
-    stmt = select(_run_tags.c.tag, _run_tags.c.system).where(_run_tags.c.run_id == run_id)
-    with index._connect() as conn:
-        rows = conn.execute(stmt).all()
-    return (
-        frozenset(t for t, system in rows if not system),
-        frozenset(t for t, system in rows if system),
-    )
 
 
 def replace_tags(

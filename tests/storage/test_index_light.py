@@ -345,3 +345,42 @@ def test_a_child_forked_while_locks_are_held_is_not_stuck(tmp_path: Path) -> Non
                 os._exit(code)
     assert os.waitpid(pid, 0)[1] == 0
     light.dispose()
+
+
+def test_a_fresh_client_read_never_imports_sqlalchemy(tmp_path: Path) -> None:
+    # Runs recorded in one process; the client view read in fresh ones.
+    fill = textwrap.dedent(
+        """
+        import provenance as p
+
+        @p.provenance(returns_composite=True)
+        def start(n):
+            return {"x": [n, n + 1]}
+
+        for n in (1, 2):
+            with p.run("F", tags=["mine"]):
+                start(n)
+        """
+    )
+    read = textwrap.dedent(
+        """
+        import atexit, sys
+        atexit.register(lambda: print("at exit:", sorted(
+            m for m in ("sqlalchemy", "alembic") if m in sys.modules)))
+        from provenance.client import Flow, Run, namespace
+        namespace(None)
+        run = Run("F/2")
+        print(run.data.x, Flow("F").latest_run.id, sorted(run.tags & {"mine"}),
+              [r.id for r in Flow("F").runs("mine")], run.successful,
+              run.finished_at > run.created_at)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    for var in ("PROVENANCE_CONFIG", "PROVENANCE_HOME"):
+        env.pop(var, None)
+    subprocess.run([sys.executable, "-c", fill], env=env, cwd=tmp_path, check=True)
+    got = subprocess.run([sys.executable, "-c", read], capture_output=True, text=True,
+                         env=env, cwd=tmp_path, check=True)  # fmt: skip
+    lines = got.stdout.splitlines()
+    assert lines[0] == "[2, 3] 2 ['mine'] ['2', '1'] True True", got.stdout + got.stderr
+    assert lines[-1] == "at exit: []", got.stdout

@@ -102,8 +102,15 @@ class MetaflowObject:
             f"{self._kind} {self.pathspec!r} does not exist in {get_metadata()}"
         )
 
-    def _connect(self) -> Any:
-        return self._index._connect()
+    def _read(self, query: tuple[str, tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        # The client's queries are plain SQL (storage/run_queries.py): on the
+        # light SQLite index they run without SQLAlchemy.
+        sql, params = query
+        return self._index.read_rows(sql, params)
+
+    def _first(self, query: tuple[str, tuple[Any, ...]]) -> tuple[Any, ...] | None:
+        rows = self._read(query)
+        return rows[0] if rows else None
 
     def _related(self, cls: type[Any], pathspec: str, **known: Any) -> Any:
         # A parent or child: same repo, and in the namespace when this is.

@@ -24,7 +24,7 @@ from ...config import (
 from ...errors import ConfigError, MetaflowTaggingError
 from ...runinfo import _user
 from ...storage.blobstores import MemoryStore
-from ...storage.index import SqlIndex
+from ...storage.index import open_index
 from ...storage.repos import Repository
 from ...storage.validate import MAX_TAG, check_text
 
@@ -101,9 +101,9 @@ def _url_repo(url: str) -> Any:
     for repo in current_config().repos.values():
         for member in getattr(repo, "repos", [repo]):
             index = getattr(member, "index", None)
-            if index is not None and index.url.render_as_string(hide_password=False) == url:
+            if index is not None and index.db == url:
                 return member
-    index = SqlIndex(url, create_db=False, read_only=True)
+    index = open_index(url, create_db=False, read_only=True)
     return Repository(index, MemoryStore(), name=None, read=True, write=False)
 
 

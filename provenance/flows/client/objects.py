@@ -17,7 +17,7 @@ from ... import recording as _runs
 from ...errors import BlobNotFound, MetaflowNotFound, MetaflowTaggingError
 from ...storage import run_queries as q
 from ...storage.index import decode_datetime, decode_json
-from ...storage.run_tags import read_tags, replace_tags
+from ...storage.run_queries import read_tags
 from ...storage.runs import retrying
 from ...storage.validate import check_tags
 from .base import MetaflowObject
@@ -39,8 +39,7 @@ class Metaflow(MetaflowObject):
         return list(self._children())
 
     def _children(self, tags: tuple[str, ...] = ()) -> Iterator[Flow]:
-        with self._connect() as conn:
-            names = [r[0] for r in conn.execute(q.flow_names(get_namespace()))]
+        names = [r[0] for r in self._read(q.flow_names(get_namespace()))]
         for name in names:
             yield self._related(Flow, name)
 
@@ -55,8 +54,7 @@ class Flow(MetaflowObject):
     _kind = "flow"
 
     def _load(self) -> Any:
-        with self._connect() as conn:
-            first = conn.execute(q.first_run_start(self._components[0])).first()
+        first = self._first(q.first_run_start(self._components[0]))
         if first is None:
             raise self._not_found()
         return decode_datetime(first[0])
@@ -65,8 +63,7 @@ class Flow(MetaflowObject):
         ns = get_namespace()
         if ns is None:
             return True
-        with self._connect() as conn:
-            return conn.execute(q.a_run_in_ns(self._components[0], ns)).first() is not None
+        return self._first(q.a_run_in_ns(self._components[0], ns)) is not None
 
     @property
     def created_at(self) -> datetime | None:
@@ -89,8 +86,7 @@ class Flow(MetaflowObject):
             # that grow: the latest run costs one small query whatever the
             # flow's size, and a full listing few queries.
             stmt = q.runs_page(self._components[0], wanted, last, page)
-            with self._connect() as conn:
-                rows = conn.execute(stmt).all()
+            rows = self._read(stmt)
             for row in rows:
                 yield self._related(Run, f"{row[1]}/{row[2]}", _row=row)
             if len(rows) < page:
@@ -110,8 +106,7 @@ class Flow(MetaflowObject):
     def latest_successful_run(self) -> Run | None:
         """The newest run that finished successfully, from the stored status."""
         stmt = q.latest_successful_run(self._components[0], get_namespace())
-        with self._connect() as conn:
-            row = conn.execute(stmt).first()
+        row = self._first(stmt)
         if row is None:
             return None
         return self._related(Run, f"{row[1]}/{row[2]}", _row=row)
@@ -146,8 +141,7 @@ class Run(_InRun):
     def _load(self) -> Any:
         # The pathspec's numbers were validated and normalised in __init__.
         flow, number = self._components[0], int(self._components[1])
-        with self._connect() as conn:
-            row = conn.execute(q.run_row(flow, number)).first()
+        row = self._first(q.run_row(flow, number))
         if row is None:
             raise self._not_found()
         return row
@@ -221,8 +215,7 @@ class Run(_InRun):
         return self._children()
 
     def _children(self, tags: tuple[str, ...] = ()) -> Iterator[Step]:
-        with self._connect() as conn:
-            names = [r[0] for r in conn.execute(q.step_names(self._row[0]))]
+        names = [r[0] for r in self._read(q.step_names(self._row[0]))]
         for name in names:
             yield self._related(Step, f"{self.pathspec}/{name}", _run=self)
 
@@ -232,8 +225,7 @@ class Run(_InRun):
     @property
     def end_task(self) -> Task | None:
         """The run's last task, or ``None`` if it has none yet."""
-        with self._connect() as conn:
-            row = conn.execute(q.last_task(self._row[0])).first()
+        row = self._first(q.last_task(self._row[0]))
         return None if row is None else self._task(row)
 
     def _task(self, row: Any) -> Task:
@@ -245,8 +237,7 @@ class Run(_InRun):
         return MetaflowData(self._outputs())
 
     def _outputs(self) -> dict[str, DataArtifact]:
-        with self._connect() as conn:
-            rows = conn.execute(q.latest_successful_tasks(self._row[0])).all()
+        rows = self._read(q.latest_successful_tasks(self._row[0]))
         tasks = [self._task(row) for row in rows]
         _prefetch_artifacts(self._repo, tasks)
         outputs: dict[str, DataArtifact] = {}
@@ -296,7 +287,7 @@ class Run(_InRun):
         # Two users adding the same tag at once: the loser tries again.
         retrying(
             f"changing the tags of {self.pathspec}",
-            lambda: replace_tags(self._index, self._row[0], self.pathspec, remove, add),
+            lambda: _replace_tags(self._index, self._row[0], self.pathspec, remove, add),
         )
         self._tag_sets = None
 
@@ -312,9 +303,8 @@ class Step(_InRun):
         # The first and the latest task, each one step down the (run, step,
         # task_number) index, whatever the number of tasks.
         run_id, step = run._row[0], self._components[2]
-        with self._connect() as conn:
-            first = conn.execute(q.task_times(run_id, step, latest=False)).first()
-            last = conn.execute(q.task_times(run_id, step, latest=True)).first()
+        first = self._first(q.task_times(run_id, step, latest=False))
+        last = self._first(q.task_times(run_id, step, latest=True))
         if first is None or last is None:
             raise self._not_found()
         return (decode_datetime(first[0]), decode_datetime(last[1]))
@@ -345,8 +335,7 @@ class Step(_InRun):
             return
         # A tag the run lacks can only be 'cached', which cache hits carry.
         stmt = q.step_tasks(run._row[0], self._components[2], cached_only=bool(extra), limit=limit)
-        with self._connect() as conn:
-            rows = conn.execute(stmt).all()
+        rows = self._read(stmt)
         for row in rows:
             yield run._task(row)
 
@@ -368,8 +357,7 @@ class Task(_InRun):
     def _load(self) -> Any:
         run = self._run
         number = int(self._components[3])
-        with self._connect() as conn:
-            row = conn.execute(q.task_row(run._row[0], self._components[2], number)).first()
+        row = self._first(q.task_row(run._row[0], self._components[2], number))
         if row is None:
             raise self._not_found()
         return row
@@ -461,8 +449,7 @@ class Task(_InRun):
         """For a cache hit, the task that first computed the artifact (when recorded)."""
         if not self.cached or self.artifact_id is None:
             return None
-        with self._connect() as conn:
-            row = conn.execute(q.computing_task(self.artifact_id)).first()
+        row = self._first(q.computing_task(self.artifact_id))
         return None if row is None else "/".join(str(c) for c in row)
 
     @property
@@ -616,3 +603,11 @@ class DataArtifact(_InRun):
     def finished_at(self) -> datetime | None:
         """Alias of :attr:`created_at`."""
         return self.created_at
+
+
+def _replace_tags(index: Any, run_id: int, pathspec: str | None, remove: list[str],
+                  add: list[str]) -> None:  # fmt: skip
+    # A write, through SQLAlchemy: imported when a tag is changed, not to read.
+    from ...storage.run_tags import replace_tags
+
+    replace_tags(index, run_id, pathspec, remove, add)

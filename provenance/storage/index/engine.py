@@ -37,7 +37,7 @@ import os
 import sys
 import threading
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, insert
@@ -427,6 +427,17 @@ class _Connections:
         if os.getpid() != self._pid:
             self._after_fork()
         return _Locked(self._lock, self.engine.begin()) if self._lock else self.engine.begin()
+
+    def read_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one SELECT in plain SQL with ``?`` placeholders (the client's queries).
+
+        Run through the driver, as the light index runs them: values come
+        back as the driver gives them.
+        """
+        if self.engine.dialect.paramstyle != "qmark":
+            sql = sql.replace("?", "%s")
+        with self._connect() as conn:
+            return [tuple(row) for row in conn.exec_driver_sql(sql, tuple(params))]
 
     @property
     def dialect_name(self) -> str:

@@ -57,7 +57,7 @@ __all__ = ["SqliteFileIndex", "open_sqlite_file", "sqlite_file_path"]
 FULL_NAMES = frozenset(
     {
         "adopt_empty_file", "blob_referenced", "code_source", "count", "delete", "delete_set",
-        "edges_among", "engine", "find", "find_sets", "get_many", "get_set", "ids_with_prefix",
+        "edges_among", "engine", "find", "find_sets", "get_set", "ids_with_prefix",
         "input_blob_users", "iter_ids", "lineage_edges", "put", "put_set",
         "referenced_blobs", "related", "set_ids_with_prefix", "set_members", "storage_rows",
         "stored_inputs", "tags_among", "tags_of", "upgrade", "url",
@@ -67,6 +67,7 @@ FULL_NAMES = frozenset(
 
 _GET = f"SELECT {', '.join(HOT_COLUMNS)} FROM artifacts WHERE id = ?"
 _GET_DEFERRED = f"SELECT {', '.join(DEFERRED_COLUMNS)} FROM artifacts WHERE id = ?"
+_ALL = ", ".join(COLUMNS)
 _EXISTS = "SELECT id FROM artifacts WHERE id = ?"
 _REVISION = "SELECT version_num FROM alembic_version"
 
@@ -242,6 +243,21 @@ class SqliteFileIndex:
     def exists(self, artifact_id: str) -> bool:
         """Whether ``artifact_id`` is indexed."""
         return bool(self._fetch(_EXISTS, artifact_id))
+
+    def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+        """Whole rows (``COLUMNS`` order) of the given ids that exist, by id (as SqlIndex's)."""
+        ids = list(dict.fromkeys(artifact_ids))
+        found: dict[str, tuple[Any, ...]] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            sql = f"SELECT {_ALL} FROM artifacts WHERE id IN ({', '.join('?' * len(chunk))})"
+            for row in self._query(sql, chunk):
+                found[row[0]] = tuple(row)
+        return found
+
+    def read_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one SELECT in plain SQL with ``?`` placeholders (the client's queries)."""
+        return self._query(sql, params)
 
     # -- what a listing reads (provenance ls) ------------------------------------------
 
