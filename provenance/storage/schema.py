@@ -42,18 +42,26 @@ def current_revision(engine: Engine) -> str | None:
     Tables are looked up unqualified: a PostgreSQL ``schema`` is applied to
     every connection through its ``search_path``.
     """
+    version = text("SELECT version_num FROM alembic_version")
     with engine.connect() as conn:
         try:
-            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            row = conn.execute(version).first()
         except DBAPIError:
             conn.rollback()
-            if _has_table(conn, "artifacts"):
+            if not _has_table(conn, "artifacts"):
+                return None
+            # Another process may have committed the schema (both tables at
+            # once) between the two queries: ask once more before calling it
+            # foreign.
+            try:
+                row = conn.execute(version).first()
+            except DBAPIError:
+                conn.rollback()
                 raise SchemaError(
                     f"{engine.url!r} has an 'artifacts' table but no Alembic version: "
                     "it was not created by this library (or by its pre-Alembic predecessor); "
                     "migrate it by hand or point the repo at a new database"
                 ) from None
-            return None
     return row[0] if row else None
 
 
