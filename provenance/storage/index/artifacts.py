@@ -2,8 +2,8 @@
 
 :class:`_Artifacts` holds the cache-hit lookup (:meth:`~_Artifacts.get`, one
 compiled statement on the thread's DBAPI connection), the other reads of
-artifact rows (by ids, by criteria, listings, the blobs they refer to), the
-tags of artifacts, and the writes: an artifact with its lineage edges, tags
+artifact rows (by criteria, the blobs they refer to; batches by id and
+listings are :mod:`.plain`'s), the tags of artifacts, and the writes: an artifact with its lineage edges, tags
 and code source in one transaction, and its removal.
 """
 
@@ -78,18 +78,6 @@ class _Artifacts(_Connections):
         return bool(self._fetch(self._exists_sql, artifact_id))
 
     # -- general queries -------------------------------------------------------
-
-    def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
-        """Rows of the given ids that exist, keyed by id (one query per 500 ids)."""
-        ids = list(dict.fromkeys(artifact_ids))
-        found: dict[str, tuple[Any, ...]] = {}
-        with self._connect() as conn:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                stmt = select(*_table.columns).where(_table.c.id.in_(chunk))
-                for row in conn.execute(stmt):
-                    found[row[0]] = tuple(row)
-        return found
 
     def find(
         self,
@@ -166,25 +154,6 @@ class _Artifacts(_Connections):
             ids = [r[0] for r in conn.execute(select(_table.c.id))]
         return iter(ids)
 
-    def summaries(
-        self, *, name: str | None = None, limit: int | None = None
-    ) -> list[tuple[str, str, int, int | None, datetime | None]]:
-        """``(id, name, version, size, computed_at)`` of artifacts, newest first.
-
-        Only the columns a listing shows are read (no values, no pickled
-        inputs), so listing a large index stays one light query.
-        """
-        check_lookup(name=name)
-        stmt = select(_table.c.id, _table.c.name, _table.c.version, _table.c.size,
-                      _table.c.computed_at)  # fmt: skip
-        if name is not None:
-            stmt = stmt.where(_table.c.name == name)
-        stmt = stmt.order_by(_table.c.computed_at.desc(), _table.c.id)
-        if limit is not None:
-            stmt = stmt.limit(limit)
-        with self._connect() as conn:
-            return [(r[0], r[1], r[2], r[3], decode_datetime(r[4])) for r in conn.execute(stmt)]
-
     # -- tags --------------------------------------------------------------------
 
     def tags_of(self, artifact_id: str) -> list[str]:
@@ -248,22 +217,6 @@ class _Artifacts(_Connections):
                 for ref in refs_in_summary(decode_json(inputs_json)):
                     yield artifact_id, name, ref
             last = batch[-1][0]
-
-    def input_footprints(
-        self, artifact_ids: Iterable[str]
-    ) -> dict[str, tuple[int, str | None, list[InputRef]]]:
-        """What each artifact's inputs take: ``(bytes in the row, inputs blob, stored inputs)``."""
-        ids = list(dict.fromkeys(artifact_ids))
-        out: dict[str, tuple[int, str | None, list[InputRef]]] = {}
-        columns = (_table.c.id, func.length(_table.c.inputs_pickle), _table.c.inputs_blob_id,
-                   _table.c.inputs_json)  # fmt: skip
-        with self._connect() as conn:
-            for start in range(0, len(ids), 500):
-                stmt = select(*columns).where(_table.c.id.in_(ids[start : start + 500]))
-                for artifact_id, inline, blob, inputs_json in conn.execute(stmt):
-                    refs = list(refs_in_summary(decode_json(inputs_json)))
-                    out[artifact_id] = (int(inline or 0), blob, refs)
-        return out
 
     def input_blob_users(self, key: str) -> int:
         """How many artifacts refer to ``key`` as a stored input."""

@@ -5,9 +5,9 @@ it loads the config, finds a few cached values and records them as tasks of
 its run.  Importing SQLAlchemy (and building an engine) costs more than all of
 that together, about 120 ms on our machines, so :class:`SqliteFileIndex` does
 without it: it checks the schema revision with one query, answers the
-cache-hit reads (:meth:`get`, :meth:`get_deferred`, :meth:`exists`) and
-those of a listing (:meth:`summaries`, :meth:`input_footprints`) with
-statements of its own, and gives the run and task writes of
+cache-hit reads (:meth:`get`, :meth:`get_deferred`, :meth:`exists`) with
+statements of its own, and those of a listing and of batches of rows with
+the full index's (:class:`~.plain.PlainReads`), and gives the run and task writes of
 :mod:`..runs` a DBAPI transaction (:meth:`dbapi_transaction`).  Anything else
 (storing an artifact, sets, lineage, searches, the client's queries) builds
 the full :class:`~provenance.storage.index.sql.SqlIndex` on the same file the
@@ -26,12 +26,9 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..stored_inputs import InputRef, refs_in_summary
-from ..validate import check_lookup
 from .drivers import (
     _sqlite_pragmas,
     _sqlite_read_only_query,
@@ -45,9 +42,8 @@ from .layout import (
     HOT_COLUMNS,
     HOT_POSITIONS,
     SCHEMA_HEAD,
-    decode_datetime,
-    decode_json,
 )
+from .plain import PlainReads
 
 __all__ = ["SqliteFileIndex", "open_sqlite_file", "sqlite_file_path"]
 
@@ -67,7 +63,6 @@ FULL_NAMES = frozenset(
 
 _GET = f"SELECT {', '.join(HOT_COLUMNS)} FROM artifacts WHERE id = ?"
 _GET_DEFERRED = f"SELECT {', '.join(DEFERRED_COLUMNS)} FROM artifacts WHERE id = ?"
-_ALL = ", ".join(COLUMNS)
 _EXISTS = "SELECT id FROM artifacts WHERE id = ?"
 _REVISION = "SELECT version_num FROM alembic_version"
 
@@ -119,7 +114,7 @@ def open_sqlite_file(
     return index if revision == SCHEMA_HEAD else None
 
 
-class SqliteFileIndex:
+class SqliteFileIndex(PlainReads):
     """The index in an SQLite file whose schema is this library's; see the module.
 
     Parameters are :class:`~provenance.storage.index.sql.SqlIndex`'s, for the
@@ -244,56 +239,9 @@ class SqliteFileIndex:
         """Whether ``artifact_id`` is indexed."""
         return bool(self._fetch(_EXISTS, artifact_id))
 
-    def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
-        """Whole rows (``COLUMNS`` order) of the given ids that exist, by id (as SqlIndex's)."""
-        ids = list(dict.fromkeys(artifact_ids))
-        found: dict[str, tuple[Any, ...]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            sql = f"SELECT {_ALL} FROM artifacts WHERE id IN ({', '.join('?' * len(chunk))})"
-            for row in self._query(sql, chunk):
-                found[row[0]] = tuple(row)
-        return found
-
     def read_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """The rows of one SELECT in plain SQL with ``?`` placeholders (the client's queries)."""
+        """The rows of one SELECT in plain SQL with ``?`` placeholders (see PlainReads)."""
         return self._query(sql, params)
-
-    # -- what a listing reads (provenance ls) ------------------------------------------
-
-    def summaries(
-        self, *, name: str | None = None, limit: int | None = None
-    ) -> list[tuple[str, str, int, int | None, datetime | None]]:
-        """``(id, name, version, size, computed_at)`` of artifacts, newest first (as SqlIndex's)."""
-        check_lookup(name=name)
-        sql = "SELECT id, name, version, size, computed_at FROM artifacts"
-        params: list[Any] = []
-        if name is not None:
-            sql += " WHERE name = ?"
-            params.append(name)
-        sql += " ORDER BY computed_at DESC, id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(int(limit))
-        rows = self._query(sql, params)
-        return [(r[0], r[1], r[2], r[3], decode_datetime(r[4])) for r in rows]
-
-    def input_footprints(
-        self, artifact_ids: Iterable[str]
-    ) -> dict[str, tuple[int, str | None, list[InputRef]]]:
-        """What each artifact's inputs take: ``(bytes in the row, inputs blob, stored inputs)``."""
-        ids = list(dict.fromkeys(artifact_ids))
-        out: dict[str, tuple[int, str | None, list[InputRef]]] = {}
-        for start in range(0, len(ids), 500):
-            chunk = ids[start : start + 500]
-            sql = (
-                "SELECT id, length(inputs_pickle), inputs_blob_id, inputs_json FROM artifacts "
-                f"WHERE id IN ({', '.join('?' * len(chunk))})"
-            )
-            for artifact_id, inline, blob, inputs_json in self._query(sql, chunk):
-                refs = list(refs_in_summary(decode_json(inputs_json)))
-                out[artifact_id] = (int(inline or 0), blob, refs)
-        return out
 
     # -- run and task writes (storage/runs.py) -------------------------------------
 

@@ -7,12 +7,13 @@ from typing import Any
 
 from .artifacts import _Artifacts
 from .lineage import _Lineage
+from .plain import PlainReads
 from .sets import _Sets
 
 __all__ = ["SqlIndex"]
 
 
-class SqlIndex(_Artifacts, _Lineage, _Sets):
+class SqlIndex(_Artifacts, _Lineage, _Sets, PlainReads):
     """An artifact index in any database SQLAlchemy can reach.
 
     Parameters

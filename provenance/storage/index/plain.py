@@ -1,0 +1,75 @@
+"""The artifact reads written as plain SQL, which both index classes run.
+
+:class:`PlainReads` needs one method of its host, ``read_rows(sql, params)``
+(SQL with ``?`` placeholders; values come back as the driver gives them).
+The light SQLite index runs them with ``sqlite3``, the full index through
+its driver, so a listing or a batch of rows reads the same on every backend
+and imports no SQLAlchemy on the light one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..stored_inputs import InputRef, refs_in_summary
+from ..validate import check_lookup
+from .layout import COLUMNS, decode_datetime, decode_json
+
+__all__ = ["PlainReads"]
+
+_ALL = ", ".join(COLUMNS)
+#: Ids per ``IN (...)`` query: below every driver's limit on parameters.
+_CHUNK = 500
+
+
+class PlainReads:
+    """Batch reads and listings of artifact rows (see the module)."""
+
+    def read_rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _by_ids(self, columns: str, artifact_ids: Iterable[str]) -> list[tuple[Any, ...]]:
+        ids = list(dict.fromkeys(artifact_ids))
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows += self.read_rows(f"SELECT {columns} FROM artifacts WHERE id IN ({marks})", chunk)
+        return rows
+
+    def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
+        """Whole rows (``COLUMNS`` order) of the given ids that exist, keyed by id."""
+        return {row[0]: tuple(row) for row in self._by_ids(_ALL, artifact_ids)}
+
+    def summaries(
+        self, *, name: str | None = None, limit: int | None = None
+    ) -> list[tuple[str, str, int, int | None, datetime | None]]:
+        """``(id, name, version, size, computed_at)`` of artifacts, newest first.
+
+        Only the columns a listing shows are read (no values, no pickled
+        inputs), so listing a large index stays one light query.
+        """
+        check_lookup(name=name)
+        sql = "SELECT id, name, version, size, computed_at FROM artifacts"
+        params: list[Any] = []
+        if name is not None:
+            sql += " WHERE name = ?"
+            params.append(name)
+        sql += " ORDER BY computed_at DESC, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(int(limit))
+        rows = self.read_rows(sql, params)
+        return [(r[0], r[1], r[2], r[3], decode_datetime(r[4])) for r in rows]
+
+    def input_footprints(
+        self, artifact_ids: Iterable[str]
+    ) -> dict[str, tuple[int, str | None, list[InputRef]]]:
+        """What each artifact's inputs take: ``(bytes in the row, inputs blob, stored inputs)``."""
+        columns = "id, length(inputs_pickle), inputs_blob_id, inputs_json"
+        return {
+            artifact_id: (int(inline or 0), blob, list(refs_in_summary(decode_json(inputs_json))))
+            for artifact_id, inline, blob, inputs_json in self._by_ids(columns, artifact_ids)
+        }
