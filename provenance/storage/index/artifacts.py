@@ -3,8 +3,9 @@
 :class:`_Artifacts` holds the cache-hit lookup (:meth:`~_Artifacts.get`, one
 compiled statement on the thread's DBAPI connection), the other reads of
 artifact rows (by criteria, the blobs they refer to; batches by id and
-listings are :mod:`.plain`'s), the tags of artifacts, and the writes: an artifact with its lineage edges, tags
-and code source in one transaction, and its removal.
+listings are :mod:`.plain`'s), the tags of artifacts, and the writes: an
+artifact with its lineage edges, tags and code source in one transaction,
+and its removal.
 """
 
 from __future__ import annotations

@@ -65,6 +65,11 @@ def _sqlite_unwritable(path: str) -> str | None:
     return None
 
 
+def sqlite_uri(path: str, params: dict[str, str]) -> str:
+    """The ``file:`` URI that opens ``path`` with ``params`` (for ``sqlite3.connect(uri=True)``)."""
+    return "file:" + path + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+
+
 def _sqlite_read_only_query(path: str) -> dict[str, str]:
     """The URI parameters that open ``path`` read-only.
 
@@ -74,7 +79,7 @@ def _sqlite_read_only_query(path: str) -> dict[str, str]:
     """
     probe_query = "SELECT count(*) FROM sqlite_master"
     for params in ({"mode": "ro"}, {"mode": "ro", "immutable": "1"}):
-        uri = "file:" + path + "?" + "&".join(f"{k}={v}" for k, v in params.items())
+        uri = sqlite_uri(path, params)
         try:
             conn = sqlite3.connect(uri, uri=True)
             try:

@@ -33,6 +33,7 @@ from .drivers import (
     _sqlite_pragmas,
     _sqlite_read_only_query,
     _sqlite_unwritable,
+    sqlite_uri,
     translate_sqlite,
 )
 from .layout import (
@@ -143,8 +144,7 @@ class SqliteFileIndex(PlainReads):
             self.read_only = unwritable
         self._uri = None
         if self.read_only is not None:
-            query = _sqlite_read_only_query(path)
-            self._uri = "file:" + path + "?" + "&".join(f"{k}={v}" for k, v in query.items())
+            self._uri = sqlite_uri(path, _sqlite_read_only_query(path))
         self._local = threading.local()
         self._full_lock = threading.Lock()
         self._full: Any = None
