@@ -167,6 +167,11 @@ class TestIndexContract:
         wanted = [row(i)["id"] for i in range(0, 1200, 3)] + ["f" * 32]
         found = index.get_many(wanted)
         assert len(found) == 400
+        # Whole rows, their values decoded, on every index.
+        got = as_dict(found[row(3)["id"]])
+        assert got["inputs_json"] == {"kargs": {"x": 3}, "varargs": []}
+        assert got["run_info"] == {"user": "me"} and got["composite"] is False
+        assert got["computed_at"] == T0 + timedelta(seconds=3)
         assert index.ids_with_prefix(row(1100)["id"]) == [row(1100)["id"]]
         assert index.ids_with_prefix("f") == []
         assert len(index.ids_with_prefix("0000")) == 2

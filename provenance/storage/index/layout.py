@@ -27,6 +27,7 @@ __all__ = [
     "HOT_COLUMNS",
     "decode_datetime",
     "decode_json",
+    "decode_row",
     "sqlite_time",
 ]
 
@@ -47,6 +48,33 @@ HOT_COLUMNS: tuple[str, ...] = (
 DEFERRED_COLUMNS: tuple[str, ...] = tuple(c for c in COLUMNS if c not in HOT_COLUMNS)
 #: Where each hot column goes in a row of :data:`COLUMNS`, in table order.
 HOT_POSITIONS: tuple[int, ...] = tuple(i for i, c in enumerate(COLUMNS) if c in HOT_COLUMNS)
+
+
+#: The artifact columns stored as JSON (text on SQLite).
+JSON_COLUMNS = frozenset(
+    {
+        "load_kwargs", "dump_kwargs", "inputs_json", "input_artifact_ids", "custom_fields",
+        "run_info", "input_hashes",
+    }
+)  # fmt: skip
+_JSON_POSITIONS = tuple(i for i, c in enumerate(COLUMNS) if c in JSON_COLUMNS)
+_COMPUTED_AT = COLUMNS.index("computed_at")
+_COMPOSITE = COLUMNS.index("composite")
+
+
+def decode_row(row: Any) -> tuple[Any, ...]:
+    """A whole artifact row as read through a driver, its values as Python's.
+
+    JSON columns decoded, ``computed_at`` an aware UTC datetime and
+    ``composite`` a bool, whichever driver read it: what SQLAlchemy's column
+    types give.
+    """
+    values = list(row)
+    for i in _JSON_POSITIONS:
+        values[i] = decode_json(values[i])
+    values[_COMPUTED_AT] = decode_datetime(values[_COMPUTED_AT])
+    values[_COMPOSITE] = bool(values[_COMPOSITE])
+    return tuple(values)
 
 
 class _Deferred:

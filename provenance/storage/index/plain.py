@@ -15,7 +15,7 @@ from typing import Any
 
 from ..stored_inputs import InputRef, refs_in_summary
 from ..validate import check_lookup
-from .layout import COLUMNS, decode_datetime, decode_json
+from .layout import COLUMNS, decode_datetime, decode_json, decode_row
 
 __all__ = ["PlainReads"]
 
@@ -40,8 +40,8 @@ class PlainReads:
         return rows
 
     def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
-        """Whole rows (``COLUMNS`` order) of the given ids that exist, keyed by id."""
-        return {row[0]: tuple(row) for row in self._by_ids(_ALL, artifact_ids)}
+        """Whole rows (``COLUMNS`` order, values decoded) of the given ids that exist, by id."""
+        return {row[0]: decode_row(row) for row in self._by_ids(_ALL, artifact_ids)}
 
     def summaries(
         self, *, name: str | None = None, limit: int | None = None

@@ -40,12 +40,6 @@ _members: Table = SetMember.__table__
 _code: Table = CodeSource.__table__
 _HOT = [_table.c[COLUMNS[i]] for i in HOT_POSITIONS]
 _HOT_POSITIONS = list(HOT_POSITIONS)
-_JSON_COLUMNS = frozenset(
-    {
-        "load_kwargs", "dump_kwargs", "inputs_json", "input_artifact_ids", "custom_fields",
-        "run_info", "input_hashes",
-    }
-)  # fmt: skip
 
 
 def _storable(
