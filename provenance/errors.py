@@ -34,6 +34,8 @@ written against the built-in (``except KeyError``) keeps working::
     ├── SchemaError                         the index schema cannot be used
     │   └── SchemaOutdated                  the index needs ``provenance db upgrade``
     ├── MissingDependency (ImportError)     an optional extra is not installed
+    ├── FlowError                           a FlowSpec flow that cannot run, or a step misusing it
+    │   └── MergeArtifactsException         merge_artifacts met inputs that disagree
     └── ClientError                         the client view (provenance.client):
         ├── MetaflowInvalidPathspec (InvalidValue)  a malformed pathspec
         ├── MetaflowNamespaceMismatch               an object outside the current namespace
@@ -56,6 +58,8 @@ __all__ = [
     "ArtifactNotFound",
     "BlobNotFound",
     "ConfigError",
+    "FlowError",
+    "MergeArtifactsException",
     "CorruptBlob",
     "HashingError",
     "ClientError",
@@ -254,6 +258,29 @@ class SchemaOutdated(SchemaError):
 
 class MissingDependency(ProvenanceError, ImportError):
     """An optional dependency is missing; the message says which extra to install."""
+
+
+class FlowError(ProvenanceError):
+    """A :class:`~provenance.flow.FlowSpec` flow that cannot run, or a step that misuses it.
+
+    Raised before any step runs for a graph that is not valid (no ``start``
+    or ``end``, a transition to something that is not a step, a join with
+    the wrong arity, a step nothing reaches); the message names the step.
+    """
+
+
+class MergeArtifactsException(FlowError):
+    """``merge_artifacts`` found artifacts whose values differ between the inputs of a join.
+
+    Attributes
+    ----------
+    artifact_names : list of str
+        The conflicting names (Metaflow's attribute).
+    """
+
+    def __init__(self, message: str, artifact_names: list[str]) -> None:
+        super().__init__(message)
+        self.artifact_names = list(artifact_names)
 
 
 class ClientError(ProvenanceError):

@@ -424,12 +424,33 @@ def store_composite(
             f"{fn.name} is declared returns_composite=True and must return a dict "
             f"with str keys, got {type(value).__name__}"
         )
-    for key in value:
+    artifact, members = store_members(fn, repo, artifact_id, value, record, replace)
+    index = {k: a.id for k, a in members.items()}
+    return CompositeDict(artifact, {k: a.proxy for k, a in members.items()}, index)
+
+
+def store_members(
+    fn: Any,
+    repo: Any,
+    artifact_id: str,
+    values: Mapping[str, Any],
+    record: Mapping[str, Any],
+    replace: bool,
+    linked: Mapping[str, Artifact] | None = None,
+) -> tuple[Artifact, dict[str, Artifact]]:
+    """Store ``values`` as members of a composite artifact, and the composite itself.
+
+    Each value becomes its own artifact, named ``<fn.name>_<key>``;
+    ``linked`` are members stored before (a flow task's unchanged
+    artifacts, made by the task before it), which the composite's index
+    names as they are.  Returns the composite and every member by key.
+    """
+    for key in values:
         # Before any member is stored: all of them, or none.
         check_text(f"{fn.name}_{key}", f"the artifact name of key {quote(key)} of {fn.name}()")
     serializers = dict(fn.serializer) if isinstance(fn.serializer, Mapping) else {}
-    members: dict[str, Artifact] = {}
-    for key, item in value.items():
+    members: dict[str, Artifact] = dict(linked or {})
+    for key, item in values.items():
         sub_name = f"{fn.name}_{key}"
         sub_id = fn._artifact_id(sub_name, record["input_hashes"])
         members[key] = store_value(
@@ -446,7 +467,7 @@ def store_composite(
         composite=True, blob=blob, kwargs=(None, None),  # the index is JSON, read as such
     )  # fmt: skip
     notify(artifact)
-    return CompositeDict(artifact, {k: a.proxy for k, a in members.items()}, index)
+    return artifact, members
 
 
 def store_archive(

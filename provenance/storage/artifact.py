@@ -239,6 +239,15 @@ class Artifact:
             self._value = self.repo.load_value(self)
         return self._value
 
+    def unload(self) -> None:
+        """Drop the value held in memory: the next use loads it from the store again.
+
+        For a value changed in place after it was stored (a flow step that
+        mutated an artifact it read): the other readers get the stored one.
+        """
+        if self.repo is not None:
+            self._value = _UNSET
+
     @property
     def value_loaded(self) -> bool:
         """Whether the value is already in memory."""

@@ -32,6 +32,7 @@ __all__ = [
     "RunRef",
     "create_run",
     "finish_run",
+    "insert_tasks",
     "next_numbers",
     "refusal",
     "retrying",
@@ -261,6 +262,24 @@ def write_tasks(index: Any, refs: list[RunRef], rows: list[dict[str, Any]]) -> N
             cur.close()
         for (ref, step), number in numbers.items():
             next_numbers.setdefault(ref, {})[step] = number
+
+    retrying("recording tasks", attempt)
+
+
+def insert_tasks(index: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert task rows whose ``task_number`` the caller chose, in one transaction.
+
+    For a run one process drives alone (a :class:`~provenance.flow.FlowSpec`
+    run), whose task numbers are known before each task starts, as
+    ``current.task_id`` must be.
+    """
+    sql = _sql(index)
+
+    def attempt() -> None:
+        with index.dbapi_transaction() as conn:
+            cur = conn.cursor()
+            cur.executemany(sql.new_task, [sql.task(row) for row in rows])
+            cur.close()
 
     retrying("recording tasks", attempt)
 
