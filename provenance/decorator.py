@@ -205,7 +205,7 @@ class ProvenanceFunction:
         code = self._code
         if code is None:
             try:
-                code = code_fingerprint(self._fn)
+                code = self._fingerprint()
             except Exception as exc:  # a bug in the walk must not stop the call
                 logger.warning("cannot fingerprint the code of %s: %r", self.name, exc)
                 # Never a constant: a stale hit is worse than a recomputation.
@@ -213,6 +213,10 @@ class ProvenanceFunction:
                 code = CodeFingerprint(hash_bytes(text.encode() + os.urandom(16)), text)
             self._code = code
         return code
+
+    def _fingerprint(self) -> CodeFingerprint:
+        # What code_fingerprint() caches; a flow step's leaves its sibling steps out.
+        return code_fingerprint(self._fn)
 
     def _new_generation(self) -> None:
         # A notebook cell ran (it may have redefined a helper) or the code

@@ -39,7 +39,7 @@ import os
 import re
 import sys
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import xxhash
@@ -438,13 +438,17 @@ def _watch_interactive_session() -> None:
     shell._provenance_watched = True
 
 
-def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
+def code_fingerprint(fn: Callable[..., Any], *, skip: Iterable[Any] = ()) -> CodeFingerprint:
     """The fingerprint of ``fn``'s code and of the user code it reaches.
 
     Parameters
     ----------
     fn : callable
         A function, method, ``functools.partial`` or callable object.
+    skip : iterable of callables, optional
+        Callables not covered even where reached: a flow step's sibling
+        steps, which its ``self.next(self.b)`` names but whose code is not
+        what the step computes (each is identified by its own).
 
     Returns
     -------
@@ -459,6 +463,7 @@ def code_fingerprint(fn: Callable[..., Any]) -> CodeFingerprint:
     except Exception:  # an IPython without events: nothing to watch
         logger.debug("cannot watch the IPython session", exc_info=True)
     walk = _Walk()
+    walk.seen.update(("callable", id(obj)) for obj in skip)
     with _WALK_LOCK:
         walk.guarded(getattr(fn, "__qualname__", "function"), walk.callable, fn,
                      getattr(fn, "__qualname__", "function"))  # fmt: skip

@@ -14,6 +14,8 @@ from .runinfo import _user
 
 __all__ = [
     "CACHED_TAG",
+    "FLOW_TAG",
+    "OUTPUT_MEMBERS",
     "MAX_TAG_LENGTH",
     "NAME_FORBIDDEN",
     "default_flow_name",
@@ -26,6 +28,12 @@ __all__ = [
 MAX_TAG_LENGTH = 500
 #: The system tag of a task served from the cache.
 CACHED_TAG = "cached"
+#: The system tag of a run of a :class:`~provenance.flow.FlowSpec` flow.
+FLOW_TAG = "runtime:flowspec"
+#: The members of a flow task's composite artifact that hold its captured
+#: stdout and stderr (attributes beginning with ``_`` are never a step's
+#: artifacts, so no artifact can take these names).
+OUTPUT_MEMBERS = ("_stdout", "_stderr")
 
 NAME_FORBIDDEN = re.compile(r"[^A-Za-z0-9_.\-]+")
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -82,7 +81,7 @@ def show(graph: FlowGraph) -> str:
 
 def main(cls: type, argv: Sequence[str] | None = None) -> int:
     """Run the command line of flow ``cls``; returns the exit status."""
-    from .execute import run_flow
+    from .execute import run_flow, user_traceback
 
     args_in = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -92,7 +91,10 @@ def main(cls: type, argv: Sequence[str] | None = None) -> int:
         return 2
     params = parameters(cls)
     parser = _parser(cls, params)
-    args = parser.parse_args(args_in)
+    try:
+        args = parser.parse_args(args_in)
+    except SystemExit as exit_:  # --help, or a usage error argparse has printed
+        return int(exit_.code or 0) if not isinstance(exit_.code, str) else 2
     if args.command is None:
         parser.print_help()
         return 0
@@ -131,8 +133,7 @@ def main(cls: type, argv: Sequence[str] | None = None) -> int:
         if failed is not None and failed.exception is not None:
             error = failed.exception
             print(f"Step failure: task {failed.pathspec} failed:", file=sys.stderr)
-            text = traceback.format_exception(type(error), error, error.__traceback__)
-            print("".join(text), file=sys.stderr, end="")
+            print(user_traceback(error), file=sys.stderr, end="")
         return 1
     return 0
 

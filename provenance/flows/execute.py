@@ -36,25 +36,22 @@ from typing import Any, TextIO
 from ..config import resolve_repo
 from ..decorator import ProvenanceFunction
 from ..errors import FlowError, HashingError, MergeArtifactsException
-from ..fingerprint import code_fingerprint
+from ..fingerprint import CodeFingerprint, code_fingerprint
 from ..hashing import hash_value
 from ..recording import system_tags, writer_of
 from ..runinfo import _user, get_run_info
+from ..runnames import FLOW_TAG, OUTPUT_MEMBERS
 from ..storage.artifact import Artifact
 from ..storage.proxies import ArtifactProxy
 from ..storage.run_queries import computing_task
 from ..storage.runs import RunRef, create_run, finish_run, insert_tasks
 from ..storing import store_members
 from .graph import FlowGraph, step_functions
-from .spec import FlowSpec, Inputs, Parameter, _task, parameters
+from .spec import FlowSpec, Inputs, _task, parameters
 
-__all__ = ["FlowRun", "TaskOutcome", "run_flow"]
+__all__ = ["FlowRun", "TaskOutcome", "run_flow", "user_traceback"]
 
-#: The members holding a task's captured output (never a user's artifact:
-#: attributes beginning with ``_`` are not stored).
-STDOUT, STDERR = "_stdout", "_stderr"
-#: The system tag of a run made by a FlowSpec (the client shows its data as Metaflow does).
-FLOW_TAG = "runtime:flowspec"
+STDOUT, STDERR = OUTPUT_MEMBERS
 
 
 @dataclass(frozen=True)
@@ -336,15 +333,15 @@ class _Runner:
         self.functions = step_functions(cls)
         self.params = params
         self.steps = {
-            name: ProvenanceFunction(
+            name: StepFunction(
                 fn,
+                [f for other, f in self.functions.items() if other != name],
                 name=f"{self.flow}.{name}",
                 version=getattr(fn, "step_version", None),
                 returns_composite=True,
             )
             for name, fn in self.functions.items()
         }
-        self.class_identity = _class_identity(cls, self.functions)
         self.next_task = 1
 
     def say(self, text: str) -> None:
@@ -515,7 +512,7 @@ class _Runner:
         return outcome
 
     def identity(self, visible: Mapping[str, Any], pending: _Pending) -> dict[str, str]:
-        kargs = dict(self.class_identity)
+        kargs: dict[str, str] = {}
         for name, artifact in visible.items():
             kargs[f"self.{name}"] = artifact.value_id
         if self.graph[pending.step].joins:
@@ -563,7 +560,7 @@ class _Runner:
 
     def store(
         self,
-        fn: ProvenanceFunction,
+        fn: StepFunction,
         artifact_id: str,
         view: _View,
         outcome: TaskOutcome,
@@ -632,9 +629,7 @@ class _Runner:
             exception = {
                 "type": f"{type(error).__module__}.{type(error).__qualname__}",
                 "message": str(error)[:10_000],
-                "traceback": "".join(
-                    traceback.format_exception(type(error), error, error.__traceback__)
-                )[-60_000:],
+                "traceback": user_traceback(error)[-60_000:],
             }
         insert_tasks(self.writer.index, [{
             "run_id": self.ref.id, "step": outcome.step, "task_number": outcome.task_id,
@@ -652,6 +647,19 @@ class _TaskInfo:
     task_id: str
     pathspec: str
     origin_run_id: str | None = None
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def user_traceback(error: BaseException) -> str:
+    """The traceback of what a step raised, from the step's own frame (not the runner's)."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE):
+            break
+        tb = tb.tb_next
+    return "".join(traceback.format_exception(type(error), error, tb))
 
 
 def _item_hash(frame: Frame, step: str) -> str:
@@ -674,38 +682,21 @@ def _changed(proxy: Any, artifact: Artifact) -> bool:
         return True
 
 
-def _class_identity(cls: type, steps: Mapping[str, Callable[..., Any]]) -> dict[str, str]:
-    """What the flow class holds besides its steps, as the identity of every task.
+class StepFunction(ProvenanceFunction):
+    """A step as a decorated function: its code is the step's and its helpers', not its siblings'.
 
-    Its other methods (a step may call ``self.helper()``) by their code, and
-    its constants (``self.LR``) by their value: a change to either makes
-    every step run again, since which step reads them is not known.
+    The fingerprint of a method covers its class, and so every other step
+    that ``self.next(self.b)`` names; a step's identity leaves those out
+    (each step is identified by its own code), while the class's helper
+    methods and constants stay covered.
     """
-    found: dict[str, str] = {}
-    for klass in reversed(cls.__mro__):
-        if klass in (object, FlowSpec):
-            continue
-        for name, value in vars(klass).items():
-            if name.startswith("__") or name in steps or isinstance(value, Parameter):
-                continue
-            target = value
-            if isinstance(value, (staticmethod, classmethod)):
-                target = value.__func__
-            elif isinstance(value, property):
-                target = value.fget
-            if callable(target) and hasattr(target, "__code__"):
-                found[f"class.{name}"] = code_fingerprint(target).digest
-                continue
-            if isinstance(value, type) or type(value).__name__ == "module":
-                continue
-            try:
-                found[f"class.{name}"] = hash_value(value)
-            except HashingError as exc:
-                raise FlowError(
-                    f"attribute {name!r} of {cls.__name__} cannot be hashed, so the steps that "
-                    f"may read it cannot be identified: {exc}"
-                ) from None
-    return found
+
+    def __init__(self, fn: Callable[..., Any], siblings: list[Any], **options: Any) -> None:
+        super().__init__(fn, **options)
+        self._siblings = siblings
+
+    def _fingerprint(self) -> CodeFingerprint:
+        return code_fingerprint(self._fn, skip=self._siblings)
 
 
 def run_flow(
@@ -758,6 +749,9 @@ def run_flow(
             values[attribute] = given[attribute]
         elif param.required:
             raise FlowError(f"parameter --{param.name} of {cls.__name__} is required")
+        elif isinstance(param.default, str):
+            # As click does for Metaflow: a text default goes through the type.
+            values[attribute] = param.convert(param.default)
         else:
             values[attribute] = param.default
     unknown_steps = set(force) - set(step_functions(cls))

@@ -15,6 +15,7 @@ from typing import Any
 
 from ... import recording as _runs
 from ...errors import BlobNotFound, MetaflowNotFound, MetaflowTaggingError
+from ...runnames import FLOW_TAG, OUTPUT_MEMBERS
 from ...storage import run_queries as q
 from ...storage.index import decode_datetime, decode_json
 from ...storage.run_queries import read_tags
@@ -237,6 +238,12 @@ class Run(_InRun):
         return MetaflowData(self._outputs())
 
     def _outputs(self) -> dict[str, DataArtifact]:
+        if FLOW_TAG in self.system_tags:
+            # A FlowSpec run, as Metaflow's: its data is what the end step ends
+            # with (each task holds every artifact it can see).
+            end = self.end_task
+            if end is not None and end._components[2] == "end" and end.successful:
+                return end._outputs()
         rows = self._read(q.latest_successful_tasks(self._row[0]))
         tasks = [self._task(row) for row in rows]
         _prefetch_artifacts(self._repo, tasks)
@@ -485,6 +492,8 @@ class Task(_InRun):
         artifact = self.artifact
         if artifact.composite:
             members = _composite_members(artifact)
+            for hidden in OUTPUT_MEMBERS:
+                members.pop(hidden, None)
         else:
             members = {self._components[2]: self.artifact_id}
         return {
@@ -502,6 +511,30 @@ class Task(_InRun):
         if found is None:
             raise MetaflowNotFound(f"task {self.pathspec} has no data artifact {child_id!r}")
         return found
+
+    @property
+    def stdout(self) -> str:
+        """What a flow task printed to stdout (``""`` for other tasks, or when it printed nothing).
+
+        A task served from the cache shows the output of the task that computed it.
+        """
+        return self._output(OUTPUT_MEMBERS[0])
+
+    @property
+    def stderr(self) -> str:
+        """What a flow task printed to stderr (as :attr:`stdout`)."""
+        return self._output(OUTPUT_MEMBERS[1])
+
+    def _output(self, member: str) -> str:
+        if self.artifact_id is None:
+            return ""
+        artifact = self.artifact
+        if not artifact.composite:
+            return ""
+        member_id = _composite_members(artifact).get(member)
+        if member_id is None:
+            return ""
+        return str(self._repo.get_artifact(member_id).value)
 
     @property
     def data(self) -> MetaflowData:

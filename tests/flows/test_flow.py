@@ -1,0 +1,590 @@
+"""Metaflow's FlowSpec over the store (``provenance.flow``): graphs, artifacts, memoization.
+
+Flows are run in this process through :func:`provenance.flow.run_flow` and
+the flow command line (:func:`provenance.flows.command.main`), and read back
+with the client view; the tutorial runs as a file, in its own processes, as
+a Metaflow user runs it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import sqlite_config
+
+import provenance as p
+from provenance.client import Flow, Run, namespace
+from provenance.errors import FlowError, MergeArtifactsException, MetaflowNotFound
+from provenance.flow import FlowSpec, JSONType, Parameter, current, run_flow, step
+from provenance.flows.command import main
+
+
+def _run(cls: type, params: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    out = io.StringIO()
+    result = run_flow(cls, params, echo=out, **kwargs)
+    result.output = out.getvalue()
+    return result
+
+
+def _computed(result: Any) -> list[str]:
+    return [t.step for t in result.tasks if not t.cached]
+
+
+# -- the tutorial, as a file ---------------------------------------------------------
+
+TUTORIAL = '''
+from provenance.flow import FlowSpec, step
+
+class ArtFlow(FlowSpec):
+
+    @step
+    def start(self):
+        self.some_data = [1,2,3] # define artifact state
+        self.next(self.middle)
+
+    @step
+    def middle(self):
+        print(f'the data artifact is: {self.some_data}')
+        self.some_data = [1,2,4] # update artifact state
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print(f'the data artifact is: {self.some_data}')
+
+if __name__ == '__main__':
+    ArtFlow()
+'''
+
+READ_BACK = """
+from provenance.client import Run, Flow
+run_id = open('artifacts-run.txt').read()
+some_data = Run(f'ArtFlow/{run_id}').data.some_data
+print(some_data)
+print(Flow('ArtFlow').latest_run.data.some_data)
+"""
+
+
+def _env(tmp_path: Path) -> dict[str, str]:
+    config = tmp_path / "provenance.yaml"
+    config.write_text(json.dumps(sqlite_config(str(tmp_path / "repo"))))
+    return {**os.environ, "PROVENANCE_CONFIG": str(config)}
+
+
+def _python(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, *args], cwd=tmp_path, env=_env(tmp_path),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_the_tutorial_runs_verbatim_and_reads_back_with_the_client(tmp_path: Path) -> None:
+    (tmp_path / "artflow.py").write_text(TUTORIAL)
+    (tmp_path / "read.py").write_text(READ_BACK)
+    first = _python(tmp_path, "artflow.py", "run", "--run-id-file", "artifacts-run.txt")
+    assert first.returncode == 0, first.stderr
+    lines = first.stdout.splitlines()
+    printed = [line.split("] ", 1)[1] for line in lines if "the data artifact is" in line]
+    assert printed == ["the data artifact is: [1, 2, 3]", "the data artifact is: [1, 2, 4]"]
+    assert any(line.startswith("[1/middle/2 (pid ") for line in lines)
+    assert (tmp_path / "artifacts-run.txt").read_text() == "1"
+    read = _python(tmp_path, "read.py")
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.split("\n")[:2] == ["[1, 2, 4]", "[1, 2, 4]"]
+
+    # The second run runs nothing: every task is a hit, its output replayed.
+    second = _python(tmp_path, "artflow.py", "run", "--run-id-file", "artifacts-run.txt")
+    assert second.returncode == 0, second.stderr
+    assert "Task is starting" not in second.stdout
+    assert "[2/middle/2 (replayed)] the data artifact is: [1, 2, 3]" in second.stdout
+    assert "cached from ArtFlow/1/middle/2" in second.stdout
+    assert (tmp_path / "artifacts-run.txt").read_text() == "2"
+    read = _python(tmp_path, "read.py")
+    assert read.stdout.split("\n")[:2] == ["[1, 2, 4]", "[1, 2, 4]"]
+
+
+def test_a_failing_step_exits_non_zero_with_its_traceback_and_a_fix_resumes(
+    tmp_path: Path,
+) -> None:
+    broken = TUTORIAL.replace(
+        "self.some_data = [1,2,4]", "self.some_data = [1,2,4]\n        raise ValueError('boom')"
+    )
+    (tmp_path / "artflow.py").write_text(broken)
+    failed = _python(tmp_path, "artflow.py", "run")
+    assert failed.returncode == 1
+    assert "Step failure: task ArtFlow/1/middle/2 failed" in failed.stderr
+    assert "ValueError: boom" in failed.stderr
+    assert 'artflow.py", line 15, in middle' in failed.stderr
+    assert "provenance/flows" not in failed.stderr  # the step's frames, not the runner's
+    (tmp_path / "artflow.py").write_text(TUTORIAL)
+    fixed = _python(tmp_path, "artflow.py", "run")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "[2/start/1 (cached)]" in fixed.stdout  # start succeeded before: a hit
+    assert "[2/middle/2 (pid " in fixed.stdout  # the fixed step runs
+
+
+# -- in-process flows -----------------------------------------------------------------
+
+
+class ArtFlow(FlowSpec):
+    """Metaflow's artifacts tutorial."""
+
+    @step
+    def start(self):
+        """Set the data."""
+        self.some_data = [1, 2, 3]
+        self.next(self.middle)
+
+    @step
+    def middle(self):
+        print(f"the data artifact is: {self.some_data}")
+        self.some_data = [1, 2, 4]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print(f"the data artifact is: {self.some_data}")
+
+
+def test_the_client_reads_a_flow_run_as_metaflow_does(repo: Any) -> None:
+    result = _run(ArtFlow)
+    assert result.successful and _computed(result) == ["start", "middle", "end"]
+    namespace(None)
+    run = Run(result.pathspec)
+    assert run.successful and run.data.some_data == [1, 2, 4]
+    assert "runtime:flowspec" in run.system_tags
+    assert {s.id for s in run.steps()} == {"start", "middle", "end"}
+    assert run.end_task.pathspec == f"{result.pathspec}/end/3"
+    middle = run["middle"].task
+    assert middle.data.some_data == [1, 2, 4]
+    assert middle.stdout == "the data artifact is: [1, 2, 3]\n" and middle.stderr == ""
+    assert run["start"].task.data.some_data == [1, 2, 3]
+    assert [a.id for a in middle.artifacts] == ["some_data"]  # the output is not an artifact
+    # Lineage: middle's value was made from start's, which it read.
+    start_member = run["start"].task.artifact.value.member_ids["some_data"]
+    made = p.load_artifact(middle.artifact.value.member_ids["some_data"])
+    assert made.input_artifact_ids == [start_member]
+    assert start_member in middle.input_artifact_ids
+    # end read some_data and set nothing: it passes middle's artifact on, not a copy.
+    end_member = run.end_task.artifact.value.member_ids["some_data"]
+    assert end_member == made.id
+
+    again = _run(ArtFlow)
+    assert again.successful and _computed(again) == [] and again.cached_tasks == 3
+    assert "(replayed)] the data artifact is: [1, 2, 3]" in again.output
+    cached = Run(again.pathspec)["middle"].task
+    assert cached.cached and cached.origin_pathspec == f"{result.pathspec}/middle/2"
+    assert cached.stdout == "the data artifact is: [1, 2, 3]\n"
+    assert Run(again.pathspec).data.some_data == [1, 2, 4]
+    assert Flow("ArtFlow").latest_run.pathspec == again.pathspec
+
+
+class BranchFlow(FlowSpec):
+    @step
+    def start(self):
+        self.x = 1
+        self.shared = "same"
+        self.next(self.a, self.b)
+
+    @step
+    def a(self):
+        self.x = self.x + 1
+        self.only_a = "a"
+        self.next(self.join)
+
+    @step
+    def b(self):
+        self.x = self.x + 10
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.total = inputs.a.x + inputs.b.x
+        self.seen = sorted(i.x for i in inputs)
+        self.merge_artifacts(inputs, exclude=["x"])
+        self.next(self.end)
+
+    @step
+    def end(self):
+        self.done = (self.total, self.shared, self.only_a)
+
+
+def test_a_static_split_joins_with_inputs_by_name_and_merged_artifacts(disk_repo: Any) -> None:
+    result = _run(BranchFlow)
+    assert result.successful, result.failed and result.failed.exception
+    namespace(None)
+    data = Run(result.pathspec).data
+    assert data.total == 13 and data.seen == [2, 11]
+    assert data.done == (13, "same", "a")
+    assert "x" not in data  # excluded from the merge, and differs between the branches
+    assert [t.task_id for t in result.tasks] == [1, 2, 3, 4, 5]
+    assert _computed(_run(BranchFlow)) == []
+
+
+class ConflictFlow(FlowSpec):
+    @step
+    def start(self):
+        self.next(self.a, self.b)
+
+    @step
+    def a(self):
+        self.x, self.y = 1, 1
+        self.next(self.join)
+
+    @step
+    def b(self):
+        self.x, self.y = 2, 1
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.merge_artifacts(inputs)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+class ResolvedFlow(ConflictFlow):
+    @step
+    def join(self, inputs):
+        self.x = max(i.x for i in inputs)  # set before the merge: the join's wins
+        self.merge_artifacts(inputs)
+        self.next(self.end)
+
+
+class IncludeFlow(ConflictFlow):
+    @step
+    def join(self, inputs):
+        self.merge_artifacts(inputs, include=["y", "z"])
+        self.next(self.end)
+
+
+def test_merge_artifacts_follows_metaflow_s_conflict_rules(disk_repo: Any) -> None:
+    failed = _run(ConflictFlow)
+    assert not failed.successful
+    error = failed.failed.exception
+    assert isinstance(error, MergeArtifactsException) and error.artifact_names == ["x"]
+    assert "'join'" in str(error) and "['x']" in str(error)
+    resolved = _run(ResolvedFlow)
+    assert resolved.successful
+    namespace(None)
+    assert Run(resolved.pathspec).data.x == 2 and Run(resolved.pathspec).data.y == 1
+    included = _run(IncludeFlow)
+    assert isinstance(included.failed.exception, FlowError)
+    assert "['z']" in str(included.failed.exception)
+
+
+class ForeachFlow(FlowSpec):
+    @step
+    def start(self):
+        self.items = ["a", "b", "c"]
+        self.next(self.each, foreach="items")
+
+    @step
+    def each(self):
+        self.out = f"{self.index}:{self.input}"
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.outs = [i.out for i in inputs]
+        self.inputs_seen = [i.input for i in inputs]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_foreach_runs_a_task_per_item_and_joins_them_in_order(disk_repo: Any) -> None:
+    result = _run(ForeachFlow)
+    assert result.successful, result.failed and result.failed.exception
+    namespace(None)
+    run = Run(result.pathspec)
+    assert run.data.outs == ["0:a", "1:b", "2:c"]
+    assert run.data.inputs_seen == ["a", "b", "c"]
+    assert sorted(t.data.out for t in run["each"].tasks()) == ["0:a", "1:b", "2:c"]
+    assert [t.step for t in result.tasks] == ["start", "each", "each", "each", "join", "end"]
+    assert _computed(_run(ForeachFlow)) == []
+
+
+class NestedFlow(FlowSpec):
+    @step
+    def start(self):
+        self.rows = [1, 2]
+        self.next(self.outer, foreach="rows")
+
+    @step
+    def outer(self):
+        self.row = self.input
+        self.cols = [10, 20]
+        self.next(self.inner, foreach="cols")
+
+    @step
+    def inner(self):
+        self.cell = self.row * self.input
+        self.stack = [(i, n) for i, n, _ in self.foreach_stack()]
+        self.next(self.join_inner)
+
+    @step
+    def join_inner(self, inputs):
+        self.cells = [i.cell for i in inputs]
+        self.next(self.join_outer)
+
+    @step
+    def join_outer(self, inputs):
+        self.table = [i.cells for i in inputs]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_nested_foreach(disk_repo: Any) -> None:
+    result = _run(NestedFlow)
+    assert result.successful, result.failed and result.failed.exception
+    namespace(None)
+    run = Run(result.pathspec)
+    assert run.data.table == [[10, 20], [20, 40]]
+    stacks = sorted(t.data.stack for t in run["inner"].tasks())
+    assert stacks == [[(0, 2), (0, 2)], [(0, 2), (1, 2)], [(1, 2), (0, 2)], [(1, 2), (1, 2)]]
+
+
+class RepeatedItems(ForeachFlow):
+    @step
+    def start(self):
+        self.items = ["x", "x"]
+        self.next(self.each, foreach="items")
+
+
+def test_equal_foreach_items_at_different_positions_are_different_tasks(disk_repo: Any) -> None:
+    # self.index is visible to the step: it is part of the task's identity.
+    result = _run(RepeatedItems)
+    namespace(None)
+    assert Run(result.pathspec).data.outs == ["0:x", "1:x"]
+
+
+class ParamFlow(FlowSpec):
+    alpha = Parameter("alpha", help="the learning rate", default=0.5)
+    count = Parameter("count", type=int, required=True)
+    config = Parameter("config", type=JSONType, default='{"k": 1}')
+
+    @step
+    def start(self):
+        self.where = (current.flow_name, current.step_name, current.is_running_flow)
+        self.pathspec = current.pathspec
+        self.task_id = current.task_id
+        self.next(self.a, self.b)
+
+    @step
+    def a(self):
+        self.value = self.alpha * self.count
+        self.next(self.join)
+
+    @step
+    def b(self):
+        self.value = 0
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.values = [i.value for i in inputs]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        self.after_join = (self.alpha, self.count, self.config)
+
+
+def test_parameters_from_the_command_line_typed_and_recorded_in_start(
+    disk_repo: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(ParamFlow, ["run", "--count", "3", "--alpha", "2"]) == 0
+    namespace(None)
+    run = Flow("ParamFlow").latest_run
+    start = run["start"].task
+    assert start.data.alpha == 2.0 and start.data.count == 3  # typed: float, int
+    assert start.data.config == {"k": 1}  # the default, parsed as JSON
+    assert start.data.where == ("ParamFlow", "start", True)
+    assert start.data.pathspec == f"{run.pathspec}/start/1" and start.data.task_id == "1"
+    assert run.data.values == [6.0, 0]
+    assert run.data.after_join == (2.0, 3, {"k": 1})  # parameters are seen after a join
+    assert not current.is_running_flow and current.step_name is None
+
+    # A different parameter value is a different start: everything runs again.
+    assert main(ParamFlow, ["run", "--count", "4"]) == 0
+    assert Flow("ParamFlow").latest_run.data.values == [2.0, 0]
+    capsys.readouterr()
+    assert main(ParamFlow, ["run"]) == 2  # --count is required
+    assert "--count" in capsys.readouterr().err
+    assert main(ParamFlow, ["run", "--count", "many"]) == 2
+    assert "parameter --count: 'many' is not a valid int" in capsys.readouterr().err
+
+
+def test_show_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(ArtFlow, ["show"]) == 0
+    shown = capsys.readouterr().out
+    assert "Metaflow's artifacts tutorial." in shown
+    assert "Step start\n    Set the data.\n    => middle" in shown
+    assert "Step end" in shown
+    assert main(ParamFlow, ["run", "--help"]) == 0
+    text = capsys.readouterr().out
+    assert "--alpha VALUE" in text and "the learning rate (default: 0.5)" in text
+    assert "--run-id-file" in text and "--max-workers" in text and "--no-cache" in text
+
+
+# -- the graph is checked before anything runs -----------------------------------------
+
+
+def _flow(source: str, tmp_path: Path, name: str = "Bad") -> type:
+    path = tmp_path / f"{name.lower()}_flow.py"
+    path.write_text("from provenance.flow import FlowSpec, step\n" + textwrap.dedent(source))
+    namespace_: dict[str, Any] = {"__name__": f"{name.lower()}_flow"}
+    exec(compile(path.read_text(), str(path), "exec"), namespace_)
+    return namespace_[name]
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def end(self):
+                pass
+        """, "flow Bad has no 'start' step"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self):
+                self.next(self.end)
+        """, "flow Bad has no 'end' step"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self):
+                self.next(self.nowhere)
+            @step
+            def end(self):
+                pass
+        """, "step 'start' of Bad calls self.next(self.nowhere), but 'nowhere' is not a @step"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self):
+                self.next(self.end)
+            @step
+            def orphan(self):
+                self.next(self.end)
+            @step
+            def end(self):
+                pass
+        """, "step 'orphan' of Bad is not reachable from 'start'"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self):
+                self.next(self.a, self.b)
+            @step
+            def a(self):
+                self.next(self.join)
+            @step
+            def b(self):
+                self.next(self.join)
+            @step
+            def join(self):
+                self.next(self.end)
+            @step
+            def end(self):
+                pass
+        """, "step 'join' of Bad is reached from 'a', 'b': it must be a join"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self):
+                self.next(self.join)
+            @step
+            def join(self, inputs):
+                self.next(self.end)
+            @step
+            def end(self):
+                pass
+        """, "step 'join' of Bad takes inputs (a join), but no split or foreach comes before"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self):
+                self.next(self.a, self.b)
+            @step
+            def a(self):
+                self.next(self.end)
+            @step
+            def b(self):
+                self.next(self.end)
+            @step
+            def end(self):
+                pass
+        """, "step 'end' of Bad is reached from 'a', 'b': it must be a join"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self):
+                self.next(self.a, foreach='xs')
+            @step
+            def a(self):
+                self.next(self.end)
+            @step
+            def end(self):
+                pass
+        """, "the branches opened at step 'start' of Bad are never joined before 'end'"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self):
+                self.next(self.end)
+                self.x = 1
+            @step
+            def end(self):
+                pass
+        """, "step 'start' of Bad: self.next(...) must be its last statement"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self):
+                self.x = 1
+            @step
+            def end(self):
+                pass
+        """, "step 'start' of Bad does not call self.next()"),
+        ("""
+        class Bad(FlowSpec):
+            @step
+            def start(self, a, b):
+                self.next(self.end)
+            @step
+            def end(self):
+                pass
+        """, "step 'start' of Bad must take (self) or, for a join, (self, inputs)"),
+    ],
+)  # fmt: skip
+def test_a_graph_that_cannot_run_is_refused_naming_the_step(
+    source: str, message: str, tmp_path: Path, disk_repo: Any
+) -> None:
+    cls = _flow(source, tmp_path)
+    with pytest.raises(FlowError) as error:
+        run_flow(cls)
+    assert message in str(error.value)
+    namespace(None)
+    with pytest.raises(MetaflowNotFound):
+        Flow("Bad")  # refused before a run was recorded
