@@ -8,6 +8,7 @@ run, by anyone sharing the repository.
 """
 
 from .errors import FlowError, MergeArtifactsException
+from .flows import command as _command  # noqa: F401  (MyFlow() runs its command line)
 from .flows.execute import FlowRun, run_flow
 from .flows.spec import FlowSpec, IncludeFile, JSONType, Parameter, current, step
 

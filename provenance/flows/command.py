@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import FlowError, ProvenanceError
 from .graph import FlowGraph
-from .spec import Parameter, parameters
+from .spec import LAUNCHER, Parameter, parameters
 
 __all__ = ["main"]
 
@@ -170,3 +170,6 @@ def _resume(cls: type, graph: FlowGraph, params: dict[str, Parameter], args: Any
                 again.add(target)
                 queue.append(target)
     return given, frozenset(again)
+
+
+LAUNCHER[:] = [main]

@@ -272,6 +272,11 @@ current = Current()
 
 # -- FlowSpec -------------------------------------------------------------------------
 
+#: The command line that ``MyFlow()`` runs: :func:`provenance.flows.command.main`,
+#: put here when that module is imported (``provenance.flow`` imports it), so
+#: that this module, which the runner imports, does not import the runner.
+LAUNCHER: list[Callable[[type], int]] = []
+
 
 class FlowSpec:
     """The base class of a flow, as Metaflow's: its ``@step`` methods are its graph.
@@ -288,9 +293,9 @@ class FlowSpec:
 
     def __init__(self, use_cli: bool = True) -> None:
         if use_cli:
-            from .command import main
-
-            sys.exit(main(type(self)))
+            if not LAUNCHER:
+                raise FlowError("import FlowSpec from provenance.flow to run a flow file")
+            sys.exit(LAUNCHER[0](type(self)))
 
     # -- the artifacts a task sees ---------------------------------------------------
 

@@ -40,7 +40,7 @@ def _computed(result: Any) -> list[str]:
 
 # -- the tutorial, as a file ---------------------------------------------------------
 
-TUTORIAL = '''
+TUTORIAL = """
 from provenance.flow import FlowSpec, step
 
 class ArtFlow(FlowSpec):
@@ -62,7 +62,7 @@ class ArtFlow(FlowSpec):
 
 if __name__ == '__main__':
     ArtFlow()
-'''
+"""
 
 READ_BACK = """
 from provenance.client import Run, Flow
@@ -588,3 +588,176 @@ def test_a_graph_that_cannot_run_is_refused_naming_the_step(
     namespace(None)
     with pytest.raises(MetaflowNotFound):
         Flow("Bad")  # refused before a run was recorded
+
+
+# -- memoization ------------------------------------------------------------------------
+
+EDITABLE = """
+from provenance.flow import FlowSpec, step
+
+SCALE = {scale}
+
+def helper(x):
+    return x * SCALE
+
+class Edit(FlowSpec):
+    @step
+    def start(self):
+        self.base = [1, 2, 3]
+        self.next(self.double)
+
+    @step
+    def double(self):
+        self.values = [helper(v) for v in self.base]{extra}
+        self.next(self.parity)
+
+    @step
+    def parity(self):
+        self.even = all(v % 2 == 0 for v in self.values)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        self.report = f"even={{self.even}}"
+"""
+
+
+def test_an_edited_step_reruns_with_what_its_change_reaches(tmp_path: Path, disk_repo: Any) -> None:
+    first = _run(_flow(EDITABLE.format(scale=2, extra=""), tmp_path, "Edit"))
+    assert _computed(first) == ["start", "double", "parity", "end"]
+    # The step's body changed: it runs again, and so does what reads its outputs.
+    source = EDITABLE.format(scale=2, extra="\n        self.note = 'x'")
+    edited = _run(_flow(source, tmp_path, "Edit"))
+    assert _computed(edited) == ["double", "parity", "end"]
+    # A helper it calls changed: it runs again, and what sees its new outputs.
+    helper = _run(_flow(EDITABLE.format(scale=4, extra=""), tmp_path, "Edit"))
+    assert _computed(helper) == ["double", "parity", "end"]
+    namespace(None)
+    assert Run(helper.pathspec).data.values == [4, 8, 12]
+    # A refactor whose outputs come out the same: only the edited step runs,
+    # the steps after it are hits again (content, not timestamps).
+    same = EDITABLE.format(scale=2, extra="").replace(
+        "[helper(v) for v in self.base]", "list(map(helper, self.base))"
+    )
+    refactored = _run(_flow(same, tmp_path, "Edit"))
+    assert _computed(refactored) == ["double"]
+    assert [t.cached for t in refactored.tasks] == [True, False, True, True]
+    assert Run(refactored.pathspec).data.report == "even=True"
+    # Back to the first code: every task was stored before.
+    assert _computed(_run(_flow(EDITABLE.format(scale=2, extra=""), tmp_path, "Edit"))) == []
+
+
+CALLS: list[str] = []
+
+
+class SideEffects(FlowSpec):
+    @step
+    def start(self):
+        self.x = 1
+        self.next(self.notify)
+
+    @step(cache=False)
+    def notify(self):
+        CALLS.append("notify")
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_cache_false_steps_and_no_cache_runs_always_run(disk_repo: Any) -> None:
+    CALLS.clear()
+    assert _computed(_run(SideEffects)) == ["start", "notify", "end"]
+    assert _computed(_run(SideEffects)) == ["notify"]
+    assert _computed(_run(SideEffects, use_cache=False)) == ["start", "notify", "end"]
+    assert CALLS == ["notify"] * 3
+    assert main(SideEffects, ["--quiet", "run", "--no-cache"]) == 0
+    assert CALLS == ["notify"] * 4
+
+
+class Mutates(FlowSpec):
+    @step
+    def start(self):
+        self.items = [1, 2]
+        self.next(self.a, self.b)
+
+    @step
+    def a(self):
+        self.items.append(3)  # in place: Metaflow would not store this
+        self.next(self.join)
+
+    @step
+    def b(self):
+        self.seen = list(self.items)
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.a_items = list(inputs.a.items)
+        self.b_seen = inputs.b.seen
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_an_artifact_changed_in_place_is_stored_and_other_tasks_see_the_original(
+    disk_repo: Any,
+) -> None:
+    result = _run(Mutates)
+    assert result.successful
+    namespace(None)
+    run = Run(result.pathspec)
+    assert run.data.a_items == [1, 2, 3]
+    assert run.data.b_seen == [1, 2]  # b, run after a, saw start's value, not a's change
+    assert run["start"].task.data.items == [1, 2]
+    assert run["a"].task.data.items == [1, 2, 3]
+
+
+class ClassState(FlowSpec):
+    FACTOR = 3
+
+    def scale(self, x):
+        return x * self.FACTOR
+
+    @step
+    def start(self):
+        self.y = self.scale(2)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_class_constants_and_helper_methods_are_part_of_the_identity(disk_repo: Any) -> None:
+    assert _computed(_run(ClassState)) == ["start", "end"]
+    assert _computed(_run(ClassState)) == []
+    ClassState.FACTOR = 4
+    try:
+        changed = _run(ClassState)
+    finally:
+        ClassState.FACTOR = 3
+    assert _computed(changed) == ["start", "end"]
+    namespace(None)
+    assert Run(changed.pathspec).data.y == 8
+
+
+def test_resume_reruns_a_step_and_what_follows_with_the_origin_s_parameters(
+    disk_repo: Any,
+) -> None:
+    assert main(ParamFlow, ["--quiet", "run", "--count", "5"]) == 0
+    assert main(ParamFlow, ["--quiet", "resume", "a"]) == 0
+    namespace(None)
+    run = Flow("ParamFlow").latest_run
+    assert run.data.values == [2.5, 0]  # count=5 taken from the run resumed
+    computed = sorted(s.id for s in run.steps() if not s.task.cached)
+    assert computed == ["a", "end", "join"]
+    assert main(ParamFlow, ["--quiet", "resume", "nope"]) == 2
+
+
+def test_max_workers_above_one_is_refused_until_it_is_built(disk_repo: Any) -> None:
+    with pytest.raises(FlowError, match="not supported yet"):
+        run_flow(ArtFlow, max_workers=2)

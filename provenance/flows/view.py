@@ -1,0 +1,260 @@
+"""What ``self`` is during one task: the artifacts it sees, reads and sets.
+
+A step's instance of the flow class holds a :class:`View` (``_view``):
+reading ``self.x`` loads the artifact (and records the read, the lineage of
+what the task makes), setting ``self.x`` makes an output of the task.  A
+join's ``inputs`` are :class:`Branch` views of the tasks that lead to it.
+The runner (:mod:`provenance.flows.execute`) makes the views and stores
+what they end with.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from ..errors import FlowError, HashingError, MergeArtifactsException
+from ..hashing import hash_value
+from ..storage.artifact import Artifact
+from .spec import Inputs
+
+__all__ = ["Branch", "Frame", "Given", "Output", "TaskOutcome", "View", "changed", "value_of"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """An open split or foreach above a task: which branch of it the task is on."""
+
+    step: str
+    task: int
+    index: int
+    count: int
+    #: The foreach item (``None`` for a static split).
+    value: Any = None
+    foreach: bool = False
+
+
+@dataclass
+class TaskOutcome:
+    """A finished task: what it ends with, and where it sits in the run."""
+
+    step: str
+    task_id: int
+    pathspec: str
+    #: The artifacts it ends with, by name.
+    artifacts: dict[str, Artifact]
+    frames: tuple[Frame, ...]
+    cached: bool
+    artifact_id: str | None = None
+    origin: str | None = None
+    stdout: str = ""
+    stderr: str = ""
+    exception: BaseException | None = None
+
+
+class Given:
+    """A value a task sees that is not stored yet (a parameter, in ``start``)."""
+
+    __slots__ = ("value", "value_id")
+
+    def __init__(self, value: Any, value_id: str) -> None:
+        self.value = value
+        self.value_id = value_id
+
+
+class View:
+    """What ``self`` is in one task: the artifacts it sees, reads and sets."""
+
+    def __init__(
+        self, runner: Any, step: str, visible: dict[str, Any], frames: tuple[Frame, ...]
+    ) -> None:
+        self.runner = runner
+        self.step = step
+        self.visible = visible
+        self.frames = frames
+        self.writes: dict[str, Any] = {}
+        self.deleted: set[str] = set()
+        #: What the task read, by path: the lineage of what it makes.
+        self.reads: dict[str, Any] = {}
+        self.handed: dict[str, Any] = {}
+        self.next: tuple[list[str], str | None] | None = None
+        self.merged = False
+
+    def read(self, name: str) -> Any:
+        if name in self.writes:
+            return self.writes[name]
+        if name in self.deleted or name not in self.visible:
+            raise AttributeError(
+                f"step {self.step!r} of {self.runner.flow} sees no artifact {name!r}"
+                + (
+                    ": a join sees its inputs' through `inputs` (or merge_artifacts)"
+                    if self.runner.graph[self.step].joins
+                    else ""
+                )
+            )
+        found = self.handed.get(name)
+        if found is None:
+            found = self.handed[name] = value_of(self.visible[name])
+        if isinstance(self.visible[name], Artifact):
+            self.reads[name] = found
+        return found
+
+    def write(self, name: str, value: Any) -> None:
+        self.deleted.discard(name)
+        self.writes[name] = value
+
+    def delete(self, name: str) -> None:
+        if name not in self.writes and name not in self.visible or name in self.deleted:
+            raise AttributeError(f"step {self.step!r} has no artifact {name!r} to delete")
+        self.writes.pop(name, None)
+        self.deleted.add(name)
+
+    def foreach_input(self) -> Any:
+        for frame in reversed(self.frames):
+            if frame.foreach:
+                return frame.value
+        return None
+
+    def foreach_index(self) -> int | None:
+        for frame in reversed(self.frames):
+            if frame.foreach:
+                return frame.index
+        return None
+
+    def foreach_stack(self) -> list[tuple[int, int, Any]]:
+        return [(f.index, f.count, f.value) for f in self.frames if f.foreach]
+
+    def transition(self, names: list[str], foreach: str | None) -> None:
+        node = self.runner.graph[self.step]
+        if self.next is not None:
+            raise FlowError(f"step {self.step!r} called self.next() twice")
+        if names != node.out or foreach != node.foreach:
+            said = ", ".join(f"self.{n}" for n in names) + (
+                f", foreach={foreach!r}" if foreach else ""
+            )
+            meant = ", ".join(f"self.{n}" for n in node.out) + (
+                f", foreach={node.foreach!r}" if node.foreach else ""
+            )
+            raise FlowError(
+                f"step {self.step!r} called self.next({said}), but its source says "
+                f"self.next({meant}): the graph is read from the source"
+            )
+        self.next = (names, foreach)
+
+    def merge(self, inputs: Inputs, exclude: set[str], include: list[str] | None) -> None:
+        if not self.runner.graph[self.step].joins:
+            raise FlowError(f"merge_artifacts() is called by a join step, not {self.step!r}")
+        if self.merged:
+            raise FlowError(f"step {self.step!r} called merge_artifacts() twice")
+        self.merged = True
+        names: dict[str, list[Artifact]] = {}
+        for branch in inputs:
+            for name, artifact in branch._artifacts.items():
+                if not name.startswith("_"):
+                    names.setdefault(name, []).append(artifact)
+        if include is not None:
+            missing = [n for n in include if n not in names]
+            if missing:
+                raise FlowError(
+                    f"step {self.step!r}: merge_artifacts(include=...) names {missing}, which "
+                    "no input has"
+                )
+            chosen = include
+        else:
+            chosen = [n for n in names if n not in exclude]
+        conflicts = []
+        for name in chosen:
+            if name in self.writes or name in self.visible:
+                continue  # set by the join itself (or a parameter): the join's wins
+            found = names[name]
+            if len({a.value_id for a in found}) > 1:
+                conflicts.append(name)
+            else:
+                self.visible[name] = found[0]
+                for i, branch in enumerate(inputs):  # lineage: the join depends on them
+                    if name in branch._artifacts:
+                        self.reads[f"inputs[{i}].{name}"] = branch._artifacts[name]
+        if conflicts:
+            raise MergeArtifactsException(
+                f"step {self.step!r} of {self.runner.flow} cannot merge {conflicts}: the "
+                "inputs hold different values; set them in the join before "
+                "merge_artifacts(), or exclude them",
+                conflicts,
+            )
+
+
+class Branch:
+    """One input of a join, read-only: ``inputs.a.x`` or ``inputs[0].x``."""
+
+    def __init__(self, view: View, i: int, outcome: TaskOutcome) -> None:
+        self._view = view
+        self._i = i
+        self._step = outcome.step
+        self._artifacts = outcome.artifacts
+        self._frame = outcome.frames[-1] if outcome.frames else None
+
+    @property
+    def input(self) -> Any:
+        return self._frame.value if self._frame is not None and self._frame.foreach else None
+
+    @property
+    def index(self) -> int | None:
+        return self._frame.index if self._frame is not None and self._frame.foreach else None
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_") or name not in self._artifacts:
+            raise AttributeError(f"input {self._i} ({self._step!r}) of the join has no {name!r}")
+        proxy = value_of(self._artifacts[name])
+        self._view.reads[f"inputs[{self._i}].{name}"] = proxy
+        return proxy
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_"):
+            object.__setattr__(self, name, value)
+            return
+        raise FlowError("a join's inputs are read-only: set the artifact on self")
+
+    def __repr__(self) -> str:
+        return f"<input {self._i} of the join: {self._step!r}>"
+
+
+def value_of(artifact: Any) -> Any:
+    if isinstance(artifact, Given):
+        return artifact.value
+    return artifact.proxy()
+
+
+class Output(io.TextIOBase):
+    """A task's stdout or stderr: kept, and echoed line by line under the task's prefix."""
+
+    def __init__(self, echo: TextIO | None, prefix: str) -> None:
+        self.echo = echo
+        self.prefix = prefix
+        self.parts: list[str] = []
+        self.partial = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        if self.echo is not None:
+            lines = (self.partial + text).split("\n")
+            self.partial = lines.pop()
+            for line in lines:
+                self.echo.write(f"{self.prefix} {line}\n")
+        return len(text)
+
+    def finish(self) -> str:
+        if self.partial and self.echo is not None:
+            self.echo.write(f"{self.prefix} {self.partial}\n")
+            self.partial = ""
+        return "".join(self.parts)
+
+
+def changed(proxy: Any, artifact: Artifact) -> bool:
+    try:
+        return hash_value(proxy) != artifact.value_id
+    except HashingError:
+        return True
