@@ -133,7 +133,7 @@ def main(cls: type, argv: Sequence[str] | None = None) -> int:
         if failed is not None and failed.exception is not None:
             error = failed.exception
             print(f"Step failure: task {failed.pathspec} failed:", file=sys.stderr)
-            print(user_traceback(error), file=sys.stderr, end="")
+            print(failed.traceback or user_traceback(error), file=sys.stderr, end="")
         return 1
     return 0
 

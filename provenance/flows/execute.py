@@ -1,57 +1,64 @@
 """Running a flow: its tasks in order, each one memoized in the repository.
 
 A task's identity is its flow and step, the step's code fingerprint (its
-body and the helpers it calls, as for a decorated function), the value ids
-of every artifact it can see (its parent's, or each input's for a join),
-the foreach items and positions above it, the flow class's other methods
-and constants, and ``@step(version=)`` where given.  That identity is the
-id of the task's *composite* artifact, whose members are the artifacts the
-task ends with: the ones it set (stored, content-addressed) and the ones it
-passed on unchanged (the earlier tasks' own, linked by id, not copied).  A
-task whose composite is in the repository is a hit: it is not run, its
-members become the next task's view, and its stored output is shown again.
-A step run again whose outputs come out identical makes the next step a hit
-again: content addressing, not timestamps.
+body and the helpers it calls, as for a decorated function, but not its
+sibling steps), the value ids of every artifact it can see (its parent's,
+or each input's for a join), and the foreach items and positions above it,
+with ``@step(version=)`` where given.  That identity is the id of the
+task's *composite* artifact, whose members are the artifacts the task ends
+with: the ones it set (stored, content-addressed) and the ones it passed on
+unchanged (the earlier tasks' own, linked by id, not copied).  A task whose
+composite is in the repository is a hit: it is not run, its members become
+the next task's view, and its stored output is shown again.  A step run
+again whose outputs come out identical makes the next step a hit again:
+content addressing, not timestamps.
 
 The tasks of a run are numbered across the run as Metaflow numbers them
-(``start`` is 1), before each starts, so that ``current.task_id`` is known
-to the step; each task row is written when the task ends.  Only a task that
-succeeded stores its composite, so a failed run leaves the finished tasks
-stored, and running the flow again starts where it failed.
+(``start`` is 1) before each starts, so that ``current.task_id`` is known
+to the step; each task row is written when the task ends.  Only a task
+that succeeded stores its composite, so a failed run leaves the finished
+tasks stored, and running the flow again starts where it failed.
+
+Tasks that must run go to :mod:`provenance.flows.tasks`: in this process,
+or with ``max_workers`` above 1 to a pool of worker processes (joblib's
+loky), or to a Dask cluster; the identities, hits and records stay here, so
+every mode gives the same artifacts and ids.
 """
 
 from __future__ import annotations
 
-import os
-import sys
+import concurrent.futures
 import time
-import traceback
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from ..config import resolve_repo
-from ..decorator import ProvenanceFunction
 from ..errors import FlowError, HashingError
-from ..fingerprint import CodeFingerprint, code_fingerprint
 from ..hashing import hash_value
 from ..recording import system_tags, writer_of
 from ..runinfo import _user, get_run_info
-from ..runnames import FLOW_TAG, OUTPUT_MEMBERS
-from ..storage.artifact import Artifact
+from ..runnames import FLOW_TAG
 from ..storage.proxies import ArtifactProxy
 from ..storage.run_queries import computing_task
 from ..storage.runs import RunRef, create_run, finish_run, insert_tasks
-from ..storing import store_members
 from .graph import FlowGraph, step_functions
-from .spec import FlowSpec, Inputs, _task, parameters
-from .view import Branch, Frame, Given, Output, TaskOutcome, View, changed, value_of
+from .spec import FlowSpec, parameters
+from .tasks import (
+    STDERR,
+    STDOUT,
+    Done,
+    Job,
+    run_remote,
+    run_task,
+    user_traceback,
+)
+from .tasks import step_function as _step_function
+from .view import Frame, Given, TaskOutcome, value_of
 
 __all__ = ["FlowRun", "TaskOutcome", "run_flow", "user_traceback"]
-
-STDOUT, STDERR = OUTPUT_MEMBERS
 
 
 @dataclass
@@ -89,6 +96,7 @@ class _Runner:
         echo: TextIO | None,
         force: frozenset[str] = frozenset(),
         max_workers: int = 1,
+        dask: Any = None,
     ) -> None:
         self.cls = cls
         self.flow = cls.__name__
@@ -97,21 +105,12 @@ class _Runner:
         self.tags = tags
         self.use_cache = use_cache
         self.force = force
-        self.max_workers = max_workers
         self.echo = echo
         self.functions = step_functions(cls)
         self.params = params
-        self.steps = {
-            name: StepFunction(
-                fn,
-                [f for other, f in self.functions.items() if other != name],
-                name=f"{self.flow}.{name}",
-                version=getattr(fn, "step_version", None),
-                returns_composite=True,
-            )
-            for name, fn in self.functions.items()
-        }
+        self.steps = {name: _step_function(cls, name) for name in self.functions}
         self.next_task = 1
+        self.pool = _pool(repo, max_workers, dask)
 
     def say(self, text: str) -> None:
         if self.echo is not None:
@@ -130,29 +129,59 @@ class _Runner:
         )  # fmt: skip
         result = FlowRun(self.flow, str(self.ref.number), self.ref.pathspec)
         self.say(f"Workflow starting (run-id {self.ref.number}):")
-        start_state = {
+        self.start_state = {
             name: Given(value, hash_value(value, f"parameter {name!r}"))
             for name, value in self.params.items()
         }
         ready: deque[_Pending] = deque([_Pending("start", [], ())])
         waiting: dict[tuple[Any, ...], list[TaskOutcome | None]] = {}
+        running: dict[Any, tuple[Job, datetime]] = {}
         status = "failed"
         try:
-            while ready:
-                pending = ready.popleft()
-                outcome = self.task(pending, start_state)
-                result.tasks.append(outcome)
-                if outcome.exception is not None:
-                    result.failed = outcome
-                    return result
-                self.advance(outcome, ready, waiting)
+            while ready or running:
+                while ready:
+                    pending = ready.popleft()
+                    began = datetime.now(timezone.utc)
+                    job_or_hit = self.prepare(pending, began)
+                    if isinstance(job_or_hit, TaskOutcome):
+                        outcome = job_or_hit
+                    elif self.pool is None:
+                        fn = self.steps[pending.step]
+                        done = run_task(job_or_hit, self.repo, self.echo, fn)
+                        outcome = self.finish(job_or_hit, done, began)
+                    else:
+                        future = self.pool.submit(run_remote, job_or_hit.shipped(), self.spec)
+                        running[future] = (job_or_hit, began)
+                        continue
+                    result.tasks.append(outcome)
+                    if outcome.exception is not None:
+                        result.failed = outcome
+                        return result
+                    self.advance(outcome, ready, waiting)
+                if running and self.pool is not None:
+                    for future in self.pool.wait(list(running)):
+                        job, began = running.pop(future)
+                        outcome = self.finish(job, self.pool.result(future), began)
+                        result.tasks.append(outcome)
+                        if outcome.exception is not None:
+                            result.failed = outcome
+                            return result
+                        self.advance(outcome, ready, waiting)
             status = "successful"
             result.successful = True
             hits = result.cached_tasks
             self.say(f"Done! {len(result.tasks)} tasks, {hits} of them from the cache.")
             return result
         finally:
+            pool = self.pool
+            if pool is not None:
+                for future in running:
+                    pool.cancel(future)
             finish_run(self.ref, status)
+
+    @property
+    def spec(self) -> Any:
+        return self.repo.shareable_spec()
 
     def advance(
         self,
@@ -205,26 +234,24 @@ class _Runner:
 
     # -- one task -----------------------------------------------------------------
 
-    def task(self, pending: _Pending, start_state: dict[str, Any]) -> TaskOutcome:
+    def prepare(self, pending: _Pending, began: datetime) -> Job | TaskOutcome:
+        """The task's identity: its outcome if it is a hit, else the job that runs it."""
         step = pending.step
         node = self.graph[step]
         task_id = self.next_task
         self.next_task += 1
         pathspec = f"{self.ref.pathspec}/{step}/{task_id}"
-        began = datetime.now(timezone.utc)
         t0 = time.perf_counter()
         if step == "start":
-            visible: dict[str, Any] = dict(start_state)
+            visible: dict[str, Any] = dict(self.start_state)
         elif node.joins:
             first = pending.parents[0].artifacts
             visible = {name: first[name] for name in self.params if name in first}
         else:
             visible = dict(pending.parents[0].artifacts)
-        kargs = self.identity(visible, pending)
         fn = self.steps[step]
-        input_hashes = {"kargs": kargs, "varargs": []}
+        input_hashes = {"kargs": self.identity(visible, pending), "varargs": []}
         artifact_id = fn._artifact_id(fn.name, input_hashes)
-        id_duration = time.perf_counter() - t0
         cache = (
             self.use_cache
             and step not in self.force
@@ -234,50 +261,43 @@ class _Runner:
             hit = self.hit(pending, task_id, pathspec, artifact_id, began)
             if hit is not None:
                 return hit
-        prefix = f"[{self.ref.number}/{step}/{task_id} (pid {os.getpid()})]"
-        self.say(f"{prefix} Task is starting.")
-        view = View(self, step, visible, pending.frames)
-        instance: Any = object.__new__(self.cls)
-        object.__setattr__(instance, "_view", view)
-        out, err = Output(self.echo, prefix), Output(self.echo, prefix)
-        token = _task.set(_TaskInfo(self.flow, str(self.ref.number), step, str(task_id), pathspec))
-        saved = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = out, err
-        computed_at = datetime.now(timezone.utc)
-        t1 = time.perf_counter()
-        exception: BaseException | None = None
-        try:
-            method = getattr(instance, step)
-            if node.joins:
-                inputs = Inputs([Branch(view, i, p) for i, p in enumerate(pending.parents)])
-                method(inputs)
-            else:
-                method()
-            if view.next is None and step != "end":
-                raise FlowError(f"step {step!r} ended without calling self.next()")
-        except BaseException as exc:  # noqa: BLE001 (a failed task is recorded, then re-raised by the caller)
-            exception = exc
-        finally:
-            duration = time.perf_counter() - t1
-            sys.stdout, sys.stderr = saved
-            _task.reset(token)
-            stdout, stderr = out.finish(), err.finish()
-        outcome = TaskOutcome(
-            step, task_id, pathspec, {}, pending.frames, False,
-            stdout=stdout, stderr=stderr, exception=exception,
+        parents = []
+        if node.joins:
+            parents = [
+                (p.step, p.artifacts, p.frames[-1] if p.frames else None) for p in pending.parents
+            ]
+        if self.pool is None:
+            self.say(f"[{self.ref.number}/{step}/{task_id} (pid {_pid()})] Task is starting.")
+        return Job(
+            self.cls, self.graph, step, task_id, self.ref.number, pathspec, visible, parents,
+            pending.frames, artifact_id, input_hashes, time.perf_counter() - t0,
+            replace=not cache, code=fn.code_fingerprint(),
         )  # fmt: skip
-        if exception is not None:
-            if isinstance(exception, KeyboardInterrupt):
-                self.record(outcome, began, None, error=exception)
-                raise exception
+
+    def finish(self, job: Job, done: Done, began: datetime) -> TaskOutcome:
+        """Record a job's task, and say how it ended."""
+        prefix = f"[{self.ref.number}/{job.step}/{job.task_id} (pid {done.pid})]"
+        if self.pool is not None:
+            # A worker's output, shown when its task ends.
+            self.say(f"{prefix} Task is starting.")
+            for text in (done.stdout, done.stderr):
+                for line in text.splitlines():
+                    self.say(f"{prefix} {line}")
+        members = done.members
+        if members and not all(hasattr(a, "value_id") for a in members.values()):
+            found = self.repo.get_artifacts(list(members.values()))
+            members = {k: found[i] for k, i in members.items()}
+        outcome = TaskOutcome(
+            job.step, job.task_id, job.pathspec, members, job.frames, False, done.artifact_id,
+            stdout=done.stdout, stderr=done.stderr,
+        )  # fmt: skip
+        if done.error is not None:
+            outcome.exception = done.exception or _RemoteError(done.error)
+            outcome.traceback = done.error["traceback"]
             self.say(f"{prefix} Task failed.")
-            self.record(outcome, began, None, error=exception)
-            return outcome
-        artifacts = self.store(fn, artifact_id, view, outcome, input_hashes,
-                               computed_at, duration, id_duration, replace=not cache)  # fmt: skip
-        outcome.artifacts = artifacts
-        self.say(f"{prefix} Task finished successfully.")
-        self.record(outcome, began, artifact_id)
+        else:
+            self.say(f"{prefix} Task finished successfully.")
+        self.record(outcome, began, done.artifact_id, done.error)
         return outcome
 
     def identity(self, visible: Mapping[str, Any], pending: _Pending) -> dict[str, str]:
@@ -327,108 +347,33 @@ class _Runner:
         self.record(outcome, began, artifact_id)
         return outcome
 
-    def store(
-        self,
-        fn: StepFunction,
-        artifact_id: str,
-        view: View,
-        outcome: TaskOutcome,
-        input_hashes: dict[str, Any],
-        computed_at: datetime,
-        duration: float,
-        id_duration: float,
-        replace: bool,
-    ) -> dict[str, Artifact]:
-        values: dict[str, Any] = {}
-        linked: dict[str, Artifact] = {}
-        for name, seen in view.visible.items():
-            if name in view.deleted or name in view.writes:
-                continue
-            if isinstance(seen, Given):
-                values[name] = seen.value
-                continue
-            handed = view.handed.get(name)
-            if handed is not None and changed(handed, seen):
-                # Changed in place: stored as what it holds now, and the
-                # other tasks that see the artifact load it again.
-                values[name] = handed.__wrapped__
-                seen.unload()
-            else:
-                linked[name] = seen
-        for name, value in view.writes.items():
-            artifact = (
-                getattr(value, "artifact", None) if isinstance(value, ArtifactProxy) else None
-            )
-            if isinstance(artifact, Artifact) and not changed(value, artifact):
-                linked[name] = artifact  # another artifact, passed on unchanged
-            else:
-                values[name] = value
-        if outcome.stdout:
-            values[STDOUT] = outcome.stdout
-        if outcome.stderr:
-            values[STDERR] = outcome.stderr
-        reads = dict(view.reads)
-        record = {
-            "code": fn.code_fingerprint(),
-            "plain": set(),
-            "repair": False,
-            "inputs": {"kargs": reads, "varargs": ()},
-            "input_hashes": input_hashes,
-            "raw_hashes": {"kargs": {}, "varargs": []},
-            "computed_at": computed_at,
-            "compute_duration": duration,
-            "input_id_duration": id_duration,
-            "read_only": False,
-        }
-        composite, members = store_members(
-            fn, self.repo, artifact_id, values, record, replace, linked
-        )
-        outcome.artifact_id = composite.id
-        return {k: a for k, a in members.items() if not k.startswith("_")}
-
     def record(
         self,
         outcome: TaskOutcome,
         began: datetime,
         artifact_id: str | None,
-        error: BaseException | None = None,
+        error: dict[str, str] | None = None,
     ) -> None:
-        exception = None
-        if error is not None:
-            exception = {
-                "type": f"{type(error).__module__}.{type(error).__qualname__}",
-                "message": str(error)[:10_000],
-                "traceback": user_traceback(error)[-60_000:],
-            }
         insert_tasks(self.writer.index, [{
             "run_id": self.ref.id, "step": outcome.step, "task_number": outcome.task_id,
-            "artifact_id": artifact_id, "cached": outcome.cached,
-            "successful": error is None, "exception": exception, "params": None, "hits": 1,
+            "artifact_id": None if error else artifact_id, "cached": outcome.cached,
+            "successful": error is None, "exception": error, "params": None, "hits": 1,
             "started_at": began, "finished_at": datetime.now(timezone.utc),
         }])  # fmt: skip
 
 
-@dataclass(frozen=True)
-class _TaskInfo:
-    flow_name: str
-    run_id: str
-    step_name: str
-    task_id: str
-    pathspec: str
-    origin_run_id: str | None = None
+class _RemoteError(Exception):
+    """What a step raised in a worker process, as its type name, message and traceback."""
+
+    def __init__(self, error: dict[str, str]) -> None:
+        super().__init__(f"{error['type']}: {error['message']}")
+        self.error = error
 
 
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+def _pid() -> int:
+    import os
 
-
-def user_traceback(error: BaseException) -> str:
-    """The traceback of what a step raised, from the step's own frame (not the runner's)."""
-    tb = error.__traceback__
-    while tb is not None and tb.tb_next is not None:
-        if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE):
-            break
-        tb = tb.tb_next
-    return "".join(traceback.format_exception(type(error), error, tb))
+    return os.getpid()
 
 
 def _item_hash(frame: Frame, step: str) -> str:
@@ -444,21 +389,55 @@ def _item_hash(frame: Frame, step: str) -> str:
         ) from None
 
 
-class StepFunction(ProvenanceFunction):
-    """A step as a decorated function: its code is the step's and its helpers', not its siblings'.
+class _Pool:
+    """Worker processes for the tasks that run: loky's, or a Dask cluster's."""
 
-    The fingerprint of a method covers its class, and so every other step
-    that ``self.next(self.b)`` names; a step's identity leaves those out
-    (each step is identified by its own code), while the class's helper
-    methods and constants stay covered.
-    """
+    def __init__(self, executor: Any, dask: Any = None) -> None:
+        self.executor = executor
+        self.dask = dask
 
-    def __init__(self, fn: Callable[..., Any], siblings: list[Any], **options: Any) -> None:
-        super().__init__(fn, **options)
-        self._siblings = siblings
+    def submit(self, fn: Any, *args: Any) -> Any:
+        if self.dask is not None:
+            return self.dask.submit(fn, *args, pure=False)
+        return self.executor.submit(fn, *args)
 
-    def _fingerprint(self) -> CodeFingerprint:
-        return code_fingerprint(self._fn, skip=self._siblings)
+    def wait(self, futures: list[Any]) -> list[Any]:
+        if self.dask is not None:
+            import distributed
+
+            done, _ = distributed.wait(futures, return_when="FIRST_COMPLETED")
+        else:
+            done, _ = concurrent.futures.wait(
+                futures, return_when=concurrent.futures.FIRST_COMPLETED
+            )
+        return [f for f in futures if f in done]  # in submission order
+
+    def result(self, future: Any) -> Done:
+        return future.result()
+
+    def cancel(self, future: Any) -> None:
+        future.cancel()
+
+
+def _pool(repo: Any, max_workers: int, dask: Any) -> _Pool | None:
+    if max_workers == 1 and dask is None:
+        return None
+    spec = repo.shareable_spec() if hasattr(repo, "shareable_spec") else None
+    if spec is None:
+        raise FlowError(
+            f"{repo!r} cannot be shared with worker processes (a repo in memory): run with "
+            "max_workers=1, or configure an SQL repo"
+        )
+    if dask is not None:
+        if isinstance(dask, str):
+            from ..errors import require
+
+            distributed = require("distributed", "dask", "running a flow on a Dask cluster")
+            return _Pool(None, distributed.Client(dask))
+        return _Pool(None, dask)
+    from joblib.externals.loky import get_reusable_executor
+
+    return _Pool(get_reusable_executor(max_workers=max_workers))
 
 
 def run_flow(
@@ -471,6 +450,7 @@ def run_flow(
     echo: TextIO | None = None,
     max_workers: int = 1,
     force: frozenset[str] | set[str] = frozenset(),
+    dask: Any = None,
 ) -> FlowRun:
     """Run a flow class's graph in this process, each task memoized.
 
@@ -489,7 +469,11 @@ def run_flow(
     echo : file, optional
         Where the tasks' output and progress lines go (``None``: nowhere).
     max_workers : int, default 1
-        Up to this many tasks (branches, foreach items) at once, in worker processes.
+        Up to this many tasks (branches, foreach items) at once, in worker
+        processes (joblib's loky).  The repo must be one that other processes
+        can open (not in memory).
+    dask : str or distributed.Client, optional
+        Run the tasks on this Dask cluster (a scheduler address, or a client).
     force : set of str, optional
         Steps run whatever the cache holds (``resume STEP``).
 
@@ -518,14 +502,11 @@ def run_flow(
             values[attribute] = param.default
     if not isinstance(max_workers, int) or max_workers < 1:
         raise FlowError(f"max_workers must be an int of at least 1, got {max_workers!r}")
-    if max_workers > 1:
-        # Not built yet: refused rather than run one task at a time unasked.
-        raise FlowError("running tasks in parallel (--max-workers above 1) is not supported yet")
     unknown_steps = set(force) - set(step_functions(cls))
     if unknown_steps:
         raise FlowError(f"{cls.__name__} has no step(s) {sorted(unknown_steps)}")
     runner = _Runner(
         cls, values, repo=resolve_repo(repo), tags=list(tags or []), use_cache=use_cache,
-        echo=echo, force=frozenset(force), max_workers=max_workers,
+        echo=echo, force=frozenset(force), max_workers=max_workers, dask=dask,
     )  # fmt: skip
     return runner.run()

@@ -227,9 +227,15 @@ class Current:
     def is_running_flow(self) -> bool:
         return _task.get() is not None
 
-    def _get(self, name: str) -> Any:
+    def _get(self, name: str, varies: bool = False) -> Any:
         task = _task.get()
-        return None if task is None else getattr(task, name)
+        if task is None:
+            return None
+        if varies:
+            # What differs from run to run, or between users: a task that
+            # reads it is never served from the cache.
+            task.volatile = True
+        return getattr(task, name)
 
     @property
     def flow_name(self) -> str | None:
@@ -237,7 +243,7 @@ class Current:
 
     @property
     def run_id(self) -> str | None:
-        return self._get("run_id")
+        return self._get("run_id", varies=True)
 
     @property
     def step_name(self) -> str | None:
@@ -245,21 +251,22 @@ class Current:
 
     @property
     def task_id(self) -> str | None:
-        return self._get("task_id")
+        return self._get("task_id", varies=True)
 
     @property
     def pathspec(self) -> str | None:
-        return self._get("pathspec")
+        return self._get("pathspec", varies=True)
 
     @property
     def username(self) -> str | None:
         from ..runinfo import _user
 
+        self._get("flow_name", varies=True)
         return _user()
 
     @property
     def origin_run_id(self) -> str | None:
-        return self._get("origin_run_id")
+        return self._get("origin_run_id", varies=True)
 
     def __repr__(self) -> str:
         if not self.is_running_flow:

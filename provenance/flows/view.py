@@ -51,6 +51,8 @@ class TaskOutcome:
     stdout: str = ""
     stderr: str = ""
     exception: BaseException | None = None
+    #: The step's traceback, when it raised.
+    traceback: str = ""
 
 
 class Given:

@@ -745,19 +745,154 @@ def test_class_constants_and_helper_methods_are_part_of_the_identity(disk_repo: 
     assert Run(changed.pathspec).data.y == 8
 
 
+class ResumeFlow(FlowSpec):
+    count = Parameter("count", type=int, default=1)
+
+    @step
+    def start(self):
+        self.next(self.a, self.b)
+
+    @step
+    def a(self):
+        self.value = self.count * 2
+        self.next(self.join)
+
+    @step
+    def b(self):
+        self.value = 0
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.values = [i.value for i in inputs]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
 def test_resume_reruns_a_step_and_what_follows_with_the_origin_s_parameters(
     disk_repo: Any,
 ) -> None:
-    assert main(ParamFlow, ["--quiet", "run", "--count", "5"]) == 0
-    assert main(ParamFlow, ["--quiet", "resume", "a"]) == 0
+    assert main(ResumeFlow, ["--quiet", "run", "--count", "5"]) == 0
+    assert main(ResumeFlow, ["--quiet", "resume", "a"]) == 0
     namespace(None)
-    run = Flow("ParamFlow").latest_run
-    assert run.data.values == [2.5, 0]  # count=5 taken from the run resumed
+    run = Flow("ResumeFlow").latest_run
+    assert run.data.values == [10, 0]  # count=5 taken from the run resumed
+    assert run["start"].task.data.count == 5
     computed = sorted(s.id for s in run.steps() if not s.task.cached)
     assert computed == ["a", "end", "join"]
-    assert main(ParamFlow, ["--quiet", "resume", "nope"]) == 2
+    assert main(ResumeFlow, ["--quiet", "resume", "nope"]) == 2
 
 
-def test_max_workers_above_one_is_refused_until_it_is_built(disk_repo: Any) -> None:
-    with pytest.raises(FlowError, match="not supported yet"):
+def test_workers_need_a_repo_other_processes_can_open() -> None:
+    from conftest import MEMORY_CONFIG
+
+    p.load_config(MEMORY_CONFIG)
+    with pytest.raises(FlowError, match="cannot be shared with worker processes"):
         run_flow(ArtFlow, max_workers=2)
+    with pytest.raises(FlowError, match="max_workers must be an int of at least 1, got 0"):
+        run_flow(ArtFlow, max_workers=0)
+
+
+class ReadsCurrent(FlowSpec):
+    @step
+    def start(self):
+        self.where = f"{current.flow_name}.{current.step_name}"  # the same in every run
+        self.next(self.stamp)
+
+    @step
+    def stamp(self):
+        self.run = current.run_id  # differs in every run
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_a_step_that_reads_the_run_id_runs_every_time(disk_repo: Any) -> None:
+    first = _run(ReadsCurrent)
+    second = _run(ReadsCurrent)
+    assert _computed(second) == ["stamp", "end"]
+    namespace(None)
+    assert Run(first.pathspec).data.run == first.run_id
+    assert Run(second.pathspec).data.run == second.run_id != first.run_id
+    assert Run(second.pathspec).data.where == "ReadsCurrent.start"
+
+
+def test_max_workers_runs_branches_in_worker_processes_with_the_same_ids(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The workers import this module (its flow classes) by name.
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    p.load_config(sqlite_config(str(tmp_path / "serial")))
+    serial = _run(ForeachFlow)
+    p.load_config(sqlite_config(str(tmp_path / "parallel")))
+    parallel = _run(ForeachFlow, max_workers=2)
+    assert parallel.successful, parallel.failed and parallel.failed.traceback
+    assert _computed(parallel) == _computed(serial)
+    ids = lambda r: sorted(t.artifact_id for t in r.tasks)  # noqa: E731
+    assert ids(parallel) == ids(serial)
+    lines = [line for line in parallel.output.splitlines() if "/each/" in line and "(pid " in line]
+    pids = {line.split("(pid ")[1].split(")")[0] for line in lines}
+    assert str(os.getpid()) not in pids and pids
+    namespace(None)
+    assert Run(parallel.pathspec).data.outs == ["0:a", "1:b", "2:c"]
+    assert _computed(_run(ForeachFlow, max_workers=2)) == []
+
+
+@pytest.mark.slow
+def test_a_run_on_a_local_dask_cluster_gives_the_same_artifacts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    distributed = pytest.importorskip("distributed")
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    p.load_config(sqlite_config(str(tmp_path / "serial")))
+    serial = _run(BranchFlow)
+    p.load_config(sqlite_config(str(tmp_path / "dask")))
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        on_dask = _run(BranchFlow, dask=client)
+        assert on_dask.successful, on_dask.failed and on_dask.failed.traceback
+        again = _run(BranchFlow, dask=client)
+    assert sorted(t.artifact_id for t in on_dask.tasks) == sorted(
+        t.artifact_id for t in serial.tasks
+    )
+    assert _computed(again) == []
+    namespace(None)
+    assert Run(on_dask.pathspec).data.done == (13, "same", "a")
+
+
+class FailsInWorker(ForeachFlow):
+    @step
+    def each(self):
+        if self.input == "b":
+            raise RuntimeError(f"item {self.index} is bad")
+        self.out = self.input
+        self.next(self.join)
+
+
+def test_a_step_failing_in_a_worker_fails_the_run_with_its_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    p.load_config(sqlite_config(str(tmp_path / "repo")))
+    result = _run(FailsInWorker, max_workers=2)
+    assert not result.successful
+    assert result.failed.step == "each"
+    assert "RuntimeError: item 1 is bad" in result.failed.traceback
+    assert "test_flow.py" in result.failed.traceback
+    namespace(None)
+    run = Run(result.pathspec)
+    assert not run.successful
+    failed = [t for t in run["each"].tasks() if not t.successful]
+    assert len(failed) == 1 and failed[0].exception.message == "item 1 is bad"
