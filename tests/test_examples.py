@@ -245,23 +245,33 @@ def test_team_example_says_which_settings_are_missing(tmp_path: Any) -> None:
 # -- client ------------------------------------------------------------------------
 
 
-def test_client_example_runs_the_tutorial_and_reads_it_back(tmp_path: Any) -> None:
-    folder = EXAMPLES / "client"
-    first = run_example(folder / "art_flow.py", tmp_path, "--run-id-file", "run.txt")
-    assert first.splitlines() == [
-        "the data artifact is: [1, 2, 3]",
-        "the data artifact is: [1, 2, 4]",
-        "run ArtFlow/1 finished",
-    ]
-    # The second run is served from the cache: no step prints.
-    assert run_example(folder / "art_flow.py", tmp_path, "--tag", "again").splitlines() == [
-        "run ArtFlow/2 finished"
-    ]
-    out = run_example(folder / "browse.py", tmp_path, "run.txt")
+def test_the_flow_tutorial_runs_and_the_client_example_reads_it_back(tmp_path: Any) -> None:
+    tutorial = EXAMPLES / "flows" / "art_flow.py"
+    first = run_example(tutorial, tmp_path, "run", "--run-id-file", "run.txt")
+    printed = [line.split("] ", 1)[1] for line in first.splitlines() if "data artifact" in line]
+    assert printed == ["the data artifact is: [1, 2, 3]", "the data artifact is: [1, 2, 4]"]
+    # The second run is served from the cache: no step runs, its output is replayed.
+    again = run_example(tutorial, tmp_path, "run", "--tag", "again")
+    assert "Task is starting" not in again
+    assert "Done! 3 tasks, 3 of them from the cache." in again
+    out = run_example(EXAMPLES / "client" / "browse.py", tmp_path, "run.txt")
     assert "Run('ArtFlow/1').data.some_data = [1, 2, 4]" in out
     assert "latest run ArtFlow/2: some_data = [1, 2, 4]" in out
     assert "runs of ArtFlow, newest first: ['2', '1']" in out
-    for step in ("start", "middle", "end"):
-        assert f"ArtFlow/2/{step}/1" in out
-        assert f"cached (first computed by ArtFlow/1/{step}/1)" in out
+    for number, step in enumerate(("start", "middle", "end"), 1):
+        assert f"ArtFlow/2/{step}/{number}" in out
+        assert f"cached (first computed by ArtFlow/1/{step}/{number})" in out
     assert "'again'" in out
+
+
+def test_the_training_flow_runs_in_workers_and_then_from_the_cache(tmp_path: Any) -> None:
+    script = EXAMPLES / "flows" / "train_flow.py"
+    first = run_example(script, tmp_path, "run", "--rows", "3000", "--max-workers", "2")
+    assert "best: fourier on 3000 rows" in first
+    assert "Done! 9 tasks, 0 of them from the cache." in first
+    again = run_example(script, tmp_path, "run", "--rows", "3000")
+    assert "Done! 9 tasks, 9 of them from the cache." in again
+    assert "(replayed)] best: fourier on 3000 rows" in again
+    shown = run_example(script, tmp_path, "show")
+    assert "Step featurize\n    One feature matrix per featurizer.\n    => train" in shown
+    assert "=> featurize (foreach featurizers)" in shown

@@ -1,5 +1,6 @@
-"""Read back what art_flow.py recorded, with Metaflow's client API.
+"""Read back what ../flows/art_flow.py recorded, with Metaflow's client API.
 
+python examples/flows/art_flow.py run --run-id-file artifacts-run.txt
 python examples/client/browse.py artifacts-run.txt
 """
 
@@ -14,7 +15,7 @@ from provenance.client import Flow, Metaflow, Run, get_namespace
 def main() -> None:
     run_id = Path(sys.argv[1]).read_text().strip() if len(sys.argv) > 1 else None
 
-    # A run by its pathspec, as printed by art_flow.py.
+    # A run by its id, as art_flow.py wrote it.
     if run_id:
         some_data = Run(f"ArtFlow/{run_id}").data.some_data
         print(f"Run('ArtFlow/{run_id}').data.some_data = {list(some_data)}")

@@ -52,6 +52,10 @@ def _parser(cls: type, params: dict[str, Parameter]) -> argparse.ArgumentParser:
             "--max-workers", type=int, default=1, metavar="N",
             help="run up to N tasks at once (branches and foreach items)",
         )  # fmt: skip
+        sub.add_argument(
+            "--dask", metavar="ADDRESS",
+            help="run the tasks on the Dask cluster whose scheduler is at ADDRESS",
+        )  # fmt: skip
         sub.add_argument("--no-cache", action="store_true", help="run every step")
     for attribute, param in params.items():
         help_text = param.help or ""
@@ -120,7 +124,7 @@ def main(cls: type, argv: Sequence[str] | None = None) -> int:
             print(f"provenance executing {cls.__name__} for user:{_user()}", file=echo)
         result = run_flow(
             cls, given, tags=args.tag, use_cache=not args.no_cache, echo=echo,
-            max_workers=args.max_workers, force=force,
+            max_workers=args.max_workers, force=force, dask=args.dask,
         )  # fmt: skip
     except ProvenanceError as exc:
         print(f"{cls.__name__}: {exc}", file=sys.stderr)
