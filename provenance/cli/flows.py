@@ -138,6 +138,11 @@ def cmd_view(args: argparse.Namespace) -> int:
             fields.append(("exception", str(obj.exception)))
         fields.append(("data", ", ".join(obj.data) or "-"))
         print_fields(fields)
+        for name in ("stdout", "stderr"):
+            text = getattr(obj, name)  # a flow task's captured output
+            if text:
+                print(f"\n{name}" + (" (replayed from the origin)" if obj.cached else "") + ":")
+                print(text.rstrip())
         if obj.exception is not None:
             print()
             print(obj.exception.traceback.rstrip())

@@ -459,3 +459,35 @@ def test_flows_runs_and_view_show_the_client_view(config_file: Path) -> None:
     assert check(view_data).stdout.strip().endswith("[0, 1, 2, 3]")
     assert "does not exist" in one_error_line(check(missing, 1))
     assert check(mine_only).stdout == "" and "no flows" in mine_only.stderr
+
+
+def test_view_shows_a_flow_task_s_output_and_its_data(config_file: Path) -> None:
+    import io
+
+    from provenance.flow import FlowSpec, run_flow, step
+
+    class Printing(FlowSpec):
+        @step
+        def start(self):
+            print("hello from start")
+            self.greeting = "hi"
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+
+    run_flow(Printing, echo=io.StringIO())
+    again = run_flow(Printing, echo=io.StringIO())
+    computed, cached, run_view = run_many(
+        ("--config", config_file, "view", "Printing/1/start/1"),
+        ("--config", config_file, "view", f"{again.pathspec}/start/1"),
+        ("--config", config_file, "view", again.pathspec),
+    )
+    text = check(computed).stdout
+    assert "stdout:\nhello from start" in text and "greeting" in text
+    assert "_stdout" not in text  # the output is not one of the task's artifacts
+    text = check(cached).stdout
+    assert "origin      Printing/1/start/1" in text
+    assert "stdout (replayed from the origin):\nhello from start" in text
+    assert "runtime:flowspec" in check(run_view).stdout

@@ -896,3 +896,23 @@ def test_a_step_failing_in_a_worker_fails_the_run_with_its_traceback(
     assert not run.successful
     failed = [t for t in run["each"].tasks() if not t.successful]
     assert len(failed) == 1 and failed[0].exception.message == "item 1 is bad"
+
+
+def test_lineage_follows_the_reads_of_each_task_across_steps(disk_repo: Any) -> None:
+    result = _run(BranchFlow)
+    namespace(None)
+    run = Run(result.pathspec)
+    done = run.data.done  # end read total, shared and only_a
+    names = [a.name for a in p.dependencies(done)]
+    assert names[-1] == "BranchFlow.end_done"
+    # total came from the join's reads of a's and b's x, which came from start's x.
+    assert {
+        "BranchFlow.join_total",
+        "BranchFlow.a_x",
+        "BranchFlow.b_x",
+        "BranchFlow.start_x",
+    } <= set(names)
+    # What end did not read is not its lineage, though it could see it.
+    assert "BranchFlow.join_seen" not in names
+    graph = p.lineage_graph(done)
+    assert graph.number_of_nodes() == len(set(names))
