@@ -229,7 +229,7 @@ def format_table(rows: list[Row]) -> str:
         lines.append(_cells(row))
         note = row.na_reason and f"n/a: {row.na_reason}"
         notes.append("; ".join(n for n in (note, row.notes) if n))
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
+    widths = [max([len(h), *(len(line[i]) for line in lines)]) for i, h in enumerate(header)]
     sep = "  "
 
     def fmt(cells: list[str]) -> str:

@@ -21,6 +21,7 @@ from provenance.storage import models, runs
 from provenance.storage.index import SqlIndex, SqliteFileIndex, open_index
 from provenance.storage.index import layout as layout_module
 from provenance.storage.index.light import FULL_NAMES, sqlite_file_path
+from provenance.storage.revisions import SCHEMA_HEAD
 
 
 def _current_file(tmp_path: Path, name: str = "i.db") -> str:
@@ -99,7 +100,7 @@ def test_a_current_file_opens_light(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", ["missing", "empty", "outdated", "memory", "query", "schema", "engine_kwargs"]
+    "case", ["empty", "outdated", "memory", "query", "schema", "engine_kwargs"]
 )
 def test_the_full_index_opens_what_needs_it(tmp_path: Path, case: str) -> None:
     path = tmp_path / "i.db"
@@ -134,6 +135,55 @@ def test_the_full_index_opens_what_needs_it(tmp_path: Path, case: str) -> None:
                 index.get("0" * 32)
     finally:
         index.dispose()
+
+
+def test_a_new_file_is_made_with_the_migrations_schema_without_sqlalchemy(
+    tmp_path: Path,
+) -> None:
+    from provenance.storage.index.fresh import SCHEMA_DDL, _migrated_ddl
+
+    # The DDL kept in fresh.py is what the migrations make, statement for statement
+    # (python -m provenance.storage.index.fresh prints it anew after a migration).
+    assert _migrated_ddl(str(tmp_path / "migrated.db")) == SCHEMA_DDL
+    path = tmp_path / "sub" / "new.db"
+    code = (
+        "import sys\n"
+        "from provenance.storage.index import open_index\n"
+        f"index = open_index('sqlite:///{path}')\n"
+        "assert type(index).__name__ == 'SqliteFileIndex', index\n"
+        "assert index.get('0' * 32) is None\n"
+        "print('sqlalchemy' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchall() == [
+            (SCHEMA_HEAD,)
+        ]
+    # No private file left behind (the -wal and -shm files are SQLite's own).
+    assert [n for n in os.listdir(path.parent) if ".new" in n] == []
+    full = SqlIndex(f"sqlite:///{path}")  # and the full index takes it as its own
+    try:
+        assert full.count() == 0
+    finally:
+        full.dispose()
+
+
+def test_processes_making_the_same_new_file_at_once_share_one(tmp_path: Path) -> None:
+    path = tmp_path / "raced.db"
+    code = (
+        "from provenance.storage.index import open_index\n"
+        f"index = open_index('sqlite:///{path}')\n"
+        "print(index.get('0' * 32) is None)\n"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]
+    assert [proc.communicate()[0].strip() for proc in procs] == ["True"] * 4
+    assert [n for n in os.listdir(tmp_path) if not n.startswith("raced.db-")] == ["raced.db"]
 
 
 def test_only_plain_file_urls_are_light() -> None:

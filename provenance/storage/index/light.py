@@ -26,7 +26,7 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .drivers import (
@@ -44,6 +44,7 @@ from .layout import (
     HOT_POSITIONS,
     SCHEMA_HEAD,
 )
+from .light_writes import put_artifact
 from .plain import PlainReads
 
 __all__ = ["SqliteFileIndex", "open_sqlite_file", "sqlite_file_path"]
@@ -55,7 +56,7 @@ FULL_NAMES = frozenset(
     {
         "adopt_empty_file", "blob_referenced", "code_source", "count", "delete", "delete_set",
         "edges_among", "engine", "find", "find_sets", "get_set", "ids_with_prefix",
-        "input_blob_users", "iter_ids", "lineage_edges", "put", "put_set",
+        "input_blob_users", "iter_ids", "lineage_edges", "put_set",
         "referenced_blobs", "related", "set_ids_with_prefix", "set_members", "storage_rows",
         "stored_inputs", "tags_among", "tags_of", "upgrade", "url",
         "_begin", "_connect",
@@ -104,6 +105,14 @@ def open_sqlite_file(
 ) -> SqliteFileIndex | None:
     """A :class:`SqliteFileIndex` on the file of ``db``; ``None`` if the full index must open it."""
     path = sqlite_file_path(db)
+    if path is not None and create_db and not os.path.lexists(path):
+        # A new index: made with sqlite3 from the schema's DDL, not Alembic.
+        from .fresh import create_sqlite_file
+
+        try:
+            create_sqlite_file(path)
+        except (OSError, sqlite3.Error):
+            return None  # the full index tries, and says why it cannot
     if path is None or not os.path.isfile(path) or os.path.getsize(path) == 0:
         return None
     index = SqliteFileIndex(db, path, create_db=create_db, upgrade_db=upgrade_db,
@@ -150,6 +159,8 @@ class SqliteFileIndex(PlainReads):
         self._full: Any = None
         self._writer: sqlite3.Connection | None = None
         self._write_lock = threading.Lock()
+        #: The code fingerprints whose source this process has written.
+        self._code_stored: set[str] = set()
         _open_files.add(self)
 
     def __repr__(self) -> str:
@@ -247,6 +258,20 @@ class SqliteFileIndex(PlainReads):
 
     #: What :mod:`..runs` writes for: the dialect of the SQL it runs here.
     dialect_name = "sqlite"
+
+    def put(
+        self,
+        row: Mapping[str, Any],
+        edges: Sequence[tuple[str, str]] = (),
+        tags: Sequence[str] = (),
+        *,
+        replace: bool = False,
+        code: tuple[str, str, Mapping[str, str]] | None = None,
+    ) -> bool:
+        """Index one artifact with its lineage edges and tags, as ``SqlIndex.put`` does."""
+        if self.read_only is not None:
+            return bool(self.full.put(row, edges, tags, replace=replace, code=code))
+        return put_artifact(self, row, edges, tags, replace, code, self._code_stored)
 
     @contextlib.contextmanager
     def dbapi_transaction(self) -> Iterator[sqlite3.Connection]:
