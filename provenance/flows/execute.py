@@ -28,12 +28,15 @@ every mode gives the same artifacts and ids.
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
 import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, TextIO
+
+import cloudpickle
 
 from ..config import resolve_repo
 from ..errors import FlowError, HashingError
@@ -51,6 +54,7 @@ from .tasks import (
     STDOUT,
     Done,
     Job,
+    run_pickled,
     run_remote,
     run_task,
     user_traceback,
@@ -110,6 +114,8 @@ class _Runner:
         self.params = params
         self.steps = {name: _step_function(cls, name) for name in self.functions}
         self.next_task = 1
+        #: How many branches have reached each waiting join.
+        self.arrived: dict[tuple[Any, ...], int] = {}
         self.pool = _pool(repo, max_workers, dask)
 
     def say(self, text: str) -> None:
@@ -145,12 +151,12 @@ class _Runner:
                     job_or_hit = self.prepare(pending, began)
                     if isinstance(job_or_hit, TaskOutcome):
                         outcome = job_or_hit
-                    elif self.pool is None:
+                    elif not job_or_hit.remote:
                         fn = self.steps[pending.step]
                         done = run_task(job_or_hit, self.repo, self.echo, fn)
                         outcome = self.finish(job_or_hit, done, began)
-                    else:
-                        future = self.pool.submit(run_remote, job_or_hit.shipped(), self.spec)
+                    elif self.pool is not None:
+                        future = self.pool.submit(job_or_hit.shipped(), self.spec)
                         running[future] = (job_or_hit, began)
                         continue
                     result.tasks.append(outcome)
@@ -177,6 +183,7 @@ class _Runner:
             if pool is not None:
                 for future in running:
                     pool.cancel(future)
+                pool.close()
             finish_run(self.ref, status)
 
     @property
@@ -225,10 +232,15 @@ class _Runner:
             ready.append(_Pending(target, [outcome], outcome.frames))
             return
         top = outcome.frames[-1]
-        key = (target, top.step, top.task, outcome.frames[:-1])
+        # The frames by position, not value: a foreach item need not be hashable.
+        outer = tuple((f.step, f.task, f.index) for f in outcome.frames[:-1])
+        key = (target, top.step, top.task, outer)
         slots = waiting.setdefault(key, [None] * top.count)
         slots[top.index] = outcome
-        if all(s is not None for s in slots):
+        # Counted, not scanned: a foreach of n items would cost n^2 checks.
+        arrived = self.arrived[key] = self.arrived.get(key, 0) + 1
+        if arrived == top.count:
+            del self.arrived[key]
             del waiting[key]
             ready.append(_Pending(target, [s for s in slots if s is not None], outcome.frames[:-1]))
 
@@ -266,18 +278,24 @@ class _Runner:
             parents = [
                 (p.step, p.artifacts, p.frames[-1] if p.frames else None) for p in pending.parents
             ]
-        if self.pool is None:
+        # Only the tasks that can run beside others go to the workers: one
+        # outside every split and foreach (start, a final join, end) runs
+        # here, while the workers start up.
+        remote = self.pool is not None and bool(pending.frames)
+        if not remote:
             self.say(f"[{self.ref.number}/{step}/{task_id} (pid {_pid()})] Task is starting.")
-        return Job(
+        job = Job(
             self.cls, self.graph, step, task_id, self.ref.number, pathspec, visible, parents,
             pending.frames, artifact_id, input_hashes, time.perf_counter() - t0,
             replace=not cache, code=fn.code_fingerprint(),
         )  # fmt: skip
+        job.remote = remote
+        return job
 
     def finish(self, job: Job, done: Done, began: datetime) -> TaskOutcome:
         """Record a job's task, and say how it ended."""
         prefix = f"[{self.ref.number}/{job.step}/{job.task_id} (pid {done.pid})]"
-        if self.pool is not None:
+        if job.remote:
             # A worker's output, shown when its task ends.
             self.say(f"{prefix} Task is starting.")
             for text in (done.stdout, done.stderr):
@@ -390,16 +408,18 @@ def _item_hash(frame: Frame, step: str) -> str:
 
 
 class _Pool:
-    """Worker processes for the tasks that run: loky's, or a Dask cluster's."""
+    """Worker processes for the tasks that run beside others, or a Dask cluster's."""
 
     def __init__(self, executor: Any, dask: Any = None) -> None:
         self.executor = executor
         self.dask = dask
 
-    def submit(self, fn: Any, *args: Any) -> Any:
+    def submit(self, job: Job, spec: Any) -> Any:
         if self.dask is not None:
-            return self.dask.submit(fn, *args, pure=False)
-        return self.executor.submit(fn, *args)
+            return self.dask.submit(run_remote, job, spec, pure=False)
+        # Pickled here with cloudpickle: a flow class defined in the flow
+        # file (``__main__``) travels by value.
+        return self.executor.submit(run_pickled, cloudpickle.dumps((job, spec)))
 
     def wait(self, futures: list[Any]) -> list[Any]:
         if self.dask is not None:
@@ -418,6 +438,10 @@ class _Pool:
     def cancel(self, future: Any) -> None:
         future.cancel()
 
+    def close(self) -> None:
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
+
 
 def _pool(repo: Any, max_workers: int, dask: Any) -> _Pool | None:
     if max_workers == 1 and dask is None:
@@ -435,9 +459,25 @@ def _pool(repo: Any, max_workers: int, dask: Any) -> _Pool | None:
             distributed = require("distributed", "dask", "running a flow on a Dask cluster")
             return _Pool(None, distributed.Client(dask))
         return _Pool(None, dask)
-    from joblib.externals.loky import get_reusable_executor
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover (Windows)
+        from joblib.externals.loky import get_reusable_executor
 
-    return _Pool(get_reusable_executor(max_workers=max_workers))
+        return _Pool(get_reusable_executor(max_workers=max_workers))
+    # Workers forked from a server process that has imported the task
+    # machinery: two are ready in about 0.1 s, where loky's, each a new
+    # interpreter importing joblib, take about 0.45 s; and unlike a plain
+    # fork they inherit no threads or BLAS state of this process.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["provenance.flows.tasks"])
+    executor = concurrent.futures.ProcessPoolExecutor(max_workers, mp_context=context)
+    # They start now, beside the run's first steps.
+    for _ in range(max_workers):
+        executor.submit(_warm)
+    return _Pool(executor)
+
+
+def _warm() -> None:
+    """A worker's first job: nothing (it starts the worker)."""
 
 
 def run_flow(

@@ -119,6 +119,8 @@ class Job:
     id_duration: float
     replace: bool
     code: CodeFingerprint | None = None
+    #: Whether a worker runs it (set by the runner; a shipped job is remote).
+    remote: bool = False
 
     @property
     def flow(self) -> str:
@@ -136,7 +138,7 @@ class Job:
         return Job(
             self.cls, self.graph, self.step, self.task_id, self.run_number, self.pathspec,
             ids(self.visible), [(s, ids(a), f) for s, a, f in self.parents], self.frames,
-            self.artifact_id, self.input_hashes, self.id_duration, self.replace, code,
+            self.artifact_id, self.input_hashes, self.id_duration, self.replace, code, True,
         )  # fmt: skip
 
 
@@ -310,3 +312,11 @@ def run_remote(job: Job, spec: Mapping[str, Any]) -> Done:
     done.members = {k: a.id for k, a in done.members.items()}
     done.exception = None
     return done
+
+
+def run_pickled(payload: bytes) -> Done:
+    """:func:`run_remote` of a ``(job, spec)`` pickled with cloudpickle (a process pool's task)."""
+    import cloudpickle
+
+    job, spec = cloudpickle.loads(payload)
+    return run_remote(job, spec)

@@ -321,12 +321,12 @@ def test_foreach_runs_a_task_per_item_and_joins_them_in_order(disk_repo: Any) ->
 class NestedFlow(FlowSpec):
     @step
     def start(self):
-        self.rows = [1, 2]
+        self.rows = [[1], [2]]  # items need not be hashable
         self.next(self.outer, foreach="rows")
 
     @step
     def outer(self):
-        self.row = self.input
+        self.row = self.input[0]
         self.cols = [10, 20]
         self.next(self.inner, foreach="cols")
 
