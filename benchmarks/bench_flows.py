@@ -220,7 +220,8 @@ def _foreach(ctx: Context, root: str) -> Row:
     items = ctx.pick(1000, 20)
     source = _source(FOREACH, items=items, sleep=0)
     expect = f"total {sum(i * i for i in range(items))}"
-    args = ["--no-pylint", "run"]
+    # Metaflow refuses a foreach of more than 100 items unless told.
+    args = ["--no-pylint", "run", "--max-num-splits", str(2 * items)]
     ours = _Flow(root, "provenance.flow", "wide_flow.py", source, args)
     sides = {"ours": ours.fresh(expect)}
     reason = _metaflow()

@@ -56,6 +56,10 @@ def _parser(cls: type, params: dict[str, Parameter]) -> argparse.ArgumentParser:
             "--dask", metavar="ADDRESS",
             help="run the tasks on the Dask cluster whose scheduler is at ADDRESS",
         )  # fmt: skip
+        sub.add_argument(
+            "--max-num-splits", type=int, default=None, metavar="N",
+            help="refuse a foreach of more than N items (Metaflow's option; no limit by default)",
+        )  # fmt: skip
         sub.add_argument("--no-cache", action="store_true", help="run every step")
     for attribute, param in params.items():
         help_text = param.help or ""
@@ -125,6 +129,7 @@ def main(cls: type, argv: Sequence[str] | None = None) -> int:
         result = run_flow(
             cls, given, tags=args.tag, use_cache=not args.no_cache, echo=echo,
             max_workers=args.max_workers, force=force, dask=args.dask,
+            max_num_splits=args.max_num_splits,
         )  # fmt: skip
     except ProvenanceError as exc:
         print(f"{cls.__name__}: {exc}", file=sys.stderr)

@@ -101,6 +101,7 @@ class _Runner:
         force: frozenset[str] = frozenset(),
         max_workers: int = 1,
         dask: Any = None,
+        max_num_splits: int | None = None,
     ) -> None:
         self.cls = cls
         self.flow = cls.__name__
@@ -113,6 +114,7 @@ class _Runner:
         self.functions = step_functions(cls)
         self.params = params
         self.steps = {name: _step_function(cls, name) for name in self.functions}
+        self.max_num_splits = max_num_splits
         self.next_task = 1
         #: How many branches have reached each waiting join.
         self.arrived: dict[tuple[Any, ...], int] = {}
@@ -213,6 +215,11 @@ class _Runner:
                     f"step {node.name!r}: foreach={node.foreach!r} needs a list or another "
                     f"iterable, got {type(value_of(over)).__name__}"
                 ) from None
+            if self.max_num_splits is not None and len(items) > self.max_num_splits:
+                raise FlowError(
+                    f"step {node.name!r}: foreach={node.foreach!r} has {len(items)} items, "
+                    f"more than --max-num-splits {self.max_num_splits}"
+                )
             if not items:
                 raise FlowError(
                     f"step {node.name!r}: foreach={node.foreach!r} is empty: a foreach needs "
@@ -491,6 +498,7 @@ def run_flow(
     max_workers: int = 1,
     force: frozenset[str] | set[str] = frozenset(),
     dask: Any = None,
+    max_num_splits: int | None = None,
 ) -> FlowRun:
     """Run a flow class's graph in this process, each task memoized.
 
@@ -514,6 +522,9 @@ def run_flow(
         can open (not in memory).
     dask : str or distributed.Client, optional
         Run the tasks on this Dask cluster (a scheduler address, or a client).
+    max_num_splits : int, optional
+        Refuse a foreach of more items (Metaflow's ``--max-num-splits``,
+        whose default is 100; here there is no limit unless given).
     force : set of str, optional
         Steps run whatever the cache holds (``resume STEP``).
 
@@ -548,5 +559,6 @@ def run_flow(
     runner = _Runner(
         cls, values, repo=resolve_repo(repo), tags=list(tags or []), use_cache=use_cache,
         echo=echo, force=frozenset(force), max_workers=max_workers, dask=dask,
+        max_num_splits=max_num_splits,
     )  # fmt: skip
     return runner.run()

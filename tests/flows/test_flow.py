@@ -916,3 +916,9 @@ def test_lineage_follows_the_reads_of_each_task_across_steps(disk_repo: Any) -> 
     assert "BranchFlow.join_seen" not in names
     graph = p.lineage_graph(done)
     assert graph.number_of_nodes() == len(set(names))
+
+
+def test_max_num_splits_refuses_a_wider_foreach(disk_repo: Any, capsys: Any) -> None:
+    assert main(ForeachFlow, ["--quiet", "run", "--max-num-splits", "2"]) == 2
+    assert "foreach='items' has 3 items, more than --max-num-splits 2" in capsys.readouterr().err
+    assert main(ForeachFlow, ["--quiet", "run", "--max-num-splits", "3"]) == 0
