@@ -21,8 +21,9 @@ from datetime import datetime, timezone
 from typing import Any, TextIO
 
 from ..decorator import ProvenanceFunction
-from ..errors import FlowError
+from ..errors import FlowError, HashingError, SerializationError
 from ..fingerprint import CodeFingerprint, code_fingerprint
+from ..hashing import hash_value
 from ..runnames import OUTPUT_MEMBERS
 from ..storage.artifact import Artifact
 from ..storage.proxies import ArtifactProxy
@@ -256,10 +257,29 @@ def run_task(job: Job, repo: Any, echo: TextIO | None, fn: StepFunction | None =
         "input_id_duration": job.id_duration,
         "read_only": False,
     }
-    composite, members = store_members(fn, repo, artifact_id, values, record, job.replace, linked)
+    try:
+        composite, members = store_members(
+            fn, repo, artifact_id, values, record, job.replace, linked
+        )
+    except (HashingError, SerializationError, TypeError, ValueError) as exc:
+        # The step ran, but what it set cannot be stored: a failed task that
+        # names the artifact (found by hashing each: only on this path).
+        culprit = next((n for n, v in values.items() if not _hashable(v)), None)
+        what = f"self.{culprit}" if culprit else "an artifact it set"
+        error = FlowError(f"step {job.step!r}: {what} cannot be stored: {exc}")
+        done.error, done.exception = error_record(error), error
+        return done
     done.artifact_id = composite.id
     done.members = {k: a for k, a in members.items() if not k.startswith("_")}
     return done
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash_value(value)
+    except (HashingError, TypeError, ValueError):
+        return False
+    return True
 
 
 def _outputs(view: View) -> tuple[dict[str, Any], dict[str, Artifact]]:

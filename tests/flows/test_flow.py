@@ -23,7 +23,15 @@ from conftest import sqlite_config
 import provenance as p
 from provenance.client import Flow, Run, namespace
 from provenance.errors import FlowError, MergeArtifactsException, MetaflowNotFound
-from provenance.flow import FlowSpec, JSONType, Parameter, current, run_flow, step
+from provenance.flow import (
+    FlowSpec,
+    IncludeFile,
+    JSONType,
+    Parameter,
+    current,
+    run_flow,
+    step,
+)
 from provenance.flows.command import main
 
 
@@ -922,3 +930,54 @@ def test_max_num_splits_refuses_a_wider_foreach(disk_repo: Any, capsys: Any) -> 
     assert main(ForeachFlow, ["--quiet", "run", "--max-num-splits", "2"]) == 2
     assert "foreach='items' has 3 items, more than --max-num-splits 2" in capsys.readouterr().err
     assert main(ForeachFlow, ["--quiet", "run", "--max-num-splits", "3"]) == 0
+
+
+class IncludeFlow2(FlowSpec):
+    text = IncludeFile("text", help="a file to read")
+    start_count = Parameter("start-count", type=int, default=1)
+
+    @step
+    def start(self):
+        self.words = len(self.text.split()) + self.start_count
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_include_file_reads_the_file_named_on_the_command_line(
+    disk_repo: Any, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("three short words")
+    assert main(IncludeFlow2, ["--quiet", "run", "--text", str(notes)]) == 0
+    namespace(None)
+    run = Flow("IncludeFlow2").latest_run
+    assert run.data.words == 4 and run.data.text == "three short words"
+    # The file's contents are the parameter's value: a changed file is a new start.
+    notes.write_text("now four short words")
+    assert main(IncludeFlow2, ["--quiet", "run", "--text", str(notes), "--start-count", "0"]) == 0
+    assert Flow("IncludeFlow2").latest_run.data.words == 4
+
+
+class Unstorable(FlowSpec):
+    @step
+    def start(self):
+        self.fine = 1
+        self.handle = open(__file__)  # noqa: SIM115 (a value no serializer can store)
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_an_artifact_that_cannot_be_stored_fails_its_task_naming_it(disk_repo: Any) -> None:
+    result = _run(Unstorable)
+    assert not result.successful and result.failed.step == "start"
+    message = str(result.failed.exception)
+    assert "step 'start': self.handle cannot be stored" in message
+    namespace(None)
+    task = Run(result.pathspec)["start"].task
+    assert not task.successful and "self.handle" in task.exception.message
