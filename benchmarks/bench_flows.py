@@ -264,5 +264,5 @@ def _workers(ctx: Context, root: str) -> Row:
     return limit_row(
         "flow_max_workers", mine, limit, f"< {limit / 1e3:.1f} s",
         f"--max-workers 2 on a foreach of {items} steps that each sleep {sleep:g} s, whole "
-        f"process on an empty repository (loky workers){mf}",
+        f"process on an empty repository (forkserver workers){mf}",
     )  # fmt: skip
