@@ -296,12 +296,14 @@ def _outputs(view: View) -> tuple[dict[str, Any], dict[str, Artifact]]:
         if handed is not None and changed(handed, seen):
             # Changed in place: stored as what it holds now, and the other
             # tasks that see the artifact load it again.
-            values[name] = handed.__wrapped__
+            values[name] = handed
             seen.unload()
         else:
             linked[name] = seen
     for name, value in view.writes.items():
-        artifact = value.artifact if isinstance(value, ArtifactProxy) else None
+        artifact = view.objects.get(id(value))
+        if artifact is None and isinstance(value, ArtifactProxy):
+            artifact = value.artifact  # a decorated call's result, say
         if isinstance(artifact, Artifact) and not changed(value, artifact):
             linked[name] = artifact  # another artifact, passed on unchanged
         else:

@@ -17,9 +17,13 @@ from typing import Any, TextIO
 from ..errors import FlowError, HashingError, MergeArtifactsException
 from ..hashing import hash_value
 from ..storage.artifact import Artifact
+from ..storage.proxies import ArtifactProxy
 from .spec import Inputs
 
-__all__ = ["Branch", "Frame", "Given", "Output", "TaskOutcome", "View", "changed", "value_of"]
+__all__ = [
+    "Branch", "Frame", "Given", "Output", "TaskOutcome", "View", "changed", "reference",
+    "value_of",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,12 @@ class View:
         self.deleted: set[str] = set()
         #: What the task read, by path: the lineage of what it makes.
         self.reads: dict[str, Any] = {}
+        #: The values handed to the step, by name: plain values, as Metaflow
+        #: hands them (a proxy is not a dict to ``json.dumps``).
         self.handed: dict[str, Any] = {}
+        #: The artifact of each value handed out, by ``id()``: a value set
+        #: again on ``self`` unchanged is that artifact, passed on.
+        self.objects: dict[int, Artifact] = {}
         self.next: tuple[list[str], str | None] | None = None
         self.merged = False
 
@@ -95,12 +104,14 @@ class View:
                     else ""
                 )
             )
-        found = self.handed.get(name)
-        if found is None:
-            found = self.handed[name] = value_of(self.visible[name])
-        if isinstance(self.visible[name], Artifact):
-            self.reads[name] = found
-        return found
+        if name in self.handed:
+            return self.handed[name]
+        seen = self.visible[name]
+        value = self.handed[name] = value_of(seen)
+        if isinstance(seen, Artifact):
+            self.reads[name] = reference(seen)
+            self.objects[id(value)] = seen
+        return value
 
     def write(self, name: str, value: Any) -> None:
         self.deleted.discard(name)
@@ -176,7 +187,7 @@ class View:
                 self.visible[name] = found[0]
                 for i, branch in enumerate(inputs):  # lineage: the join depends on them
                     if name in branch._artifacts:
-                        self.reads[f"inputs[{i}].{name}"] = branch._artifacts[name]
+                        self.reads[f"inputs[{i}].{name}"] = reference(branch._artifacts[name])
         if conflicts:
             raise MergeArtifactsException(
                 f"step {self.step!r} of {self.runner.flow} cannot merge {conflicts}: the "
@@ -207,9 +218,11 @@ class Branch:
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_") or name not in self._artifacts:
             raise AttributeError(f"input {self._i} ({self._step!r}) of the join has no {name!r}")
-        proxy = value_of(self._artifacts[name])
-        self._view.reads[f"inputs[{self._i}].{name}"] = proxy
-        return proxy
+        artifact = self._artifacts[name]
+        value = value_of(artifact)
+        self._view.reads[f"inputs[{self._i}].{name}"] = reference(artifact)
+        self._view.objects[id(value)] = artifact
+        return value
 
     def __setattr__(self, name: str, value: Any) -> None:
         if name.startswith("_"):
@@ -222,36 +235,57 @@ class Branch:
 
 
 def value_of(artifact: Any) -> Any:
+    """The plain value a step is handed for an artifact (loaded on first use)."""
     if isinstance(artifact, Given):
         return artifact.value
-    return artifact.proxy()
+    return artifact.value
+
+
+def reference(artifact: Artifact) -> ArtifactProxy:
+    """What a task's record lists among its inputs for an artifact it read: its lineage.
+
+    A proxy, as a decorated call's inputs are; over the value when it is in
+    memory, else over nothing (the record needs only the artifact).
+    """
+    return ArtifactProxy(artifact.value if artifact.value_loaded else None, artifact)
 
 
 class Output(io.TextIOBase):
-    """A task's stdout or stderr: kept, and echoed line by line under the task's prefix."""
+    """A task's stdout or stderr: kept, and echoed at once, each line under the task's prefix.
+
+    Echoed as it is written, not a line at a time, so that a prompt without
+    a newline (``breakpoint()``'s ``(Pdb)``, ``input()``) shows.
+    """
 
     def __init__(self, echo: TextIO | None, prefix: str) -> None:
         self.echo = echo
         self.prefix = prefix
         self.parts: list[str] = []
-        self.partial = ""
+        #: Whether the echoed line is open (its prefix written, its newline not yet).
+        self.open_line = False
 
     def writable(self) -> bool:
         return True
 
     def write(self, text: str) -> int:
         self.parts.append(text)
-        if self.echo is not None:
-            lines = (self.partial + text).split("\n")
-            self.partial = lines.pop()
-            for line in lines:
-                self.echo.write(f"{self.prefix} {line}\n")
+        echo = self.echo
+        if echo is not None:
+            for piece in text.splitlines(keepends=True):
+                if not self.open_line:
+                    echo.write(f"{self.prefix} ")
+                echo.write(piece)
+                self.open_line = not piece.endswith(("\n", "\r"))
         return len(text)
 
+    def flush(self) -> None:
+        if self.echo is not None:
+            self.echo.flush()
+
     def finish(self) -> str:
-        if self.partial and self.echo is not None:
-            self.echo.write(f"{self.prefix} {self.partial}\n")
-            self.partial = ""
+        if self.open_line and self.echo is not None:
+            self.echo.write("\n")
+            self.open_line = False
         return "".join(self.parts)
 
 

@@ -981,3 +981,56 @@ def test_an_artifact_that_cannot_be_stored_fails_its_task_naming_it(disk_repo: A
     namespace(None)
     task = Run(result.pathspec)["start"].task
     assert not task.successful and "self.handle" in task.exception.message
+
+
+def test_task_output_is_echoed_as_written_under_its_prefix() -> None:
+    from provenance.flows.view import Output
+
+    echo = io.StringIO()
+    out = Output(echo, "[1/start/1 (pid 7)]")
+    out.write("(Pdb) ")
+    out.flush()
+    assert echo.getvalue() == "[1/start/1 (pid 7)] (Pdb) "  # a prompt shows at once
+    out.write("c\nnext line\npartial")
+    assert out.finish() == "(Pdb) c\nnext line\npartial"
+    assert echo.getvalue().splitlines() == [
+        "[1/start/1 (pid 7)] (Pdb) c",
+        "[1/start/1 (pid 7)] next line",
+        "[1/start/1 (pid 7)] partial",
+    ]
+
+
+def test_breakpoint_in_a_step_works_in_process(tmp_path: Path) -> None:
+    source = TUTORIAL.replace(
+        "print(f'the data artifact is: {self.some_data}')\n        self.some_data = [1,2,4]",
+        "breakpoint()\n        self.some_data = [1,2,4]",
+    )
+    (tmp_path / "artflow.py").write_text(source)
+    done = subprocess.run(
+        [sys.executable, "artflow.py", "run"], cwd=tmp_path, env=_env(tmp_path),
+        input="p self.some_data\nc\n", capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "(Pdb) [1, 2, 3]" in done.stdout
+    assert "Done! 3 tasks" in done.stdout
+
+
+class PlainValues(FlowSpec):
+    @step
+    def start(self):
+        self.config = {"lr": 0.1}
+        self.next(self.end)
+
+    @step
+    def end(self):
+        # What Metaflow hands a step: the values themselves, not wrappers.
+        self.text = json.dumps(self.config)
+        self.kind = type(self.config).__name__
+
+
+def test_steps_are_handed_plain_values_as_in_metaflow(disk_repo: Any) -> None:
+    result = _run(PlainValues)
+    assert result.successful, result.failed and result.failed.traceback
+    namespace(None)
+    data = Run(result.pathspec).data
+    assert data.text == '{"lr": 0.1}' and data.kind == "dict"
