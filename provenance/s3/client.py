@@ -10,9 +10,10 @@ import weakref
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from ..errors import InvalidValue
 from .errors import S3Error, S3InvalidRange, S3NotFound, S3URLError
 from .objects import RangeInfo, S3GetObject, S3Object, S3PutObject
-from .retry import FailureInjector, RetryPolicy, TransferStats
+from .retry import FailureInjector, RetryPolicy, TransferStats, default_policy
 from .session import make_client
 from .transfer import Transfer
 from .uploads import Upload, make_upload
@@ -57,6 +58,25 @@ class S3:
         A run (anything with ``pathspec``) whose data root to use.
     s3root : str, optional
         The root, if ``run`` is not given.
+    encryption : str, optional
+        Server-side encryption of every object put (``"AES256"`` or
+        ``"aws:kms"``); ``put``, ``put_many`` and ``put_files`` take one per
+        object too.
+    role : str, optional
+        The ARN of an IAM role to assume (through STS) for every request.
+    session_vars : mapping, optional
+        Keyword arguments of the ``boto3.session.Session`` the client is
+        made from (``region_name``, ``profile_name``, credentials).
+    client_params : mapping, optional
+        Keyword arguments of ``session.client("s3", ...)`` (``endpoint_url``,
+        ``config`` as a ``botocore.config.Config`` or a dict of its options).
+    external_client : object, optional
+        Metaflow's: a boto3 S3 client to use, or an object holding one as
+        ``.client``; ``role``, ``session_vars`` and ``client_params`` are then
+        ignored, as in Metaflow.
+    inject_failure_rate : float, optional
+        Metaflow's spelling of ``inject_failures``: a percentage (0-100) of
+        item operations that fail transiently first, for tests.
     endpoint_url : str, optional
         An S3-compatible server, e.g. ``http://127.0.0.1:9000``.
     s3_config : mapping, optional
@@ -66,10 +86,14 @@ class S3:
     workers : int
         Threads running the ``_many`` operations.
     retry : RetryPolicy, optional
-        How transient failures are retried.
-    inject_failures : float
-        For tests: the fraction of item operations that fail transiently
-        before the real call (see :class:`FailureInjector`).
+        How transient failures are retried; by default
+        :data:`provenance.s3.retry.S3_RETRY_COUNT` retries (Metaflow's
+        ``S3_RETRY_COUNT``, 7 unless ``PROVENANCE_S3_RETRY_COUNT`` or
+        ``METAFLOW_S3_RETRY_COUNT`` says otherwise).
+    inject_failures : float, optional
+        For tests: the fraction (0-1) of item operations that fail
+        transiently before the real call (see :class:`FailureInjector`);
+        not together with ``inject_failure_rate``.
     seed : int
         Chooses which operations ``inject_failures`` fails.
     multipart_threshold, part_size : int
@@ -89,18 +113,26 @@ class S3:
         prefix: str | None = None,
         run: object | None = None,
         s3root: str | None = None,
+        encryption: str | None = None,
         *,
+        role: str | None = None,
+        session_vars: Mapping[str, Any] | None = None,
+        client_params: Mapping[str, Any] | None = None,
+        external_client: Any = None,
+        inject_failure_rate: float | None = None,
         endpoint_url: str | None = None,
         s3_config: Mapping[str, Any] | None = None,
         client: Any = None,
         workers: int = 32,
         retry: RetryPolicy | None = None,
-        inject_failures: float = 0.0,
+        inject_failures: float | None = None,
         seed: int = 0,
         multipart_threshold: int = 16 * _MiB,
         part_size: int = 8 * _MiB,
         conditional_writes: bool | None = None,
     ) -> None:
+        self._encryption = check_encryption(encryption, "encryption")
+        fraction = _failure_fraction(inject_failure_rate, inject_failures)
         self._s3root: str | None
         if run is not None:
             self._s3root = root_for_run(run, bucket, prefix)
@@ -110,13 +142,30 @@ class S3:
             self._s3root = check_key(f"s3://{bucket}/{(prefix or '').strip('/')}").rstrip("/")
         else:
             self._s3root = None
+        if external_client is not None and client is not None:
+            raise TypeError("S3() takes external_client= or client=, not both")
+        if external_client is not None:
+            # Metaflow's: an object whose ``client`` is the boto3 client (its
+            # S3Client), or the boto3 client itself.
+            client = getattr(external_client, "client", None) or external_client
+            if not hasattr(client, "put_object"):
+                raise TypeError(
+                    f"external_client must be a boto3 S3 client, or hold one as .client; "
+                    f"got {type(external_client).__name__}"
+                )
         if client is None:
-            client = make_client(endpoint_url, s3_config, workers)
+            if role or session_vars or client_params:
+                client = make_client(
+                    endpoint_url, s3_config, workers, role=role, session_vars=session_vars,
+                    client_params=client_params,
+                )  # fmt: skip
+            else:
+                client = make_client(endpoint_url, s3_config, workers)
         self._transfer = Transfer(
             client,
             workers=workers,
-            retry=retry or RetryPolicy(),
-            inject=FailureInjector(float(inject_failures), int(seed)),
+            retry=retry or default_policy(),
+            inject=FailureInjector(fraction, int(seed)),
             multipart_threshold=int(multipart_threshold),
             part_size=int(part_size),
         )
@@ -181,6 +230,18 @@ class S3:
             raise S3URLError(f"{url} names a bucket, not an object", url)
         return url
 
+    def _checked_url(self, key: Any, value: Any, path: Any) -> str:
+        """The URL to put ``key`` at; as in Metaflow, a bad value is reported before a bad key."""
+        try:
+            return self._object_url(key)
+        except S3URLError:
+            make_upload(str(getattr(key, "key", key)), value, path)  # raises for a bad value
+            raise
+
+    def _encryption_of(self, encryption: str | None) -> str | None:
+        """An object's server-side encryption: its own, else the client's."""
+        return check_encryption(encryption, "encryption") or self._encryption
+
     def _tmpfile(self, tag: str) -> str:
         if self._tmpdir is None:
             raise S3Error("this S3 client is closed")
@@ -209,6 +270,7 @@ class S3:
             metadata=head.get("Metadata") or {},
             range_info=_range_info(head, size) if path else None,
             last_modified=int(modified.timestamp()) if modified is not None else None,
+            encryption=head.get("ServerSideEncryption"),
         )
 
     def _empty_range(self, url: str, offset: int) -> dict[str, Any]:
@@ -384,6 +446,7 @@ class S3:
         overwrite: bool = True,
         content_type: str | None = None,
         metadata: Mapping[str, Any] | None = None,
+        encryption: str | None = None,
     ) -> str:
         """Upload one object.
 
@@ -399,6 +462,8 @@ class S3:
             The MIME type to store with the object.
         metadata : dict, optional
             JSON-encodable user metadata to store with the object.
+        encryption : str, optional
+            Server-side encryption of this object, over the client's.
 
         Returns
         -------
@@ -407,7 +472,10 @@ class S3:
         """
         content_type = content_type or getattr(key, "content_type", None)
         metadata = metadata or getattr(key, "metadata", None)
-        item = make_upload(self._object_url(key), obj, content_type=content_type, metadata=metadata)
+        encryption = self._encryption_of(encryption or getattr(key, "encryption", None))
+        url = self._checked_url(key, obj, None)
+        item = make_upload(url, obj, content_type=content_type, metadata=metadata,
+                           encryption=encryption)  # fmt: skip
         self._transfer.upload(item, if_absent=not overwrite)
         return item.url
 
@@ -426,10 +494,11 @@ class S3:
                 thing = entry.path if files else entry.value
                 content_type = getattr(entry, "content_type", None)
                 metadata = getattr(entry, "metadata", None)
-            url = self._object_url(key)
-            keys.append(key)
+            encryption = self._encryption_of(getattr(entry, "encryption", None))
             value, path = (None, thing) if files else (thing, None)
-            items.append(make_upload(url, value, path, content_type, metadata))
+            url = self._checked_url(key, value, path)
+            keys.append(key)
+            items.append(make_upload(url, value, path, content_type, metadata, encryption))
         if_absent = not overwrite
         done = self._transfer.map(lambda i: self._transfer.upload(i, if_absent=if_absent), items)
         return [(key, item.url) for key, item, ok in zip(keys, items, done) if ok]
@@ -523,3 +592,27 @@ def _range_info(head: Mapping[str, Any], size: int) -> RangeInfo:
 def _cleanup(tmpdir: str, transfer: Transfer) -> None:
     transfer.close()
     shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+#: What S3 accepts as ``ServerSideEncryption``.
+ENCRYPTIONS = ("AES256", "aws:kms", "aws:kms:dsse")
+
+
+def check_encryption(value: str | None, what: str) -> str | None:
+    """``value`` if it is a server-side encryption S3 knows (or ``None``), else an error."""
+    if value is None or value in ENCRYPTIONS:
+        return value
+    raise InvalidValue(f"{what} must be one of {', '.join(ENCRYPTIONS)} or None, got {value!r}")
+
+
+def _failure_fraction(rate: float | None, fraction: float | None) -> float:
+    """The fraction of operations to fail, from Metaflow's percentage or ours."""
+    if rate is not None and fraction is not None:
+        raise TypeError(
+            "S3() takes inject_failure_rate= (a percentage) or inject_failures=, not both"
+        )
+    if rate is not None:
+        if not 0 <= float(rate) <= 100:
+            raise InvalidValue(f"inject_failure_rate is a percentage (0-100), got {rate!r}")
+        return float(rate) / 100.0
+    return float(fraction or 0.0)

@@ -56,6 +56,9 @@ class S3PutObject(NamedTuple):
         The MIME type stored with the object.
     metadata : dict, optional
         JSON-encodable user metadata stored with the object.
+    encryption : str, optional
+        Server-side encryption of this object (``"AES256"`` or
+        ``"aws:kms"``), over the client's.
     """
 
     key: str | None = None
@@ -63,6 +66,7 @@ class S3PutObject(NamedTuple):
     path: str | None = None
     content_type: str | None = None
     metadata: Mapping[str, Any] | None = None
+    encryption: str | None = None
 
 
 class RangeInfo(NamedTuple):
@@ -101,14 +105,16 @@ class S3Object:
         The local copy, if downloaded.
     size : int or None
         The size in S3; ``None`` if nothing exists at ``url``.
-    content_type, metadata, range_info, last_modified
+    content_type, metadata, range_info, last_modified, encryption
         Information returned with the object, when asked for.  ``metadata``
         is the raw S3 user metadata; the JSON user attributes are decoded
-        from it.
+        from it.  ``encryption`` is the server-side encryption the server
+        reports (``"AES256"``, ``"aws:kms"``), or ``None``.
     """
 
     __slots__ = (
         "_content_type",
+        "_encryption",
         "_key",
         "_last_modified",
         "_metadata",
@@ -129,8 +135,10 @@ class S3Object:
         metadata: Mapping[str, str] | None = None,
         range_info: RangeInfo | None = None,
         last_modified: int | None = None,
+        encryption: str | None = None,
     ) -> None:
         self._url = url
+        self._encryption = encryption
         self._path = path
         self._size = os.stat(path).st_size if path else size
         self._content_type = content_type
@@ -222,6 +230,11 @@ class S3Object:
     def content_type(self) -> str | None:
         """The MIME type stored with the object, or ``None``."""
         return self._content_type
+
+    @property
+    def encryption(self) -> str | None:
+        """The server-side encryption of the object, as the server reports it (with info)."""
+        return self._encryption
 
     @property
     def range_info(self) -> RangeInfo | None:

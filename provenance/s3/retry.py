@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import threading
 from dataclasses import dataclass, field
@@ -15,9 +16,37 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from ..errors import ConfigError
 from .errors import S3AccessDenied, S3Error, S3InvalidRange, S3NotFound, S3TransientError
 
-__all__ = ["FailureInjector", "RetryPolicy", "TransferStats", "code_and_status", "translate"]
+__all__ = [
+    "S3_RETRY_COUNT", "FailureInjector", "RetryPolicy", "TransferStats", "code_and_status",
+    "default_policy", "translate",
+]  # fmt: skip
+
+
+def _retry_count() -> int:
+    for name in ("PROVENANCE_S3_RETRY_COUNT", "METAFLOW_S3_RETRY_COUNT"):
+        text = os.environ.get(name)
+        if text:
+            try:
+                count = int(text)
+            except ValueError:
+                raise ConfigError(
+                    f"{name} must be a whole number of retries, got {text!r}"
+                ) from None
+            if count < 0:
+                raise ConfigError(f"{name} must be 0 or more, got {count}")
+            return count
+    return 7
+
+
+#: How many times a failed item operation is retried, as Metaflow's
+#: ``metaflow_config.S3_RETRY_COUNT`` (default 7, from ``PROVENANCE_S3_RETRY_COUNT``
+#: or ``METAFLOW_S3_RETRY_COUNT``).  A client made without ``retry=`` reads it
+#: when it is made, so a test lowers it with
+#: ``monkeypatch.setattr(provenance.s3.retry, "S3_RETRY_COUNT", 0)``.
+S3_RETRY_COUNT = _retry_count()
 
 _TRANSIENT_CODES = frozenset(
     {
@@ -99,6 +128,11 @@ class RetryPolicy:
     def delay(self, retry: int) -> float:
         """The pause before retry number ``retry`` (0 for the first retry)."""
         return random.uniform(0, min(self.max_delay, self.base_delay * 2**retry))
+
+
+def default_policy() -> RetryPolicy:
+    """The policy of a client made without ``retry=``: :data:`S3_RETRY_COUNT` retries."""
+    return RetryPolicy(max_attempts=S3_RETRY_COUNT + 1)
 
 
 @dataclass(frozen=True)

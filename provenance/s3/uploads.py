@@ -31,6 +31,7 @@ def make_upload(
     path: str | os.PathLike[str] | None = None,
     content_type: str | None = None,
     metadata: Mapping[str, Any] | None = None,
+    encryption: str | None = None,
 ) -> Upload:
     """Check and describe one object to upload to ``url``.
 
@@ -45,6 +46,8 @@ def make_upload(
     extra: dict[str, Any] = {}
     if content_type:
         extra["ContentType"] = content_type
+    if encryption:
+        extra["ServerSideEncryption"] = encryption
     if metadata:
         try:
             extra["Metadata"] = {META_KEY: json.dumps(dict(metadata))}
