@@ -23,10 +23,25 @@ _fn: Callable[[dict[str, Any]], Any] | None = None
 _cached: tuple[int, dict[str, Any]] | None = None
 
 
+#: Where Metaflow looks for the user (``metaflow.util.get_username``), in order;
+#: ``root`` is skipped, as there.
+METAFLOW_USER_VARS = ("METAFLOW_USER", "SUDO_USER", "USERNAME", "USER")
+
+
 def _user() -> str:
-    for var in ("PROVENANCE_USER", "USER", "USERNAME"):
-        if os.environ.get(var):
-            return os.environ[var]
+    """Who runs this process: ``PROVENANCE_USER``, then Metaflow's chain, then the login.
+
+    ``PROVENANCE_USER`` is taken as it is; then, as Metaflow does,
+    ``METAFLOW_USER``, ``SUDO_USER``, ``USERNAME`` and ``USER``, skipping
+    ``root`` (so a Metaflow user's environment gives the same namespace);
+    then the login name (``root`` included), else ``unknown``.
+    """
+    if os.environ.get("PROVENANCE_USER"):
+        return os.environ["PROVENANCE_USER"]
+    for var in METAFLOW_USER_VARS:
+        value = os.environ.get(var)
+        if value and value != "root":
+            return value
     try:
         return getpass.getuser()
     except Exception:  # no user database entry (containers)

@@ -24,20 +24,33 @@ class _Output(Protocol):
 class TaskException:
     """What a failed task raised, as recorded (the exception object itself is not kept).
 
+    Metaflow's attributes (``type``, ``exception``, ``stacktrace``), with
+    ``message`` and ``traceback`` as aliases.
+
     Attributes
     ----------
     type : str
         The qualified exception class, e.g. ``builtins.ValueError``.
-    message : str
-        ``str(exception)``.
-    traceback : str
-        The formatted traceback.
+    exception : str
+        ``str(exception)``, the message (alias ``message``).
+    stacktrace : str
+        The formatted traceback (alias ``traceback``).
     """
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.type = str(data.get("type", ""))
-        self.message = str(data.get("message", ""))
-        self.traceback = str(data.get("traceback", ""))
+        self.exception = str(data.get("message", ""))
+        self.stacktrace = str(data.get("traceback", ""))
+
+    @property
+    def message(self) -> str:
+        """Alias of :attr:`exception`."""
+        return self.exception
+
+    @property
+    def traceback(self) -> str:
+        """Alias of :attr:`stacktrace`."""
+        return self.stacktrace
 
     def __str__(self) -> str:
         name = self.type.rsplit(".", 1)[-1]

@@ -9,7 +9,7 @@ by-name views of a task's or run's outputs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -19,11 +19,11 @@ from ...runnames import FLOW_TAG, OUTPUT_MEMBERS
 from ...storage import run_queries as q
 from ...storage.index import decode_datetime, decode_json
 from ...storage.run_queries import read_tags
-from ...storage.runs import retrying
 from ...storage.validate import check_tags
 from .base import MetaflowObject
 from .data import MetaflowArtifacts, MetaflowData, TaskException
 from .namespaces import _UNSET, get_metadata, get_namespace
+from .tagging import Tagging
 
 
 class Metaflow(MetaflowObject):
@@ -133,7 +133,7 @@ class _InRun(MetaflowObject):
         return self._run.system_tags
 
 
-class Run(_InRun):
+class Run(Tagging, _InRun):
     """One execution: the decorated calls made in ``provenance.run(...)`` or in a process."""
 
     _depth = 2
@@ -255,48 +255,6 @@ class Run(_InRun):
                 # Its artifact was deleted: the other steps' data stays readable.
                 continue
         return outputs
-
-    # -- tags -----------------------------------------------------------------
-
-    def add_tag(self, tag: str) -> None:
-        """Add a user tag (adding a system tag is a no-op)."""
-        self.replace_tags([], [tag])
-
-    def add_tags(self, tags: Iterable[str]) -> None:
-        """Add user tags (system tags among them are skipped)."""
-        self.replace_tags([], tags)
-
-    def remove_tag(self, tag: str) -> None:
-        """Remove a user tag; removing a system tag is an error, a missing tag a no-op."""
-        self.replace_tags([tag], [])
-
-    def remove_tags(self, tags: Iterable[str]) -> None:
-        """Remove user tags (all or nothing: a system tag among them is an error)."""
-        self.replace_tags(tags, [])
-
-    def replace_tag(self, tag_to_remove: str, tag_to_add: str) -> None:
-        """Remove one tag and add another in one step; the removal comes first."""
-        self.replace_tags([tag_to_remove], [tag_to_add])
-
-    def replace_tags(self, tags_to_remove: Iterable[str], tags_to_add: Iterable[str]) -> None:
-        """Remove and add tags in one transaction; removals first.
-
-        Raises
-        ------
-        MetaflowTaggingError
-            A tag is not a non-empty string of at most 500 characters, or a
-            system tag is to be removed; nothing changes then.
-        """
-        tags_to_remove = check_tags(tags_to_remove, "tags to remove", error=MetaflowTaggingError)
-        tags_to_add = check_tags(tags_to_add, "tags to add", error=MetaflowTaggingError)
-        remove = _runs.validate_tags(tags_to_remove, "tags to remove")
-        add = _runs.validate_tags(tags_to_add, "tags to add")
-        # Two users adding the same tag at once: the loser tries again.
-        retrying(
-            f"changing the tags of {self.pathspec}",
-            lambda: _replace_tags(self._index, self._row[0], self.pathspec, remove, add),
-        )
-        self._tag_sets = None
 
 
 class Step(_InRun):
@@ -636,11 +594,3 @@ class DataArtifact(_InRun):
     def finished_at(self) -> datetime | None:
         """Alias of :attr:`created_at`."""
         return self.created_at
-
-
-def _replace_tags(index: Any, run_id: int, pathspec: str | None, remove: list[str],
-                  add: list[str]) -> None:  # fmt: skip
-    # A write, through SQLAlchemy: imported when a tag is changed, not to read.
-    from ...storage.run_tags import replace_tags
-
-    replace_tags(index, run_id, pathspec, remove, add)
