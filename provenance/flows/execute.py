@@ -28,7 +28,9 @@ every mode gives the same artifacts and ids.
 from __future__ import annotations
 
 import concurrent.futures
+import inspect
 import multiprocessing
+import os
 import time
 from collections import deque
 from collections.abc import Mapping
@@ -40,7 +42,7 @@ import cloudpickle
 
 from ..config import resolve_repo
 from ..errors import FlowError, HashingError
-from ..hashing import hash_value
+from ..hashing import hash_bytes, hash_value
 from ..recording import system_tags, writer_of
 from ..runinfo import _user, get_run_info
 from ..runnames import FLOW_TAG
@@ -133,7 +135,7 @@ class _Runner:
         self.ref: RunRef = create_run(
             writer.index, self.flow, self.tags, implicit=False,
             created_at=datetime.now(timezone.utc), user=_user(),
-            system=[*system_tags(), FLOW_TAG], info=get_run_info(),
+            system=[*system_tags(), FLOW_TAG], info={**get_run_info(), "flow": self.flow_info()},
         )  # fmt: skip
         result = FlowRun(self.flow, str(self.ref.number), self.ref.pathspec)
         self.say(f"Workflow starting (run-id {self.ref.number}):")
@@ -187,6 +189,20 @@ class _Runner:
                     pool.cancel(future)
                 pool.close()
             finish_run(self.ref, status)
+
+    def flow_info(self) -> dict[str, Any]:
+        """What the run records of its flow: its file, its source (stored once), its graph."""
+        info: dict[str, Any] = {"graph": {node.name: node.out for node in self.graph}}
+        try:
+            path = inspect.getsourcefile(self.cls)
+            with open(path or "", encoding="utf-8") as f:
+                source = f.read()
+        except (OSError, TypeError):  # a class made in a REPL: no file to keep
+            return info
+        fingerprint = hash_bytes(source.encode("utf-8"))
+        self.writer.put_code(fingerprint, source, {})
+        info.update(file=os.path.basename(path or ""), code=fingerprint)
+        return info
 
     @property
     def spec(self) -> Any:
@@ -290,7 +306,7 @@ class _Runner:
         # here, while the workers start up.
         remote = self.pool is not None and bool(pending.frames)
         if not remote:
-            self.say(f"[{self.ref.number}/{step}/{task_id} (pid {_pid()})] Task is starting.")
+            self.say(f"[{self.ref.number}/{step}/{task_id} (pid {os.getpid()})] Task is starting.")
         job = Job(
             self.cls, self.graph, step, task_id, self.ref.number, pathspec, visible, parents,
             pending.frames, artifact_id, input_hashes, time.perf_counter() - t0,
@@ -382,7 +398,8 @@ class _Runner:
         insert_tasks(self.writer.index, [{
             "run_id": self.ref.id, "step": outcome.step, "task_number": outcome.task_id,
             "artifact_id": None if error else artifact_id, "cached": outcome.cached,
-            "successful": error is None, "exception": error, "params": None, "hits": 1,
+            "successful": error is None, "exception": error, "params": _position(outcome),
+            "hits": 1,
             "started_at": began, "finished_at": datetime.now(timezone.utc),
         }])  # fmt: skip
 
@@ -395,10 +412,12 @@ class _RemoteError(Exception):
         self.error = error
 
 
-def _pid() -> int:
-    import os
-
-    return os.getpid()
+def _position(outcome: TaskOutcome) -> dict[str, Any] | None:
+    """Where a task sits in its foreaches (``Task.index`` reads it), or ``None``."""
+    stack = [[f.index, f.count] for f in outcome.frames if f.foreach]
+    if not stack:
+        return None
+    return {"foreach_index": stack[-1][0], "foreach_stack": stack}
 
 
 def _item_hash(frame: Frame, step: str) -> str:

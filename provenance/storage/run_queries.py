@@ -26,6 +26,7 @@ __all__ = [
     "TASK_COLUMNS",
     "Query",
     "a_run_in_ns",
+    "run_info",
     "computing_task",
     "first_run_start",
     "flow_names",
@@ -120,6 +121,11 @@ def latest_successful_run(flow: str, ns: str | None) -> Query:
 
 def run_row(flow: str, number: int) -> Query:
     return f"SELECT {_RUNS} FROM runs WHERE runs.flow = ? AND runs.run_number = ?", (flow, number)
+
+
+def run_info(run_id: int) -> Query:
+    # The info of one run (a flow run's holds its file, code fingerprint and graph).
+    return "SELECT info FROM runs WHERE id = ?", (run_id,)
 
 
 def run_tags(run_id: int) -> Query:

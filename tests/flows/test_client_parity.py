@@ -102,3 +102,50 @@ def test_the_default_namespace_follows_metaflow_s_user(
     monkeypatch.setenv("USER", "root")
     namespaces._namespace = namespaces._UNSET
     assert p.client.get_namespace() == "user:mel"
+
+
+def test_flow_runs_have_metaflow_s_code_index_graph_and_end_task(repo: Any) -> None:
+    import io
+    import sys
+
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    from test_flow import ForeachFlow
+
+    from provenance.flow import run_flow
+
+    result = run_flow(ForeachFlow, echo=io.StringIO())
+    namespace(None)
+    run = Run(result.pathspec)
+    assert run.end_task.pathspec == f"{run.pathspec}/end/6"
+    assert run.trigger is None
+    code = run.code
+    assert code is not None and code.path == "test_flow.py" and code.tarball is None
+    assert "class ForeachFlow(FlowSpec):" in code.flowspec
+    assert code.info["graph"]["start"] == ["each"]
+    assert run["start"].task.code.flowspec == code.flowspec
+    assert sorted(t.index for t in run["each"].tasks()) == [0, 1, 2]
+    assert run["start"].task.index is None
+    assert [s.id for s in run["each"].parent_steps] == ["start"]
+    assert [s.id for s in run["each"].child_steps] == ["join"]
+    assert [s.id for s in run["end"].child_steps] == []
+    assert run["join"].finished_at >= run["each"].finished_at
+    # A run of decorated functions has none of that.
+    with p.run("Plain") as plain:
+        works(3)
+    other = Run(plain.pathspec)
+    assert other.code is None and list(other["works"].parent_steps) == []
+    assert other.end_task is not None  # its last task
+
+
+def test_a_failed_flow_run_has_no_end_task(repo: Any) -> None:
+    import io
+    import sys
+
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    from test_flow import ConflictFlow
+
+    from provenance.flow import run_flow
+
+    result = run_flow(ConflictFlow, echo=io.StringIO())
+    namespace(None)
+    assert not result.successful and Run(result.pathspec).end_task is None

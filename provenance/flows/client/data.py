@@ -60,6 +60,32 @@ class TaskException:
         return f"<TaskException {self}>"
 
 
+class FlowCode:
+    """The code of a FlowSpec run, as Metaflow's ``MetaflowCode``: its flow file's source.
+
+    Attributes
+    ----------
+    path, script_name : str
+        The flow file's name.
+    flowspec : str
+        Its source text, as it was when the run started.
+    info : dict
+        What the run recorded of its flow: ``file``, ``code`` (the source's
+        fingerprint) and ``graph`` (each step's next steps).
+    tarball : None
+        Metaflow's code package: none is made here.
+    """
+
+    def __init__(self, path: str, source: str, info: dict[str, Any]) -> None:
+        self.path = self.script_name = path
+        self.flowspec = source
+        self.info = info
+        self.tarball = None
+
+    def __repr__(self) -> str:
+        return f"<FlowCode {self.path} ({len(self.flowspec)} characters)>"
+
+
 class MetaflowData:
     """The values of data artifacts by name: ``run.data.model``, ``'model' in run.data``.
 
@@ -111,3 +137,18 @@ class MetaflowArtifacts(MetaflowData):
 
     def __iter__(self) -> Iterator[Any]:
         return iter(self._artifacts.values())
+
+
+def composite_members(artifact: Any) -> dict[str, str]:
+    # The composite's value is a CompositeDict over its members: their ids,
+    # not their values, are wanted here.
+    return {str(k): str(v) for k, v in artifact.value.member_ids.items()}
+
+
+def prefetch_artifacts(repo: Any, tasks: list[Any]) -> None:
+    # One query for the artifacts of many tasks instead of one per task.
+    ids = [t.artifact_id for t in tasks if t.artifact_id is not None]
+    found = repo.get_artifacts(ids) if hasattr(repo, "get_artifacts") else {}
+    for task in tasks:
+        if task.artifact_id in found:
+            task._artifact = found[task.artifact_id]

@@ -21,7 +21,14 @@ from ...storage.index import decode_datetime, decode_json
 from ...storage.run_queries import read_tags
 from ...storage.validate import check_tags
 from .base import MetaflowObject
-from .data import MetaflowArtifacts, MetaflowData, TaskException
+from .data import (
+    FlowCode,
+    MetaflowArtifacts,
+    MetaflowData,
+    TaskException,
+    composite_members,
+    prefetch_artifacts,
+)
 from .namespaces import _UNSET, get_metadata, get_namespace
 from .tagging import Tagging
 
@@ -202,11 +209,6 @@ class Run(Tagging, _InRun):
         """True for the run a process opened for calls made outside ``provenance.run``."""
         return bool(self._row[5])
 
-    @property
-    def code(self) -> None:
-        """Code packages are not stored; always ``None`` (kept for Metaflow compatibility)."""
-        return None
-
     def steps(self, *tags: str) -> Iterator[Step]:
         """The steps of the run (newest first) if the run carries every one of ``tags``."""
         check_tags(tags, "the tags looked up", error=MetaflowTaggingError)
@@ -225,9 +227,42 @@ class Run(Tagging, _InRun):
 
     @property
     def end_task(self) -> Task | None:
-        """The run's last task, or ``None`` if it has none yet."""
+        """The run's last task, or ``None`` if it has none yet.
+
+        Of a FlowSpec run, as in Metaflow: the task of its ``end`` step, or
+        ``None`` while (or if) that step has not run.
+        """
+        if self._flow_info() is not None:
+            rows = self._read(q.step_tasks(self._row[0], "end", cached_only=False, limit=1))
+            return self._task(rows[0]) if rows else None
         row = self._first(q.last_task(self._row[0]))
         return None if row is None else self._task(row)
+
+    _info: Any = _UNSET
+
+    def _flow_info(self) -> dict[str, Any] | None:
+        """What a FlowSpec run recorded of its flow (file, code, graph); ``None`` for others."""
+        if self._info is _UNSET:
+            row = self._first(q.run_info(self._row[0]))
+            info = decode_json(row[0]) if row else None
+            self._info = info.get("flow") if isinstance(info, dict) else None
+        return self._info
+
+    @property
+    def code(self) -> FlowCode | None:
+        """The flow's source, for a FlowSpec run (stored once per fingerprint); else ``None``."""
+        flow = self._flow_info()
+        if not flow or not flow.get("code"):
+            return None
+        found = self._repo.code_source(flow["code"])
+        if found is None:
+            return None
+        return FlowCode(flow.get("file") or "", found["source"], dict(flow))
+
+    @property
+    def trigger(self) -> None:
+        """Metaflow's event trigger: runs here are never triggered by events, so ``None``."""
+        return None
 
     def _task(self, row: Any) -> Task:
         return self._related(Task, f"{self.pathspec}/{row[1]}/{row[2]}", _row=row, _run=self)
@@ -246,7 +281,7 @@ class Run(Tagging, _InRun):
                 return end._outputs()
         rows = self._read(q.latest_successful_tasks(self._row[0]))
         tasks = [self._task(row) for row in rows]
-        _prefetch_artifacts(self._repo, tasks)
+        prefetch_artifacts(self._repo, tasks)
         outputs: dict[str, DataArtifact] = {}
         for task in tasks:
             try:
@@ -287,6 +322,22 @@ class Step(_InRun):
     def finished_at(self) -> datetime | None:
         """When the step's latest task finished."""
         return self._row[1]
+
+    @property
+    def child_steps(self) -> Iterator[Step]:
+        """The steps this one leads to, from a FlowSpec run's graph (none for other runs)."""
+        return self._neighbours(lambda name, targets: name == self._components[2], True)
+
+    @property
+    def parent_steps(self) -> Iterator[Step]:
+        """The steps that lead to this one, from a FlowSpec run's graph (none for other runs)."""
+        return self._neighbours(lambda name, targets: self._components[2] in targets, False)
+
+    def _neighbours(self, chosen: Any, targets_of_chosen: bool) -> Iterator[Step]:
+        graph = (self._run._flow_info() or {}).get("graph") or {}
+        names = [t for n, ts in graph.items() if chosen(n, ts) for t in ts] if targets_of_chosen \
+            else [n for n, ts in graph.items() if chosen(n, ts)]  # fmt: skip
+        return (self._related(Step, f"{self._run.pathspec}/{n}", _run=self._run) for n in names)
 
     def tasks(self, *tags: str) -> Iterator[Task]:
         """The tasks carrying every one of ``tags`` (``'cached'``: cache hits), newest first."""
@@ -410,6 +461,18 @@ class Task(_InRun):
         return self.artifact.inputs_summary
 
     @property
+    def index(self) -> int | None:
+        """In a FlowSpec run, the task's position in its innermost foreach; else ``None``."""
+        params = decode_json(self._row[7])
+        found = params.get("foreach_index") if isinstance(params, dict) else None
+        return None if found is None else int(found)
+
+    @property
+    def code(self) -> FlowCode | None:
+        """The code of its run (a FlowSpec run's flow file), as in Metaflow; else ``None``."""
+        return self._run.code
+
+    @property
     def origin_pathspec(self) -> str | None:
         """For a cache hit, the task that first computed the artifact (when recorded)."""
         if not self.cached or self.artifact_id is None:
@@ -449,7 +512,7 @@ class Task(_InRun):
             return {}
         artifact = self.artifact
         if artifact.composite:
-            members = _composite_members(artifact)
+            members = composite_members(artifact)
             for hidden in OUTPUT_MEMBERS:
                 members.pop(hidden, None)
         else:
@@ -489,7 +552,7 @@ class Task(_InRun):
         artifact = self.artifact
         if not artifact.composite:
             return ""
-        member_id = _composite_members(artifact).get(member)
+        member_id = composite_members(artifact).get(member)
         if member_id is None:
             return ""
         return str(self._repo.get_artifact(member_id).value)
@@ -503,21 +566,6 @@ class Task(_InRun):
     def artifacts(self) -> MetaflowArtifacts:
         """The :class:`DataArtifact` objects the call produced, by name."""
         return MetaflowArtifacts(self._outputs())
-
-
-def _composite_members(artifact: Any) -> dict[str, str]:
-    # The composite's value is a CompositeDict over its members: their ids,
-    # not their values, are wanted here.
-    return {str(k): str(v) for k, v in artifact.value.member_ids.items()}
-
-
-def _prefetch_artifacts(repo: Any, tasks: list[Task]) -> None:
-    # One query for the artifacts of many tasks instead of one per task.
-    ids = [t.artifact_id for t in tasks if t.artifact_id is not None]
-    found = repo.get_artifacts(ids) if hasattr(repo, "get_artifacts") else {}
-    for task in tasks:
-        if task.artifact_id in found:
-            task._artifact = found[task.artifact_id]
 
 
 class DataArtifact(_InRun):

@@ -336,6 +336,14 @@ class _Artifacts(_Connections):
         storable = _storable(self.engine.dialect.name, row, ("created_at",))
         _insert_new(conn, _code, self._insert_code, storable)
 
+    def put_code(self, fingerprint: str, source: str, packages: Mapping[str, str]) -> None:
+        """Store a source text once per fingerprint (a flow file's), apart from any artifact."""
+        if fingerprint in self._code_stored:
+            return
+        with self._begin() as conn:
+            self._put_code(conn, fingerprint, source, packages)
+        self._code_stored.add(fingerprint)
+
     def code_source(self, fingerprint: str) -> dict[str, Any] | None:
         """``{"source", "packages", "created_at"}`` of a stored fingerprint, or ``None``."""
         with self._connect() as conn:

@@ -44,7 +44,7 @@ from .layout import (
     HOT_POSITIONS,
     SCHEMA_HEAD,
 )
-from .light_writes import put_artifact
+from .light_writes import put_artifact, put_code
 from .plain import PlainReads
 
 __all__ = ["SqliteFileIndex", "open_sqlite_file", "sqlite_file_path"]
@@ -272,6 +272,13 @@ class SqliteFileIndex(PlainReads):
         if self.read_only is not None:
             return bool(self.full.put(row, edges, tags, replace=replace, code=code))
         return put_artifact(self, row, edges, tags, replace, code, self._code_stored)
+
+    def put_code(self, fingerprint: str, source: str, packages: Mapping[str, str]) -> None:
+        """Store a source text once per fingerprint, as ``SqlIndex.put_code`` does."""
+        if self.read_only is not None:
+            self.full.put_code(fingerprint, source, packages)
+            return
+        put_code(self, fingerprint, source, packages, self._code_stored)
 
     @contextlib.contextmanager
     def dbapi_transaction(self) -> Iterator[sqlite3.Connection]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from .layout import COLUMNS, JSON_COLUMNS, sqlite_time
 
-__all__ = ["put_artifact"]
+__all__ = ["put_artifact", "put_code"]
 
 _KNOWN = frozenset(COLUMNS)
 
@@ -55,13 +55,7 @@ def put_artifact(
     with index.dbapi_transaction() as conn:
         cur = conn.cursor()
         if code is not None and code[0] not in code_stored:
-            fingerprint, source, packages = code
-            cur.execute(
-                "INSERT INTO code_sources (fingerprint, source, packages, created_at) "
-                "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (fingerprint, source.replace("\x00", "\\x00"), json.dumps(dict(packages)),
-                 sqlite_time(datetime.now(timezone.utc))),
-            )  # fmt: skip
+            _insert_code(cur, *code)
         if replace:
             sets = ", ".join(f"{c} = ?" for c in columns)
             cur.execute(f"UPDATE artifacts SET {sets} WHERE id = ?", (*values, artifact_id))
@@ -91,3 +85,29 @@ def put_artifact(
     if code is not None:
         code_stored.add(code[0])  # once committed: after a rollback it is written again
     return True
+
+
+def _insert_code(cur: Any, fingerprint: str, source: str, packages: Mapping[str, str]) -> None:
+    cur.execute(
+        "INSERT INTO code_sources (fingerprint, source, packages, created_at) "
+        "VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        (fingerprint, source.replace("\x00", "\\x00"), json.dumps(dict(packages)),
+         sqlite_time(datetime.now(timezone.utc))),
+    )  # fmt: skip
+
+
+def put_code(
+    index: Any,
+    fingerprint: str,
+    source: str,
+    packages: Mapping[str, str],
+    code_stored: set[str],
+) -> None:
+    """Store a source text once per fingerprint, as ``SqlIndex.put_code`` does."""
+    if fingerprint in code_stored:
+        return
+    with index.dbapi_transaction() as conn:
+        cur = conn.cursor()
+        _insert_code(cur, fingerprint, source, packages)
+        cur.close()
+    code_stored.add(fingerprint)
