@@ -200,7 +200,7 @@ class _Runner:
         except (OSError, TypeError):  # a class made in a REPL: no file to keep
             return info
         fingerprint = hash_bytes(source.encode("utf-8"))
-        self.writer.put_code(fingerprint, source, {})
+        self.writer.index.put_code(fingerprint, source, {})
         info.update(file=os.path.basename(path or ""), code=fingerprint)
         return info
 

@@ -387,11 +387,6 @@ class Repository(OriginalRepositoryMethods):
         """The stored normalized source of a code fingerprint (:mod:`provenance.fingerprint`)."""
         return self.index.code_source(fingerprint)
 
-    def put_code(self, fingerprint: str, source: str, packages: Mapping[str, str]) -> None:
-        """Store a source text once per fingerprint (a flow file's), as artifacts' code is."""
-        self._require("write")
-        self.index.put_code(fingerprint, source, packages)
-
     def delete_artifact(self, artifact_id: str) -> bool:
         """Remove an artifact from the index (its blob stays for ``gc``)."""
         self._require("delete")
@@ -548,10 +543,6 @@ class ChainedRepository(OriginalRepositoryMethods):
             r.put_row(row, edges, tags, replace=replace, code=code) for r in self._writable()
         ]
         return results[0]
-
-    def put_code(self, fingerprint: str, source: str, packages: Mapping[str, str]) -> None:
-        for repo in self._writable():
-            repo.put_code(fingerprint, source, packages)
 
     def code_source(self, fingerprint: str) -> dict[str, Any] | None:
         for repo in self._readable():
