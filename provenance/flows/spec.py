@@ -351,6 +351,15 @@ class FlowSpec:
         return type(self).__name__
 
     @property
+    def _provenance_run_pathspec_(self) -> str:
+        # Read by provenance.s3: ``S3(run=self)`` in a step addresses the
+        # running run's data root, as in Metaflow (the task reads the run id:
+        # it runs again in every run).
+        if not current.is_running_flow:
+            raise FlowError("S3(run=self) is used inside a running step")
+        return f"{current.flow_name}/{current.run_id}"
+
+    @property
     def input(self) -> Any:
         """In a foreach task, the item it was given; ``None`` elsewhere."""
         view = self.__dict__.get("_view")

@@ -17,7 +17,7 @@ from .retry import FailureInjector, RetryPolicy, TransferStats, default_policy
 from .session import make_client
 from .transfer import Transfer
 from .uploads import Upload, make_upload
-from .urls import check_key, range_header, root_for_run, split_url
+from .urls import check_key, configured_root, range_header, root_for_run, split_url
 
 __all__ = ["S3"]
 
@@ -173,6 +173,15 @@ class S3:
         self._tmpdir: str | None = tempfile.mkdtemp(dir=tmproot, prefix="provenance.s3.")
         # A client that is never closed still removes its files when collected.
         self._finalizer = weakref.finalize(self, _cleanup, self._tmpdir, self._transfer)
+
+    #: Metaflow's: the kind of store this client talks to.
+    TYPE = "s3"
+
+    @classmethod
+    def get_root_from_config(cls, echo: Any = None, create_on_absent: bool = True) -> str | None:
+        """The configured data root (Metaflow's classmethod): ``PROVENANCE_S3_ROOT``, else
+        ``METAFLOW_DATATOOLS_S3ROOT``, else ``METAFLOW_DATASTORE_SYSROOT_S3`` + ``/data``."""
+        return configured_root()
 
     # -- lifetime ----------------------------------------------------------------
 

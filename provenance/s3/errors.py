@@ -26,12 +26,14 @@ from ..errors import NotFound, PermissionDenied, ProvenanceError
 __all__ = [
     "MetaflowS3AccessDenied",
     "MetaflowS3Exception",
+    "MetaflowS3InsufficientDiskSpace",
     "MetaflowS3InvalidObject",
     "MetaflowS3InvalidRange",
     "MetaflowS3NotFound",
     "MetaflowS3URLException",
     "S3AccessDenied",
     "S3Error",
+    "S3InsufficientDiskSpace",
     "S3InvalidObject",
     "S3InvalidRange",
     "S3NotFound",
@@ -80,6 +82,10 @@ class S3InvalidObject(S3Error, TypeError):
     """A value to upload is neither text, bytes, nor a readable, seekable file."""
 
 
+class S3InsufficientDiskSpace(S3Error, OSError):
+    """No space is left where a downloaded object is written (Metaflow's name for it too)."""
+
+
 class S3TransientError(S3Error):
     """A transient failure (throttling, 5xx, a dropped connection) outlived its retries.
 
@@ -94,3 +100,4 @@ MetaflowS3NotFound = S3NotFound
 MetaflowS3AccessDenied = S3AccessDenied
 MetaflowS3InvalidRange = S3InvalidRange
 MetaflowS3InvalidObject = S3InvalidObject
+MetaflowS3InsufficientDiskSpace = S3InsufficientDiskSpace

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import random
@@ -17,7 +18,14 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
 from ..errors import ConfigError
-from .errors import S3AccessDenied, S3Error, S3InvalidRange, S3NotFound, S3TransientError
+from .errors import (
+    S3AccessDenied,
+    S3Error,
+    S3InsufficientDiskSpace,
+    S3InvalidRange,
+    S3NotFound,
+    S3TransientError,
+)
 
 __all__ = [
     "S3_RETRY_COUNT", "FailureInjector", "RetryPolicy", "TransferStats", "code_and_status",
@@ -104,6 +112,10 @@ def translate(exc: BaseException, url: str, op: str) -> BaseException:
         )
     if isinstance(exc, (BotoConnectionError, HTTPClientError, IncompleteReadError)):
         return S3TransientError(f"{op} {url}: {exc}", url)
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC and op == "get":
+        return S3InsufficientDiskSpace(
+            f"no space left on the local disk to download {url}: {exc.strerror}", url
+        )
     return exc
 
 

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 
 from .errors import S3InvalidRange, S3URLError
 
-__all__ = ["ROOT_ENV_VARS", "check_key", "range_header", "root_for_run", "split_url"]
+__all__ = [
+    "ROOT_ENV_VARS", "check_key", "configured_root", "range_header", "root_for_run", "split_url",
+]  # fmt: skip
 
 # Where S3(run=...) finds its datastore root, first match wins.  The Metaflow
 # variables are read as Metaflow does: its DATATOOLS_S3ROOT defaults to the
@@ -65,18 +67,17 @@ def root_for_run(
         ``METAFLOW_DATATOOLS_S3ROOT``, else ``METAFLOW_DATASTORE_SYSROOT_S3``
         followed by ``/data``.
     """
-    pathspec = getattr(run, "pathspec", None)
+    if getattr(type(run), "_provenance_run_pathspec_", None) is not None:
+        # A flow's step passing itself, as Metaflow's S3(run=self): its run.
+        pathspec = run._provenance_run_pathspec_  # type: ignore[attr-defined]
+    else:
+        pathspec = getattr(run, "pathspec", None)
     if not isinstance(pathspec, str) or pathspec.count("/") < 1:
         raise S3URLError(f"run must have a pathspec 'Flow/RunId', got {pathspec!r} from {run!r}")
     flow, run_id = pathspec.split("/")[:2]
     if flow in ("", ".", "..") or run_id in ("", ".", ".."):
         raise S3URLError(f"run pathspec {pathspec[:100]!r} does not name a flow and a run")
-    root = None
-    for name in ROOT_ENV_VARS:
-        value = environ.get(name)
-        if value:
-            root = value.rstrip("/") + ("/data" if name == "METAFLOW_DATASTORE_SYSROOT_S3" else "")
-            break
+    root = configured_root(environ)
     if root is None and not bucket:
         raise S3URLError(
             "S3(run=...) needs a datastore root: set PROVENANCE_S3_ROOT "
@@ -87,6 +88,15 @@ def root_for_run(
     path = (prefix if prefix is not None else root_path).strip("/")
     parts = [p for p in (path, flow, run_id) if p]
     return check_key(f"s3://{bucket}/" + "/".join(parts))
+
+
+def configured_root(environ: Mapping[str, str] = os.environ) -> str | None:
+    """The configured data root: ``PROVENANCE_S3_ROOT``, else Metaflow's (``None`` if unset)."""
+    for name in ROOT_ENV_VARS:
+        value = environ.get(name)
+        if value:
+            return value.rstrip("/") + ("/data" if name == "METAFLOW_DATASTORE_SYSROOT_S3" else "")
+    return None
 
 
 def range_header(offset: int | None, length: int | None) -> str | None:

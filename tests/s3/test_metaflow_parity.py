@@ -146,3 +146,69 @@ def test_the_module_level_retry_count_can_be_lowered(
     monkeypatch.setenv("PROVENANCE_S3_RETRY_COUNT", "lots")
     with pytest.raises(Exception, match="PROVENANCE_S3_RETRY_COUNT must be a whole number"):
         retry_module._retry_count()
+
+
+def test_s3_run_self_in_a_step_addresses_the_running_run(
+    s3_server: Any, s3_bucket: str, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import io
+
+    from conftest import sqlite_config
+
+    import provenance as p
+    from provenance.flow import FlowSpec, run_flow, step
+
+    monkeypatch.setenv("PROVENANCE_S3_ROOT", f"s3://{s3_bucket}/data")
+    endpoint = s3_server.endpoint_url
+    p.load_config(sqlite_config(str(tmp_path / "repo")))
+
+    class Writes(FlowSpec):
+        @step
+        def start(self):
+            with S3(run=self, endpoint_url=endpoint) as s3:
+                self.url = s3.put("out.txt", "from the step")
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+
+    first = run_flow(Writes, echo=io.StringIO())
+    second = run_flow(Writes, echo=io.StringIO())
+    # start read the run id (the run's root): it runs again, and end, which
+    # sees its new url, too.
+    assert [t.cached for t in second.tasks] == [False, False]
+    for result in (first, second):
+        url = f"s3://{s3_bucket}/data/Writes/{result.run_id}/out.txt"
+        assert result.tasks[0].artifacts["url"].value == url
+        with S3(endpoint_url=endpoint) as s3:
+            assert s3.get(url).text == "from the step"
+    from provenance.flow import FlowSpec as Base
+
+    with pytest.raises(Exception, match="inside a running step"):
+        S3(run=Base(use_cli=False), endpoint_url=endpoint)
+
+
+def test_metaflow_s_class_level_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    from provenance.s3 import MetaflowS3InsufficientDiskSpace, S3InsufficientDiskSpace
+
+    assert S3.TYPE == "s3"
+    monkeypatch.delenv("PROVENANCE_S3_ROOT", raising=False)
+    monkeypatch.delenv("METAFLOW_DATATOOLS_S3ROOT", raising=False)
+    monkeypatch.setenv("METAFLOW_DATASTORE_SYSROOT_S3", "s3://b/sys/")
+    assert S3.get_root_from_config(None) == "s3://b/sys/data"
+    monkeypatch.setenv("PROVENANCE_S3_ROOT", "s3://mine/root")
+    assert S3.get_root_from_config(None) == "s3://mine/root"
+    assert MetaflowS3InsufficientDiskSpace is S3InsufficientDiskSpace
+
+
+def test_a_full_local_disk_while_downloading_is_named(tmp_path: Any) -> None:
+    import errno as errno_module
+
+    from provenance.s3 import S3InsufficientDiskSpace
+    from provenance.s3.retry import translate
+
+    full = OSError(errno_module.ENOSPC, "No space left on device")
+    error = translate(full, "s3://b/k", "get")
+    assert isinstance(error, S3InsufficientDiskSpace) and "s3://b/k" in str(error)
+    assert translate(full, "s3://b/k", "put") is full  # a put's disk is not the download's
