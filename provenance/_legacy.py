@@ -122,7 +122,7 @@ SPLIT_NAMES: dict[str, frozenset[str]] = {
     "provenance.flows.runs": frozenset({"ActiveRun", "run"}),
     "provenance.flows.client.base": frozenset({"MetaflowObject"}),
     "provenance.flows.client.data": frozenset(
-        {"MetaflowArtifacts", "MetaflowData", "TaskException"}
+        {"FlowCode", "MetaflowArtifacts", "MetaflowData", "TaskException"}
     ),
     "provenance.flows.client.namespaces": frozenset(
         {"default_metadata", "default_namespace", "get_metadata", "get_namespace", "metadata",

@@ -313,6 +313,7 @@ class _Runner:
             replace=not cache, code=fn.code_fingerprint(),
         )  # fmt: skip
         job.remote = remote
+        job.came_from = [(p.step, p.task_id) for p in pending.parents]
         return job
 
     def finish(self, job: Job, done: Done, began: datetime) -> TaskOutcome:
@@ -330,7 +331,7 @@ class _Runner:
             members = {k: found[i] for k, i in members.items()}
         outcome = TaskOutcome(
             job.step, job.task_id, job.pathspec, members, job.frames, False, done.artifact_id,
-            stdout=done.stdout, stderr=done.stderr,
+            stdout=done.stdout, stderr=done.stderr, parents=job.came_from,
         )  # fmt: skip
         if done.error is not None:
             outcome.exception = done.exception or _RemoteError(done.error)
@@ -374,8 +375,9 @@ class _Runner:
         if row:
             origin = "/".join(str(c) for c in row[0])
         outcome = TaskOutcome(
-            pending.step, task_id, pathspec, state, pending.frames, True, artifact_id, origin
-        )
+            pending.step, task_id, pathspec, state, pending.frames, True, artifact_id, origin,
+            parents=[(p.step, p.task_id) for p in pending.parents],
+        )  # fmt: skip
         where = f"[{self.ref.number}/{pending.step}/{task_id}"
         self.say(f"{where} (cached)] Task is cached{f' from {origin}' if origin else ''}.")
         for member, stream in ((STDOUT, "stdout"), (STDERR, "stderr")):
@@ -398,7 +400,8 @@ class _Runner:
         insert_tasks(self.writer.index, [{
             "run_id": self.ref.id, "step": outcome.step, "task_number": outcome.task_id,
             "artifact_id": None if error else artifact_id, "cached": outcome.cached,
-            "successful": error is None, "exception": error, "params": _position(outcome),
+            "successful": error is None, "exception": error,
+            "params": _task_params(outcome, error is not None),
             "hits": 1,
             "started_at": began, "finished_at": datetime.now(timezone.utc),
         }])  # fmt: skip
@@ -412,12 +415,16 @@ class _RemoteError(Exception):
         self.error = error
 
 
-def _position(outcome: TaskOutcome) -> dict[str, Any] | None:
-    """Where a task sits in its foreaches (``Task.index`` reads it), or ``None``."""
+def _task_params(outcome: TaskOutcome, failed: bool) -> dict[str, Any]:
+    """What a flow task's row keeps of it: the tasks it came from, its foreach
+    position (``Task.index``), and a failed task's output (no composite holds it)."""
+    params: dict[str, Any] = {"parents": [list(p) for p in outcome.parents]}
     stack = [[f.index, f.count] for f in outcome.frames if f.foreach]
-    if not stack:
-        return None
-    return {"foreach_index": stack[-1][0], "foreach_stack": stack}
+    if stack:
+        params.update(foreach_index=stack[-1][0], foreach_stack=stack)
+    if failed:
+        params.update(stdout=outcome.stdout[-60_000:], stderr=outcome.stderr[-60_000:])
+    return params
 
 
 def _item_hash(frame: Frame, step: str) -> str:

@@ -122,6 +122,8 @@ class Job:
     code: CodeFingerprint | None = None
     #: Whether a worker runs it (set by the runner; a shipped job is remote).
     remote: bool = False
+    #: The tasks it comes from, as ``(step, task id)``.
+    came_from: list[tuple[str, int]] = field(default_factory=list)
 
     @property
     def flow(self) -> str:
@@ -140,6 +142,7 @@ class Job:
             self.cls, self.graph, self.step, self.task_id, self.run_number, self.pathspec,
             ids(self.visible), [(s, ids(a), f) for s, a, f in self.parents], self.frames,
             self.artifact_id, self.input_hashes, self.id_duration, self.replace, code, True,
+            self.came_from,
         )  # fmt: skip
 
 

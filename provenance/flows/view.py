@@ -11,7 +11,7 @@ what they end with.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from ..errors import FlowError, HashingError, MergeArtifactsException
@@ -57,6 +57,8 @@ class TaskOutcome:
     exception: BaseException | None = None
     #: The step's traceback, when it raised.
     traceback: str = ""
+    #: The tasks it came from, as ``(step, task id)``.
+    parents: list[tuple[str, int]] = field(default_factory=list)
 
 
 class Given:

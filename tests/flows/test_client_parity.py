@@ -149,3 +149,67 @@ def test_a_failed_flow_run_has_no_end_task(repo: Any) -> None:
     result = run_flow(ConflictFlow, echo=io.StringIO())
     namespace(None)
     assert not result.successful and Run(result.pathspec).end_task is None
+
+
+def test_flow_tasks_have_metaflow_s_task_attributes(repo: Any) -> None:
+    import io
+    import sys
+
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
+    from test_flow import FailsInWorker, ForeachFlow
+
+    from provenance.flow import run_flow
+
+    result = run_flow(ForeachFlow, echo=io.StringIO())
+    namespace(None)
+    run = Run(result.pathspec)
+    start = run["start"].task
+    each = sorted(run["each"].tasks(), key=lambda t: t.index)
+    join = run["join"].task
+    assert list(start.parent_task_pathspecs) == []
+    assert list(start.child_task_pathspecs) == [t.pathspec for t in each]
+    assert [t.pathspec for t in each[1].parent_tasks] == [start.pathspec]
+    assert list(each[1].child_task_pathspecs) == [join.pathspec]
+    assert sorted(join.parent_task_pathspecs) == sorted(t.pathspec for t in each)
+    assert [t.pathspec for t in join.child_tasks] == [run.end_task.pathspec]
+    assert (start.current_attempt, start.runtime_name) == (0, "local")
+    assert start.environment_info["type"] == "local" and start.environment_info["python_version"]
+    assert {m.name for m in start.metadata} >= {"cache", "artifact_id"}
+    assert run["start"].control_task is None and list(run["start"].control_tasks()) == []
+    assert run["start"].environment_info == start.environment_info
+    with run.code.extract() as folder:
+        import os
+
+        with open(os.path.join(folder, "test_flow.py")) as f:
+            assert "class ForeachFlow" in f.read()
+
+    if not hasattr(repo, "shareable_spec") or repo.shareable_spec() is None:
+        return  # the failing flow below needs no workers, but its output must outlive a process
+    failed = run_flow(FailsInWorker, echo=io.StringIO())
+    bad = [t for t in Run(failed.pathspec)["each"].tasks() if not t.successful]
+    assert bad and bad[0].stderr == "" and bad[0].stdout == ""
+
+
+def test_a_failed_flow_task_keeps_its_output(repo: Any) -> None:
+    import io
+
+    from provenance.flow import FlowSpec, run_flow, step
+
+    class Loud(FlowSpec):
+        @step
+        def start(self):
+            print("about to fail")
+            if self.start:  # always: the graph still needs its transition
+                raise RuntimeError("no")
+            self.next(self.end)
+
+        @step
+        def end(self):
+            pass
+
+    result = run_flow(Loud, echo=io.StringIO())
+    namespace(None)
+    task = Run(result.pathspec)["start"].task
+    assert not task.successful and task.stdout == "about to fail\n"
+    assert task.stdout_size == len("about to fail\n")
+    assert [line for _, line in task.loglines("stdout")] == ["about to fail"]

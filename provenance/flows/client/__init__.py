@@ -33,7 +33,7 @@ The modules, each importing only those listed before it:
 from __future__ import annotations
 
 from .base import MetaflowObject
-from .data import MetaflowArtifacts, MetaflowData, TaskException
+from .data import FlowCode, MetaflowArtifacts, MetaflowCode, MetaflowData, TaskException
 from .namespaces import (
     default_metadata,
     default_namespace,
@@ -47,8 +47,10 @@ from .objects import DataArtifact, Flow, Metaflow, Run, Step, Task
 __all__ = [
     "DataArtifact",
     "Flow",
+    "FlowCode",
     "Metaflow",
     "MetaflowArtifacts",
+    "MetaflowCode",
     "MetaflowData",
     "MetaflowObject",
     "Run",

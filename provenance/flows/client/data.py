@@ -82,8 +82,28 @@ class FlowCode:
         self.info = info
         self.tarball = None
 
+    def extract(self) -> Any:
+        """The flow file written into a new temporary directory (Metaflow's ``extract``).
+
+        Returns
+        -------
+        tempfile.TemporaryDirectory
+            Holding the file as :attr:`path`; removed when it is cleaned up.
+        """
+        import os
+        import tempfile
+
+        folder = tempfile.TemporaryDirectory(prefix="provenance-code-")
+        with open(os.path.join(folder.name, self.path or "flow.py"), "w", encoding="utf-8") as f:
+            f.write(self.flowspec)
+        return folder
+
     def __repr__(self) -> str:
         return f"<FlowCode {self.path} ({len(self.flowspec)} characters)>"
+
+
+#: Metaflow's name for it.
+MetaflowCode = FlowCode
 
 
 class MetaflowData:

@@ -29,6 +29,7 @@ from .data import (
     composite_members,
     prefetch_artifacts,
 )
+from .flow_task import FlowTaskParts
 from .namespaces import _UNSET, get_metadata, get_namespace
 from .tagging import Tagging
 
@@ -240,13 +241,17 @@ class Run(Tagging, _InRun):
 
     _info: Any = _UNSET
 
-    def _flow_info(self) -> dict[str, Any] | None:
-        """What a FlowSpec run recorded of its flow (file, code, graph); ``None`` for others."""
+    def _run_info(self) -> dict[str, Any]:
+        """The run's recorded info (host, process, Python; a flow run's flow)."""
         if self._info is _UNSET:
             row = self._first(q.run_info(self._row[0]))
             info = decode_json(row[0]) if row else None
-            self._info = info.get("flow") if isinstance(info, dict) else None
+            self._info = info if isinstance(info, dict) else {}
         return self._info
+
+    def _flow_info(self) -> dict[str, Any] | None:
+        """What a FlowSpec run recorded of its flow (file, code, graph); ``None`` for others."""
+        return self._run_info().get("flow")
 
     @property
     def code(self) -> FlowCode | None:
@@ -339,6 +344,21 @@ class Step(_InRun):
             else [n for n, ts in graph.items() if chosen(n, ts)]  # fmt: skip
         return (self._related(Step, f"{self._run.pathspec}/{n}", _run=self._run) for n in names)
 
+    @property
+    def control_task(self) -> None:
+        """Metaflow's control task of a ``@parallel`` step: there are none here."""
+        return None
+
+    def control_tasks(self, *tags: str) -> Iterator[Task]:
+        """Metaflow's control tasks of a ``@parallel`` step: there are none here."""
+        return iter(())
+
+    @property
+    def environment_info(self) -> dict[str, Any] | None:
+        """The environment of its latest task, as Metaflow's (``None`` with no task)."""
+        task = self.task
+        return None if task is None else task.environment_info
+
     def tasks(self, *tags: str) -> Iterator[Task]:
         """The tasks carrying every one of ``tags`` (``'cached'``: cache hits), newest first."""
         _runs.validate_tags(tags)
@@ -364,7 +384,7 @@ class Step(_InRun):
         return next(self._children(limit=1), None)
 
 
-class Task(_InRun):
+class Task(FlowTaskParts, _InRun):
     """One call of a decorated function in a run (computed, cached, or failed)."""
 
     _depth = 4
@@ -532,30 +552,6 @@ class Task(_InRun):
         if found is None:
             raise MetaflowNotFound(f"task {self.pathspec} has no data artifact {child_id!r}")
         return found
-
-    @property
-    def stdout(self) -> str:
-        """What a flow task printed to stdout (``""`` for other tasks, or when it printed nothing).
-
-        A task served from the cache shows the output of the task that computed it.
-        """
-        return self._output(OUTPUT_MEMBERS[0])
-
-    @property
-    def stderr(self) -> str:
-        """What a flow task printed to stderr (as :attr:`stdout`)."""
-        return self._output(OUTPUT_MEMBERS[1])
-
-    def _output(self, member: str) -> str:
-        if self.artifact_id is None:
-            return ""
-        artifact = self.artifact
-        if not artifact.composite:
-            return ""
-        member_id = composite_members(artifact).get(member)
-        if member_id is None:
-            return ""
-        return str(self._repo.get_artifact(member_id).value)
 
     @property
     def data(self) -> MetaflowData:
