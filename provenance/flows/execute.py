@@ -28,6 +28,7 @@ every mode gives the same artifacts and ids.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import inspect
 import multiprocessing
 import os
@@ -243,6 +244,8 @@ class _Runner:
                 )
             for i, item in enumerate(items):
                 frame = Frame(node.name, outcome.task_id, i, len(items), item, True)
+                # Hashed now, before a task can change it in place.
+                frame = dataclasses.replace(frame, value_id=_item_hash(frame, node.out[0]))
                 ready.append(_Pending(node.out[0], [outcome], (*outcome.frames, frame)))
             return
         if len(node.out) > 1:
@@ -428,6 +431,8 @@ def _task_params(outcome: TaskOutcome, failed: bool) -> dict[str, Any]:
 
 
 def _item_hash(frame: Frame, step: str) -> str:
+    if frame.value_id is not None:
+        return frame.value_id
     value = frame.value
     if isinstance(value, ArtifactProxy):
         return str(value.artifact.value_id)

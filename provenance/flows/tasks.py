@@ -297,10 +297,9 @@ def _outputs(view: View) -> tuple[dict[str, Any], dict[str, Artifact]]:
             continue
         handed = view.handed.get(name)
         if handed is not None and changed(handed, seen):
-            # Changed in place: stored as what it holds now, and the other
-            # tasks that see the artifact load it again.
+            # Changed in place: stored as what it holds now (it was this
+            # task's own copy: no other task saw the change).
             values[name] = handed
-            seen.unload()
         else:
             linked[name] = seen
     for name, value in view.writes.items():

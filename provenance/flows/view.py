@@ -10,6 +10,7 @@ what they end with.
 
 from __future__ import annotations
 
+import copy
 import io
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -34,9 +35,11 @@ class Frame:
     task: int
     index: int
     count: int
-    #: The foreach item (``None`` for a static split).
+    #: The foreach item (``None`` for a static split): a task is handed a copy.
     value: Any = None
     foreach: bool = False
+    #: The item's hash, taken when the foreach opened (before any task could change it).
+    value_id: str | None = None
 
 
 @dataclass
@@ -91,6 +94,8 @@ class View:
         #: The artifact of each value handed out, by ``id()``: a value set
         #: again on ``self`` unchanged is that artifact, passed on.
         self.objects: dict[int, Artifact] = {}
+        #: The task's copies of its foreach items.
+        self.handed_items: dict[tuple[Any, ...], Any] = {}
         self.next: tuple[list[str], str | None] | None = None
         self.merged = False
 
@@ -98,11 +103,12 @@ class View:
         if name in self.writes:
             return self.writes[name]
         if name in self.deleted or name not in self.visible:
+            joins = self.runner.graph[self.step].joins
             raise AttributeError(
                 f"step {self.step!r} of {self.runner.flow} sees no artifact {name!r}"
                 + (
                     ": a join sees its inputs' through `inputs` (or merge_artifacts)"
-                    if self.runner.graph[self.step].joins
+                    if joins
                     else ""
                 )
             )
@@ -112,7 +118,8 @@ class View:
         value = self.handed[name] = value_of(seen)
         if isinstance(seen, Artifact):
             self.reads[name] = reference(seen)
-            self.objects[id(value)] = seen
+            if type(value) not in _IMMUTABLE:  # small ints and strings are shared objects
+                self.objects[id(value)] = seen
         return value
 
     def write(self, name: str, value: Any) -> None:
@@ -120,7 +127,7 @@ class View:
         self.writes[name] = value
 
     def delete(self, name: str) -> None:
-        if name not in self.writes and name not in self.visible or name in self.deleted:
+        if (name not in self.writes and name not in self.visible) or name in self.deleted:
             raise AttributeError(f"step {self.step!r} has no artifact {name!r} to delete")
         self.writes.pop(name, None)
         self.deleted.add(name)
@@ -128,8 +135,15 @@ class View:
     def foreach_input(self) -> Any:
         for frame in reversed(self.frames):
             if frame.foreach:
-                return frame.value
+                return self.item(frame)
         return None
+
+    def item(self, frame: Frame) -> Any:
+        """The task's own copy of a foreach item (the same one for every read in the task)."""
+        key = ("frame", frame.step, frame.task, frame.index)
+        if key not in self.handed_items:
+            self.handed_items[key] = copy.deepcopy(frame.value)
+        return self.handed_items[key]
 
     def foreach_index(self) -> int | None:
         for frame in reversed(self.frames):
@@ -138,7 +152,7 @@ class View:
         return None
 
     def foreach_stack(self) -> list[tuple[int, int, Any]]:
-        return [(f.index, f.count, f.value) for f in self.frames if f.foreach]
+        return [(f.index, f.count, self.item(f)) for f in self.frames if f.foreach]
 
     def transition(self, names: list[str], foreach: str | None) -> None:
         node = self.runner.graph[self.step]
@@ -211,7 +225,8 @@ class Branch:
 
     @property
     def input(self) -> Any:
-        return self._frame.value if self._frame is not None and self._frame.foreach else None
+        frame = self._frame
+        return self._view.item(frame) if frame is not None and frame.foreach else None
 
     @property
     def index(self) -> int | None:
@@ -223,7 +238,8 @@ class Branch:
         artifact = self._artifacts[name]
         value = value_of(artifact)
         self._view.reads[f"inputs[{self._i}].{name}"] = reference(artifact)
-        self._view.objects[id(value)] = artifact
+        if type(value) not in _IMMUTABLE:
+            self._view.objects[id(value)] = artifact
         return value
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -236,11 +252,27 @@ class Branch:
         return f"<input {self._i} of the join: {self._step!r}>"
 
 
+#: Values of these types cannot be changed in place: one object serves every task.
+_IMMUTABLE = (int, float, complex, bool, str, bytes, type(None))
+
+
 def value_of(artifact: Any) -> Any:
-    """The plain value a step is handed for an artifact (loaded on first use)."""
+    """The task's own copy of an artifact's value, as Metaflow gives each task its own.
+
+    A task never sees an object another task holds: a value one step
+    changes in place is that step's (and stored as its output), never the
+    value a later task was identified by.  So a stored value is loaded
+    again from the store for each task that reads it, and a parameter is
+    copied; a value of an immutable type is shared.
+    """
     if isinstance(artifact, Given):
+        value = artifact.value
+        return value if type(value) in _IMMUTABLE else copy.deepcopy(value)
+    if artifact.value_loaded and type(artifact.value) in _IMMUTABLE:
         return artifact.value
-    return artifact.value
+    if artifact.repo is None:  # computed but not stored (a read-only repo)
+        return copy.deepcopy(artifact.value)
+    return artifact.repo.load_value(artifact)
 
 
 def reference(artifact: Artifact) -> ArtifactProxy:

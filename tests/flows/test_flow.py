@@ -1034,3 +1034,95 @@ def test_steps_are_handed_plain_values_as_in_metaflow(disk_repo: Any) -> None:
     namespace(None)
     data = Run(result.pathspec).data
     assert data.text == '{"lr": 0.1}' and data.kind == "dict"
+
+
+# -- every task has its own values (found by review: shared objects gave stale hits) -----
+
+
+class SharedObjects(FlowSpec):
+    @step
+    def start(self):
+        base = [1]
+        self.a = base
+        self.b = {"a": base}  # two artifacts over one object
+        self.next(self.mid)
+
+    @step
+    def mid(self):
+        self.a.append(2)  # changes mid's own copy of a, and nothing else
+        self.next(self.end)
+
+    @step
+    def end(self):
+        self.b_seen = self.b
+
+
+class JoinChangesInputs(FlowSpec):
+    @step
+    def start(self):
+        self.cfg = {"a": 1}
+        self.next(self.b1, self.b2)
+
+    @step
+    def b1(self):
+        self.next(self.join)
+
+    @step
+    def b2(self):
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        inputs.b1.cfg.update(b=2)  # the join's own copy
+        self.merge_artifacts(inputs, include=["cfg"])
+        self.next(self.end)
+
+    @step
+    def end(self):
+        self.final = self.cfg
+
+
+class ChangesItsInput(FlowSpec):
+    @step
+    def start(self):
+        self.items = [{"n": 1}, {"n": 2}]
+        self.next(self.body, foreach="items")
+
+    @step
+    def body(self):
+        self.input["n"] += 10  # the task's own copy of the item
+        self.got = self.input["n"]
+        self.next(self.join)
+
+    @step
+    def join(self, inputs):
+        self.items_after = [i.input for i in inputs]
+        self.got = [i.got for i in inputs]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_task_never_sees_another_task_s_changes_in_place(
+    workers: int, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    p.load_config(sqlite_config(str(tmp_path / "repo")))
+    namespace(None)
+    for cls, check in (
+        (SharedObjects, lambda d: d.b_seen == {"a": [1]}),
+        (JoinChangesInputs, lambda d: d.final == {"a": 1}),
+        (ChangesItsInput, lambda d: d.items_after == [{"n": 1}, {"n": 2}] and d.got == [11, 12]),
+    ):
+        first = _run(cls, max_workers=workers)
+        assert first.successful, first.failed and first.failed.traceback
+        assert check(Run(first.pathspec).data), cls
+        # A second run is all hits, and gives what a run computes.
+        again = _run(cls, max_workers=workers)
+        assert _computed(again) == [] and check(Run(again.pathspec).data), cls
+        forced = _run(cls, max_workers=workers, use_cache=False)
+        assert check(Run(forced.pathspec).data), cls
