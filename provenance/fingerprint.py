@@ -305,6 +305,8 @@ class _Walk:
                 self.guarded(where, self.callable, member, where)
             elif isinstance(cls, enum.EnumMeta) and isinstance(member, cls):
                 continue  # covered by the members above
+            elif getattr(type(member), "_provenance_not_code_", False):
+                continue  # a flow's Parameter: its value is in the identity instead
             elif not (attr.startswith("__") and attr.endswith("__")):
                 self.guarded(where, self.reference, where, member, set())
 

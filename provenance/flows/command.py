@@ -16,7 +16,7 @@ from typing import Any
 
 from ..errors import FlowError, ProvenanceError
 from .graph import FlowGraph
-from .spec import LAUNCHER, Parameter, parameters
+from .spec import LAUNCHER, Parameter, Preset, parameters
 
 __all__ = ["main"]
 
@@ -113,15 +113,19 @@ def main(cls: type, argv: Sequence[str] | None = None) -> int:
     try:
         if args.max_workers < 1:
             raise FlowError(f"--max-workers must be at least 1, got {args.max_workers}")
+        if args.max_num_splits is not None and args.max_num_splits < 1:
+            raise FlowError(f"--max-num-splits must be at least 1, got {args.max_num_splits}")
         if args.command == "run":
+            # As typed: run_flow converts them (and the defaults) through their types.
             given = {
-                a: p.convert(getattr(args, f"param_{a}"))
-                for a, p in params.items()
+                a: getattr(args, f"param_{a}")
+                for a in params
                 if getattr(args, f"param_{a}") is not None
             }
             force: frozenset[str] = frozenset()
+            origin = None
         else:
-            given, force = _resume(cls, graph, params, args)
+            given, force, origin = _resume(cls, graph, params, args)
         if not args.quiet:
             from ..runinfo import _user
 
@@ -129,7 +133,7 @@ def main(cls: type, argv: Sequence[str] | None = None) -> int:
         result = run_flow(
             cls, given, tags=args.tag, use_cache=not args.no_cache, echo=echo,
             max_workers=args.max_workers, force=force, dask=args.dask,
-            max_num_splits=args.max_num_splits,
+            max_num_splits=args.max_num_splits, origin_run_id=origin,
         )  # fmt: skip
     except ProvenanceError as exc:
         print(f"{cls.__name__}: {exc}", file=sys.stderr)
@@ -165,9 +169,10 @@ def _resume(cls: type, graph: FlowGraph, params: dict[str, Parameter], args: Any
         data = start.data
         for attribute in params:
             if attribute in data:
-                given[attribute] = getattr(data, attribute)
+                value = getattr(data, attribute)
+                given[attribute] = Preset(getattr(value, "__wrapped__", value))
     if args.step is None:
-        return given, frozenset()
+        return given, frozenset(), origin.id
     if args.step not in graph:
         raise FlowError(f"{cls.__name__} has no step {args.step!r} to resume from")
     # The step and everything after it run again.
@@ -178,7 +183,7 @@ def _resume(cls: type, graph: FlowGraph, params: dict[str, Parameter], args: Any
             if target not in again:
                 again.add(target)
                 queue.append(target)
-    return given, frozenset(again)
+    return given, frozenset(again), origin.id
 
 
 LAUNCHER[:] = [main]

@@ -20,9 +20,10 @@ that succeeded stores its composite, so a failed run leaves the finished
 tasks stored, and running the flow again starts where it failed.
 
 Tasks that must run go to :mod:`provenance.flows.tasks`: in this process,
-or with ``max_workers`` above 1 to a pool of worker processes (joblib's
-loky), or to a Dask cluster; the identities, hits and records stay here, so
-every mode gives the same artifacts and ids.
+or with ``max_workers`` above 1 to a pool of worker processes (forked from
+a forkserver; loky where there is none), or to a Dask cluster; the
+identities, hits and records stay here, so every mode gives the same
+artifacts and ids.
 """
 
 from __future__ import annotations
@@ -51,12 +52,13 @@ from ..storage.proxies import ArtifactProxy
 from ..storage.run_queries import computing_task
 from ..storage.runs import RunRef, create_run, finish_run, insert_tasks
 from .graph import FlowGraph, step_functions
-from .spec import FlowSpec, parameters
+from .spec import FlowSpec, Preset, parameters
 from .tasks import (
     STDERR,
     STDOUT,
     Done,
     Job,
+    error_record,
     run_pickled,
     run_remote,
     run_task,
@@ -105,6 +107,7 @@ class _Runner:
         max_workers: int = 1,
         dask: Any = None,
         max_num_splits: int | None = None,
+        origin_run_id: str | None = None,
     ) -> None:
         self.cls = cls
         self.flow = cls.__name__
@@ -118,6 +121,7 @@ class _Runner:
         self.params = params
         self.steps = {name: _step_function(cls, name) for name in self.functions}
         self.max_num_splits = max_num_splits
+        self.origin_run_id = origin_run_id
         self.next_task = 1
         #: How many branches have reached each waiting join.
         self.arrived: dict[tuple[Any, ...], int] = {}
@@ -156,14 +160,14 @@ class _Runner:
                     job_or_hit = self.prepare(pending, began)
                     if isinstance(job_or_hit, TaskOutcome):
                         outcome = job_or_hit
-                    elif not job_or_hit.remote:
-                        fn = self.steps[pending.step]
-                        done = run_task(job_or_hit, self.repo, self.echo, fn)
-                        outcome = self.finish(job_or_hit, done, began)
-                    elif self.pool is not None:
+                    elif job_or_hit.remote and self.pool is not None:
                         future = self.pool.submit(job_or_hit.shipped(), self.spec)
                         running[future] = (job_or_hit, began)
                         continue
+                    else:
+                        fn = self.steps[pending.step]
+                        done = run_task(job_or_hit, self.repo, self.echo, fn)
+                        outcome = self.finish(job_or_hit, done, began)
                     result.tasks.append(outcome)
                     if outcome.exception is not None:
                         result.failed = outcome
@@ -172,7 +176,7 @@ class _Runner:
                 if running and self.pool is not None:
                     for future in self.pool.wait(list(running)):
                         job, began = running.pop(future)
-                        outcome = self.finish(job, self.pool.result(future), began)
+                        outcome = self.finish(job, self.pool.result(future, job), began)
                         result.tasks.append(outcome)
                         if outcome.exception is not None:
                             result.failed = outcome
@@ -317,6 +321,7 @@ class _Runner:
         )  # fmt: skip
         job.remote = remote
         job.came_from = [(p.step, p.task_id) for p in pending.parents]
+        job.origin_run_id = self.origin_run_id
         return job
 
     def finish(self, job: Job, done: Done, began: datetime) -> TaskOutcome:
@@ -470,8 +475,16 @@ class _Pool:
             )
         return [f for f in futures if f in done]  # in submission order
 
-    def result(self, future: Any) -> Done:
-        return future.result()
+    def result(self, future: Any, job: Job) -> Done:
+        """The job's outcome; a worker that died, or a job it could not run, fails the task."""
+        try:
+            return future.result()
+        except Exception as exc:  # noqa: BLE001 (reported as the task's failure)
+            error = FlowError(
+                f"task {job.pathspec} did not complete in its worker process: "
+                f"{type(exc).__name__}: {exc or 'the process ended'}"
+            )
+            return Done(error=error_record(error), exception=error)
 
     def cancel(self, future: Any) -> None:
         future.cancel()
@@ -530,6 +543,7 @@ def run_flow(
     force: frozenset[str] | set[str] = frozenset(),
     dask: Any = None,
     max_num_splits: int | None = None,
+    origin_run_id: str | None = None,
 ) -> FlowRun:
     """Run a flow class's graph in this process, each task memoized.
 
@@ -549,10 +563,12 @@ def run_flow(
         Where the tasks' output and progress lines go (``None``: nowhere).
     max_workers : int, default 1
         Up to this many tasks (branches, foreach items) at once, in worker
-        processes (joblib's loky).  The repo must be one that other processes
-        can open (not in memory).
+        processes.  The repo must be one that other processes can open (not
+        in memory).
     dask : str or distributed.Client, optional
         Run the tasks on this Dask cluster (a scheduler address, or a client).
+    origin_run_id : str, optional
+        The run this one resumes (``current.origin_run_id`` in its steps).
     max_num_splits : int, optional
         Refuse a foreach of more items (Metaflow's ``--max-num-splits``,
         whose default is 100; here there is no limit unless given).
@@ -574,14 +590,14 @@ def run_flow(
     values: dict[str, Any] = {}
     for attribute, param in declared.items():
         if attribute in given:
-            values[attribute] = given[attribute]
+            value = given[attribute]
         elif param.required:
             raise FlowError(f"parameter --{param.name} of {cls.__name__} is required")
-        elif isinstance(param.default, str):
-            # As click does for Metaflow: a text default goes through the type.
-            values[attribute] = param.convert(param.default)
         else:
-            values[attribute] = param.default
+            value = param.default
+        # Given or default, through the type, as click does for Metaflow:
+        # Parameter("alpha", type=float, default=1) is 1.0, as --alpha 1 is.
+        values[attribute] = value.value if isinstance(value, Preset) else param.convert(value)
     if not isinstance(max_workers, int) or max_workers < 1:
         raise FlowError(f"max_workers must be an int of at least 1, got {max_workers!r}")
     unknown_steps = set(force) - set(step_functions(cls))
@@ -590,6 +606,6 @@ def run_flow(
     runner = _Runner(
         cls, values, repo=resolve_repo(repo), tags=list(tags or []), use_cache=use_cache,
         echo=echo, force=frozenset(force), max_workers=max_workers, dask=dask,
-        max_num_splits=max_num_splits,
+        max_num_splits=max_num_splits, origin_run_id=origin_run_id,
     )  # fmt: skip
     return runner.run()

@@ -168,6 +168,13 @@ class FlowGraph:
                     "joined before 'end'"
                 )
             inner = (*stack, name) if node.opens else stack
+            if node.opens:
+                for target in node.out:
+                    if self.nodes[target].joins:
+                        raise FlowError(
+                            f"step {name!r} of {flow} opens branches that go straight to the "
+                            f"join {target!r}: each branch needs a step of its own before it"
+                        )
             for target in node.out:
                 pending.append((target, inner))
 

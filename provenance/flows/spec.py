@@ -88,6 +88,9 @@ class JSONType:
 class Parameter:
     """A value given to a run on the command line (``--alpha 2``), as Metaflow's.
 
+    Its value is part of every task's identity; the declaration itself (its
+    help text, say) is not part of any step's code fingerprint.
+
     Declared as a class attribute of the flow; ``self.alpha`` reads it in
     every step.  It is recorded as an artifact of the ``start`` task, and it
     is part of the identity of every task.
@@ -107,6 +110,9 @@ class Parameter:
         Whether the run refuses to start without it.
     show_default : bool, default True
     """
+
+    #: Read by provenance.fingerprint: not part of the code of the class's methods.
+    _provenance_not_code_ = True
 
     def __init__(
         self,
@@ -141,9 +147,13 @@ class Parameter:
         self.attribute = attribute
 
     def convert(self, text: Any) -> Any:
-        """The value of the option as given on the command line."""
+        """The value of the option as given on the command line (or as a default)."""
         if text is None:
             return None
+        if isinstance(self.type, JSONType) and not isinstance(text, str):
+            return text  # a default given as the value itself
+        if self.type in (int, float, str) and type(text) is self.type:
+            return text
         try:
             if self.type is bool:
                 return _to_bool(text)
@@ -165,6 +175,15 @@ class Parameter:
         return f"Parameter({self.name!r}, default={self.default!r}, type={_type_name(self.type)})"
 
 
+class Preset:
+    """A parameter value that is not converted again (what ``resume`` takes from its origin run)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
 def IncludeFile(name: str, default: str | None = None, **kwargs: Any) -> Parameter:  # noqa: N802
     """A :class:`Parameter` whose value is the text of the file named on the command line."""
     binary = kwargs.pop("is_text", True) is False
@@ -175,9 +194,7 @@ def IncludeFile(name: str, default: str | None = None, **kwargs: Any) -> Paramet
             data = f.read()
         return data if binary else data.decode(encoding)
 
-    param = Parameter(name, default=None, type=read, **kwargs)
-    param.default = None if default is None else default
-    return param
+    return Parameter(name, default=default, type=read, **kwargs)
 
 
 def builtin_type(value: Any) -> Any:
@@ -328,12 +345,15 @@ class FlowSpec:
         if view is None:
             raise FlowError(f"artifact {name!r} can only be set by a running step")
         cls = type(self)
-        if name in RESERVED or callable(getattr(cls, name, None)):
-            raise FlowError(
-                f"step {view.step!r} cannot set self.{name}: {name!r} is a name of the flow"
-            )
         if isinstance(getattr(cls, name, None), Parameter):
             raise FlowError(f"step {view.step!r} cannot set self.{name}: it is a Parameter")
+        if name in RESERVED or hasattr(cls, name):
+            # A class attribute would hide the artifact from later reads of
+            # self.<name> in the same step.
+            raise FlowError(
+                f"step {view.step!r} cannot set self.{name}: {name!r} is an attribute of "
+                f"the flow class {cls.__name__}; give the artifact another name"
+            )
         view.write(name, value)
 
     def __delattr__(self, name: str) -> None:

@@ -124,6 +124,8 @@ class Job:
     remote: bool = False
     #: The tasks it comes from, as ``(step, task id)``.
     came_from: list[tuple[str, int]] = field(default_factory=list)
+    #: The run a ``resume`` resumes.
+    origin_run_id: str | None = None
 
     @property
     def flow(self) -> str:
@@ -142,7 +144,7 @@ class Job:
             self.cls, self.graph, self.step, self.task_id, self.run_number, self.pathspec,
             ids(self.visible), [(s, ids(a), f) for s, a, f in self.parents], self.frames,
             self.artifact_id, self.input_hashes, self.id_duration, self.replace, code, True,
-            self.came_from,
+            self.came_from, self.origin_run_id,
         )  # fmt: skip
 
 
@@ -204,7 +206,9 @@ def run_task(job: Job, repo: Any, echo: TextIO | None, fn: StepFunction | None =
     instance: Any = object.__new__(job.cls)
     object.__setattr__(instance, "_view", view)
     out, err = Output(echo, prefix), Output(echo, prefix)
-    info = TaskInfo(job.flow, str(job.run_number), job.step, str(job.task_id), job.pathspec)
+    info = TaskInfo(
+        job.flow, str(job.run_number), job.step, str(job.task_id), job.pathspec, job.origin_run_id
+    )
     token = _task.set(info)
     saved = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = out, err
@@ -223,6 +227,8 @@ def run_task(job: Job, repo: Any, echo: TextIO | None, fn: StepFunction | None =
             method()
         if view.next is None and job.step != "end":
             raise FlowError(f"step {job.step!r} ended without calling self.next()")
+        if node.foreach is not None:  # before anything is stored: a failed task, not a hit
+            _check_foreach(view, job.step, node.foreach)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:  # noqa: BLE001 (the task failed: recorded by the runner)
@@ -275,6 +281,27 @@ def run_task(job: Job, repo: Any, echo: TextIO | None, fn: StepFunction | None =
     done.artifact_id = composite.id
     done.members = {k: a for k, a in members.items() if not k.startswith("_")}
     return done
+
+
+def _check_foreach(view: View, step: str, name: str) -> None:
+    """That the attribute a foreach iterates over is set, iterable and not empty."""
+    if name in view.writes:
+        value = view.writes[name]
+    elif name in view.visible and name not in view.deleted:
+        value = view.read(name)
+    else:
+        raise FlowError(f"step {step!r} says foreach={name!r}, but set no self.{name}")
+    try:
+        count = len(value) if hasattr(value, "__len__") else len(list(value))
+    except TypeError:
+        raise FlowError(
+            f"step {step!r}: foreach={name!r} needs a list or another iterable, got "
+            f"{type(value).__name__}"
+        ) from None
+    if count == 0:
+        raise FlowError(
+            f"step {step!r}: foreach={name!r} is empty: a foreach needs at least one item"
+        )
 
 
 def _hashable(value: Any) -> bool:

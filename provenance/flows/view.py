@@ -183,7 +183,12 @@ class View:
                 if not name.startswith("_"):
                     names.setdefault(name, []).append(artifact)
         if include is not None:
-            missing = [n for n in include if n not in names]
+            # As Metaflow: a name is missing if no input has it and the join
+            # has not set it either.
+            missing = [
+                n for n in include if n not in names and n not in self.writes
+                and n not in self.visible
+            ]  # fmt: skip
             if missing:
                 raise FlowError(
                     f"step {self.step!r}: merge_artifacts(include=...) names {missing}, which "
@@ -193,17 +198,15 @@ class View:
         else:
             chosen = [n for n in names if n not in exclude]
         conflicts = []
+        merged: dict[str, Artifact] = {}
         for name in chosen:
-            if name in self.writes or name in self.visible:
+            if name in self.writes or name in self.visible or name not in names:
                 continue  # set by the join itself (or a parameter): the join's wins
             found = names[name]
             if len({a.value_id for a in found}) > 1:
                 conflicts.append(name)
             else:
-                self.visible[name] = found[0]
-                for i, branch in enumerate(inputs):  # lineage: the join depends on them
-                    if name in branch._artifacts:
-                        self.reads[f"inputs[{i}].{name}"] = reference(branch._artifacts[name])
+                merged[name] = found[0]
         if conflicts:
             raise MergeArtifactsException(
                 f"step {self.step!r} of {self.runner.flow} cannot merge {conflicts}: the "
@@ -211,6 +214,12 @@ class View:
                 "merge_artifacts(), or exclude them",
                 conflicts,
             )
+        # Nothing is merged unless everything can be, as in Metaflow.
+        for name, artifact in merged.items():
+            self.visible[name] = artifact
+            for i, branch in enumerate(inputs):  # lineage: the join depends on them
+                if name in branch._artifacts:
+                    self.reads[f"inputs[{i}].{name}"] = reference(branch._artifacts[name])
 
 
 class Branch:
@@ -278,8 +287,9 @@ def value_of(artifact: Any) -> Any:
 def reference(artifact: Artifact) -> ArtifactProxy:
     """What a task's record lists among its inputs for an artifact it read: its lineage.
 
-    A proxy, as a decorated call's inputs are; over the value when it is in
-    memory, else over nothing (the record needs only the artifact).
+    The step itself is handed plain values; its record lists proxies, as a
+    decorated call's inputs are, over the value when it is in memory, else
+    over nothing (the record needs only the artifact).
     """
     return ArtifactProxy(artifact.value if artifact.value_loaded else None, artifact)
 
@@ -323,8 +333,9 @@ class Output(io.TextIOBase):
         return "".join(self.parts)
 
 
-def changed(proxy: Any, artifact: Artifact) -> bool:
+def changed(value: Any, artifact: Artifact) -> bool:
+    """Whether ``value`` (a task's copy of ``artifact``'s) no longer hashes as the artifact."""
     try:
-        return hash_value(proxy) != artifact.value_id
+        return hash_value(value) != artifact.value_id
     except HashingError:
         return True

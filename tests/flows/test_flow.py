@@ -1126,3 +1126,151 @@ def test_a_task_never_sees_another_task_s_changes_in_place(
         assert _computed(again) == [] and check(Run(again.pathspec).data), cls
         forced = _run(cls, max_workers=workers, use_cache=False)
         assert check(Run(forced.pathspec).data), cls
+
+
+# -- more review findings, each a test --------------------------------------------------
+
+
+def test_branches_that_go_straight_to_a_join_are_refused(tmp_path: Path) -> None:
+    split = """
+    class Bad(FlowSpec):
+        @step
+        def start(self):
+            self.next(self.a, self.join)
+        @step
+        def a(self):
+            self.next(self.join)
+        @step
+        def join(self, inputs):
+            self.next(self.end)
+        @step
+        def end(self):
+            pass
+    """
+    foreach = """
+    class Bad(FlowSpec):
+        @step
+        def start(self):
+            self.xs = [1, 2]
+            self.next(self.join, foreach='xs')
+        @step
+        def join(self, inputs):
+            self.next(self.end)
+        @step
+        def end(self):
+            pass
+    """
+    for source in (split, foreach):
+        with pytest.raises(FlowError, match="go straight to the join 'join'"):
+            run_flow(_flow(source, tmp_path))
+
+
+class DiesInWorker(ForeachFlow):
+    @step
+    def each(self):
+        if self.input == "b":
+            os.kill(os.getpid(), 9)
+        self.out = self.input
+        self.next(self.join)
+
+
+def test_a_worker_that_dies_fails_its_task_by_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    here = str(Path(__file__).parent)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    p.load_config(sqlite_config(str(tmp_path / "repo")))
+    result = _run(DiesInWorker, max_workers=2)
+    assert not result.successful
+    assert "did not complete in its worker process" in str(result.failed.exception)
+    assert "/each/" in str(result.failed.exception)
+
+
+class Documented(FlowSpec):
+    size = Parameter("size", type=float, default=1, help="{help}")
+
+    @step
+    def start(self):
+        self.doubled = self.size * 2
+        self.kind = type(self.size).__name__
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_parameters_are_converted_and_their_help_is_not_code(
+    disk_repo: Any, tmp_path: Path
+) -> None:
+    first = _run(Documented)
+    namespace(None)
+    assert Run(first.pathspec).data.kind == "float"  # the default went through the type
+    Documented.size.help = "another help text"
+    try:
+        again = _run(Documented)
+    finally:
+        Documented.size.help = "{help}"
+    assert _computed(again) == []  # the help text is not the step's code
+    given = _run(Documented, {"size": "1"})
+    assert _computed(given) == []  # "1" as typed is 1.0, the same start
+
+
+class SetsInclude(ConflictFlow):
+    @step
+    def join(self, inputs):
+        self.c = 3
+        self.merge_artifacts(inputs, include=["y", "c"])  # c: set by the join, as Metaflow allows
+        self.next(self.end)
+
+
+class ShadowsClass(FlowSpec):
+    LIMIT = 3
+
+    @step
+    def start(self):
+        self.LIMIT = 10
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+class EmptyForeach(ForeachFlow):
+    @step
+    def start(self):
+        self.items = []
+        self.next(self.each, foreach="items")
+
+
+def test_merge_include_class_names_and_empty_foreach_as_metaflow(disk_repo: Any) -> None:
+    merged = _run(SetsInclude)
+    assert merged.successful, merged.failed and merged.failed.traceback
+    namespace(None)
+    assert Run(merged.pathspec).data.c == 3 and Run(merged.pathspec).data.y == 1
+    shadow = _run(ShadowsClass)
+    assert "'LIMIT' is an attribute of the flow class ShadowsClass" in str(shadow.failed.exception)
+    empty = _run(EmptyForeach)  # a failed task, stored as nothing: it fails again next time
+    assert not empty.successful and "foreach='items' is empty" in str(empty.failed.exception)
+    assert not _run(EmptyForeach).successful
+
+
+class ReadsOrigin(FlowSpec):
+    @step
+    def start(self):
+        self.origin = current.origin_run_id
+        self.next(self.end)
+
+    @step
+    def end(self):
+        pass
+
+
+def test_current_origin_run_id_on_resume(disk_repo: Any) -> None:
+    assert main(ReadsOrigin, ["--quiet", "run"]) == 0
+    namespace(None)
+    first = Flow("ReadsOrigin").latest_run
+    assert first.data.origin == None  # noqa: E711 (the client's value is a proxy)
+    assert main(ReadsOrigin, ["--quiet", "resume", "--origin-run-id", first.id]) == 0
+    assert Flow("ReadsOrigin").latest_run.data.origin == first.id

@@ -46,6 +46,8 @@ def put_artifact(
     code_stored: set[str],
 ) -> bool:
     """Index one artifact in one transaction of ``index``; whether this call wrote the row."""
+    # The Python-side defaults of the table (models.py), which SQLAlchemy fills in.
+    row = {"composite": False, **row}
     columns = [c for c in row if c in _KNOWN]
     unknown = set(row) - _KNOWN
     if unknown:  # a column this layout does not know: never dropped silently
