@@ -65,8 +65,8 @@ class FlowCode:
 
     Attributes
     ----------
-    path, script_name : str
-        The flow file's name.
+    script_name : str
+        The flow file's name (also as ``path``).
     flowspec : str
         Its source text, as it was when the run started.
     info : dict
@@ -88,7 +88,7 @@ class FlowCode:
         Returns
         -------
         tempfile.TemporaryDirectory
-            Holding the file as :attr:`path`; removed when it is cleaned up.
+            Holding the flow file; removed when it is cleaned up.
         """
         import os
         import tempfile
