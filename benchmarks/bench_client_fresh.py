@@ -91,9 +91,11 @@ def _metaflow_runs(ctx: Context, work: str, env: dict[str, str], runs: int) -> d
         with open(id_file, encoding="utf-8") as f:
             return n, f.read().strip()
 
-    # In order of n, two at a time: the run of --n 3 is among the first.
+    # The first run alone: two first runs race to create ``.metaflow`` (and one
+    # fails with FileExistsError).  Then in order of n, two at a time.
+    first = dict([one(1)])
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return dict(pool.map(one, range(1, runs + 1)))
+        return first | dict(pool.map(one, range(2, runs + 1)))
 
 
 class _Side:
