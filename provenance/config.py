@@ -15,9 +15,14 @@ writers you do not trust); an entry may name a ``prototype`` entry whose keys
 it inherits.  A mistake raises :class:`~provenance.errors.ConfigError` naming
 the offending key (``artifact_repos.local.store``).
 
-With no configuration at all, the default repo is an SQLite index and a
-disk blobstore under ``.provenance/`` in the current directory, or under
-``$PROVENANCE_HOME``.
+Relative paths in a config file (``cachedir``, an SQLite ``db``...) are
+relative to the file; in a dict, to the directory it is loaded in.
+
+With no configuration loaded, the repository is found the way git finds
+``.git`` (:mod:`provenance.storage.discovery`): ``$PROVENANCE_CONFIG``,
+``$PROVENANCE_HOME``, else the nearest ``provenance.yaml`` or
+``.provenance/`` in the current directory or above it, else a new SQLite
+index and disk blobstore under ``./.provenance``.
 """
 
 from __future__ import annotations
@@ -27,11 +32,34 @@ import contextvars
 import copy
 import os
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ConfigError, RepoNotFound
+
+# The process-wide settings moved to their own module; these names stay
+# importable from here, as before (the decorator reads ``_generation`` here).
+from .settings import (
+    CODE_IDENTITY_MODES,  # noqa: F401
+    _check_code_identity,
+    _generation,  # noqa: F401
+    _set_code_identity,
+    generation,  # noqa: F401
+    get_check_mutations,
+    get_code_identity,
+    get_read_only,
+    get_record_tasks,
+    get_use_cache,
+    new_generation,  # noqa: F401
+    set_check_mutations,
+    set_code_identity,
+    set_read_only,
+    set_record_tasks,
+    set_use_cache,
+    settings,
+)
+from .storage import discovery
 from .storage.blobstores import Blobstore
 from .storage.index import open_index
 from .storage.repos import ChainedRepository, Repository, memory_repo, remember_repo
@@ -43,6 +71,8 @@ from .storage.specs import (
     entry_type,
     map_mode,
     original_keys,
+    rebase_repo,
+    rebase_store,
     sql_url,
     trusted,
 )
@@ -62,6 +92,7 @@ __all__ = [
     "get_record_tasks",
     "get_use_cache",
     "load_config",
+    "load_located",
     "load_yaml_config",
     "set_check_mutations",
     "set_code_identity",
@@ -87,12 +118,19 @@ class Config:
         The name of the default repo (None once ``set_default_repo(None)``).
     source : dict
         The configuration they were built from.
+    file : str or None
+        The YAML file it was read from, if any.
+    reason : str or None
+        Why this configuration is the one in use, when it was chosen without
+        being loaded by the program (see :mod:`provenance.storage.discovery`).
     """
 
     blobstores: dict[str, Blobstore]
     repos: dict[str, Any]
     default_repo: str | None
     source: dict[str, Any] = field(default_factory=dict)
+    file: str | None = None
+    reason: str | None = None
 
     @classmethod
     def current(cls) -> Config:
@@ -198,14 +236,29 @@ def _build_repo(
     return ChainedRepository(members, name=name, **flags)
 
 
-def from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+def from_config(
+    config: Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None
+) -> dict[str, dict[str, Any]]:
     """Build the blobstores and repos a config describes, without making them current.
+
+    Parameters
+    ----------
+    config : mapping
+        The configuration.
+    base_dir : path, optional
+        What relative paths in it are relative to (default: the current
+        directory).
 
     Returns
     -------
     dict
         ``{'blobstores': {name: Blobstore}, 'repos': {name: repo}}``.
     """
+    if isinstance(config, (str, os.PathLike)):
+        raise ConfigError(
+            f"a config must be a mapping, got the path {os.fspath(config)!r}: "
+            "to load a YAML file, call load_yaml_config(path)"
+        )
     if not isinstance(config, Mapping):
         raise ConfigError(f"a config must be a mapping, got {type(config).__name__}")
     allowed = {
@@ -219,8 +272,17 @@ def from_config(config: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         _check_code_identity(config["code_identity"], "'code_identity'")
     if not isinstance(config.get("record_tasks", True), bool):
         raise ConfigError(f"'record_tasks' must be true or false, got {config['record_tasks']!r}")
-    store_entries = _resolve_prototypes("blobstores", config.get("blobstores") or {})
-    repo_entries = _resolve_prototypes("artifact_repos", config.get("artifact_repos") or {})
+    base = os.path.abspath(base_dir) if base_dir is not None else os.getcwd()
+    store_entries = {
+        name: rebase_store(entry, base)
+        for name, entry in _resolve_prototypes("blobstores", config.get("blobstores") or {}).items()
+    }
+    repo_entries = {
+        name: rebase_repo(entry, base)
+        for name, entry in _resolve_prototypes(
+            "artifact_repos", config.get("artifact_repos") or {}
+        ).items()
+    }
 
     stores: dict[str, Blobstore] = {}
     # Chained stores refer to others by name: build plain ones first.
@@ -245,55 +307,14 @@ _default_override: contextvars.ContextVar[Any] = contextvars.ContextVar(
 _active_overrides: dict[int, Any] = {}
 
 
-#: What ``code_identity`` may be set to (config key and :func:`set_code_identity`).
-CODE_IDENTITY_MODES = ("auto", "always", "never")
-
-
-def _check_code_identity(mode: Any, where: str) -> str:
-    if mode not in CODE_IDENTITY_MODES:
-        raise ConfigError(
-            f"{where} must be one of {', '.join(map(repr, CODE_IDENTITY_MODES))}, got {mode!r}"
-        )
-    return str(mode)
-
-
-@dataclass
-class _Settings:
-    #: None: impure functions raise, changed proxies warn; True: both raise; False: proxies warn.
-    check_mutations: bool | None = None
-    code_identity: str = "auto"
-    use_cache: bool = True
-    read_only: bool = False
-    record_tasks: bool = True
-    run_info_fn: Callable[[dict[str, Any]], Any] | None = None
-
-
-settings = _Settings()
-
-#: The code generation: bumped after each cell of an IPython session or
-#: notebook (redefined helpers and %autoreload are then seen by the next
-#: call) and when the code identity mode changes.  Settings own it so that
-#: the settings can bump it; the fingerprints read it.
-_generation = [0]
-
-
-def generation() -> int:
-    """A counter that changes whenever ids must be made again.
-
-    After a notebook cell ran (code may have been redefined) or
-    ``set_code_identity`` was called.
-    """
-    return _generation[0]
-
-
-def new_generation() -> None:
-    """Make decorated functions make their code fingerprints and id prefixes again."""
-    _generation[0] += 1
-
-
 def provenance_home() -> str:
-    """Where the default repo lives: ``$PROVENANCE_HOME`` or ``./.provenance``."""
-    return os.path.abspath(os.environ.get("PROVENANCE_HOME") or ".provenance")
+    """Where the default repo and the local state live: the ``.provenance`` directory.
+
+    ``$PROVENANCE_HOME``, else the nearest ``.provenance/`` (or the one beside
+    the nearest ``provenance.yaml``) in the current directory or above it,
+    else ``./.provenance`` (see :mod:`provenance.storage.discovery`).
+    """
+    return discovery.locate().home
 
 
 def default_config(home: str | None = None) -> dict[str, Any]:
@@ -315,15 +336,34 @@ def default_config(home: str | None = None) -> dict[str, Any]:
     }
 
 
-def load_config(config: Mapping[str, Any]) -> Config:
+def load_config(
+    config: Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None
+) -> Config:
     """Build the repos of ``config`` and make it the current configuration.
+
+    Parameters
+    ----------
+    config : mapping
+        The configuration (see the module's docstring).
+    base_dir : path, optional
+        What relative paths in it are relative to (default: the current
+        directory); :func:`load_yaml_config` passes the file's directory.
 
     Raises
     ------
     ConfigError
         If the config is malformed; the message names the key.
     """
-    objs = from_config(config)
+    return _load(config, base_dir, None, None)
+
+
+def _load(
+    config: Mapping[str, Any],
+    base_dir: str | os.PathLike[str] | None,
+    file: str | None,
+    reason: str | None,
+) -> Config:
+    objs = from_config(config, base_dir=base_dir)
     default = config.get("default_repo")
     if default is None and len(objs["repos"]) == 1:
         default = next(iter(objs["repos"]))
@@ -331,7 +371,9 @@ def load_config(config: Mapping[str, Any]) -> Config:
         raise ConfigError("'default_repo' is missing (the name of the repo to use by default)")
     if default not in objs["repos"]:
         raise ConfigError(f"'default_repo' names unknown repo {default!r}")
-    cfg = Config(objs["blobstores"], objs["repos"], str(default), copy.deepcopy(dict(config)))
+    cfg = Config(
+        objs["blobstores"], objs["repos"], str(default), copy.deepcopy(dict(config)), file, reason
+    )
     if "code_identity" in config:
         _set_code_identity(config["code_identity"])
     if "record_tasks" in config:
@@ -345,17 +387,48 @@ def load_config(config: Mapping[str, Any]) -> Config:
 
 
 def load_yaml_config(filename: str | os.PathLike[str]) -> Config:
-    """Load a YAML config file (parsed with ``yaml.safe_load``) and make it current."""
+    """Load a YAML config file (parsed with ``yaml.safe_load``) and make it current.
+
+    Relative paths in it are relative to the file's directory.
+
+    Raises
+    ------
+    ConfigError
+        If the file is missing, not YAML, or a malformed config (the message
+        names the file and the key).
+    """
+    return _load_file(os.fspath(filename), None)
+
+
+def _load_file(filename: str, reason: str | None) -> Config:
     import yaml
 
-    with open(filename, encoding="utf-8") as f:
-        try:
+    path = os.path.abspath(filename)
+    try:
+        with open(path, encoding="utf-8") as f:
             config = yaml.safe_load(f)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{os.fspath(filename)} is not valid YAML: {exc}") from None
+    except FileNotFoundError:
+        raise ConfigError(f"config file {filename} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {filename} is a directory, not a YAML file") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{filename} is not valid YAML: {exc}") from None
     if not isinstance(config, Mapping):
-        raise ConfigError(f"{os.fspath(filename)} must hold a mapping at the top level")
-    return load_config(config)
+        raise ConfigError(f"{filename} must hold a mapping at the top level")
+    try:
+        return _load(config, os.path.dirname(path), path, reason)
+    except ConfigError as exc:
+        if type(exc) is not ConfigError or filename in str(exc):
+            raise
+        raise ConfigError(f"{filename}: {exc}") from None
+
+
+def load_located(location: discovery.Location) -> Config:
+    """Load the configuration a :class:`~provenance.storage.discovery.Location` names."""
+    if location.config_file is not None:
+        return _load_file(location.config_file, location.reason)
+    home = location.home
+    return _load(default_config(home), home, None, location.reason)
 
 
 def current_config() -> Config:
@@ -366,7 +439,7 @@ def current_config() -> Config:
         return cfg
     with _lock:
         if _current is None:
-            load_config(default_config())
+            load_located(discovery.locate())
         assert _current is not None
         return _current
 
@@ -490,100 +563,3 @@ def repo_for_workers() -> Any:
     if len(active) == 1:
         return next(iter(active.values()))
     return get_default_repo()
-
-
-def set_check_mutations(setting: bool | None) -> None:
-    """How strictly decorated calls guard against values changed in place.
-
-    Parameters
-    ----------
-    setting : bool or None
-        ``None`` or ``False`` (the default, and the original library's
-        default): an artifact proxy whose value was changed since it was
-        made is hashed as the new value it holds, with a
-        :class:`~provenance.MutatedArtifactValueWarning`.  ``True``: such a
-        proxy raises :class:`~provenance.MutatedArtifactValueError` instead.
-        Whatever the setting, a function that changes an argument in place
-        raises :class:`~provenance.ImpureFunctionError` (checked after each
-        computed call), as in the original library.
-    """
-    settings.check_mutations = None if setting is None else bool(setting)
-
-
-def get_check_mutations() -> bool | None:
-    """See :func:`set_check_mutations`."""
-    return settings.check_mutations
-
-
-def set_code_identity(mode: str) -> None:
-    """Whether a function's code fingerprint is part of its artifact ids.
-
-    Parameters
-    ----------
-    mode : {'auto', 'always', 'never'}
-        ``'auto'`` (the default): the fingerprint is part of the id of
-        functions decorated without ``version=``; with a version, the version
-        alone identifies the code and a hit made by other code warns once.
-        ``'always'``: the fingerprint is part of every id, version or not.
-        ``'never'``: only the version identifies the code, without warnings
-        (the original library's behaviour).  Also the config key ``code_identity``.
-    """
-    _set_code_identity(_check_code_identity(mode, "set_code_identity(mode)"))
-
-
-def _set_code_identity(mode: str) -> None:
-    settings.code_identity = mode
-    new_generation()  # ids made before are made again
-
-
-def get_code_identity() -> str:
-    """See :func:`set_code_identity`."""
-    return settings.code_identity
-
-
-def set_use_cache(setting: bool) -> None:
-    """Process-wide default of the decorator's ``use_cache``."""
-    settings.use_cache = bool(setting)
-
-
-def get_use_cache() -> bool:
-    """See :func:`set_use_cache`."""
-    return settings.use_cache
-
-
-def set_read_only(setting: bool) -> None:
-    """Process-wide default of the decorator's ``read_only``.
-
-    With True, decorated functions use the results already stored but store
-    nothing: a miss runs the function and returns its value, unstored, and
-    no task is recorded.  As in the original library, it is for consuming a
-    repository made elsewhere.
-    """
-    if not isinstance(setting, bool):
-        raise TypeError(f"set_read_only() takes True or False, got {setting!r}")
-    settings.read_only = setting
-
-
-def get_read_only() -> bool:
-    """See :func:`set_read_only`."""
-    return settings.read_only
-
-
-def set_record_tasks(setting: bool) -> None:
-    """Whether decorated calls are recorded as tasks of a run (default True).
-
-    Recording costs a cache hit well under a microsecond (repeated hits of
-    one artifact in a run are counted in one task row), but a loop of
-    millions of hits that nobody will look up in the client view can turn
-    it off, process-wide.  Artifacts and their lineage are stored either
-    way; only the run's task rows are left out.  Also the config key
-    ``record_tasks``.
-    """
-    if not isinstance(setting, bool):
-        raise TypeError(f"set_record_tasks() takes True or False, got {setting!r}")
-    settings.record_tasks = setting
-
-
-def get_record_tasks() -> bool:
-    """See :func:`set_record_tasks`."""
-    return settings.record_tasks

@@ -24,6 +24,7 @@ from provenance.storage.index import engine as _engine
 def isolated(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A private PROVENANCE_HOME and default settings for each test."""
     monkeypatch.setenv("PROVENANCE_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PROVENANCE_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     _config._current = None
     _config.settings.check_mutations = None

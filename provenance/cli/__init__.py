@@ -132,8 +132,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # The library is imported here, once there is a command to run.
         from .common import load_configuration
 
-        load_configuration(args)
         command: Command = args.command
+        if command.needs_config:
+            load_configuration(args)
         return int(command.resolve()(args))
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)

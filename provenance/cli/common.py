@@ -32,6 +32,7 @@ from tqdm import tqdm
 from .. import config
 from ..errors import ProvenanceError, SetNotFound
 from ..inputs import artifact_ref
+from ..storage import discovery
 from ..verbs.sets import load_set_by_id, load_set_by_name
 from .parser import CONFIG_ENV, PROG
 
@@ -210,23 +211,28 @@ def artifact_table(rows: Sequence[tuple[Any, ...]]) -> str:
 
 
 def load_configuration(args: argparse.Namespace) -> None:
-    """Make the config of ``--config`` (or ``$PROVENANCE_CONFIG``) current.
+    """Make the config of ``--config`` (or the one found here) current.
 
-    Without one, the library's default repo under ``$PROVENANCE_HOME`` (or
-    ``./.provenance``) is used, but only if it exists: looking into a
-    repository should not create an empty one by mistake.
+    Without ``--config``, the repository is found as a script would find it
+    (:mod:`provenance.storage.discovery`): ``$PROVENANCE_CONFIG``,
+    ``$PROVENANCE_HOME``, else the nearest ``provenance.yaml`` or
+    ``.provenance/`` here or above.  A default repository is used only if
+    it exists: looking into a repository should not create an empty one by
+    mistake.
     """
-    path = getattr(args, "config", None) or os.environ.get(CONFIG_ENV)
+    path = getattr(args, "config", None)
     if path:
         config.load_yaml_config(path)
     else:
-        home = config.provenance_home()
-        if not os.path.exists(os.path.join(home, "provenance.db")):
+        location = discovery.locate()
+        if location.config_file is None and not os.path.exists(
+            os.path.join(location.home, "provenance.db")
+        ):
             raise UsageError(
-                f"no repository at {home}; pass --config FILE, set ${CONFIG_ENV}, "
-                "or set $PROVENANCE_HOME to the directory of one"
+                f"no repository at {location.home} ({location.reason}); run `provenance init` "
+                f"to make one, pass --config FILE, or set ${CONFIG_ENV} or $PROVENANCE_HOME"
             )
-        config.load_config(config.default_config(home))
+        config.load_located(location)
     name = getattr(args, "repo", None)
     if name:
         config.set_default_repo(name)

@@ -78,6 +78,9 @@ class Command:
         Adds the command's own arguments to its parser.
     description : str, optional
         A longer text for ``provenance NAME --help`` (``help`` if omitted).
+    needs_config : bool, default True
+        Whether the configuration is loaded (and a repository must exist)
+        before the command runs; ``init`` and ``info`` do without.
     """
 
     name: str
@@ -85,6 +88,7 @@ class Command:
     run: str
     arguments: Callable[[argparse.ArgumentParser], None] | None = None
     description: str | None = None
+    needs_config: bool = True
 
     def resolve(self) -> Callable[[argparse.Namespace], int]:
         """Import the implementation module and return the function that runs the command.
@@ -153,7 +157,7 @@ def add_common_options(parser: argparse.ArgumentParser, top: bool) -> None:
         metavar="FILE",
         default=default,
         help=f"a YAML config file (default: ${CONFIG_ENV}, else the repo under "
-        "$PROVENANCE_HOME or ./.provenance)",
+        "$PROVENANCE_HOME, else the nearest provenance.yaml or .provenance/ here or above)",
     )
     group.add_argument(
         "--debug",
@@ -167,6 +171,25 @@ def add_common_options(parser: argparse.ArgumentParser, top: bool) -> None:
         default=default,
         help="show progress bars (default: when stderr is a terminal)",
     )
+
+
+# -- the repository: init, info ------------------------------------------------------
+
+
+def _init_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "directory", nargs="?", metavar="DIR",
+        help="where to make it: DIR/.provenance (default: the current directory)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--yaml", action="store_true",
+        help="also write DIR/provenance.yaml, the repository's config with relative paths, "
+        "to edit (for a shared index or blobstore) and commit",
+    )  # fmt: skip
+
+
+def _info_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print the facts as JSON")
 
 
 # -- artifacts: ls, show ------------------------------------------------------------
@@ -308,6 +331,16 @@ def _view_arguments(parser: argparse.ArgumentParser) -> None:
 
 #: Every subcommand, in the order ``provenance --help`` lists them.
 COMMANDS: list[Command] = [
+    Command("init", "make a repository here (./.provenance)", "repo:cmd_init", _init_arguments,
+            "Make a repository in DIR/.provenance (an SQLite index and a blob directory).  "
+            "Scripts and notebooks run in DIR or below it find it, as git finds .git.",
+            needs_config=False),
+    Command("info", "say which repository and config are in use, and why", "repo:cmd_info",
+            _info_arguments,
+            "Say which config file and repositories a script run here would use, and which "
+            "rule chose them: $PROVENANCE_CONFIG, $PROVENANCE_HOME, else the nearest "
+            "provenance.yaml or .provenance/ in this directory or above it.",
+            needs_config=False),
     Command("ls", "list artifacts, newest first", "artifacts:cmd_ls", _ls_arguments,
             "List artifacts newest first: id prefix, name, version, stored size and "
             "when they were computed (local time)."),

@@ -31,6 +31,8 @@ __all__ = [
     "flags",
     "map_mode",
     "original_keys",
+    "rebase_repo",
+    "rebase_store",
     "sql_url",
     "trusted",
 ]
@@ -176,9 +178,14 @@ def _build_store(
     if kind == "memory":
         return MemoryStore(**flags(where, entry, True))
     if kind == "disk":
-        path = entry.get("cachedir", entry.get("path"))
-        if not isinstance(path, (str, os.PathLike)):
+        key = "cachedir" if "cachedir" in entry or "path" not in entry else "path"
+        path = entry.get(key)
+        if path is None:
             raise ConfigError(f"'{where}.cachedir' (the directory of the blobs) is missing")
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise ConfigError(
+                f"'{where}.{key}' must be a path (the directory of the blobs), got {path!r}"
+            )
         return DiskStore(
             path,
             fsync=bool(entry.get("fsync", False)),
@@ -347,3 +354,60 @@ def check_sql_driver(where: str, db: str) -> None:
             f"{feature} needs the '{module}' package: install it, or use a "
             "postgresql+psycopg:// URL with `pip install 'provenance[postgres]'`"
         )
+
+
+# -- relative paths ------------------------------------------------------------------
+
+#: The keys of a blobstore entry that hold local paths.
+_STORE_PATHS = ("cachedir", "path", "known_hosts")
+
+
+def _rebased(path: Any, base: str) -> Any:
+    if not isinstance(path, str) or not path:
+        return path  # not a path: the checks above report it
+    path = os.path.expanduser(path)
+    return path if os.path.isabs(path) else os.path.normpath(os.path.join(base, path))
+
+
+def rebase_store(entry: Any, base: str) -> Any:
+    """A blobstore entry with its relative local paths made absolute against ``base``.
+
+    A config file's paths are relative to the file, and a dict's to the
+    directory it was loaded in: resolving them when the config is loaded
+    means a later ``os.chdir`` cannot move the repository.  An entry that is
+    not a mapping is returned as it is, for the checks to report.
+    """
+    if not isinstance(entry, Mapping):
+        return entry
+    out = dict(entry)
+    for key in _STORE_PATHS:
+        if key in out:
+            out[key] = _rebased(out[key], base)
+    url = out.get("url")
+    if entry.get("type") == "fsspec" and isinstance(url, str) and "://" not in url:
+        out["url"] = _rebased(url, base)  # a bare local path
+    if isinstance(out.get("stores"), list):
+        out["stores"] = [rebase_store(s, base) for s in out["stores"]]
+    return out
+
+
+def rebase_repo(entry: Any, base: str) -> Any:
+    """A repo entry with a relative SQLite path (and its inline store's paths) made absolute.
+
+    ``db: index.db`` and ``db: sqlite:///index.db`` are relative;
+    ``sqlite:////data/index.db`` and ``sqlite://`` (in memory) are not.
+    """
+    if not isinstance(entry, Mapping):
+        return entry
+    out = dict(entry)
+    db = out.get("db")
+    if isinstance(db, str) and db:
+        if "://" not in db:
+            out["db"] = _rebased(db, base)
+        elif db.startswith("sqlite:///") and not db.startswith("sqlite:////"):
+            path, sep, query = db[len("sqlite:///") :].partition("?")
+            if path and path != ":memory:" and not path.startswith("file:"):
+                out["db"] = "sqlite:///" + _rebased(path, base) + sep + query
+    if isinstance(out.get("store"), Mapping):
+        out["store"] = rebase_store(out["store"], base)
+    return out
