@@ -14,13 +14,14 @@ from typing import Any
 
 from ._version import __version__
 from .storage.validate import check_json
+from .workspace import git_state, module_packages
 
-__all__ = ["get_run_info", "set_run_info_fn"]
+__all__ = ["artifact_run_info", "get_run_info", "set_run_info_fn"]
 
 _STARTED_AT = datetime.now(timezone.utc)
 _lock = threading.Lock()
 _fn: Callable[[dict[str, Any]], Any] | None = None
-_cached: tuple[int, dict[str, Any]] | None = None
+_cached: tuple[int, dict[str, Any], Any] | None = None
 
 
 #: Where Metaflow looks for the user (``metaflow.util.get_username``), in order;
@@ -86,6 +87,8 @@ def _default_run_info() -> dict[str, Any]:
         "python_version": platform.python_version(),
         "provenance_version": __version__,
         "started_at": _STARTED_AT.isoformat(),
+        # Read from the files under .git: no process is spawned (see workspace).
+        "git": git_state(),
     }
 
 
@@ -104,6 +107,30 @@ def set_run_info_fn(fn: Callable[[dict[str, Any]], Any] | None) -> None:
         _cached = None
 
 
+def artifact_run_info(module_name: str | None) -> dict[str, Any]:
+    """The run info stored with an artifact computed by a function of ``module_name``.
+
+    The process's (:func:`get_run_info`), with the git state read again as
+    the value is stored (the commit may have moved in a long session),
+    whether the work tree was dirty (``git status``: only here, never on a
+    cache hit), and the installed packages the function's module imports,
+    with their versions (:mod:`provenance.workspace`).  What a
+    ``set_run_info_fn`` hook set under ``git`` or ``packages`` is kept.
+    """
+    info = get_run_info()
+    extra: dict[str, Any] = {}
+    if "git" not in info or info["git"] == _default_git():
+        extra["git"] = git_state(dirty=True)
+    if "packages" not in info:
+        extra["packages"] = module_packages(module_name)
+    return {**info, **extra} if extra else info
+
+
+def _default_git() -> Any:
+    cached = _cached
+    return None if cached is None else cached[2]
+
+
 def get_run_info() -> dict[str, Any]:
     """The run info of this process (computed once; again after a fork)."""
     global _cached
@@ -113,11 +140,12 @@ def get_run_info() -> dict[str, Any]:
         return cached[1]
     with _lock:
         info = _default_run_info()
+        default_git = info["git"]
         if _fn is not None:
             result = _fn(info)
             if result is not None:
                 info = dict(result)
         # A JSON column of every artifact: refused here, before a call runs.
         check_json(info, "the run info (set_run_info_fn)")
-        _cached = (pid, info)
+        _cached = (pid, info, default_git)
         return info

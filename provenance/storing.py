@@ -23,7 +23,7 @@ from .errors import IndexUnavailable, StorageFull
 from .fingerprint import CodeFingerprint
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .inputs import fit, iter_proxies, json_summary, unwrap
-from .runinfo import get_run_info
+from .runinfo import artifact_run_info
 from .serializers import DEFAULT_SERIALIZER, serializer_for
 from .storage import spill
 from .storage.archived import ArchivedFile, blob_key_for_file
@@ -204,7 +204,7 @@ def build_row(
         "inputs_blob_id": inputs_blob,
         "input_artifact_ids": list(dict.fromkeys(i for i, _ in edges)),
         "custom_fields": fn.custom_fields,
-        "run_info": get_run_info(),
+        "run_info": artifact_run_info(getattr(fn, "fn_module", None)),
         "computed_at": record["computed_at"],
         "compute_duration": record["compute_duration"],
         "input_id_duration": record["input_id_duration"],

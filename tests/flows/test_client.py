@@ -1128,3 +1128,20 @@ def test_flush_waits_for_a_batch_another_thread_is_writing(
     # The run's exit flushed too: it waited for the other thread's batch.
     assert [t.data.square for t in Run(r.pathspec)["square"]] == [121]
     other.join()
+
+
+def test_a_cached_task_s_metadata_shows_the_computing_run_and_its_own(repo: Any) -> None:
+    with p.run("ArtFlow") as first:
+        square(4)
+    # The second run's process says something the first did not.
+    p.set_run_info_fn(lambda info: {**info, "build": "second"})
+    with p.run("ArtFlow") as second:
+        square(4)
+    computed = Task(f"{first.pathspec}/square/1").metadata_dict
+    cached = Task(f"{second.pathspec}/square/1").metadata_dict
+    assert computed["cache"] == "miss" and computed["origin_pathspec"] is None
+    assert cached["cache"] == "hit" and cached["origin_pathspec"] == f"{first.pathspec}/square/1"
+    # run_info: the process that computed the value; task_run_info: this run's own.
+    assert "build" not in cached["run_info"] and cached["task_run_info"]["build"] == "second"
+    assert "build" not in computed["task_run_info"]
+    assert cached["task_run_info"]["process"]["pid"] == os.getpid()

@@ -502,9 +502,16 @@ class Task(FlowTaskParts, _InRun):
 
     @property
     def metadata_dict(self) -> dict[str, Any]:
-        """Run info, timings and cache status of the call."""
+        """Run info, timings and cache status of the call.
+
+        ``run_info`` is the process that computed the value (for a cache hit,
+        another run's: see ``origin_pathspec``); ``task_run_info`` is this
+        task's own run's process (host, pid, command line, git state).
+        """
         meta: dict[str, Any] = {
             "cache": "hit" if self.cached else "miss",
+            "origin_pathspec": self.origin_pathspec,
+            "task_run_info": {k: v for k, v in self._run._run_info().items() if k != "flow"},
             "hits": self.hits,
             "successful": self.successful,
             "started_at": self.created_at,
