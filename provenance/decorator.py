@@ -169,12 +169,13 @@ class ProvenanceFunction:
         if self.load_kwargs and "mmap_mode" in self.load_kwargs:  # a map must not write
             check_map_mode("load_kwargs['mmap_mode']", self.load_kwargs["mmap_mode"])
         check_json(self.dump_kwargs, "dump_kwargs")
-        self._input_hash_fn = remove_inputs_fn(frozenset(ignore)) if ignore else input_hash_fn
-        self._input_process_fn = remove_inputs_fn(frozenset(remove)) if remove else input_process_fn
         # A function made by with_merged_defaults says which parameters merge.
         if merge_defaults is None:
             merge_defaults = getattr(fn, "__merge_defaults__", None)
-        self._signature = CallSignature(fn, merge_defaults)
+        self._signature = sig = CallSignature(fn, merge_defaults)
+        self._input_hash_fn = remove_inputs_fn(sig.names_in("ignore", ignore)) or input_hash_fn
+        removed = remove_inputs_fn(sig.names_in("remove", remove))
+        self._input_process_fn = removed or input_process_fn
         #: By artifact name.  Both this and the fingerprint belong to one
         #: config.generation(), and are dropped when it changes.
         self._id_prefixes: dict[str, str] = {}

@@ -47,6 +47,45 @@ class CallSignature:
         self.names = tuple(p.name for p in params)
         self.defaults = {p.name: p.default for p in params if p.default is not p.empty}
 
+    def names_in(self, parameter: str, names: Any) -> frozenset[str]:
+        """The parameter names given to ``ignore=`` or ``remove=``, checked against the signature.
+
+        A single string is one name (``ignore="verbose"``), not its letters.
+
+        Raises
+        ------
+        TypeError
+            If ``names`` is not a string or a collection of strings.
+        ValueError
+            If a name is not a parameter of the function (any keyword is, for a
+            function taking ``**kwargs``), or names its ``*args``.
+        """
+        if names is None:
+            return frozenset()
+        listed = [names] if isinstance(names, str) else names
+        try:
+            listed = list(listed)
+        except TypeError:
+            raise TypeError(
+                f"{parameter} must be a parameter name or a list of them, got {names!r}"
+            ) from None
+        bad = [n for n in listed if not isinstance(n, str)]
+        if bad:
+            raise TypeError(f"{parameter} must hold parameter names (str), got {bad[0]!r}")
+        own = [n for n in self.names if n not in (self.var_positional, self.var_keyword)]
+        if self.var_positional in listed:
+            raise ValueError(
+                f"{parameter} names *{self.var_positional} of {self.target.__qualname__}: "
+                "positional extras cannot be left out by name"
+            )
+        unknown = [n for n in listed if n not in own and n != self.var_keyword]
+        if unknown and self.var_keyword is None:
+            raise ValueError(
+                f"{parameter} names {', '.join(map(repr, unknown))}, not a parameter of "
+                f"{self.target.__qualname__}{self.signature}; its parameters: {', '.join(own)}"
+            )
+        return frozenset(listed)
+
     def bind(
         self, args: tuple[Any, ...], kwargs: Mapping[str, Any]
     ) -> tuple[list[Any], dict[str, Any], tuple[Any, ...], dict[str, Any]]:
@@ -94,8 +133,13 @@ class CallSignature:
         return varargs, kargs, bound.args, bound.kwargs
 
 
-def remove_inputs_fn(names: frozenset[str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
-    """An ``input_process_fn`` / ``input_hash_fn`` that drops the named parameters."""
+def remove_inputs_fn(names: frozenset[str]) -> Callable[[dict[str, Any]], dict[str, Any]] | None:
+    """An ``input_process_fn`` / ``input_hash_fn`` that drops the named parameters.
+
+    ``None`` for no names: the caller's own function (or none) applies.
+    """
+    if not names:
+        return None
 
     def remove(inputs: dict[str, Any]) -> dict[str, Any]:
         kargs = {k: v for k, v in inputs["kargs"].items() if k not in names}

@@ -164,6 +164,48 @@ def test_remove_drops_parameter_from_id_and_record(repo: Any) -> None:
     assert "verbose" not in a.artifact.inputs_json
 
 
+def test_ignore_takes_a_single_name_as_one_name(repo: Any) -> None:
+    @p.provenance(ignore="verbose")
+    def f(x: int, verbose: bool = False) -> int:
+        return x
+
+    assert f(1, verbose=True).artifact.id == f(1).artifact.id
+
+    @p.provenance(remove="verbose")
+    def g(x: int, verbose: bool = False) -> int:
+        return x
+
+    assert "verbose" not in g(1, verbose=True).artifact.inputs["kargs"]
+
+
+@pytest.mark.parametrize("parameter", ["ignore", "remove"])
+def test_an_unknown_name_in_ignore_or_remove_is_refused_when_decorating(parameter: str) -> None:
+    def f(x: int, verbose: bool = False) -> int:
+        return x
+
+    unknown = rf"{parameter} names 'verbos', not a parameter of .*f.*x, verbose"
+    with pytest.raises(ValueError, match=unknown):
+        p.provenance(**{parameter: ["verbos"]})(f)
+    with pytest.raises(TypeError, match=rf"{parameter} must hold parameter names"):
+        p.provenance(**{parameter: ["x", 3]})(f)
+    with pytest.raises(TypeError, match=rf"{parameter} must be a parameter name"):
+        p.provenance(**{parameter: 3})(f)
+
+
+def test_ignore_may_name_any_keyword_of_a_function_taking_kwargs(repo: Any) -> None:
+    @p.provenance(ignore=["n_jobs"])
+    def f(x: int, **options: Any) -> int:
+        return x
+
+    assert f(1, n_jobs=2).artifact.id == f(1, n_jobs=4).artifact.id
+
+    def g(*parts: int) -> int:
+        return sum(parts)
+
+    with pytest.raises(ValueError, match=r"ignore names \*parts"):
+        p.provenance(ignore=["parts"])(g)
+
+
 def test_ignore_and_input_hash_fn_are_exclusive() -> None:
     with pytest.raises(ValueError, match="ignore"):
         p.provenance(ignore=["a"], input_hash_fn=lambda h: h)(lambda a: a)
