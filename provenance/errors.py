@@ -48,7 +48,8 @@ Warnings derive from :class:`ProvenanceWarning` (a ``UserWarning``)::
     ├── CodeChangedWarning          a cached value was computed by other code (same version)
     ├── MutatedArtifactValueWarning an argument's artifact value was changed in place
     ├── PathArgumentWarning         a str argument names a file: its contents are not its identity
-    └── SerializerFallbackWarning   a type's serializer is missing its package: the default is used
+    ├── SerializerFallbackWarning   a type's serializer is missing its package: the default is used
+    └── UnstorableValueWarning      a computed value cannot be stored: it is returned unstored
 """
 
 from __future__ import annotations
@@ -91,6 +92,7 @@ __all__ = [
     "StorageError",
     "StorageFull",
     "UnknownSerializer",
+    "UnstorableValueWarning",
     "UntrustedValue",
 ]
 
@@ -390,4 +392,12 @@ class SerializerFallbackWarning(ProvenanceWarning):
 
     Issued once per process, e.g. when a DataFrame is stored without pyarrow
     installed (``pip install 'provenance[pandas]'`` installs it).
+    """
+
+
+class UnstorableValueWarning(ProvenanceWarning):
+    """A function's value cannot be hashed or serialized: it is returned, not stored.
+
+    The message names the function and the part of the value to blame (a
+    lock, a generator, a module...).  The function runs again on the next call.
     """

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import journal
-from .errors import IndexUnavailable, StorageFull
+from .errors import HashingError, IndexUnavailable, StorageFull
 from .fingerprint import CodeFingerprint
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
 from .inputs import fit, iter_proxies, json_summary, unwrap
@@ -42,6 +42,7 @@ from .storage.stored_inputs import (
     write_input,
 )
 from .storage.validate import check_text, quote
+from .unstorable import UNSTORABLE, caller_stacklevel, unstorable_warning
 
 __all__ = ["build_row", "input_summary", "store_archive", "store_composite", "store_value"]
 
@@ -232,16 +233,19 @@ def store_value(
     load_kwargs, dump_kwargs = kwargs or (fn.load_kwargs, fn.dump_kwargs)
     stores = blob is None and repo.write and not record.get("read_only")
     beside = _HashBeside(value) if stores and _hashes_beside(value) else None
-    if beside is None:
-        t0 = time.perf_counter()
-        value_id: str | None = hash_value(value)
-        hash_duration = time.perf_counter() - t0
-    else:
-        value_id, hash_duration = None, None
     raw = unwrap(value)
     named = bool(serializer)
     serializer = serializer or serializer_for(raw)
     row, edges = build_row(fn, artifact_id, name, record, repo)
+    value_id: str | None = None
+    hash_duration: float | None = None
+    if beside is None:
+        t0 = time.perf_counter()
+        try:
+            value_id = hash_value(value)
+        except HashingError as exc:
+            return _unstored(fn, name, serializer, exc, raw, row)
+        hash_duration = time.perf_counter() - t0
     returned = [(p.artifact.id, fit(path)) for path, p in iter_proxies(value, RETURNED)]
     if returned:
         # A value that holds other artifacts' values depends on them, as the
@@ -272,12 +276,20 @@ def store_value(
             blob, serializer = _store_blob(
                 repo, raw, serializer, named, dump_kwargs, record["repair"]
             )
-        except BaseException:
+        except UNSTORABLE as exc:
             if beside is not None:
                 beside.join()  # the store's error is the one to report
+            return _unstored(fn, name, serializer, exc, raw, row)
+        except BaseException:
+            if beside is not None:
+                beside.join()
             raise
         if beside is not None:
-            value_id, hash_duration = beside.result()
+            try:
+                value_id, hash_duration = beside.result()
+            except HashingError as exc:
+                # The blob is written, but no row will point to it: gc finds it.
+                return _unstored(fn, name, serializer, exc, raw, row)
             row.update(value_id=value_id, hash_duration=hash_duration)
     row.update(
         serializer=serializer, blob_id=blob.blob_id, size=blob.size, value_inline=blob.inline
@@ -300,6 +312,25 @@ def store_value(
                 existing._value = raw
             return existing
     return Artifact(_writer_repo(repo), tuple(row.get(c) for c in COLUMNS), raw)
+
+
+def _unstored(
+    fn: Any, name: str, serializer: str, exc: BaseException, raw: Any, row: Any
+) -> Artifact:
+    """The artifact of a value that cannot be hashed or written: unstored, with a warning.
+
+    The function has run and its value is right, so it is handed back rather
+    than lost to an error raised after the fact.
+    """
+    target = getattr(fn, "fn", None) or getattr(fn, "__wrapped__", None)
+    where = getattr(target, "__module__", None)
+    what = getattr(target, "__qualname__", None)
+    fn_name = f"{where}.{what}" if where and what else name
+    warnings.warn(
+        unstorable_warning(fn_name, name, serializer, exc, raw), stacklevel=caller_stacklevel()
+    )
+    row.update(serializer=serializer, blob_id=None, size=None, value_inline=None, value_id=None)
+    return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
 
 
 #: A value of numpy or pandas at least this large is hashed in a second thread

@@ -311,13 +311,19 @@ def test_a_type_choice_that_fails_to_write_gives_way_to_joblib(
     assert_same(p.load_artifact(made.artifact.id).value, value)
 
 
-def test_a_named_parquet_serializer_that_fails_raises(repo: Any) -> None:
+def test_a_named_parquet_serializer_that_fails_returns_the_value_with_a_warning(
+    repo: Any,
+) -> None:
     @p.provenance(serializer="pd_series_parquet")
     def make() -> Any:
         return pd.Series([1], name="_series")
 
-    with pytest.raises(p.SerializationError, match="_series"):
-        make()
+    # No fallback to another serializer (it was named), and the value is not lost.
+    with pytest.warns(p.UnstorableValueWarning, match="pd_series_parquet serializer.*_series"):
+        made = make()
+    assert made.tolist() == [1]
+    with pytest.raises(p.ArtifactNotFound):
+        p.load_artifact(made.artifact.id)
 
 
 def test_the_cached_check_tells_apart_what_object_columns_hold() -> None:
