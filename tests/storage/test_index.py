@@ -84,6 +84,36 @@ def as_dict(values: tuple[Any, ...]) -> dict[str, Any]:
 
 
 class TestIndexContract:
+    def test_page_walks_every_artifact_once_by_keyset(self, index: SqlIndex) -> None:
+        # Five share one timestamp, so the id breaks the tie across pages.
+        for i in range(12):
+            extra = {"computed_at": T0} if i < 5 else {}
+            index.put(row(i, name="train_50%" if i % 3 else "f", **extra), tags=["t"] * (i % 2))
+        seen: list[str] = []
+        after = None
+        while page := index.page(after=after, limit=5):
+            assert len(page) <= 5
+            seen += [r[0] for r in page]
+            after = (page[-1][4], page[-1][0])
+        assert sorted(seen) == [row(i)["id"] for i in range(12)] and len(set(seen)) == 12
+        assert seen[0] == row(11)["id"]  # newest first
+        assert [r[0] for r in index.page(limit=100)] == seen
+        named = index.page(name="f", limit=100)
+        assert [r[0] for r in named] == [
+            row(i)["id"] for i in (9, 6, 0, 3)
+        ]  # 0 and 3: a tie, by id
+        assert named[0][1:4] == ("f", 1, 10) and named[0][5:] == ("m", "f")
+        # A LIKE wildcard in the text is matched as itself.
+        assert len(index.page(contains="N_50%", limit=100)) == 8
+        assert index.page(contains="n_5_%", limit=100) == []
+        assert {r[0] for r in index.page(tag="t", limit=100)} == {
+            row(i)["id"] for i in range(1, 12, 2)
+        }
+        with pytest.raises(ValueError, match="limit"):
+            index.page(limit=0)
+        with pytest.raises(TypeError, match="after"):
+            index.page(after=("2026", "x"))  # type: ignore[arg-type]
+
     def test_put_and_get(self, index: SqlIndex) -> None:
         assert index.put(row(1))
         got = as_dict(index.get(row(1)["id"]))

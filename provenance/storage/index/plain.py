@@ -15,9 +15,12 @@ from typing import Any
 
 from ..stored_inputs import InputRef, refs_in_summary
 from ..validate import check_lookup
-from .layout import COLUMNS, decode_datetime, decode_json, decode_row
+from .layout import COLUMNS, decode_datetime, decode_json, decode_row, sqlite_time
 
-__all__ = ["PlainReads"]
+__all__ = ["PAGE_COLUMNS", "PlainReads"]
+
+#: The columns of a row of :meth:`PlainReads.page`, in order.
+PAGE_COLUMNS = ("id", "name", "version", "size", "computed_at", "fn_module", "fn_name")
 
 _ALL = ", ".join(COLUMNS)
 #: Ids per ``IN (...)`` query: below every driver's limit on parameters.
@@ -63,6 +66,61 @@ class PlainReads:
             params.append(int(limit))
         rows = self.read_rows(sql, params)
         return [(r[0], r[1], r[2], r[3], decode_datetime(r[4])) for r in rows]
+
+    def page(
+        self,
+        *,
+        name: str | None = None,
+        contains: str | None = None,
+        tag: str | None = None,
+        after: tuple[datetime, str] | None = None,
+        limit: int = 50,
+    ) -> list[tuple[Any, ...]]:
+        """One page of artifacts, newest first: rows of :data:`PAGE_COLUMNS`.
+
+        Keyset pagination: ``after`` is the ``(computed_at, id)`` of the
+        last row of the previous page, so a page costs the same at any depth
+        (the ``computed_at`` and ``(name, computed_at)`` indexes serve the
+        order).  ``name`` is exact; ``contains`` is a case-insensitive
+        substring of the name or the function's name (a scan, newest first,
+        that stops once the page is full); ``tag`` must be one of the
+        artifact's tags.
+        """
+        check_lookup(name=name, fn_name=contains, tag=tag)
+        if not 1 <= int(limit) <= 10_000:
+            raise ValueError(f"limit must be between 1 and 10000, got {limit!r}")
+        where: list[str] = []
+        params: list[Any] = []
+        if name is not None:
+            where.append("name = ?")
+            params.append(name)
+        if contains:
+            # LIKE's own wildcards in the text are matched as themselves.
+            pattern = "%" + contains.lower().replace("\\", "\\\\").replace("%", "\\%")
+            pattern = pattern.replace("_", "\\_") + "%"
+            where.append("(lower(name) LIKE ? ESCAPE '\\' OR lower(fn_name) LIKE ? ESCAPE '\\')")
+            params += [pattern, pattern]
+        if tag is not None:
+            where.append("id IN (SELECT artifact_id FROM artifact_tags WHERE tag = ?)")
+            params.append(tag)
+        if after is not None:
+            when, last = after
+            if not isinstance(when, datetime) or not isinstance(last, str):
+                raise TypeError(f"after must be (datetime, artifact id), got {after!r}")
+            # Compared as stored: SQLite keeps text, the others a timestamp.
+            dialect = getattr(self, "dialect_name", "sqlite")
+            stored = sqlite_time(when) if dialect == "sqlite" else when
+            where.append("(computed_at < ? OR (computed_at = ? AND id > ?))")
+            params += [stored, stored, last]
+        sql = f"SELECT {', '.join(PAGE_COLUMNS)} FROM artifacts"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY computed_at DESC, id LIMIT ?"
+        params.append(int(limit))
+        return [
+            (r[0], r[1], r[2], r[3], decode_datetime(r[4]), r[5], r[6])
+            for r in self.read_rows(sql, params)
+        ]
 
     def input_footprints(
         self, artifact_ids: Iterable[str]
