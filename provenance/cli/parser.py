@@ -329,6 +329,17 @@ def _view_arguments(parser: argparse.ArgumentParser) -> None:
     _namespace_arguments(parser)
 
 
+def _ui_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=8700,
+        help="the port on 127.0.0.1 (default 8700; 0 picks a free one)",
+    )
+    parser.add_argument("--open", action="store_true", dest="open_browser",
+                        help="open the page in the default browser")  # fmt: skip
+
+
 #: Every subcommand, in the order ``provenance --help`` lists them.
 COMMANDS: list[Command] = [
     Command("init", "make a repository here (./.provenance)", "repo:cmd_init", _init_arguments,
@@ -386,6 +397,11 @@ COMMANDS: list[Command] = [
             "Show one object of the client view (as provenance.client does) and its children. "
             "Values of data artifacts up to 64 KB are printed if loading them runs no code "
             "(json, npy, parquet, archived files); --value prints larger ones and pickles."),
+    Command("ui", "serve a read-only web view of the repository on 127.0.0.1", "ui:cmd_ui",
+            _ui_arguments,
+            "Serve a web page of the repository's artifacts, their inputs, values and "
+            "lineage, on 127.0.0.1 only.  The URL printed carries a random token that "
+            "every request needs.  Needs the ui extra: pip install 'provenance[ui]'."),
 ]  # fmt: skip
 
 

@@ -1,0 +1,20 @@
+"""``provenance ui``: serve the web view of the configured repository (:mod:`provenance.ui`)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+
+from .. import ui
+from .common import UsageError, current_repo
+
+__all__ = ["cmd_ui"]
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    """Serve until interrupted; a port out of range is a usage error."""
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops it
+        ui.serve(current_repo(), port=args.port, open_browser=args.open_browser)
+    return 0

@@ -1,0 +1,179 @@
+"""What the web view's pages show, read through the index's listings and the repository.
+
+No SQL of its own: a page of artifacts is :meth:`PlainReads.page` of each
+repository a chained repo holds (merged newest first), the task that made an
+artifact is :func:`~provenance.storage.run_queries.computing_task`, and the
+rest is what :class:`~provenance.storage.artifact.Artifact` carries.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import ArtifactNotFound, InvalidValue
+from ..inputs import artifact_ref
+from ..storage import run_queries
+from ..storage.ids import check_id
+
+__all__ = [
+    "PAGE_SIZE",
+    "ArtifactDetails",
+    "ArtifactRow",
+    "Listing",
+    "artifact_details",
+    "check_id",
+    "decode_cursor",
+    "encode_cursor",
+    "list_artifacts",
+    "members",
+]
+
+#: Artifacts per page of the list.
+PAGE_SIZE = 50
+
+
+def members(repo: Any) -> list[Any]:
+    """The plain repositories inside ``repo``: itself, or a chained repo's members."""
+    return [m for m in getattr(repo, "repos", [repo]) if getattr(m, "read", True)]
+
+
+@dataclass(frozen=True)
+class ArtifactRow:
+    """One line of the artifacts list."""
+
+    id: str
+    name: str
+    version: int
+    size: int | None
+    computed_at: datetime | None
+    function: str
+    run: str | None  # the pathspec of the task that computed it, "Flow/3/step/1"
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A page of the artifacts list and the cursor of the next one (``None`` at the end)."""
+
+    rows: list[ArtifactRow]
+    next_cursor: str | None
+
+
+def encode_cursor(computed_at: datetime, artifact_id: str) -> str:
+    """The ``after=`` parameter that continues a listing after this row."""
+    return f"{computed_at.astimezone(timezone.utc).isoformat()}~{artifact_id}"
+
+
+def decode_cursor(text: str) -> tuple[datetime, str]:
+    """The ``(computed_at, id)`` of an ``after=`` parameter, checked before any query."""
+    when, sep, artifact_id = text.partition("~")
+    try:
+        if not sep:
+            raise ValueError
+        moment = datetime.fromisoformat(when)
+    except ValueError:
+        raise InvalidValue(
+            f"after={text!r} is not a cursor of this listing: follow the 'next' link"
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment, check_id(artifact_id)
+
+
+def _task_of(member: Any, artifact_id: str) -> str | None:
+    rows = member.index.read_rows(*run_queries.computing_task(artifact_id))
+    if not rows:
+        return None
+    flow, run, step, task = rows[0]
+    return f"{flow}/{run}/{step}/{task}"
+
+
+def list_artifacts(
+    repo: Any,
+    *,
+    name: str | None = None,
+    contains: str | None = None,
+    tag: str | None = None,
+    after: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> Listing:
+    """A page of ``repo``'s artifacts, newest first, after the cursor ``after``."""
+    cursor = decode_cursor(after) if after else None
+    found: dict[str, tuple[Any, Any]] = {}
+    for member in members(repo):
+        # One more than shown says whether there is a next page.
+        for row in member.index.page(
+            name=name or None, contains=contains or None, tag=tag or None,
+            after=cursor, limit=limit + 1,
+        ):  # fmt: skip
+            found.setdefault(row[0], (row, member))
+    ordered = sorted(
+        found.values(),
+        key=lambda item: (-(item[0][4].timestamp() if item[0][4] else 0.0), item[0][0]),
+    )
+    shown = ordered[:limit]
+    rows = [
+        ArtifactRow(
+            id=r[0], name=r[1], version=r[2], size=r[3], computed_at=r[4],
+            function=".".join(x for x in (r[5], r[6]) if x) or "-",
+            run=_task_of(member, r[0]),
+        )
+        for r, member in shown
+    ]  # fmt: skip
+    more = len(ordered) > limit and shown and shown[-1][0][4] is not None
+    last = shown[-1][0] if shown else None
+    return Listing(rows, encode_cursor(last[4], last[0]) if more and last else None)
+
+
+@dataclass
+class ArtifactDetails:
+    """Everything the page of one artifact shows but its value and drawing."""
+
+    artifact: Any
+    function: str
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    inputs: list[tuple[str, Any, str | None]]  # (parameter, summary, artifact id if one)
+    parents: list[tuple[str, str, str | None]]  # (id, parameter, name)
+    task: str | None
+    run_info: dict[str, Any] = field(default_factory=dict)
+
+
+def _owner(repo: Any, artifact_id: str) -> tuple[Any, Any]:
+    for member in members(repo):
+        artifact = member.lookup(artifact_id)
+        if artifact is not None:
+            return member, artifact
+    raise ArtifactNotFound(f"no artifact {artifact_id} in {repo!r}")
+
+
+def artifact_details(repo: Any, artifact_id: str) -> ArtifactDetails:
+    """What the page of the artifact ``artifact_id`` shows (the id is checked first)."""
+    member, artifact = _owner(repo, check_id(artifact_id))
+    summary = artifact.inputs_summary
+    inputs = [
+        (parameter, value, artifact_ref(value))
+        for parameter, value in (summary.get("kargs") or {}).items()
+    ]
+    inputs += [
+        (f"*args[{i}]", value, artifact_ref(value))
+        for i, value in enumerate(summary.get("varargs") or [])
+    ]
+    edges = member.index.lineage_edges(artifact.id)
+    names = repo.get_artifacts([parent for parent, _ in edges]) if edges else {}
+    parents = [
+        (parent, parameter, names[parent].name if parent in names else None)
+        for parent, parameter in edges
+    ]
+    custom = {k: v for k, v in (artifact.custom_fields or {}).items() if k != "tags"}
+    return ArtifactDetails(
+        artifact=artifact,
+        function=".".join(x for x in (artifact.fn_module, artifact.fn_name) if x) or "-",
+        tags=list(member.index.tags_of(artifact.id)),
+        custom_fields=custom,
+        inputs=inputs,
+        parents=parents,
+        task=_task_of(member, artifact.id),
+        run_info=dict(artifact.run_info or {}),
+    )

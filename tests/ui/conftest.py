@@ -1,0 +1,102 @@
+"""A populated repository and a real ``provenance ui`` server over it, for the web view's tests.
+
+The server is the command a user runs (``python -m provenance ui --port 0``)
+in a subprocess; the tests reach it over HTTP on 127.0.0.1 and, in
+``test_browser.py``, through headless Chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+import provenance as p
+
+pytest.importorskip("starlette", reason="the ui extra is not installed")
+
+#: What a stored value or name holding markup must show as, never run.
+MARKUP = "<script>window.__pwned = 1</script>"
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    token: str
+    ids: dict[str, str]
+    config: Path
+
+    def url(self, path: str = "/", token: bool = True) -> str:
+        sep = "&" if "?" in path else "?"
+        return self.base + path + (f"{sep}token={self.token}" if token else "")
+
+
+def _populate(root: Path) -> tuple[Path, dict[str, str]]:
+    config = root / "provenance.yaml"
+    config.write_text(yaml.safe_dump({
+        "blobstores": {"disk": {"type": "disk", "cachedir": "blobs"}},
+        "artifact_repos": {"local": {"type": "sql", "db": "index.db", "store": "disk"}},
+        "default_repo": "local",
+    }))  # fmt: skip
+    p.load_yaml_config(str(config))
+
+    @p.provenance(name="raw_data", tags=["nightly"])
+    def raw_data(n: int) -> list[int]:
+        return list(range(n))
+
+    @p.provenance(name="features", custom_fields={"team": "vision"})
+    def features(xs: Any, scale: float = 2.0) -> dict[str, Any]:
+        return {"scaled": [x * scale for x in xs], "note": MARKUP}
+
+    @p.provenance(name="model")
+    def model(f: Any) -> float:
+        return sum(f["scaled"])
+
+    raw = raw_data(5)
+    made = model(features(raw))
+    ids = {"raw": raw.artifact.id, "model": made.artifact.id}
+    ids["features"] = made.artifact.input_artifact_ids[0]
+    for n in range(60):  # more than a page of the list
+        raw_data(100 + n)
+    return config, ids
+
+
+@pytest.fixture(scope="session")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    """``provenance ui`` serving a populated repository; its URL and token."""
+    root = tmp_path_factory.mktemp("ui")
+    config, ids = _populate(root)
+    env = {k: v for k, v in os.environ.items() if k != "PROVENANCE_CONFIG"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "provenance", "--config", str(config), "ui", "--port", "0"],
+        stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=root,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    deadline, seen = time.monotonic() + 60, ""
+    while (found := re.search(r"(http://127\.0\.0\.1:\d+)/\?token=(\S+)", seen)) is None:
+        line = proc.stderr.readline()
+        if not line and (proc.poll() is not None or time.monotonic() > deadline):
+            proc.kill()
+            raise AssertionError(f"provenance ui did not start: {seen}")
+        seen += line
+    try:
+        yield Served(found.group(1), found.group(2), ids, config)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def http(served: Served) -> Iterator[Any]:
+    httpx = pytest.importorskip("httpx")
+    with httpx.Client(timeout=30) as client:
+        yield client
