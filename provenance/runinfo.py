@@ -14,7 +14,7 @@ from typing import Any
 
 from ._version import __version__
 from .storage.validate import check_json
-from .workspace import git_state, module_packages
+from .workspace import code_dir, git_state, module_packages
 
 __all__ = ["artifact_run_info", "get_run_info", "set_run_info_fn"]
 
@@ -120,7 +120,8 @@ def artifact_run_info(module_name: str | None) -> dict[str, Any]:
     info = get_run_info()
     extra: dict[str, Any] = {}
     if "git" not in info or info["git"] == _default_git():
-        extra["git"] = git_state(dirty=True)
+        # The function's own work tree: its code may live outside the main script's.
+        extra["git"] = git_state(code_dir(module_name), dirty=True)
     if "packages" not in info:
         extra["packages"] = module_packages(module_name)
     return {**info, **extra} if extra else info

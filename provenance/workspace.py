@@ -34,7 +34,7 @@ from typing import Any
 
 from .codebase import is_user_module, library_name, package_version
 
-__all__ = ["DIRTY_TTL", "git_state", "module_packages"]
+__all__ = ["DIRTY_TTL", "code_dir", "git_state", "module_packages"]
 
 #: How long (seconds) an answer of ``git status`` is reused for the same work tree.
 DIRTY_TTL = 30.0
@@ -95,10 +95,32 @@ def _resolve(git_dir: str, ref: str) -> str | None:
     return None  # a branch with no commit yet
 
 
+def _installed(path: str) -> bool:
+    """Whether ``path`` lies in an installed package or the interpreter (not the user's code)."""
+    roots = {sys.prefix, sys.base_prefix, *(p for p in sys.path if "-packages" in p)}
+    return any(path.startswith(os.path.join(os.path.abspath(r), "")) for r in roots if r)
+
+
 def _start_dir() -> str:
+    # The main script's directory, unless the main script is a tool's
+    # (pytest, ipython, jupyter): then the directory it was run in.
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
-    return os.path.dirname(os.path.abspath(path)) if isinstance(path, str) else os.getcwd()
+    if isinstance(path, str) and not _installed(os.path.abspath(path)):
+        return os.path.dirname(os.path.abspath(path))
+    return os.getcwd()
+
+
+def code_dir(module_name: str | None) -> str:
+    """The directory of the module's file: the work tree whose commit made its code.
+
+    Falls back to :func:`_start_dir` for a module with no file (a notebook's
+    ``__main__``) or one that is installed.
+    """
+    path = getattr(sys.modules.get(module_name or ""), "__file__", None)
+    if isinstance(path, str) and not _installed(os.path.abspath(path)):
+        return os.path.dirname(os.path.abspath(path))
+    return _start_dir()
 
 
 def git_state(start: str | None = None, *, dirty: bool = False) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import provenance as p
-from provenance import workspace
+from provenance import runinfo, workspace
 from provenance.workspace import git_state, module_packages
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs the git program")
@@ -94,11 +94,15 @@ def test_dirty_is_asked_of_git_status_and_reused_briefly(
     assert git_state(str(work_tree), dirty=True)["dirty"] is False  # type: ignore[index]
 
 
-def test_an_artifact_records_the_git_state_and_its_module_s_packages(work_tree: Path) -> None:
+def test_an_artifact_records_the_git_state_and_its_module_s_packages(
+    work_tree: Path, tmp_path: Path
+) -> None:
     import numpy
     import yaml
 
+    # A repository of this test's own: not one found above the tmp dir.
     env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
+    env["PROVENANCE_HOME"] = str(tmp_path / "repo")
     script = work_tree / "pipeline.py"
 
     def run(n: int) -> dict[str, Any]:
@@ -134,8 +138,8 @@ def test_a_cache_hit_spawns_no_process(
         spawned.append(args)
         return real(*args, **kwargs)
 
-    # As if the main script were in the work tree (pytest's is not).
-    monkeypatch.setattr(workspace, "_start_dir", lambda: str(work_tree))
+    # As if this test's code were in the work tree.
+    monkeypatch.setattr(runinfo, "code_dir", lambda module: str(work_tree))
     monkeypatch.setattr(workspace, "DIRTY_TTL", 0.0)
     monkeypatch.setattr(subprocess, "run", counting)
     assert twice(1).artifact.run_info["git"]["dirty"] is False
@@ -154,3 +158,31 @@ def test_module_packages_leave_out_the_standard_library_and_the_user_s_code() ->
     assert "pytest" in found and found["pytest"] == pytest.__version__
     assert not {"os", "sys", "subprocess", "provenance", "pathlib"} & set(found)
     assert module_packages("no.such.module") == {}
+
+
+def test_the_git_state_is_of_the_function_s_own_work_tree(work_tree: Path, tmp_path: Path) -> None:
+    # The code lives in the work tree; the main script that imports it does not.
+    (work_tree / "steps.py").write_text(
+        "import provenance as p\n\n@p.provenance()\ndef step(n):\n    return n\n"
+    )
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    main = outside / "run.py"
+    main.write_text(
+        "import json, sys\n"
+        f"sys.path.insert(0, {str(work_tree)!r})\n"
+        "from steps import step\n"
+        "print(json.dumps(step(5).artifact.run_info['git']))\n"
+    )
+    # A repository of this test's own: not one found above the tmp dir.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
+    env["PROVENANCE_HOME"] = str(tmp_path / "repo")
+    done = subprocess.run([sys.executable, str(main)], cwd=outside, env=env,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    import json
+
+    assert json.loads(done.stdout)["root"] == str(work_tree), done.stderr
+    # A tool's main script (pytest's here, installed) is not the user's code.
+    assert workspace._start_dir() == os.getcwd()
+    assert workspace.code_dir("json") == os.getcwd()  # the standard library neither
