@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from ..errors import require
-from . import views
+from . import flows, sets, views
 
 __all__ = ["COOKIE", "Gate", "make_app"]
 
@@ -109,6 +109,13 @@ def make_app(repo: Any, token: str, *, port: int = 8700, hosts: Any = None) -> A
         Route("/artifacts/{artifact_id}", views.artifact, methods=["GET"]),
         Route("/artifacts/{artifact_id}/lineage", views.lineage, methods=["GET"]),
         Route("/artifacts/{artifact_id}/preview", views.value_preview, methods=["GET"]),
+        Route("/flows", flows.flows_page, methods=["GET"]),
+        Route("/flows/{flow}", flows.flow_page, methods=["GET"]),
+        Route("/flows/{flow}/{run}", flows.run_page, methods=["GET"]),
+        Route("/flows/{flow}/{run}/{step}", flows.step_page, methods=["GET"]),
+        Route("/flows/{flow}/{run}/{step}/{task}", flows.task_page, methods=["GET"]),
+        Route("/sets", sets.sets_page, methods=["GET"]),
+        Route("/sets/{set_id}", sets.set_page, methods=["GET"]),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers=views.HANDLERS)

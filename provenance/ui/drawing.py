@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import require
 from ..verbs.lineage import lineage_graph
 
-__all__ = ["MAX_NODES", "lineage_svg"]
+__all__ = ["CACHED_COLOUR", "MAX_NODES", "STEP_COLOURS", "lineage_svg", "steps_svg"]
 
 #: A drawing with more artifacts than this is refused: lower the depths.
 MAX_NODES = 200
@@ -60,4 +60,44 @@ def lineage_svg(repo: Any, artifact_id: str, up: int, down: int, link: str) -> s
             dot.edge(f"a{parent}", f"a{child}", label=str(data.get("parameter", "")))
     svg = dot.pipe(format="svg", encoding="utf-8")
     # The document's prolog and doctype do not belong inside an HTML page.
+    return svg[svg.index("<svg") :]
+
+
+#: Fill colours of a step by its tasks' state, and of a step whose every task was cached.
+STEP_COLOURS = {"successful": "#bbf7d0", "failed": "#fecaca", "running": "#fef08a"}
+CACHED_COLOUR = "#e0e7ff"
+
+
+def steps_svg(run: Any, steps: list[tuple[Any, str, int, int]]) -> str:
+    """The SVG of a run's steps, each a link to its page.
+
+    ``steps`` holds ``(step, state, tasks, cached tasks)``.  The edges come
+    from a FlowSpec run's graph; the steps of other runs stand alone.  A step
+    whose every task was served from the cache is drawn dashed in its own colour.
+    """
+    graphviz = require("graphviz", "vis", "the step graph of provenance ui")
+    dot = graphviz.Digraph(name="steps")
+    dot.attr(rankdir="LR", bgcolor="transparent")
+    dot.attr("node", fontname="Helvetica", fontsize="10", shape="box", style="rounded,filled")
+    names = set()
+    for step, state, count, cached in steps:
+        name = step.id
+        names.add(name)
+        all_cached = count > 0 and cached == count and state == "successful"
+        dot.node(
+            f"s_{name}",
+            f"{name}\n{count} task{'s' if count != 1 else ''}"
+            + (f", {cached} cached" if cached else ""),
+            URL=f"/flows/{step.pathspec}",
+            target="_top",
+            fillcolor=CACHED_COLOUR if all_cached else STEP_COLOURS.get(state, "#e5e7eb"),
+            style="rounded,filled,dashed" if all_cached else "rounded,filled",
+            id=f"step-{name}",
+        )
+    graph = (run._flow_info() or {}).get("graph") or {}
+    for name, targets in graph.items():
+        for target in targets:
+            if name in names and target in names:
+                dot.edge(f"s_{name}", f"s_{target}")
+    svg = dot.pipe(format="svg", encoding="utf-8")
     return svg[svg.index("<svg") :]

@@ -15,7 +15,7 @@ from ..errors import InvalidValue, NotFound
 from . import queries
 from .preview import preview
 
-__all__ = ["FILTERS", "HANDLERS", "artifact", "artifacts", "lineage", "value_preview"]
+__all__ = ["FILTERS", "HANDLERS", "artifact", "artifacts", "lineage", "render", "value_preview"]
 
 #: Depths the lineage drawing may be asked for, upstream and downstream.
 MAX_DEPTH = 10
@@ -45,7 +45,7 @@ def _duration(seconds: float | None) -> str:
 FILTERS = {"size": _size, "when": _when, "duration": _duration, "short": lambda i: i[:10]}
 
 
-def _render(request: Any, template: str, status: int = 200, **context: Any) -> Any:
+def render(request: Any, template: str, status: int = 200, **context: Any) -> Any:
     from starlette.responses import HTMLResponse
 
     page = request.app.state.env.get_template(template).render(request=request, **context)
@@ -79,14 +79,14 @@ async def artifacts(request: Any) -> Any:
                               ("tag", criteria["tag"])) if v}  # fmt: skip
     more = "/?" + urlencode({**keep, "after": listing.next_cursor}) if listing.next_cursor else None
     template = "rows.html" if request.headers.get("hx-request") else "artifacts.html"
-    return _render(request, template, listing=listing, more=more, **criteria)
+    return render(request, template, listing=listing, more=more, **criteria)
 
 
 async def artifact(request: Any) -> Any:
     """The page of one artifact."""
     details = queries.artifact_details(request.app.state.repo, request.path_params["artifact_id"])
     up, down = _depth(request, "up", 3), _depth(request, "down", 1)
-    return _render(request, "artifact.html", d=details, a=details.artifact, up=up, down=down)
+    return render(request, "artifact.html", d=details, a=details.artifact, up=up, down=down)
 
 
 async def lineage(request: Any) -> Any:
@@ -96,13 +96,13 @@ async def lineage(request: Any) -> Any:
     artifact_id = queries.check_id(request.path_params["artifact_id"])
     up, down = _depth(request, "up", 3), _depth(request, "down", 1)
     svg = lineage_svg(request.app.state.repo, artifact_id, up, down, "/artifacts/{id}")
-    return _render(request, "lineage.html", svg=svg)
+    return render(request, "lineage.html", svg=svg)
 
 
 async def value_preview(request: Any) -> Any:
     """The preview of one artifact's value, as an HTML fragment (loaded by htmx)."""
     details = queries.artifact_details(request.app.state.repo, request.path_params["artifact_id"])
-    return _render(request, "preview.html", p=preview(details.artifact))
+    return render(request, "preview.html", p=preview(details.artifact))
 
 
 def _message(exc: Exception) -> str:
@@ -111,11 +111,11 @@ def _message(exc: Exception) -> str:
 
 
 async def _bad_request(request: Any, exc: Exception) -> Any:
-    return _render(request, "error.html", 400, title="Bad request", message=_message(exc))
+    return render(request, "error.html", 400, title="Bad request", message=_message(exc))
 
 
 async def _not_found(request: Any, exc: Exception) -> Any:
-    return _render(request, "error.html", 404, title="Not found", message=_message(exc))
+    return render(request, "error.html", 404, title="Not found", message=_message(exc))
 
 
 HANDLERS: dict[Any, Any] = {

@@ -26,6 +26,32 @@ pytest.importorskip("starlette", reason="the ui extra is not installed")
 
 #: What a stored value or name holding markup must show as, never run.
 MARKUP = "<script>window.__pwned = 1</script>"
+#: This checkout: the subprocesses import the library from it.
+ROOT = Path(__file__).resolve().parents[2]
+
+FLOW = """
+from provenance.flow import FlowSpec, step
+
+class ArtFlow(FlowSpec):
+
+    @step
+    def start(self):
+        self.some_data = [1, 2, 3]
+        self.next(self.middle)
+
+    @step
+    def middle(self):
+        print('the data artifact is:', self.some_data)
+        self.some_data = [1, 2, 4]
+        self.next(self.end)
+
+    @step
+    def end(self):
+        print('the end <b>bold</b>')
+
+if __name__ == '__main__':
+    ArtFlow()
+"""
 
 
 @dataclass(frozen=True)
@@ -67,7 +93,21 @@ def _populate(root: Path) -> tuple[Path, dict[str, str]]:
     ids["features"] = made.artifact.input_artifact_ids[0]
     for n in range(60):  # more than a page of the list
         raw_data(100 + n)
+    ids["small_set"] = p.create_set([ids["raw"], ids["features"]], "small").id
+    ids["big_set"] = p.create_set([ids["raw"], ids["model"]], "big").id
+    # A flow run that computes, one served from the cache, and one that fails.
+    (root / "artflow.py").write_text(FLOW)
+    env = {**_env(), "PROVENANCE_CONFIG": str(config)}
+    for source in (FLOW, FLOW, FLOW.replace("print('the end", "raise ValueError('boom'); print('")):
+        (root / "artflow.py").write_text(source)
+        subprocess.run([sys.executable, "artflow.py", "run"], cwd=root, env=env,
+                       capture_output=True, text=True, timeout=120)  # fmt: skip
     return config, ids
+
+
+def _env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROVENANCE_")}
+    return {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))}
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +115,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     """``provenance ui`` serving a populated repository; its URL and token."""
     root = tmp_path_factory.mktemp("ui")
     config, ids = _populate(root)
-    env = {k: v for k, v in os.environ.items() if k != "PROVENANCE_CONFIG"}
+    env = _env()
     proc = subprocess.Popen(
         [sys.executable, "-m", "provenance", "--config", str(config), "ui", "--port", "0"],
         stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, env=env, cwd=root,

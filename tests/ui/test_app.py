@@ -40,15 +40,23 @@ def test_it_is_read_only_and_answers_only_its_own_host(served: Served, http: Any
 
 
 def test_the_list_pages_by_keyset_and_filters(served: Served, http: Any) -> None:
+    import sqlite3
+
+    with sqlite3.connect(served.config.parent / "index.db") as db:
+        total = db.execute("SELECT count(*) FROM artifacts").fetchone()[0]
+    assert total > 60
     page = http.get(served.url("/")).text
-    ids = re.findall(r'href="/artifacts/([0-9a-f]{32})"', page)
-    assert len(ids) == 50
-    more = re.search(r'hx-get="(/\?after=[^"]+)"', page)
-    assert more is not None
-    rest = http.get(served.url(more.group(1).replace("&amp;", "&")), headers={"HX-Request": "true"})
-    later = re.findall(r'href="/artifacts/([0-9a-f]{32})"', rest.text)
-    assert "<html" not in rest.text  # htmx gets just the rows
-    assert len(later) == 63 - 50 and not set(ids) & set(later)
+    seen = re.findall(r'href="/artifacts/([0-9a-f]{32})"', page)
+    assert len(seen) == 50
+    while more := re.search(r'hx-get="(/\?after=[^"]+)"', page):
+        page = http.get(
+            served.url(more.group(1).replace("&amp;", "&")), headers={"HX-Request": "true"}
+        ).text
+        assert "<html" not in page  # htmx gets just the rows
+        rows = re.findall(r'href="/artifacts/([0-9a-f]{32})"', page)
+        assert 0 < len(rows) <= 50
+        seen += rows
+    assert len(seen) == len(set(seen)) == total
     assert "raw_data" in http.get(served.url("/?q=RAW_")).text
     names = re.findall(r"<td><a [^>]*>([^<]+)</a>", http.get(served.url("/?q=raw")).text)
     assert set(names) == {"raw_data"}
@@ -93,3 +101,63 @@ def test_bad_parameters_are_named(served: Served, http: Any) -> None:
     assert depth.status_code == 400 and "up parameter" in depth.text
     cursor = http.get(served.url("/?after=yesterday"))
     assert cursor.status_code == 400 and "after=" in cursor.text
+
+
+def _node(svg_page: str, node_id: str) -> str:
+    """The SVG group of one node (dot escapes '-' in ids as &#45;)."""
+    start = svg_page.index(f'<g id="{node_id}"')
+    return svg_page[start : svg_page.index("</g>", start)]
+
+
+def test_flows_runs_steps_and_tasks(served: Served, http: Any) -> None:
+    flows = http.get(served.url("/flows")).text
+    assert 'href="/flows/ArtFlow"' in flows and 'href="/flows/ArtFlow/3"' in flows
+    assert "failed" in flows  # the latest run failed
+    runs = http.get(served.url("/flows/ArtFlow")).text
+    assert [m for m in re.findall(r'href="/flows/ArtFlow/(\d+)"', runs)] == ["3", "2", "1"]
+    second = http.get(served.url("/flows/ArtFlow/2")).text
+    # Every step of the second run was served from the cache: drawn as cached.
+    assert second.count('class="status cached"') == 1  # the legend
+    assert "stroke-dasharray" in _node(second, "step&#45;middle")
+    assert 'href="/flows/ArtFlow/2/middle"' in second
+    first = http.get(served.url("/flows/ArtFlow/1")).text
+    assert "stroke-dasharray" not in _node(first, "step&#45;middle")  # computed
+    step = http.get(served.url("/flows/ArtFlow/1/middle")).text
+    task_id = re.search(r'href="/flows/ArtFlow/1/middle/(\d+)"', step)
+    assert task_id is not None
+    task = http.get(served.url(f"/flows/ArtFlow/1/middle/{task_id.group(1)}")).text
+    assert "the data artifact is: [1, 2, 3]" in task
+    assert re.search(
+        r"<td>some_data</td><td><a class=\"mono\" href=\"/artifacts/[0-9a-f]{32}\"", task
+    )
+    failed_step = http.get(served.url("/flows/ArtFlow/3/end")).text
+    failed_id = re.search(r'href="/flows/ArtFlow/3/end/(\d+)"', failed_step)
+    assert failed_id is not None
+    failed = http.get(served.url(f"/flows/ArtFlow/3/end/{failed_id.group(1)}")).text
+    assert 'id="exception"' in failed and "boom" in failed
+    # Markup printed by a step is shown as text.
+    ended = http.get(served.url("/flows/ArtFlow/1/end")).text
+    end_id = re.search(r'href="/flows/ArtFlow/1/end/(\d+)"', ended)
+    assert end_id is not None
+    assert (
+        "the end &lt;b&gt;bold&lt;/b&gt;"
+        in http.get(served.url(f"/flows/ArtFlow/1/end/{end_id.group(1)}")).text
+    )
+    assert http.get(served.url("/flows/NoSuchFlow")).status_code == 404
+    assert http.get(served.url("/flows/ArtFlow/x")).status_code in (400, 404)
+
+
+def test_sets_members_and_algebra(served: Served, http: Any) -> None:
+    listing = http.get(served.url("/sets")).text
+    assert f'href="/sets/{served.ids["small_set"]}"' in listing and "big" in listing
+    one = http.get(served.url(f"/sets/{served.ids['small_set']}")).text
+    assert f'href="/artifacts/{served.ids["raw"]}"' in one
+    assert f'href="/artifacts/{served.ids["features"]}"' in one
+    a, b = served.ids["small_set"], served.ids["big_set"]
+    both = http.get(served.url(f"/sets?a={a}&op=intersection&b={b}")).text
+    assert "small intersection big: 1 artifact<" in both
+    assert f'href="/artifacts/{served.ids["raw"]}"' in both.split('id="result-title"')[1]
+    union = http.get(served.url(f"/sets?a={a}&op=union&b={b}")).text
+    assert "small union big: 3 artifacts" in union
+    bad = http.get(served.url(f"/sets?a={a}&op=xor&b={b}"))
+    assert bad.status_code == 400 and "op parameter" in bad.text

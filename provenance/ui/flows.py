@@ -1,0 +1,109 @@
+"""The web view's pages of flows: flow → runs → a run's step graph → tasks.
+
+Read through the client view (:mod:`provenance.flows.client`), on the
+repository being served, in the namespace in effect (``provenance ui``
+shows every namespace unless given ``--namespace``).  A pathspec from the
+URL is checked by the client objects themselves: a malformed one is a
+``400`` page, a missing one a ``404``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from ..errors import InvalidValue
+from ..flows.client import DataArtifact, Flow, Metaflow, Run, Step, Task
+from . import views
+
+__all__ = ["flow_page", "flows_page", "run_page", "step_page", "task_page"]
+
+#: Runs per page of a flow, tasks per page of a step.
+RUNS_PER_PAGE = 50
+TASKS_PER_PAGE = 100
+
+
+def _repo(request: Any) -> Any:
+    served = request.app.state.repo
+    # Runs and tasks are recorded in a chained repo's first writable member.
+    members = getattr(served, "repos", None)
+    if members:
+        return next((m for m in members if getattr(m, "write", False)), members[0])
+    return served
+
+
+def status(run_or_task: Any) -> str:
+    """``successful``, ``failed`` or ``running``."""
+    if run_or_task.successful:
+        return "successful"
+    return "failed" if run_or_task.finished else "running"
+
+
+def _tags(request: Any) -> list[str]:
+    return [t for t in request.query_params.getlist("tag") if t.strip()]
+
+
+def _skip(request: Any) -> int:
+    text = request.query_params.get("skip", "0")
+    if not text.isdigit() or int(text) > 10_000_000:
+        raise InvalidValue(f"the skip parameter must be a count, got {text!r}")
+    return int(text)
+
+
+async def flows_page(request: Any) -> Any:
+    """Every flow with its latest run."""
+    rows = []
+    for flow in Metaflow(_repo=_repo(request)).flows:
+        latest = flow.latest_run
+        if latest is not None:
+            rows.append((flow, latest, status(latest)))
+    return views.render(request, "flows.html", rows=rows)
+
+
+async def flow_page(request: Any) -> Any:
+    """The runs of one flow, newest first, filtered by tags as ``Flow.runs(*tags)``."""
+    flow = Flow(request.path_params["flow"], _repo=_repo(request))
+    tags, skip = _tags(request), _skip(request)
+    runs = list(itertools.islice(flow.runs(*tags), skip, skip + RUNS_PER_PAGE + 1))
+    shown = runs[:RUNS_PER_PAGE]
+    return views.render(
+        request, "flow.html", flow=flow, tags=tags,
+        runs=[(r, status(r)) for r in shown],
+        more=skip + RUNS_PER_PAGE if len(runs) > RUNS_PER_PAGE else None,
+    )  # fmt: skip
+
+
+def _step_row(step: Any) -> tuple[Any, str, int, int]:
+    tasks = list(itertools.islice(step.tasks(), TASKS_PER_PAGE))
+    states = {status(t) for t in tasks}
+    state = next((s for s in ("failed", "running") if s in states), "successful")
+    return step, state, len(tasks), sum(1 for t in tasks if t.cached)
+
+
+async def run_page(request: Any) -> Any:
+    """A run: its status, tags and step graph, coloured by status and by cached or computed."""
+    from .drawing import steps_svg
+
+    run = Run(f"{request.path_params['flow']}/{request.path_params['run']}", _repo=_repo(request))
+    steps = [_step_row(s) for s in run.steps()]
+    svg = steps_svg(run, steps) if steps else ""
+    return views.render(request, "run.html", run=run, state=status(run), steps=steps, svg=svg)
+
+
+async def step_page(request: Any) -> Any:
+    """The tasks of one step."""
+    spec = "/".join(request.path_params[k] for k in ("flow", "run", "step"))
+    step = Step(spec, _repo=_repo(request))
+    tasks = [(t, status(t)) for t in itertools.islice(step.tasks(), TASKS_PER_PAGE)]
+    return views.render(request, "step.html", step=step, tasks=tasks)
+
+
+async def task_page(request: Any) -> Any:
+    """One task: its artifacts, stdout and stderr, exception."""
+    spec = "/".join(request.path_params[k] for k in ("flow", "run", "step", "task"))
+    task = Task(spec, _repo=_repo(request))
+    artifacts: list[DataArtifact] = list(task.artifacts)
+    return views.render(
+        request, "task.html", task=task, state=status(task), artifacts=artifacts,
+        stdout=task.stdout, stderr=task.stderr, exception=task.exception,
+    )  # fmt: skip
