@@ -109,6 +109,7 @@ def make_app(repo: Any, token: str, *, port: int = 8700, hosts: Any = None) -> A
         Route("/artifacts/{artifact_id}", views.artifact, methods=["GET"]),
         Route("/artifacts/{artifact_id}/lineage", views.lineage, methods=["GET"]),
         Route("/artifacts/{artifact_id}/preview", views.value_preview, methods=["GET"]),
+        Route("/compare", views.compare, methods=["GET"]),
         Route("/flows", flows.flows_page, methods=["GET"]),
         Route("/flows/{flow}", flows.flow_page, methods=["GET"]),
         Route("/flows/{flow}/{run}", flows.run_page, methods=["GET"]),

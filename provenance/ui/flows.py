@@ -80,12 +80,25 @@ def _step_row(step: Any) -> tuple[Any, str, int, int]:
     return step, state, len(tasks), sum(1 for t in tasks if t.cached)
 
 
+def _graph_order(graph: dict[str, list[str]]) -> dict[str, int]:
+    """Each step's place in a breadth-first walk of a FlowSpec graph from ``start``."""
+    order: dict[str, int] = {}
+    todo = ["start"] if "start" in graph else list(graph)[:1]
+    while todo:
+        name = todo.pop(0)
+        if name not in order:
+            order[name] = len(order)
+            todo += graph.get(name, [])
+    return order
+
+
 async def run_page(request: Any) -> Any:
     """A run: its status, tags and step graph, coloured by status and by cached or computed."""
     from .drawing import steps_svg
 
     run = Run(f"{request.path_params['flow']}/{request.path_params['run']}", _repo=_repo(request))
-    steps = [_step_row(s) for s in run.steps()]
+    order = _graph_order((run._flow_info() or {}).get("graph") or {})
+    steps = sorted((_step_row(s) for s in run.steps()), key=lambda row: order.get(row[0].id, 1e9))
     svg = steps_svg(run, steps) if steps else ""
     return views.render(request, "run.html", run=run, state=status(run), steps=steps, svg=svg)
 

@@ -8,6 +8,7 @@ rest is what :class:`~provenance.storage.artifact.Artifact` carries.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -23,11 +24,13 @@ __all__ = [
     "ArtifactRow",
     "Listing",
     "artifact_details",
+    "compare",
     "check_id",
     "decode_cursor",
     "encode_cursor",
     "list_artifacts",
     "members",
+    "parse_field",
 ]
 
 #: Artifacts per page of the list.
@@ -81,6 +84,20 @@ def decode_cursor(text: str) -> tuple[datetime, str]:
     return moment, check_id(artifact_id)
 
 
+def parse_field(text: str) -> tuple[str, Any]:
+    """``(key, value)`` of a ``key=value`` custom-field filter."""
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip():
+        raise InvalidValue(f"the field filter must look like key=value, got {text!r}")
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    if isinstance(value, (list, dict)):
+        value = raw
+    return key.strip(), value
+
+
 def _task_of(member: Any, artifact_id: str) -> str | None:
     rows = member.index.read_rows(*run_queries.computing_task(artifact_id))
     if not rows:
@@ -95,17 +112,23 @@ def list_artifacts(
     name: str | None = None,
     contains: str | None = None,
     tag: str | None = None,
+    field: str | None = None,
     after: str | None = None,
     limit: int = PAGE_SIZE,
 ) -> Listing:
-    """A page of ``repo``'s artifacts, newest first, after the cursor ``after``."""
+    """A page of ``repo``'s artifacts, newest first, after the cursor ``after``.
+
+    ``field`` is ``key=value``: a custom field holding that value, read as
+    JSON when it parses (``epochs=3``, ``gpu=true``), else as a string.
+    """
     cursor = decode_cursor(after) if after else None
+    custom = parse_field(field) if field else None
     found: dict[str, tuple[Any, Any]] = {}
     for member in members(repo):
         # One more than shown says whether there is a next page.
         for row in member.index.page(
             name=name or None, contains=contains or None, tag=tag or None,
-            after=cursor, limit=limit + 1,
+            field=custom, after=cursor, limit=limit + 1,
         ):  # fmt: skip
             found.setdefault(row[0], (row, member))
     ordered = sorted(
@@ -138,6 +161,8 @@ class ArtifactDetails:
     parents: list[tuple[str, str, str | None]]  # (id, parameter, name)
     task: str | None
     run_info: dict[str, Any] = field(default_factory=dict)
+    source: str | None = None  # the function's stored source (its code fingerprint's)
+    siblings: list[tuple[str, int, datetime | None]] = field(default_factory=list)
 
 
 def _owner(repo: Any, artifact_id: str) -> tuple[Any, Any]:
@@ -176,4 +201,28 @@ def artifact_details(repo: Any, artifact_id: str) -> ArtifactDetails:
         parents=parents,
         task=_task_of(member, artifact.id),
         run_info=dict(artifact.run_info or {}),
+        source=_source(member, artifact),
+        # Other calls of the same name: what "compare with" offers first.
+        siblings=[
+            (r[0], r[2], r[4])
+            for r in member.index.page(name=artifact.name, limit=21)
+            if r[0] != artifact.id
+        ][:20],
     )
+
+
+def _source(member: Any, artifact: Any) -> str | None:
+    fingerprint = artifact.code_fingerprint
+    if not fingerprint:
+        return None
+    found = member.index.code_source(fingerprint)
+    return None if found is None else str(found["source"])
+
+
+def compare(repo: Any, left_id: str, right_id: str) -> Any:
+    """How the identities of two artifacts differ (:func:`~provenance.why.compare_artifacts`)."""
+    from ..why import compare_artifacts
+
+    _, left = _owner(repo, check_id(left_id))
+    _, right = _owner(repo, check_id(right_id))
+    return compare_artifacts(left, right)

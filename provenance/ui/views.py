@@ -15,7 +15,16 @@ from ..errors import InvalidValue, NotFound
 from . import queries
 from .preview import preview
 
-__all__ = ["FILTERS", "HANDLERS", "artifact", "artifacts", "lineage", "render", "value_preview"]
+__all__ = [
+    "FILTERS",
+    "HANDLERS",
+    "artifact",
+    "artifacts",
+    "compare",
+    "lineage",
+    "render",
+    "value_preview",
+]
 
 #: Depths the lineage drawing may be asked for, upstream and downstream.
 MAX_DEPTH = 10
@@ -70,13 +79,14 @@ def _depth(request: Any, key: str, default: int) -> int:
 
 async def artifacts(request: Any) -> Any:
     """The artifacts list: a page, or (for htmx) just the rows of the next one."""
-    criteria: dict[str, Any] = {"name": _text(request, "name"), "contains": _text(request, "q"),
-                                "tag": _text(request, "tag")}  # fmt: skip
+    # Each filter by its URL parameter; "q" searches names.
+    params = {"name": "name", "q": "contains", "tag": "tag", "field": "field"}
+    given = {key: _text(request, key) for key in params}
+    criteria: dict[str, Any] = {params[key]: value for key, value in given.items()}
     listing = queries.list_artifacts(
         request.app.state.repo, after=_text(request, "after", 600) or None, **criteria
     )
-    keep = {k: v for k, v in (("name", criteria["name"]), ("q", criteria["contains"]),
-                              ("tag", criteria["tag"])) if v}  # fmt: skip
+    keep = {k: v for k, v in given.items() if v}
     more = "/?" + urlencode({**keep, "after": listing.next_cursor}) if listing.next_cursor else None
     template = "rows.html" if request.headers.get("hx-request") else "artifacts.html"
     return render(request, template, listing=listing, more=more, **criteria)
@@ -108,6 +118,15 @@ async def value_preview(request: Any) -> Any:
 def _message(exc: Exception) -> str:
     # A KeyError's str() quotes its message.
     return str(exc.args[0]) if exc.args else type(exc).__name__
+
+
+async def compare(request: Any) -> Any:
+    """How two artifacts' identities differ: ``/compare?a=ID&b=ID``."""
+    left, right = _text(request, "a", 128), _text(request, "b", 128)
+    if not left or not right:
+        raise InvalidValue("compare needs two artifact ids, as ?a=ID&b=ID")
+    explanation = queries.compare(request.app.state.repo, left, right)
+    return render(request, "compare.html", e=explanation, a=left, b=right)
 
 
 async def _bad_request(request: Any, exc: Exception) -> Any:

@@ -111,6 +111,25 @@ class TestIndexContract:
         }
         with pytest.raises(ValueError, match="limit"):
             index.page(limit=0)
+
+    def test_page_filters_by_a_custom_field_s_json_scalar(self, index: SqlIndex) -> None:
+        fields = [{"team": "vision", "epochs": 3}, {"team": "nlp", "epochs": "3"},
+                  {"gpu": True, "epochs": 3.0}, {"gpu": 1}]  # fmt: skip
+        for i, custom in enumerate(fields):
+            index.put(row(i, custom_fields=custom))
+
+        def ids(key: str, value: Any) -> set[str]:
+            return {r[0] for r in index.page(field=(key, value), limit=100)}
+
+        assert ids("team", "vision") == {row(0)["id"]}
+        assert ids("epochs", 3) == {row(0)["id"], row(2)["id"]}  # 3.0 is 3, "3" is not
+        assert ids("epochs", "3") == {row(1)["id"]}
+        assert ids("gpu", True) == {row(2)["id"]}  # 1 is not true
+        assert ids("missing", "x") == set()
+        with pytest.raises(ValueError, match="custom field key"):
+            index.page(field=("a'b", 1))
+        with pytest.raises(TypeError, match="JSON scalar"):
+            index.page(field=("team", ["x"]))
         with pytest.raises(TypeError, match="after"):
             index.page(after=("2026", "x"))  # type: ignore[arg-type]
 

@@ -92,7 +92,8 @@ def _populate(root: Path) -> tuple[Path, dict[str, str]]:
     ids = {"raw": raw.artifact.id, "model": made.artifact.id}
     ids["features"] = made.artifact.input_artifact_ids[0]
     for n in range(60):  # more than a page of the list
-        raw_data(100 + n)
+        other = raw_data(100 + n)
+    ids["raw_other"] = other.artifact.id
     ids["small_set"] = p.create_set([ids["raw"], ids["features"]], "small").id
     ids["big_set"] = p.create_set([ids["raw"], ids["model"]], "big").id
     # A flow run that computes, one served from the cache, and one that fails.

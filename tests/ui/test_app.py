@@ -63,6 +63,11 @@ def test_the_list_pages_by_keyset_and_filters(served: Served, http: Any) -> None
     tagged = http.get(served.url("/?tag=nightly")).text
     assert len(re.findall(r'href="/artifacts/', tagged)) == 50
     assert "No artifacts match" in http.get(served.url("/?name=nothing")).text
+    team = http.get(served.url("/?field=team%3Dvision")).text
+    assert re.findall(r'href="/artifacts/([0-9a-f]{32})"', team) == [served.ids["features"]]
+    assert "No artifacts match" in http.get(served.url("/?field=team%3Dnlp")).text
+    bad = http.get(served.url("/?field=team"))
+    assert bad.status_code == 400 and "key=value" in bad.text
 
 
 def test_an_artifact_page_shows_fields_inputs_task_and_value(served: Served, http: Any) -> None:
@@ -161,3 +166,18 @@ def test_sets_members_and_algebra(served: Served, http: Any) -> None:
     assert "small union big: 3 artifacts" in union
     bad = http.get(served.url(f"/sets?a={a}&op=xor&b={b}"))
     assert bad.status_code == 400 and "op parameter" in bad.text
+
+
+def test_compare_with_and_the_function_source(served: Served, http: Any) -> None:
+    page = http.get(served.url(f"/artifacts/{served.ids['raw']}")).text
+    # The other calls of the same name are offered, and the stored source shown.
+    assert f'<option value="{served.ids["raw_other"]}">' in page
+    assert 'id="source">' in page and "return list(range(n))" in page
+    compared = http.get(served.url(f"/compare?a={served.ids['raw']}&b={served.ids['raw_other']}"))
+    assert compared.status_code == 200
+    assert re.search(
+        r"<td>argument &#39;n&#39;</td><td><code>5</code></td><td><code>159</code>", compared.text
+    )
+    same = http.get(served.url(f"/compare?a={served.ids['raw']}&b={served.ids['raw']}")).text
+    assert "Nothing that identifies a call differs." in same
+    assert http.get(served.url(f"/compare?a={served.ids['raw']}")).status_code == 400

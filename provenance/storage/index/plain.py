@@ -9,6 +9,8 @@ and imports no SQLAlchemy on the light one.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -73,6 +75,7 @@ class PlainReads:
         name: str | None = None,
         contains: str | None = None,
         tag: str | None = None,
+        field: tuple[str, Any] | None = None,
         after: tuple[datetime, str] | None = None,
         limit: int = 50,
     ) -> list[tuple[Any, ...]]:
@@ -84,7 +87,8 @@ class PlainReads:
         order).  ``name`` is exact; ``contains`` is a case-insensitive
         substring of the name or the function's name (a scan, newest first,
         that stops once the page is full); ``tag`` must be one of the
-        artifact's tags.
+        artifact's tags; ``field`` is ``(key, value)``: a top-level key of
+        the custom fields holding that JSON scalar (``3`` is not ``"3"``).
         """
         check_lookup(name=name, fn_name=contains, tag=tag)
         if not 1 <= int(limit) <= 10_000:
@@ -103,12 +107,14 @@ class PlainReads:
         if tag is not None:
             where.append("id IN (SELECT artifact_id FROM artifact_tags WHERE tag = ?)")
             params.append(tag)
+        dialect = getattr(self, "dialect_name", "sqlite")
+        if field is not None:
+            where.append(_field_clause(dialect, *field, params))
         if after is not None:
             when, last = after
             if not isinstance(when, datetime) or not isinstance(last, str):
                 raise TypeError(f"after must be (datetime, artifact id), got {after!r}")
             # Compared as stored: SQLite keeps text, the others a timestamp.
-            dialect = getattr(self, "dialect_name", "sqlite")
             stored = sqlite_time(when) if dialect == "sqlite" else when
             where.append("(computed_at < ? OR (computed_at = ? AND id > ?))")
             params += [stored, stored, last]
@@ -131,3 +137,29 @@ class PlainReads:
             artifact_id: (int(inline or 0), blob, list(refs_in_summary(decode_json(inputs_json))))
             for artifact_id, inline, blob, inputs_json in self._by_ids(columns, artifact_ids)
         }
+
+
+_FIELD_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
+
+
+def _field_clause(dialect: str, key: Any, value: Any, params: list[Any]) -> str:
+    """The condition "custom field ``key`` holds the JSON scalar ``value``" (adds its params)."""
+    if not isinstance(key, str) or not _FIELD_KEY.match(key):
+        raise ValueError(
+            f"a custom field key to filter on is 1 to 64 letters, digits, '_', '.' or '-', "
+            f"got {key!r}"
+        )
+    if value is not None and not isinstance(value, (str, int, float, bool)):
+        raise TypeError(f"custom field {key!r}: only a JSON scalar can be matched, got {value!r}")
+    if dialect == "sqlite":
+        # json_extract gives a scalar its SQL type (a JSON true is 1, "3" and 3
+        # compare apart only by type): json_type tells them apart.
+        path = f'$."{key}"'
+        if value is None or isinstance(value, bool):
+            params += [path, json.dumps(value)]
+            return "json_type(custom_fields, ?) = ?"
+        kind = "'text'" if isinstance(value, str) else "'integer', 'real'"
+        params += [path, path, value]
+        return f"(json_type(custom_fields, ?) IN ({kind}) AND json_extract(custom_fields, ?) = ?)"
+    params += [key, json.dumps(value)]
+    return "(custom_fields -> ?) = CAST(? AS jsonb)"
