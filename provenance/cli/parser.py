@@ -336,8 +336,19 @@ def _ui_arguments(parser: argparse.ArgumentParser) -> None:
         default=8700,
         help="the port on 127.0.0.1 (default 8700; 0 picks a free one)",
     )
-    parser.add_argument("--open", action="store_true", dest="open_browser",
-                        help="open the page in the default browser")  # fmt: skip
+    parser.add_argument(
+        "--open",
+        action="store_true",
+        dest="open_browser",
+        help="open the page in the default browser",
+    )
+    parser.add_argument(
+        "--namespace",
+        default=None,
+        metavar="TAG",
+        help="show only the runs in this namespace (default: every namespace)",
+    )
+    # --repo is one of the options every command takes.  # fmt: skip
 
 
 #: Every subcommand, in the order ``provenance --help`` lists them.

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from ..errors import InvalidValue, NotFound
+from ..errors import ClientError, InvalidValue, MetaflowInvalidPathspec, NotFound
 from . import queries
 from .preview import preview
 
@@ -140,5 +140,8 @@ async def _not_found(request: Any, exc: Exception) -> Any:
 HANDLERS: dict[Any, Any] = {
     InvalidValue: _bad_request,
     ValueError: _bad_request,
+    MetaflowInvalidPathspec: _bad_request,
     NotFound: _not_found,
+    # A flow outside the namespace is not found in it (the message says which).
+    ClientError: _not_found,
 }
