@@ -5,7 +5,8 @@ in ``_ext/``: ``lineage_picture`` runs ``examples/lineage_pipeline.py`` and
 draws its lineage with graphviz, ``markdown_table`` shows the benchmark
 table of ``performance.md`` (written by ``benchmarks/run.py``), and
 ``public_api`` adds every name of ``provenance.__all__`` that ``api.rst`` does
-not document by hand.
+not document by hand, and ``ui_screenshots`` photographs the web view of the
+same pipeline in headless Chromium for ``ui.rst``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ extensions = [
     "lineage_picture",
     "markdown_table",
     "public_api",
+    "ui_screenshots",
 ]
 
 # No intersphinx: the docs build offline.
