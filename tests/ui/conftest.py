@@ -87,9 +87,16 @@ def _populate(root: Path) -> tuple[Path, dict[str, str]]:
     def model(f: Any) -> float:
         return sum(f["scaled"])
 
+    @p.provenance(
+        name=MARKUP, tags=["<b>t</b>"], custom_fields={"<i>k</i>": "<img src=x onerror=alert(1)>"}
+    )
+    def marked(x: int) -> int:
+        return x
+
+    marked_id = marked(1).artifact.id
     raw = raw_data(5)
     made = model(features(raw))
-    ids = {"raw": raw.artifact.id, "model": made.artifact.id}
+    ids = {"raw": raw.artifact.id, "model": made.artifact.id, "marked": marked_id}
     ids["features"] = made.artifact.input_artifact_ids[0]
     for n in range(60):  # more than a page of the list
         other = raw_data(100 + n)

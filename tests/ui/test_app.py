@@ -80,6 +80,17 @@ def test_an_artifact_page_shows_fields_inputs_task_and_value(served: Served, htt
     assert "scaled" in preview
 
 
+def test_markup_in_names_tags_and_fields_is_shown_not_run(served: Served, http: Any) -> None:
+    listing = http.get(served.url("/?q=script")).text
+    page = http.get(served.url(f"/artifacts/{served.ids['marked']}")).text
+    for html in (listing, page):
+        assert MARKUP not in html and "&lt;script&gt;window.__pwned = 1&lt;/script&gt;" in html
+    assert "<b>t</b>" not in page and "&lt;b&gt;t&lt;/b&gt;" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    drawing = http.get(served.url(f"/artifacts/{served.ids['marked']}/lineage")).text
+    assert "<script>" not in drawing and "&lt;script&gt;" in drawing
+
+
 def test_markup_in_a_value_is_shown_not_run(served: Served, http: Any) -> None:
     preview = http.get(served.url(f"/artifacts/{served.ids['features']}/preview")).text
     assert MARKUP not in preview
