@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import ArtifactNotFound, InvalidValue
+from ..errors import ArtifactNotFound, InvalidValue, ProvenanceError
 from ..inputs import artifact_ref
 from ..storage import run_queries
 from ..storage.ids import check_id
@@ -162,6 +162,7 @@ class ArtifactDetails:
     task: str | None
     run_info: dict[str, Any] = field(default_factory=dict)
     source: str | None = None  # the function's stored source (its code fingerprint's)
+    inputs_size: int | None = None  # the row's pickle, its inputs blob and inputs stored apart
     siblings: list[tuple[str, int, datetime | None]] = field(default_factory=list)
 
 
@@ -202,6 +203,7 @@ def artifact_details(repo: Any, artifact_id: str) -> ArtifactDetails:
         task=_task_of(member, artifact.id),
         run_info=dict(artifact.run_info or {}),
         source=_source(member, artifact),
+        inputs_size=_inputs_size(member, artifact.id),
         # Other calls of the same name: what "compare with" offers first.
         siblings=[
             (r[0], r[2], r[4])
@@ -209,6 +211,20 @@ def artifact_details(repo: Any, artifact_id: str) -> ArtifactDetails:
             if r[0] != artifact.id
         ][:20],
     )
+
+
+def _inputs_size(member: Any, artifact_id: str) -> int | None:
+    found = member.index.input_footprints([artifact_id]).get(artifact_id)
+    if found is None:
+        return None
+    inline, blob, refs = found
+    total = int(inline) + sum(int(r.size or 0) for r in refs)
+    if blob is None:
+        return total
+    try:
+        return total + int(member.blobstore.size(blob))
+    except (OSError, KeyError, ProvenanceError):  # a missing inputs blob: unknown
+        return None
 
 
 def _source(member: Any, artifact: Any) -> str | None:

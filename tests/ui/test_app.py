@@ -75,7 +75,8 @@ def test_an_artifact_page_shows_fields_inputs_task_and_value(served: Served, htt
     assert served.ids["features"] in page
     assert f'href="/artifacts/{served.ids["raw"]}"' in page  # the input, linked
     assert "custom.team" in page and "vision" in page
-    assert re.search(r'id="task">[^<]*/features/\d+<', page)
+    assert re.search(r'id="task"><a href="/flows/[^"]+/features/\d+">', page)
+    assert re.search(r"<th>size</th><td>\d+ B \(inputs \d+ B\)</td>", page)
     preview = http.get(served.url(f"/artifacts/{served.ids['features']}/preview")).text
     assert "scaled" in preview
 
