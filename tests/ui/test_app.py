@@ -193,3 +193,18 @@ def test_compare_with_and_the_function_source(served: Served, http: Any) -> None
     same = http.get(served.url(f"/compare?a={served.ids['raw']}&b={served.ids['raw']}")).text
     assert "Nothing that identifies a call differs." in same
     assert http.get(served.url(f"/compare?a={served.ids['raw']}")).status_code == 400
+
+
+def test_the_command_without_the_ui_extra_says_what_to_install(served: Served) -> None:
+    import subprocess
+    import sys
+
+    script = (
+        "import sys; sys.modules['uvicorn'] = None\n"  # as if the extra were not installed
+        "from provenance.cli import main\n"
+        f"sys.exit(main(['--config', {str(served.config)!r}, 'ui', '--port', '0']))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)  # fmt: skip
+    assert done.returncode != 0
+    assert "pip install 'provenance[ui]'" in done.stderr and "Traceback" not in done.stderr
