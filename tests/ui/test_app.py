@@ -5,8 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-Served = Any
-MARKUP = "<script>window.__pwned = 1</script>"  # as stored by conftest.py
+import pytest
+
+# The served repository's fixtures (served, http) are a plugin shared by the
+# modules here; its asserts are rewritten as a test module's are.
+pytest.register_assert_rewrite("served_repo")
+pytest_plugins = ["served_repo"]
+
+from served_repo import MARKUP, Served  # noqa: E402
 
 
 def test_a_request_without_the_token_is_refused(served: Served, http: Any) -> None:

@@ -23,6 +23,8 @@ pytestmark = [
     pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz dot is not installed"),
 ]
 ROOT = Path(__file__).resolve().parents[2]
+#: The served repository's fixtures (served, http), shared by the modules here.
+pytest_plugins = ["served_repo"]
 SHOTS = Path(os.environ.get("PROVENANCE_SCREENSHOTS", ROOT / "build" / "screenshots"))
 
 

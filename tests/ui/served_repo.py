@@ -1,5 +1,9 @@
 """A populated repository and a real ``provenance ui`` server over it, for the web view's tests.
 
+Not a ``conftest.py``: the other test directories import the top one as
+``conftest``, which a second one would shadow.  The test modules load this
+as a plugin (``pytest_plugins``), so the server starts once per session.
+
 The server is the command a user runs (``python -m provenance ui --port 0``)
 in a subprocess; the tests reach it over HTTP on 127.0.0.1 and, in
 ``test_browser.py``, through headless Chromium.
