@@ -431,6 +431,7 @@ class ProvenanceFunction:
             "compute_duration": compute_duration,
             "input_id_duration": input_id_duration,
             "read_only": read_only,
+            "unstorable": "warn",  # a value that cannot be stored is returned, with a warning
         }
         if self.returns_composite:
             composite = store_composite(self, repo, artifact_id, value, record, replace)

@@ -42,7 +42,7 @@ from .storage.stored_inputs import (
     write_input,
 )
 from .storage.validate import check_text, quote
-from .unstorable import UNSTORABLE, caller_stacklevel, unstorable_warning
+from .unstorable import UNSTORABLE, caller_stacklevel, unpicklable_part, unstorable_warning
 
 __all__ = ["build_row", "input_summary", "store_archive", "store_composite", "store_value"]
 
@@ -244,7 +244,7 @@ def store_value(
         try:
             value_id = hash_value(value)
         except HashingError as exc:
-            return _unstored(fn, name, serializer, exc, raw, row)
+            return _unstored(fn, name, serializer, exc, raw, row, record)
         hash_duration = time.perf_counter() - t0
     returned = [(p.artifact.id, fit(path)) for path, p in iter_proxies(value, RETURNED)]
     if returned:
@@ -279,7 +279,7 @@ def store_value(
         except UNSTORABLE as exc:
             if beside is not None:
                 beside.join()  # the store's error is the one to report
-            return _unstored(fn, name, serializer, exc, raw, row)
+            return _unstored(fn, name, serializer, exc, raw, row, record)
         except BaseException:
             if beside is not None:
                 beside.join()
@@ -289,7 +289,7 @@ def store_value(
                 value_id, hash_duration = beside.result()
             except HashingError as exc:
                 # The blob is written, but no row will point to it: gc finds it.
-                return _unstored(fn, name, serializer, exc, raw, row)
+                return _unstored(fn, name, serializer, exc, raw, row, record)
             row.update(value_id=value_id, hash_duration=hash_duration)
     row.update(
         serializer=serializer, blob_id=blob.blob_id, size=blob.size, value_inline=blob.inline
@@ -315,22 +315,33 @@ def store_value(
 
 
 def _unstored(
-    fn: Any, name: str, serializer: str, exc: BaseException, raw: Any, row: Any
+    fn: Any, name: str, serializer: str, exc: BaseException, raw: Any, row: Any, record: Any
 ) -> Artifact:
-    """The artifact of a value that cannot be hashed or written: unstored, with a warning.
+    """The artifact of a value that cannot be hashed or written, unstored; or ``exc`` raised.
 
-    The function has run and its value is right, so it is handed back rather
-    than lost to an error raised after the fact.
+    What happens is the record's ``"unstorable"``: ``"raise"`` (the default:
+    a flow's task fails, a composite stores all its members or none),
+    ``"warn"`` (a decorated call: the function has run and its value is
+    right, so it is handed back rather than lost to an error raised after
+    the fact) or ``"quiet"`` (the warning was given already).
     """
-    target = getattr(fn, "fn", None) or getattr(fn, "__wrapped__", None)
-    where = getattr(target, "__module__", None)
-    what = getattr(target, "__qualname__", None)
-    fn_name = f"{where}.{what}" if where and what else name
-    warnings.warn(
-        unstorable_warning(fn_name, name, serializer, exc, raw), stacklevel=caller_stacklevel()
-    )
+    mode = record.get("unstorable", "raise")
+    if mode == "raise":
+        raise exc
+    if mode == "warn":
+        warnings.warn(
+            unstorable_warning(_qualified(fn, name), name, serializer, exc, raw),
+            stacklevel=caller_stacklevel(),
+        )
     row.update(serializer=serializer, blob_id=None, size=None, value_inline=None, value_id=None)
     return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
+
+
+def _qualified(fn: Any, name: str) -> str:
+    target = getattr(fn, "__wrapped__", None)
+    where = getattr(target, "__module__", None)
+    what = getattr(target, "__qualname__", None)
+    return f"{where}.{what}" if where and what else name
 
 
 #: A value of numpy or pandas at least this large is hashed in a second thread
@@ -455,9 +466,41 @@ def store_composite(
             f"{fn.name} is declared returns_composite=True and must return a dict "
             f"with str keys, got {type(value).__name__}"
         )
-    artifact, members = store_members(fn, repo, artifact_id, value, record, replace)
+    try:
+        # Every member or none: a composite row never names a member not stored.
+        strict = {**record, "unstorable": "raise"}
+        artifact, members = store_members(fn, repo, artifact_id, value, strict, replace)
+    except (HashingError, *UNSTORABLE) as exc:
+        if record.get("unstorable") != "warn":
+            raise
+        key = next(iter(_unstorable_keys(value, fn.serializer)), "?")
+        serializers = fn.serializer if isinstance(fn.serializer, Mapping) else {}
+        what = f"{fn.name}_{key}"
+        warnings.warn(
+            unstorable_warning(_qualified(fn, fn.name), what,
+                               serializers.get(key) or serializer_for(unwrap(value[key]))
+                               if key in value else DEFAULT_SERIALIZER, exc, value.get(key)),
+            stacklevel=caller_stacklevel(),
+        )  # fmt: skip
+        unstored = {**record, "read_only": True, "unstorable": "quiet"}
+        artifact, members = store_members(fn, repo, artifact_id, value, unstored, replace)
     index = {k: a.id for k, a in members.items()}
     return CompositeDict(artifact, {k: a.proxy for k, a in members.items()}, index)
+
+
+def _unstorable_keys(values: Mapping[str, Any], serializer: Any) -> list[str]:
+    """The keys of a composite whose values cannot be hashed or pickled (for the warning)."""
+    named = serializer if isinstance(serializer, Mapping) else {}
+    keys = []
+    for key, item in values.items():
+        try:
+            hash_value(item)
+        except HashingError:
+            keys.append(key)
+            continue
+        if unpicklable_part(unwrap(item), named.get(key) or "joblib") is not None:
+            keys.append(key)
+    return keys
 
 
 def store_members(

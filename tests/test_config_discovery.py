@@ -100,12 +100,16 @@ def test_relative_paths_in_a_yaml_file_are_relative_to_the_file(
               a: {type: sql, db: "sqlite:///c7/index.db", store: blobs}
               b: {type: sqlite, db: c7/b.db, store: {type: disk, cachedir: ~/elsewhere}}
               m: {type: sql, db: "sqlite:///c7/m.db?timeout=5", store: chain}
-              n: {type: sql, db: "sqlite:////abs/x.db", store: chain, write: false,
+              n: {type: sql, db: "sqlite:///ABS/x.db", store: chain, write: false,
                   create_db: false}
             default_repo: a
             """
         )
     )
+    absolute = tmp_path / "abs"
+    absolute.mkdir()
+    yaml_file = tmp_path / "c7.yaml"
+    yaml_file.write_text(yaml_file.read_text().replace("ABS", str(absolute)))
     monkeypatch.chdir(tmp_path / "sub")
     cfg = p.load_yaml_config("../c7.yaml")
     assert cfg.file == str(tmp_path / "c7.yaml")
@@ -115,7 +119,7 @@ def test_relative_paths_in_a_yaml_file_are_relative_to_the_file(
     assert cfg.repos["b"].blobstore.cachedir == os.path.expanduser("~/elsewhere")
     assert [s.cachedir for s in cfg.blobstores["chain"].stores][1] == str(tmp_path / "c7" / "more")
     assert str(cfg.repos["m"].index.url) == f"sqlite:///{tmp_path / 'c7' / 'm.db'}?timeout=5"
-    assert str(cfg.repos["n"].index.url) == "sqlite:////abs/x.db"
+    assert str(cfg.repos["n"].index.url) == f"sqlite:///{absolute / 'x.db'}"  # as it was
     assert not (tmp_path / "sub" / "c7").exists()
 
 
@@ -150,3 +154,9 @@ def test_config_mistakes_a_careless_user_met_are_named(tmp_path: Path) -> None:
     bad.write_text("artifact_repos:\n  r: {type: sql, store: nothing}\n")
     with pytest.raises(p.ConfigError, match=rf"{bad}: 'artifact_repos.r.db'"):
         p.load_yaml_config(bad)
+    gone = tmp_path / "gone" / "x.db"
+    missing = {"artifact_repos": {"r": {"type": "sql", "db": f"sqlite:///{gone}", "create_db": False,
+                                        "store": {"type": "memory"}}}}  # fmt: skip
+    with pytest.raises(p.ConfigError, match=rf"directory of the SQLite index {gone} does not exist"):
+        p.load_config(missing)
+    assert not gone.parent.exists()

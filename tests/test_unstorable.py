@@ -77,10 +77,16 @@ def test_a_composite_member_that_cannot_be_stored_is_returned_with_the_others(re
     def split(x: int) -> dict[str, Any]:
         return {"good": [x], "bad": (i for i in range(x))}
 
-    with pytest.warns(p.UnstorableValueWarning, match=r"split returned .* generator"):
+    with pytest.warns(p.UnstorableValueWarning, match=r"split returned .*'.*split_bad'.* generator"):
         parts = split(2)
     assert parts["good"] == [2]
     assert list(parts["bad"]) == [0, 1]
+    # All of it or none: no composite row names a member that was not stored.
+    with pytest.raises(p.ArtifactNotFound):
+        p.load_artifact(parts.artifact.id)
+    with pytest.warns(p.UnstorableValueWarning):
+        again = split(2)
+    assert list(again["bad"]) == [0, 1]  # computed again, not a half-stored hit
 
 
 def test_unpicklable_part_finds_the_innermost_part() -> None:

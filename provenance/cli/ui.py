@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import contextlib
 
-from .. import client, ui
+from .. import ui
+from ..flows import client
 from .common import UsageError, current_repo
 
 __all__ = ["cmd_ui"]

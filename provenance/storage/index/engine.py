@@ -187,6 +187,12 @@ class _Connections:
                     self._new_file = path
                     if create_db:
                         os.makedirs(os.path.dirname(path), exist_ok=True)
+                    elif not os.path.isdir(os.path.dirname(path)):
+                        # Else SQLite's own "unable to open database file".
+                        raise ConfigError(
+                            f"the directory of the SQLite index {path} does not exist, and "
+                            "create_db is false: create it, or set create_db: true"
+                        )
         else:
             self.read_only = None  # a server's permissions are the server's to enforce
         postgres = url.get_backend_name() == "postgresql"
