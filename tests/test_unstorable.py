@@ -77,7 +77,8 @@ def test_a_composite_member_that_cannot_be_stored_is_returned_with_the_others(re
     def split(x: int) -> dict[str, Any]:
         return {"good": [x], "bad": (i for i in range(x))}
 
-    with pytest.warns(p.UnstorableValueWarning, match=r"split returned .*'.*split_bad'.* generator"):
+    warned = r"split returned .*'.*split_bad'.* generator"
+    with pytest.warns(p.UnstorableValueWarning, match=warned):
         parts = split(2)
     assert parts["good"] == [2]
     assert list(parts["bad"]) == [0, 1]
