@@ -155,7 +155,8 @@ def test_config_mistakes_a_careless_user_met_are_named(tmp_path: Path) -> None:
     with pytest.raises(p.ConfigError, match=rf"{bad}: 'artifact_repos.r.db'"):
         p.load_yaml_config(bad)
     gone = tmp_path / "gone" / "x.db"
-    entry = {"type": "sql", "db": f"sqlite:///{gone}", "create_db": False, "store": {"type": "memory"}}
+    entry = {"type": "sql", "db": f"sqlite:///{gone}", "create_db": False}
+    entry["store"] = {"type": "memory"}
     missing = {"artifact_repos": {"r": entry}}
     with pytest.raises(p.ConfigError, match=rf"directory of the SQLite index {gone} does not"):
         p.load_config(missing)
