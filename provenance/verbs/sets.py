@@ -17,6 +17,8 @@ from typing import Any
 
 from ..artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
 from ..config import resolve_repo
+from ..display import capture_html, set_html
+from ..display.html import one_line
 from ..errors import PermissionDenied, SetNotFound
 from ..hashing import hash_value
 from ..storage.ids import check_id
@@ -148,7 +150,12 @@ class ArtifactSet:
         return (_unpickle_set, (sorted(self._ids), self.labels, self.created_at))
 
     def __repr__(self) -> str:
-        return f"<provenance.ArtifactSet {self.id} labels={self.labels!r} size={len(self)}>"
+        shown = f"<provenance.ArtifactSet {self.id} labels={self.labels!r} size={len(self)}>"
+        return one_line(shown)
+
+    def _repr_html_(self) -> str:
+        """A card for notebooks: the labels and the first members, from the index."""
+        return set_html(self)
 
     def _derive(self, ids: Iterable[str], labels: Any) -> ArtifactSet:
         return ArtifactSet(ids, labels, repo=self.repo)
@@ -390,6 +397,15 @@ class SetCapture:
         if index != 0 or self.set is None:
             raise IndexError("the captured set exists once the with block has ended")
         return self.set
+
+    def __repr__(self) -> str:
+        if self.set is not None:
+            return f"<provenance.SetCapture saved {self.set!r}>"
+        return f"<provenance.SetCapture capturing, {len(self.artifact_ids)} artifacts so far>"
+
+    def _repr_html_(self) -> str:
+        """A card for notebooks: the saved set, or the ids captured so far."""
+        return capture_html(self)
 
 
 @contextlib.contextmanager
