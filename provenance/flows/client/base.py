@@ -189,6 +189,9 @@ class MetaflowObject:
         return hash((type(self).__name__, self.pathspec))
 
     def __repr__(self) -> str:
+        # Of an object whose pathspec was refused, while its error is shown.
+        if "_components" not in self.__dict__:
+            return f"{type(self).__name__}(<invalid pathspec>)"
         inside = f"'{self.pathspec}'" if self.pathspec else ""
         return f"{type(self).__name__}({inside})"
 
