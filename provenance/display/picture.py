@@ -157,5 +157,6 @@ def lineage_svg(
     start = svg.find("<svg")
     if done.returncode != 0 or start < 0:
         return None
-    # Inline in HTML: without the XML prolog and doctype dot writes first.
-    return svg[start:]
+    # Inline in HTML: without the XML prolog and doctype dot writes first, and
+    # shrinking to the output's width rather than overflowing it.
+    return '<svg style="max-width:100%;height:auto"' + svg[start + len("<svg") :]
