@@ -201,3 +201,12 @@ def test_a_card_that_cannot_be_made_shows_the_plain_repr_and_why(
     html = artifact_html(result.artifact)
     assert repr(result.artifact).replace("<", "&lt;").replace(">", "&gt;") in html
     assert "OperationalError: unable to open database file" in html
+
+
+def test_text_is_escaped_as_the_standard_library_escapes() -> None:
+    import html
+
+    from provenance.display.html import text
+
+    for value in ("<script>alert('x')</script>", 'a "b" & c', "plain", 12):
+        assert text(value) == html.escape(str(value), quote=True)
