@@ -58,6 +58,18 @@ result = total(parts["head"], scale=2.0)
     "run": 'run = client.Flow("analysis").latest_run\nrun',
     "task": 'run["total"].task',
     "data": 'run["split"].task["head"]',
+    "frame": """
+try:
+    import pandas as pd
+except ImportError:  # the test that reads this cell is skipped then
+    pd = None
+
+@p.provenance()
+def frame(n):
+    return pd.DataFrame({"x": range(n)})
+
+frame(3) if pd is not None else None
+""",
     "evil": """
 @p.provenance(name="<script>alert(1)</script>")
 def evil(text):
@@ -158,6 +170,13 @@ def test_a_task_and_a_data_artifact_show_as_cards(executed: dict[str, Any]) -> N
     assert plain == "Task('analysis/1/total/1')" and 'class="prov-kind">Task' in html
     html, plain = _shown(executed, "data")
     assert plain == "DataArtifact('analysis/1/split/1/head')" and "__main__.split_head" in html
+
+
+def test_a_value_shows_as_the_value_it_wraps(executed: dict[str, Any]) -> None:
+    pytest.importorskip("pandas")
+    cell = executed["cells"]["frame"]
+    (result,) = [o for o in cell.outputs if o.output_type == "execute_result"]
+    assert 'class="dataframe"' in result.data["text/html"]
 
 
 def test_names_and_values_show_as_text_never_as_markup(executed: dict[str, Any]) -> None:
