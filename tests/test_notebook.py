@@ -25,6 +25,9 @@ pytest.importorskip("ipykernel")
 
 from provenance.client import Flow  # noqa: E402  (after the skips)
 
+#: A kernel is started: seconds, more on a loaded machine.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[1]
 KERNEL = "provenance-test"
 
