@@ -141,7 +141,9 @@ def lineage_svg(
         )
     for parent, child, parameter in edges:
         if parent in names and child in names:
-            lines.append(f"{names[parent]} -> {names[child]} [label={_quoted(parameter)}];")
+            # The tooltip replaces dot's default, the edge's internal names.
+            quoted = _quoted(parameter)
+            lines.append(f"{names[parent]} -> {names[child]} [label={quoted}, tooltip={quoted}];")
     lines.append("}")
     try:
         done = subprocess.run(
