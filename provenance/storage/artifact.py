@@ -298,7 +298,8 @@ class Artifact:
         return ("artifact", self.id)
 
     def __repr__(self) -> str:
-        return one_line(f"<provenance.Artifact {self.id} {self.name} v{self.version}>")
+        # A name may hold a line break (it is the user's): the repr stays one line.
+        return f"<provenance.Artifact {self.id} {one_line(str(self.name))} v{self.version}>"
 
     def _repr_html_(self) -> str:
         """A card for notebooks: what it is, how it was made, its inputs and lineage.

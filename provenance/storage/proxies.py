@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import wrapt
 
 from ..display import composite_html
-from ..display.html import one_line
 from ..hashing import hash_bytes, value_digest
 from .spill import verify_blob
 
@@ -278,7 +277,7 @@ class CompositeDict(LazyDict):
         self.__setitem__(key, None)
 
     def __repr__(self) -> str:
-        return one_line(f"<provenance.CompositeDict({self.artifact.id}) keys={list(self)!r}>")
+        return f"<provenance.CompositeDict({self.artifact.id}) keys={list(self)!r}>"
 
     def _repr_html_(self) -> str:
         """A card for notebooks: the composite's artifact and each key's (nothing loaded)."""

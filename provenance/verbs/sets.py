@@ -18,7 +18,6 @@ from typing import Any
 from ..artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
 from ..config import resolve_repo
 from ..display import capture_html, set_html
-from ..display.html import one_line
 from ..errors import PermissionDenied, SetNotFound
 from ..hashing import hash_value
 from ..storage.ids import check_id
@@ -150,8 +149,7 @@ class ArtifactSet:
         return (_unpickle_set, (sorted(self._ids), self.labels, self.created_at))
 
     def __repr__(self) -> str:
-        shown = f"<provenance.ArtifactSet {self.id} labels={self.labels!r} size={len(self)}>"
-        return one_line(shown)
+        return f"<provenance.ArtifactSet {self.id} labels={self.labels!r} size={len(self)}>"
 
     def _repr_html_(self) -> str:
         """A card for notebooks: the labels and the first members, from the index."""

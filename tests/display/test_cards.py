@@ -210,3 +210,12 @@ def test_text_is_escaped_as_the_standard_library_escapes() -> None:
 
     for value in ("<script>alert('x')</script>", 'a "b" & c', "plain", 12):
         assert text(value) == html.escape(str(value), quote=True)
+
+
+def test_a_name_with_a_line_break_keeps_the_repr_on_one_line() -> None:
+    @p.provenance(name="two\nlines")
+    def named(x: int) -> int:
+        return x
+
+    artifact = named(1).artifact
+    assert repr(artifact) == f"<provenance.Artifact {artifact.id} two lines v0>"
