@@ -2,7 +2,8 @@
 
 Build with ``bash scripts/docs`` (warnings are errors).  Local extensions
 in ``_ext/``: ``lineage_picture`` runs ``examples/lineage_pipeline.py`` and
-draws its lineage with graphviz, ``markdown_table`` shows the benchmark
+draws its lineage with graphviz, ``notebook_cards`` writes the notebook
+cards of the same pipeline for ``notebooks.rst``, ``markdown_table`` shows the benchmark
 table of ``performance.md`` (written by ``benchmarks/run.py``), and
 ``public_api`` adds every name of ``provenance.__all__`` that ``api.rst`` does
 not document by hand, and ``ui_screenshots`` photographs the web view of the
@@ -31,6 +32,7 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
     "lineage_picture",
+    "notebook_cards",
     "markdown_table",
     "public_api",
     "ui_screenshots",

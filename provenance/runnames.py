@@ -19,6 +19,7 @@ __all__ = [
     "MAX_TAG_LENGTH",
     "NAME_FORBIDDEN",
     "default_flow_name",
+    "notebook_file",
     "system_tags",
     "validate_tag",
     "validate_tags",
@@ -70,11 +71,38 @@ def system_tags() -> list[str]:
     ]
 
 
+def notebook_file() -> str | None:
+    """The path of the notebook this kernel runs, when it can be known; else ``None``.
+
+    A Jupyter server (2 and later) tells its kernels in ``JPY_SESSION_NAME``;
+    VS Code sets ``__vsc_ipynb_file__`` in the user's namespace.  Only a path
+    with a suffix counts (``analysis.ipynb``): a console's session name is
+    not a file.
+    """
+    found: Any = None
+    if "ipykernel" in sys.modules:
+        # Only in a kernel: a terminal opened by Jupyter may inherit the variable.
+        found = os.environ.get("JPY_SESSION_NAME")
+    ipython = sys.modules.get("IPython")
+    if not found and ipython is not None:
+        shell = getattr(ipython, "get_ipython", lambda: None)()
+        found = (getattr(shell, "user_ns", None) or {}).get("__vsc_ipynb_file__")
+    if not isinstance(found, str) or not os.path.splitext(os.path.basename(found))[1]:
+        return None
+    return found
+
+
 def default_flow_name() -> str:
-    """The flow of the implicit run: the main script's name, or ``interactive``."""
+    """The flow of the implicit run: the main script's or notebook's name, or ``interactive``."""
     main = sys.modules.get("__main__")
+    notebook = notebook_file()
+    if notebook is not None:
+        stem = os.path.splitext(os.path.basename(notebook))[0]
+        named = NAME_FORBIDDEN.sub("_", stem)[:255]
+        if named not in ("", ".", ".."):
+            return named
     if hasattr(sys, "ps1") or "ipykernel" in sys.modules or "IPython" in sys.modules:
-        # A REPL, IPython or a notebook kernel: no script names the flow.
+        # A REPL, IPython or a notebook kernel not known by file: no script names the flow.
         return "interactive"
     spec = getattr(main, "__spec__", None)
     name = None

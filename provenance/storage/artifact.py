@@ -15,6 +15,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from ..display import artifact_html
+from ..display.html import one_line
 from .archived import ArchivedFile
 from .index import COLUMNS, DEFERRED, decode_datetime, decode_json
 from .inputs import loads_inputs
@@ -296,7 +298,15 @@ class Artifact:
         return ("artifact", self.id)
 
     def __repr__(self) -> str:
-        return f"<provenance.Artifact {self.id} {self.name} v{self.version}>"
+        # A name may hold a line break (it is the user's): the repr stays one line.
+        return f"<provenance.Artifact {self.id} {one_line(str(self.name))} v{self.version}>"
+
+    def _repr_html_(self) -> str:
+        """A card for notebooks: what it is, how it was made, its inputs and lineage.
+
+        Read from the index (the value is not loaded); see :mod:`provenance.display`.
+        """
+        return artifact_html(self)
 
     def __reduce__(self) -> tuple[Any, ...]:
         reduced = self.repo.reduce_artifact(self.id) if self.repo is not None else None

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import wrapt
 
+from ..display import composite_html
 from ..hashing import hash_bytes, value_digest
 from .spill import verify_blob
 
@@ -277,6 +278,10 @@ class CompositeDict(LazyDict):
 
     def __repr__(self) -> str:
         return f"<provenance.CompositeDict({self.artifact.id}) keys={list(self)!r}>"
+
+    def _repr_html_(self) -> str:
+        """A card for notebooks: the composite's artifact and each key's (nothing loaded)."""
+        return composite_html(self)
 
     @property
     def _provenance_value_id_(self) -> str:

@@ -84,7 +84,7 @@ def lineage_graph(
     depth: int | None = None,
     repo: Any = None,
 ) -> Any:
-    """The lineage of an artifact as a :class:`networkx.DiGraph`.
+    """The lineage of an artifact as a :class:`networkx.DiGraph` (a :class:`.LineageGraph`).
 
     Nodes are artifact ids carrying ``name``, ``version``, ``id``,
     ``value_id``, ``computed_at``, ``fn_module`` and ``fn_name``; an edge goes
@@ -100,7 +100,10 @@ def lineage_graph(
     """
     if direction not in ("upstream", "downstream", "both"):
         raise ValueError(f"direction must be 'upstream', 'downstream' or 'both', got {direction!r}")
-    nx = require("networkx", "vis", "lineage_graph")
+    require("networkx", "vis", "lineage_graph")
+    # Imported once networkx is known to be installed: the module subclasses its graph.
+    from .graph import LineageGraph
+
     artifact = coerce_artifact(artifact_proxy_or_id, repo)
     owner, index = _index_of(artifact, repo)
     ids: dict[str, None] = {}
@@ -108,7 +111,7 @@ def lineage_graph(
         if direction in (way, "both"):
             ids.update(dict.fromkeys(index.related([artifact.id], way, depth)))
     rows = owner.get_artifacts(list(ids))
-    graph = nx.DiGraph()
+    graph = LineageGraph(root=artifact.id, direction=direction)
     for artifact_id in ids:
         found = rows.get(artifact_id)
         if found is None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..artifact import Artifact, LazyDict, is_proxy, lazy_proxy_dict
 from ..config import resolve_repo
+from ..display import capture_html, set_html
 from ..errors import PermissionDenied, SetNotFound
 from ..hashing import hash_value
 from ..storage.ids import check_id
@@ -149,6 +150,10 @@ class ArtifactSet:
 
     def __repr__(self) -> str:
         return f"<provenance.ArtifactSet {self.id} labels={self.labels!r} size={len(self)}>"
+
+    def _repr_html_(self) -> str:
+        """A card for notebooks: the labels and the first members, from the index."""
+        return set_html(self)
 
     def _derive(self, ids: Iterable[str], labels: Any) -> ArtifactSet:
         return ArtifactSet(ids, labels, repo=self.repo)
@@ -390,6 +395,15 @@ class SetCapture:
         if index != 0 or self.set is None:
             raise IndexError("the captured set exists once the with block has ended")
         return self.set
+
+    def __repr__(self) -> str:
+        if self.set is not None:
+            return f"<provenance.SetCapture saved {self.set!r}>"
+        return f"<provenance.SetCapture capturing, {len(self.artifact_ids)} artifacts so far>"
+
+    def _repr_html_(self) -> str:
+        """A card for notebooks: the saved set, or the ids captured so far."""
+        return capture_html(self)
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ... import recording as _runs
+from ...display import client_html
 from ...errors import MetaflowInvalidPathspec, MetaflowNamespaceMismatch, MetaflowNotFound
 from ...storage.validate import check_text, quote
 from .namespaces import _current_repo, get_metadata, get_namespace
@@ -188,5 +189,12 @@ class MetaflowObject:
         return hash((type(self).__name__, self.pathspec))
 
     def __repr__(self) -> str:
+        # Of an object whose pathspec was refused, while its error is shown.
+        if "_components" not in self.__dict__:
+            return f"{type(self).__name__}(<invalid pathspec>)"
         inside = f"'{self.pathspec}'" if self.pathspec else ""
         return f"{type(self).__name__}({inside})"
+
+    def _repr_html_(self) -> str:
+        """A card for notebooks: this object's state and its first children."""
+        return client_html(self)
