@@ -319,7 +319,7 @@ def test_verify_passes_then_finds_a_corrupted_blob(config_file: Path) -> None:
     assert rows[0] == ["PROBLEM", "ARTIFACT", "NAME", "DETAIL"]
     assert rows[1][:3] == ["corrupt", damaged.id, "big"] and len(rows) == 2
     assert "3/3" in done.stderr  # the progress bar reached the end
-    assert "1 problems" in done.stderr
+    assert "checked 3 artifacts: 1 problem\n" in done.stderr
 
 
 def test_gc_dry_run_deletes_nothing_and_gc_deletes_only_orphans(config_file: Path) -> None:
