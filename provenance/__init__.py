@@ -64,6 +64,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "IndexDamaged": ".errors",
     "IndexUnavailable": ".errors",
     "InvalidId": ".errors",
+    "AmbiguousId": ".errors",
     "InvalidValue": ".errors",
     "MissingDependency": ".errors",
     "MutatedArtifactValueError": ".errors",
@@ -131,6 +132,7 @@ _legacy.install()
 
 __all__ = [
     "ActiveRun",
+    "AmbiguousId",
     "ArchivedFile",
     "Artifact",
     "ArtifactNameWarning",

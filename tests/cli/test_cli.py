@@ -255,7 +255,7 @@ def test_ambiguous_unknown_and_malformed_ids_are_one_line_errors(config_file: Pa
     assert "ambiguous" in ambiguous
     assert artifact_id[:12] in ambiguous and first[prefix][:12] in ambiguous
     assert f"no artifact id starts with '{unknown}'" in missing
-    assert "not an artifact id" in bad
+    assert "invalid artifact id '../etc'" in bad and "prefix" in bad
     assert "no artifact set named 'nope'" in no_set
 
 
