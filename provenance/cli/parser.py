@@ -54,8 +54,8 @@ CONFIG_ENV = "PROVENANCE_CONFIG"
 #: :data:`provenance.verbs.gc.GRACE_PERIOD`, written out so that the help need
 #: not import the verb (a test keeps the two equal).
 GC_GRACE_PERIOD = 3600.0
-#: The formats ``lineage`` draws in.
-LINEAGE_FORMATS = ("svg", "png", "dot")
+#: The formats ``lineage`` draws in (``text``: the indented tree, the default without ``-o``).
+LINEAGE_FORMATS = ("text", "svg", "png", "dot")
 
 
 @dataclass(frozen=True)
@@ -222,16 +222,20 @@ def _lineage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         choices=LINEAGE_FORMATS,
-        help="the drawing's format (default: from the extension of -o, else svg)",
+        help="text (an indented tree) or a drawing's format (default: from the extension of "
+        "-o, .txt for text, else svg; without -o, text)",
     )
     parser.add_argument(
-        "-o", "--output", metavar="FILE", help="where to write the drawing (default: stdout)"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write the tree or drawing (default: stdout)",
     )
     parser.add_argument(
         "--depth",
         type=parse_count,
         metavar="N",
-        help="draw at most N calls upstream (default: all)",
+        help="show at most N calls upstream (default: all)",
     )
     parser.add_argument(
         "--no-literals",
@@ -353,10 +357,11 @@ COMMANDS: list[Command] = [
             _diff_arguments,
             "Compare what identifies two artifacts: name, version, code (with a diff of the "
             "stored source), each argument, the id scheme.  IDs may be unique prefixes."),
-    Command("lineage", "draw an artifact's lineage with graphviz", "lineage:cmd_lineage",
-            _lineage_arguments,
-            "Draw the upstream lineage of an artifact (needs the 'vis' extra and graphviz's "
-            "`dot` program).  ID may be a unique prefix."),
+    Command("lineage", "print an artifact's lineage as a tree, or draw it with graphviz",
+            "lineage:cmd_lineage", _lineage_arguments,
+            "Print the upstream lineage of an artifact as an indented tree, or with -o FILE "
+            "or --format draw it (needs the 'vis' extra and graphviz's `dot` program).  "
+            "ID may be a unique prefix."),
     Command("sets", "list artifact sets, newest first", "sets:cmd_sets", _sets_arguments),
     Command("set", "show an artifact set and its members", "sets:cmd_set", _set_arguments),
     Command("promote", "copy an artifact or a set, with its whole lineage, into another repo",
