@@ -192,7 +192,7 @@ def _info_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the facts as JSON")
 
 
-# -- artifacts: ls, show ------------------------------------------------------------
+# -- artifacts: ls, show, export ------------------------------------------------------------
 
 
 def _ls_arguments(parser: argparse.ArgumentParser) -> None:
@@ -207,6 +207,15 @@ def _show_arguments(parser: argparse.ArgumentParser) -> None:
         help="also load and print the value and the recorded inputs (a pickle runs code, "
         "and loads only from a trusted repo)",
     )  # fmt: skip
+
+
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    id_argument(parser)
+    parser.add_argument(
+        "path", metavar="PATH",
+        help="the file to write, or a directory to write <name>.<ext> in",
+    )  # fmt: skip
+    parser.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
 
 
 # -- lineage: diff, lineage ---------------------------------------------------------
@@ -353,6 +362,13 @@ COMMANDS: list[Command] = [
             "Show everything recorded about one artifact.  ID may be a unique prefix, as in git. "
             "The inputs shown are their JSON summary; nothing pickled is loaded unless --value "
             "is given."),
+    Command("export", "write an artifact's value to a file in its natural format",
+            "artifacts:cmd_export", _export_arguments,
+            "Write the value of an artifact to PATH as its serializer stored it, checked "
+            "against its hash: Parquet for a DataFrame or Series, .npy for an array, .json "
+            "for a JSON value, an archived file as itself; a pickled value as the pickle "
+            "(.joblib, .pkl), with a warning that loading it runs code.  Nothing is loaded, "
+            "so a repo that is not trusted exports too.  ID may be a unique prefix."),
     Command("diff", "show how two artifacts' identities differ", "lineage:cmd_diff",
             _diff_arguments,
             "Compare what identifies two artifacts: name, version, code (with a diff of the "
