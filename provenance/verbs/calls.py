@@ -133,27 +133,41 @@ def _call_key(artifact: Any) -> str | None:
     )  # fmt: skip
 
 
+#: How many of a name's newest composites are searched for the one that
+#: holds some members (when not all of them are in the lineage).
+_SEARCHED = 200
+
+
 def _member_group(members: list[str], found: Mapping[str, Any]) -> Call | None:
     """The call of artifacts that one call made, if they are a composite's ``<name>_<key>``s.
 
     The composite itself is looked up by its value id, the hash of its
-    member index (one indexed query per candidate base name); when it is not
-    found (only some of its members are in the lineage) the call is still
-    one, named after its first member.
+    member index (one indexed query per candidate base name), else, when
+    only some of its members are in the lineage, among the newest
+    composites of that name, by its member index (in its row: no value is
+    read).  Artifacts whose composite is not found are not grouped: two
+    functions may share code and arguments under different names.
     """
     names = {i: str(found[i].name) for i in members}
     base = os.path.commonprefix(list(names.values()))
     cuts = [i for i, c in enumerate(base) if c == "_" and i > 0]
-    if not cuts:
-        return None
     repo = found[members[0]].repo
+    if not cuts or repo is None:
+        return None
+    sample = found[members[0]]
     for cut in reversed(cuts):
         keys = {i: n[cut + 1 :] for i, n in names.items()}
         value_id = hash_value({k: i for i, k in keys.items()})
-        for candidate in repo.find_artifacts(value_id=value_id) if repo is not None else []:
+        for candidate in repo.find_artifacts(value_id=value_id):
             if candidate.composite and candidate.name == base[:cut]:
                 return Call(candidate.id, members, keys, candidate)
-    return Call(members[0], members, {i: n[cuts[-1] + 1 :] for i, n in names.items()})
+        named = repo.find_artifacts(
+            name=base[:cut], version=sample.version, fn_name=sample.fn_name, limit=_SEARCHED
+        )
+        for candidate in named:
+            if candidate.composite and set(members) <= set(_members(candidate).values()):
+                return Call(candidate.id, members, keys, candidate)
+    return None
 
 
 def group_calls(found: dict[str, Any], ids: list[str]) -> tuple[list[Call], dict[str, Call]]:

@@ -110,3 +110,38 @@ def test_the_networkx_graph_names_each_node_s_call_key_and_inputs(repo: Any) -> 
     assert top["call"] == model.artifact.id and top["key"] is None
     assert top["inputs"] == {"weights": "ndarray float64 (1000,)", "label": "str 'y'"}
     assert set(graph.predecessors(model.artifact.id)) == {train, test}
+
+
+@p.provenance(returns_composite=True)
+def three(n: int) -> dict[str, Any]:
+    return {"a": n, "b": n + 1, "c": n + 2}
+
+
+@p.provenance()
+def pair(x: Any, y: Any) -> int:
+    return x + y
+
+
+def same(n: int) -> int:
+    return n
+
+
+def test_some_members_of_a_composite_still_make_one_call_and_look_alikes_do_not(
+    repo: Any,
+) -> None:
+    parts = three(1)
+    used = pair(parts["a"], parts["c"])
+    graph = p.lineage_graph(used)
+    a, c = parts.member_ids["a"], parts.member_ids["c"]
+    assert set(graph.nodes) == {used.artifact.id, a, c}
+    assert graph.nodes[a]["call"] == graph.nodes[c]["call"] == parts.artifact.id
+    assert (graph.nodes[a]["key"], graph.nodes[c]["key"]) == ("a", "c")
+    assert p.visualize_lineage(used).source.count("shape=box") == 2
+    # One function under two names, called alike: two calls, not a composite.
+    first = p.provenance(name="twin_left")(same)(4)
+    second = p.provenance(name="twin_right")(same)(4)
+    both = pair(first, second)
+    graph = p.lineage_graph(both)
+    assert graph.nodes[first.artifact.id]["call"] == first.artifact.id
+    assert graph.nodes[second.artifact.id]["key"] is None
+    assert p.visualize_lineage(both).source.count("shape=box") == 3
