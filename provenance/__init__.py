@@ -64,6 +64,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "IndexDamaged": ".errors",
     "IndexUnavailable": ".errors",
     "InvalidId": ".errors",
+    "AmbiguousId": ".errors",
     "InvalidValue": ".errors",
     "MissingDependency": ".errors",
     "MutatedArtifactValueError": ".errors",
@@ -109,6 +110,7 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "GcReport": ".verbs.gc",
     "gc": ".verbs.gc",
     "dependencies": ".verbs.lineage",
+    "export_artifact": ".verbs.export",
     "lineage_graph": ".verbs.lineage",
     "promote": ".verbs.promote",
     "ArtifactSet": ".verbs.sets",
@@ -132,6 +134,7 @@ _legacy.install()
 
 __all__ = [
     "ActiveRun",
+    "AmbiguousId",
     "ArchivedFile",
     "Artifact",
     "ArtifactNameWarning",
@@ -191,6 +194,7 @@ __all__ = [
     "current_config",
     "current_run",
     "dependencies",
+    "export_artifact",
     "ensure_proxies",
     "from_config",
     "gc",

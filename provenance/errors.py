@@ -9,6 +9,7 @@ written against the built-in (``except KeyError``) keeps working::
     ├── ConfigError (ValueError)            a bad configuration key or value
     ├── InvalidValue (ValueError)           a string or JSON value the index cannot store or look up
     │   ├── InvalidId                       an id that is not well formed
+    │   │   └── AmbiguousId                 an id prefix that several ids start with
     │   ├── MetaflowInvalidPathspec         (also a ClientError, below)
     │   └── MetaflowTaggingError            (also a ClientError, below)
     ├── NotFound (KeyError)
@@ -55,6 +56,7 @@ Warnings derive from :class:`ProvenanceWarning` (a ``UserWarning``)::
 from __future__ import annotations
 
 __all__ = [
+    "AmbiguousId",
     "ArtifactNameWarning",
     "ArtifactNotFound",
     "BlobNotFound",
@@ -129,6 +131,25 @@ class InvalidId(InvalidValue):
     Ids are validated before they reach any storage, so a hostile id such as
     ``"../../etc/passwd"`` never turns into a file access.
     """
+
+
+class AmbiguousId(InvalidId):
+    """An id prefix that more than one artifact (or set) id starts with.
+
+    The message lists candidates (the first few, and how many more).
+
+    Attributes
+    ----------
+    prefix : str
+        The prefix given.
+    candidates : list of str
+        The full ids found that start with it (up to the number looked up).
+    """
+
+    def __init__(self, message: str, prefix: str = "", candidates: list[str] | None = None):
+        super().__init__(message, field="id")
+        self.prefix = prefix
+        self.candidates = list(candidates or [])
 
 
 class NotFound(ProvenanceError, KeyError):

@@ -1,4 +1,4 @@
-"""Commands about single artifacts: ``ls`` (the artifacts table) and ``show`` (one artifact)."""
+"""Commands about single artifacts: ``ls`` (the table), ``show`` (one), ``export`` (its value)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import sys
 from typing import Any
 
 from ..errors import UntrustedValue
+from ..verbs.export import export_artifact
 from .common import (
     PROG,
+    UsageError,
     current_repo,
     format_duration,
     format_size,
@@ -21,7 +23,7 @@ from .common import (
     short_id,
 )
 
-__all__ = ["cmd_ls", "cmd_show"]
+__all__ = ["cmd_export", "cmd_ls", "cmd_show"]
 
 
 def _summary_rows(repo: Any, name: str | None, limit: int | None) -> list[tuple[Any, ...]]:
@@ -145,6 +147,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     print_fields(_flatten(artifact.run_info or {}, "  ") or [("  (none recorded)", "")])
 
     return _show_loaded(artifact) if args.value else 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write an artifact's value to a file in its natural format (the stored bytes, verified)."""
+    repo = current_repo()
+    artifact = repo.get_artifact(resolve_artifact_id(args.id, repo))
+    try:
+        done = export_artifact(artifact, args.path, force=args.force)
+    except FileExistsError as exc:
+        raise UsageError(f"{exc.filename} exists already: give --force to overwrite it") from None
+    print(f"exported {short_id(artifact.id)} ({artifact.name}) as {done.format} to "
+          f"{done.path} ({format_size(done.size)})")  # fmt: skip
+    if done.note:
+        print(f"{PROG}: note: {done.path} is {done.note}", file=sys.stderr)
+    return 0
 
 
 def _show_input_sizes(artifact: Any) -> None:

@@ -30,9 +30,9 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from .. import config
-from ..errors import ProvenanceError, SetNotFound
+from ..errors import AmbiguousId, InvalidId, ProvenanceError, SetNotFound
 from ..inputs import artifact_ref
-from ..storage import discovery
+from ..storage import discovery, prefixes
 from ..verbs.sets import load_set_by_id, load_set_by_name
 from .parser import CONFIG_ENV, PROG
 
@@ -248,49 +248,23 @@ def members(repo: Any) -> list[Any]:
     return list(getattr(repo, "repos", [repo]))
 
 
-def _hex_prefix(text: str, what: str) -> str:
-    prefix = text.strip().lower()
-    if not prefix or any(c not in "0123456789abcdef" for c in prefix) or len(prefix) > 128:
-        raise UsageError(f"{text!r} is not {what} or a prefix of one (hexadecimal digits)")
-    return prefix
-
-
-def _unique(
-    prefix: str, found: list[str], what: str, repo: Any, describe: Callable[[str], str]
-) -> str:
-    if prefix in found:
-        return prefix  # a whole id, even if a longer one starts with it
-    if not found:
-        raise UsageError(f"no {what} starts with {prefix!r} in {repo_label(repo)}")
-    if len(found) > 1:
-        shown = ", ".join(describe(i) for i in found[:5])
-        more = " and more" if len(found) > 5 else ""
-        raise UsageError(
-            f"{what} prefix {prefix!r} is ambiguous: it matches {shown}{more}; give more digits"
-        )
-    return found[0]
-
-
 def resolve_artifact_id(text: str, repo: Any = None) -> str:
     """The full id of the artifact whose id is ``text`` or starts with it (as in git).
 
+    Any length of prefix is accepted here, where a person types it; the
+    resolver is the library's (:func:`provenance.storage.prefixes.resolve_artifact_id`).
+
     Raises
     ------
-    UsageError
-        If no artifact, or more than one, matches; the message lists a few
-        candidates of an ambiguous prefix.
+    InvalidId
+        If ``text`` is not hexadecimal digits.
+    ArtifactNotFound
+        If no artifact matches.
+    AmbiguousId
+        If several do; the message lists candidates.
     """
     repo = repo or current_repo()
-    prefix = _hex_prefix(text, "an artifact id")
-    found: dict[str, None] = {}
-    for member in members(repo):
-        found.update(dict.fromkeys(member.index.ids_with_prefix(prefix, limit=6)))
-
-    def describe(artifact_id: str) -> str:
-        artifact = repo.lookup(artifact_id)
-        return f"{short_id(artifact_id)} ({artifact.name})" if artifact else short_id(artifact_id)
-
-    return _unique(prefix, list(found), "artifact id", repo, describe)
+    return prefixes.resolve_artifact_id(repo, text.strip().lower(), min_length=1)
 
 
 def resolve_set(text: str, repo: Any = None) -> Any:
@@ -301,15 +275,16 @@ def resolve_set(text: str, repo: Any = None) -> Any:
     except SetNotFound:
         pass
     try:
-        prefix = _hex_prefix(text, "a set id")
-    except UsageError:
+        set_id = prefixes.resolve_set_id(repo, text.strip().lower(), min_length=1)
+    except InvalidId as exc:
+        if isinstance(exc, AmbiguousId):
+            raise
         raise UsageError(f"no artifact set named {text!r} in {repo_label(repo)}") from None
-    found: dict[str, None] = {}
-    for member in members(repo):
-        found.update(dict.fromkeys(member.index.set_ids_with_prefix(prefix, limit=6)))
-    if not found:
-        raise UsageError(f"no artifact set named {text!r}, or with an id starting with it")
-    return load_set_by_id(_unique(prefix, list(found), "set id", repo, short_id), repo=repo)
+    except SetNotFound:
+        raise UsageError(
+            f"no artifact set named {text!r}, or with an id starting with it"
+        ) from None
+    return load_set_by_id(set_id, repo=repo)
 
 
 def repo_label(repo: Any) -> str:

@@ -1,4 +1,4 @@
-"""Commands about where artifacts come from: ``lineage`` (draw it) and ``diff`` (why two differ).
+"""Commands about where artifacts come from: ``lineage`` (a tree, or drawn) and ``diff``.
 
 ``diff`` compares what identifies two artifacts (name, version, code,
 arguments), as :meth:`~provenance.ProvenanceFunction.why` does for a call.
@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from typing import Any
 
+from ..verbs.tree import lineage_tree
 from ..verbs.vis import visualize_lineage
 from ..why import compare_artifacts
 from .common import (
@@ -32,27 +34,31 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def _format(args: argparse.Namespace) -> str:
+    """The ``--format`` given, else the one of ``-o``'s extension, else text (svg for a file)."""
+    if args.format is not None:
+        return str(args.format)
+    if args.output in (None, "-"):
+        return "text"
+    ext = os.path.splitext(args.output)[1].lstrip(".").lower()
+    if ext == "txt":
+        return "text"
+    return ext if ext in LINEAGE_FORMATS else "svg"
+
+
 def cmd_lineage(args: argparse.Namespace) -> int:
-    """Draw an artifact's upstream lineage into a file or stdout."""
-    fmt = args.format
-    if fmt is None:
-        ext = os.path.splitext(args.output or "")[1].lstrip(".").lower()
-        fmt = ext if ext in LINEAGE_FORMATS else "svg"
+    """Print an artifact's upstream lineage as a tree, or draw it, into a file or stdout."""
+    fmt = _format(args)
     if fmt == "png" and args.output in (None, "-") and sys.stdout.isatty():
         raise UsageError("will not write a PNG to a terminal; give -o FILE")
     repo = current_repo()
     artifact = repo.get_artifact(resolve_artifact_id(args.id, repo))
-    drawing = visualize_lineage(artifact, depth=args.depth, show_literals=args.literals)
-    # Not at the top: graphviz is the optional 'vis' extra, and slow to import.
-    import graphviz  # importable: visualize_lineage needed it
-
-    try:
-        data = drawing.source.encode() if fmt == "dot" else drawing.pipe(format=fmt)
-    except graphviz.ExecutableNotFound as exc:
-        raise UsageError(
-            "drawing needs graphviz's `dot` program on the PATH "
-            "(apt-get install graphviz, brew install graphviz, ...)"
-        ) from exc
+    if fmt == "text":
+        data = (
+            lineage_tree(artifact, depth=args.depth, show_literals=args.literals) + "\n"
+        ).encode()
+    else:
+        data = _drawing(artifact, fmt, args)
     if args.output in (None, "-"):
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
@@ -60,5 +66,20 @@ def cmd_lineage(args: argparse.Namespace) -> int:
     else:
         with open(args.output, "wb") as f:
             f.write(data)
-        print(f"wrote the lineage of {short_id(artifact.id)} to {args.output}", file=sys.stderr)
+        what = "lineage" if fmt == "text" else "drawn lineage"
+        print(f"wrote the {what} of {short_id(artifact.id)} to {args.output}", file=sys.stderr)
     return 0
+
+
+def _drawing(artifact: Any, fmt: str, args: argparse.Namespace) -> bytes:
+    drawing = visualize_lineage(artifact, depth=args.depth, show_literals=args.literals)
+    # Not at the top: graphviz is the optional 'vis' extra, and slow to import.
+    import graphviz  # importable: visualize_lineage needed it
+
+    try:
+        return drawing.source.encode() if fmt == "dot" else bytes(drawing.pipe(format=fmt))
+    except graphviz.ExecutableNotFound as exc:
+        raise UsageError(
+            "drawing needs graphviz's `dot` program on the PATH "
+            "(apt-get install graphviz, brew install graphviz, ...)"
+        ) from exc

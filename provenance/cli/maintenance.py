@@ -50,12 +50,14 @@ def cmd_verify(args: argparse.Namespace) -> int:
         report = verify(repo, progress=update)
     if report.staging:
         size = format_size(sum(item.size for item in report.staging))
-        print(f"{len(report.staging)} staging files ({size}) were left by interrupted "
+        print(f"{len(report.staging)} staging file{'' if len(report.staging) == 1 else 's'} "
+              f"({size}) were left by interrupted "
               "writes; `provenance gc` removes them", file=sys.stderr)  # fmt: skip
     if report.problems:
         rows = [(p.kind, p.artifact_id, p.name, p.detail) for p in report.problems]
         print(format_table(("PROBLEM", "ARTIFACT", "NAME", "DETAIL"), rows))
-        print(f"checked {_checked(report)}: {len(report.problems)} problems",
+        count = len(report.problems)
+        print(f"checked {_checked(report)}: {count} problem{'' if count == 1 else 's'}",
               file=sys.stderr)  # fmt: skip
         return 1
     print(f"checked {_checked(report)}: all values intact")

@@ -54,8 +54,8 @@ CONFIG_ENV = "PROVENANCE_CONFIG"
 #: :data:`provenance.verbs.gc.GRACE_PERIOD`, written out so that the help need
 #: not import the verb (a test keeps the two equal).
 GC_GRACE_PERIOD = 3600.0
-#: The formats ``lineage`` draws in.
-LINEAGE_FORMATS = ("svg", "png", "dot")
+#: The formats ``lineage`` draws in (``text``: the indented tree, the default without ``-o``).
+LINEAGE_FORMATS = ("text", "svg", "png", "dot")
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def _info_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the facts as JSON")
 
 
-# -- artifacts: ls, show ------------------------------------------------------------
+# -- artifacts: ls, show, export ------------------------------------------------------------
 
 
 def _ls_arguments(parser: argparse.ArgumentParser) -> None:
@@ -209,6 +209,15 @@ def _show_arguments(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
 
 
+def _export_arguments(parser: argparse.ArgumentParser) -> None:
+    id_argument(parser)
+    parser.add_argument(
+        "path", metavar="PATH",
+        help="the file to write, or a directory to write <name>.<ext> in",
+    )  # fmt: skip
+    parser.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+
+
 # -- lineage: diff, lineage ---------------------------------------------------------
 
 
@@ -222,16 +231,20 @@ def _lineage_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--format",
         choices=LINEAGE_FORMATS,
-        help="the drawing's format (default: from the extension of -o, else svg)",
+        help="text (an indented tree) or a drawing's format (default: from the extension of "
+        "-o, .txt for text, else svg; without -o, text)",
     )
     parser.add_argument(
-        "-o", "--output", metavar="FILE", help="where to write the drawing (default: stdout)"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="where to write the tree or drawing (default: stdout)",
     )
     parser.add_argument(
         "--depth",
         type=parse_count,
         metavar="N",
-        help="draw at most N calls upstream (default: all)",
+        help="show at most N calls upstream (default: all)",
     )
     parser.add_argument(
         "--no-literals",
@@ -371,14 +384,22 @@ COMMANDS: list[Command] = [
             "Show everything recorded about one artifact.  ID may be a unique prefix, as in git. "
             "The inputs shown are their JSON summary; nothing pickled is loaded unless --value "
             "is given."),
+    Command("export", "write an artifact's value to a file in its natural format",
+            "artifacts:cmd_export", _export_arguments,
+            "Write the value of an artifact to PATH as its serializer stored it, checked "
+            "against its hash: Parquet for a DataFrame or Series, .npy for an array, .json "
+            "for a JSON value, an archived file as itself; a pickled value as the pickle "
+            "(.joblib, .pkl), with a warning that loading it runs code.  Nothing is loaded, "
+            "so a repo that is not trusted exports too.  ID may be a unique prefix."),
     Command("diff", "show how two artifacts' identities differ", "lineage:cmd_diff",
             _diff_arguments,
             "Compare what identifies two artifacts: name, version, code (with a diff of the "
             "stored source), each argument, the id scheme.  IDs may be unique prefixes."),
-    Command("lineage", "draw an artifact's lineage with graphviz", "lineage:cmd_lineage",
-            _lineage_arguments,
-            "Draw the upstream lineage of an artifact (needs the 'vis' extra and graphviz's "
-            "`dot` program).  ID may be a unique prefix."),
+    Command("lineage", "print an artifact's lineage as a tree, or draw it with graphviz",
+            "lineage:cmd_lineage", _lineage_arguments,
+            "Print the upstream lineage of an artifact as an indented tree, or with -o FILE "
+            "or --format draw it (needs the 'vis' extra and graphviz's `dot` program).  "
+            "ID may be a unique prefix."),
     Command("sets", "list artifact sets, newest first", "sets:cmd_sets", _sets_arguments),
     Command("set", "show an artifact set and its members", "sets:cmd_set", _set_arguments),
     Command("promote", "copy an artifact or a set, with its whole lineage, into another repo",

@@ -12,6 +12,7 @@ from typing import Any
 from ..artifact import Artifact, is_proxy
 from ..config import resolve_repo
 from ..errors import ArtifactNotFound, require
+from .calls import group_calls, literal_inputs
 
 __all__ = ["coerce_artifact", "dependencies", "lineage_graph"]
 
@@ -87,7 +88,12 @@ def lineage_graph(
     """The lineage of an artifact as a :class:`networkx.DiGraph` (a :class:`.LineageGraph`).
 
     Nodes are artifact ids carrying ``name``, ``version``, ``id``,
-    ``value_id``, ``computed_at``, ``fn_module`` and ``fn_name``; an edge goes
+    ``value_id``, ``computed_at``, ``fn_module`` and ``fn_name``; ``call``,
+    the id of the call that made it (shared by the members of a
+    ``returns_composite`` call: its composite's id, when known), ``key``
+    (the member's key, else ``None``) and ``inputs``, the label of each
+    input that is not an artifact (``{"df": "DataFrame 150×5", "k": "int
+    3"}``, see :func:`~provenance.verbs.calls.input_label`); an edge goes
     from an input artifact to the artifact computed from it, carrying the
     ``parameter`` name (several names joined by ``", "``).
 
@@ -111,12 +117,14 @@ def lineage_graph(
         if direction in (way, "both"):
             ids.update(dict.fromkeys(index.related([artifact.id], way, depth)))
     rows = owner.get_artifacts(list(ids))
+    _, call_of = group_calls(dict(rows), list(ids))
     graph = LineageGraph(root=artifact.id, direction=direction)
     for artifact_id in ids:
         found = rows.get(artifact_id)
         if found is None:
             graph.add_node(artifact_id, id=artifact_id, missing=True)
             continue
+        call = call_of[artifact_id]
         graph.add_node(
             artifact_id,
             id=artifact_id,
@@ -126,6 +134,9 @@ def lineage_graph(
             computed_at=found.computed_at,
             fn_module=found.fn_module,
             fn_name=found.fn_name,
+            call=call.node,
+            key=call.keys.get(artifact_id),
+            inputs=dict(literal_inputs(found)),
         )
     for child, parent, parameter in index.edges_among(list(ids)):
         if parent not in ids:

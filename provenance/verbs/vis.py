@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..errors import require
-from ..inputs import artifact_ref
+from .calls import Call, group_calls, literal_inputs
 from .lineage import coerce_artifact
 
 __all__ = ["visualize_lineage"]
-
-_MAX_LITERAL = 40
-
-
-def _literal(value: Any) -> str:
-    text = json.dumps(value, sort_keys=True, default=str)
-    return text if len(text) <= _MAX_LITERAL else text[: _MAX_LITERAL - 1] + "…"
-
 
 #: Above this many artifacts, literal inputs are listed inside the call's box
 #: instead of as nodes of their own, and dot's layout effort is capped: a
 #: 1,000-artifact pipeline then lays out in seconds instead of a minute.
 LARGE_GRAPH = 200
+
+_ROOT_FILL = "#fde68a"
 
 
 def visualize_lineage(
@@ -35,7 +28,11 @@ def visualize_lineage(
 
     Each call is a box (the function and its version), each artifact an
     ellipse (its name and short id), each literal input a plain note; edges
-    into a call are labelled by parameter.  The result renders with the
+    into a call are labelled by parameter.  A ``returns_composite`` call is
+    one box with an edge to each of its members, labelled by key.  Inputs
+    that are not artifacts are labelled from their recorded summary, with
+    their type and shape (``DataFrame 150×5``, ``ndarray float64 (1000,)``)
+    or their type and a short repr (``int 3``).  The result renders with the
     graphviz ``dot`` program (``.render(format='svg')``, ``.pipe('png')``) and
     shows itself inline in Jupyter.
 
@@ -44,9 +41,8 @@ def visualize_lineage(
     depth : int, optional
         How many calls upstream to draw (all when omitted).
     show_literals : bool
-        Draw non-artifact inputs (numbers, strings, small lists) too: as
-        notes of their own, or, in graphs of more than :data:`LARGE_GRAPH`
-        artifacts, as lines in the call's box.
+        Draw non-artifact inputs too: as notes of their own, or, in graphs
+        of more than :data:`LARGE_GRAPH` artifacts, as lines in the call's box.
     """
     graphviz = require("graphviz", "vis", "visualize_lineage")
     artifact = coerce_artifact(artifact_or_proxy, repo)
@@ -57,6 +53,7 @@ def visualize_lineage(
     ids = list(index.related([artifact.id], "upstream", depth))
     found = owner.get_artifacts(ids)
     edges = index.edges_among(ids)
+    calls, call_of = group_calls(found, ids)
 
     large = len(ids) > LARGE_GRAPH
     dot = graphviz.Digraph(name=f"lineage_{artifact.id[:12]}")
@@ -67,43 +64,63 @@ def visualize_lineage(
         dot.attr(mclimit="0.3", nslimit="2", nslimit1="2", splines="line")
     dot.attr("node", fontname="Helvetica", fontsize="10")
     dot.attr("edge", fontname="Helvetica", fontsize="9")
-    for artifact_id in ids:
+    for call in calls:
+        _draw_call(dot, call, found, artifact.id, show_literals, large)
+    # On big graphs an edge label becomes a node of its own in dot's layout;
+    # a head label does not, and lays out several times faster.
+    label_key = "headlabel" if large else "label"
+    drawn: set[tuple[str, str, str]] = set()
+    for child, parent, parameter in edges:
+        if parent not in ids:
+            continue
+        # A composite's members share one box, and so its edges in.
+        head = f"c_{call_of[child].node}"
+        tail = f"c_{parent}" if parent in found and found[parent].composite else f"a_{parent}"
+        if (tail, head, parameter) not in drawn:
+            drawn.add((tail, head, parameter))
+            dot.edge(tail, head, **{label_key: parameter})
+    return dot
+
+
+def _draw_call(
+    dot: Any, call: Call, found: dict[str, Any], root: str, show_literals: bool, large: bool
+) -> None:
+    """One call's box, the ellipses of the artifacts it made and its literal inputs."""
+    described = call.first(found)
+    if described is None:
+        for artifact_id in call.outputs:
+            dot.node(f"a_{artifact_id}", f"missing\n{artifact_id[:10]}", shape="ellipse",
+                     style="dashed")  # fmt: skip
+        return
+    node = f"c_{call.node}"
+    for artifact_id in call.outputs:
         art = found.get(artifact_id)
         if art is None:
             dot.node(f"a_{artifact_id}", f"missing\n{artifact_id[:10]}", shape="ellipse",
                      style="dashed")  # fmt: skip
-            continue
-        dot.node(
-            f"a_{artifact_id}",
-            f"{art.name}\n{artifact_id[:10]}",
-            shape="ellipse",
-            style="filled",
-            fillcolor="#dbeafe" if artifact_id != artifact.id else "#fde68a",
-            tooltip=f"value_id {art.value_id}",
-        )
-        call = f"c_{artifact_id}"
-        literals = []
-        if show_literals:
-            summary = art.inputs_summary
-            literals = [
-                (pname, _literal(value))
-                for pname, value in (summary.get("kargs") or {}).items()
-                if artifact_ref(value) is None
-            ]
-        label = f"{art.fn_name or art.name}()\nv{art.version}"
-        if large and literals:
-            label += "\n" + "\n".join(f"{k}={v}" for k, v in literals)
-        dot.node(call, label, shape="box", style="rounded,filled", fillcolor="#e5e7eb")
-        dot.edge(call, f"a_{artifact_id}")
-        if not large:
-            for pname, text in literals:
-                node = f"l_{artifact_id}_{pname}"
-                dot.node(node, f"{pname}={text}", shape="note", fontsize="9")
-                dot.edge(node, call, label=pname, style="dotted")
-    # On big graphs an edge label becomes a node of its own in dot's layout;
-    # a head label does not, and lays out several times faster.
-    label_key = "headlabel" if large else "label"
-    for child, parent, parameter in edges:
-        if parent in ids:
-            dot.edge(f"a_{parent}", f"c_{child}", **{label_key: parameter})
-    return dot
+        else:
+            dot.node(
+                f"a_{artifact_id}",
+                f"{art.name}\n{artifact_id[:10]}",
+                shape="ellipse",
+                style="filled",
+                fillcolor=_ROOT_FILL if artifact_id == root else "#dbeafe",
+                tooltip=f"value_id {art.value_id}",
+            )
+        key = call.keys.get(artifact_id)
+        dot.edge(node, f"a_{artifact_id}", **({"label": key} if key else {}))
+    literals = literal_inputs(described) if show_literals else []
+    label = f"{described.fn_name or described.name}()\nv{described.version}"
+    if call.keys:
+        label += f"\n{len(call.outputs)} outputs"
+    if large and literals:
+        label += "\n" + "\n".join(f"{k} = {v}" for k, v in literals)
+    is_root = call.composite is not None and call.composite.id == root
+    extra = {"tooltip": f"composite {call.composite.id}"} if call.composite is not None else {}
+    dot.node(node, label, shape="box", style="rounded,filled",
+             fillcolor=_ROOT_FILL if is_root else "#e5e7eb", **extra)  # fmt: skip
+    if not large:
+        for pname, text in literals:
+            literal = f"l_{call.node}_{pname}"
+            dot.node(literal, f"{pname} = {text}", shape="note", fontsize="9")
+            dot.edge(literal, node, label=pname, style="dotted")

@@ -255,8 +255,37 @@ def test_ambiguous_unknown_and_malformed_ids_are_one_line_errors(config_file: Pa
     assert "ambiguous" in ambiguous
     assert artifact_id[:12] in ambiguous and first[prefix][:12] in ambiguous
     assert f"no artifact id starts with '{unknown}'" in missing
-    assert "not an artifact id" in bad
+    assert "invalid artifact id '../etc'" in bad and "prefix" in bad
     assert "no artifact set named 'nope'" in no_set
+
+
+def test_lineage_prints_a_text_tree_without_o(config_file: Path, tmp_path: Path) -> None:
+    known = ids()
+    top = known["combine"]
+    tree, shallow, saved = map(
+        check,
+        run_many(
+            ["lineage", top[:8], "--config", config_file],
+            ["lineage", top, "--depth", "0", "--no-literals", "--config", config_file],
+            ["lineage", top, "-o", tmp_path / "tree.txt", "--config", config_file],
+        ),
+    )
+    here = f"{__name__}".rpartition(".")[2]
+    assert tree.stdout.splitlines() == [
+        f"{top[:12]}  combine  {here}.combine() v0",
+        f"├── a: {known['load'][:12]}  load  {here}.load() v2",
+        "│   └── n = int 3",
+        f"├── b: {known['big'][:12]}  big  {here}.big() v0",
+        "│   └── n = int 100",
+        "└── alpha = float 0.5",
+    ]
+    assert "<svg" not in tree.stdout and tree.stderr == ""
+    assert shallow.stdout.splitlines() == [
+        f"{top[:12]}  combine  {here}.combine() v0",
+        "└── … 2 more input artifacts, deeper than the depth",
+    ]
+    assert (tmp_path / "tree.txt").read_text() == tree.stdout
+    assert f"wrote the lineage of {top[:12]} to" in saved.stderr
 
 
 @pytest.mark.skipif(not HAS_DOT, reason="graphviz's dot program is not installed")
@@ -319,7 +348,7 @@ def test_verify_passes_then_finds_a_corrupted_blob(config_file: Path) -> None:
     assert rows[0] == ["PROBLEM", "ARTIFACT", "NAME", "DETAIL"]
     assert rows[1][:3] == ["corrupt", damaged.id, "big"] and len(rows) == 2
     assert "3/3" in done.stderr  # the progress bar reached the end
-    assert "1 problems" in done.stderr
+    assert "checked 3 artifacts: 1 problem\n" in done.stderr
 
 
 def test_gc_dry_run_deletes_nothing_and_gc_deletes_only_orphans(config_file: Path) -> None:

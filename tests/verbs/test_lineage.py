@@ -100,7 +100,15 @@ def test_visualize_lineage_renders_svg_with_dot(repo: Any, tmp_path: Any) -> Non
     dot = p.visualize_lineage(result)
     svg = dot.pipe(format="svg").decode()
     assert svg.lstrip().startswith("<?xml") or "<svg" in svg
-    for text in ("combine", "clean", "load", "weight=0.5", "drop=2", "n=5", "n=3"):
+    for text in (
+        "combine",
+        "clean",
+        "load",
+        "weight = float 0.5",
+        "drop = int 2",
+        "n = int 5",
+        "n = int 3",
+    ):
         assert text in svg, text
     assert result.artifact.id[:10] in svg
     # Edges into calls are labelled by parameter.
@@ -122,7 +130,7 @@ def test_large_lineage_lists_literals_inside_calls(repo: Any) -> None:
         node = acc(node, k)
     source = p.visualize_lineage(node).source
     assert "shape=note" not in source
-    assert f"k={LARGE_GRAPH + 4}" in source
+    assert f"k = int {LARGE_GRAPH + 4}" in source
     assert "mclimit" in source
 
 
