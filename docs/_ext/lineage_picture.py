@@ -33,12 +33,13 @@ def _load_example(path: str) -> Any:
     return module
 
 
-def draw(srcdir: str, workdir: str) -> str:
-    """Run the example pipeline in a fresh repo under ``workdir`` and write its lineage SVG.
+def example_repo(srcdir: str, workdir: str) -> tuple[Any, Any]:
+    """The example pipeline's module and a fresh repo under ``workdir`` to run it in.
 
     The repo is emptied first, so every build really runs the pipeline.  It
     is left in place afterwards (inside the build directory): the library
-    may still write bookkeeping into it when the process exits.
+    may still write bookkeeping into it when the process exits.  The other
+    pictures of the docs (the notebook cards, the web view) use it too.
     """
     import provenance as p
 
@@ -54,7 +55,14 @@ def draw(srcdir: str, workdir: str) -> str:
             "docs": {"type": "sqlite", "db": os.path.join(workdir, "index.db"), "store": "blobs"}
         },
     }
-    repo = p.from_config(config)["repos"]["docs"]
+    return example, p.from_config(config)["repos"]["docs"]
+
+
+def draw(srcdir: str, workdir: str) -> str:
+    """Run the example pipeline in a fresh repo under ``workdir`` and write its lineage SVG."""
+    import provenance as p
+
+    example, repo = example_repo(srcdir, workdir)
     with p.using_repo(repo):
         score = example.run_pipeline()
         svg = p.visualize_lineage(score).pipe(format="svg")

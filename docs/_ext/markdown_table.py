@@ -98,8 +98,9 @@ def _blocks(text: str) -> list[list[str]]:
                 current = []
             continue
         # A heading, a table or a list starts a block of its own.
-        starts = line.startswith("#") or (line.startswith("|") and current
-                                           and not current[-1].startswith("|"))
+        starts = line.startswith("#") or (
+            line.startswith("|") and current and not current[-1].startswith("|")
+        )
         if starts and current:
             blocks.append(current)
             current = []

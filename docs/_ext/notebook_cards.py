@@ -10,12 +10,10 @@ repository.
 
 from __future__ import annotations
 
-import logging as std_logging
 import os
-import shutil
 from typing import Any
 
-from lineage_picture import EXAMPLE, _load_example
+from lineage_picture import example_repo
 from sphinx.application import Sphinx
 from sphinx.util import logging
 
@@ -32,17 +30,7 @@ def write_cards(srcdir: str, workdir: str) -> list[str]:
     import provenance as p
     from provenance import client
 
-    example = _load_example(os.path.join(srcdir, EXAMPLE))
-    std_logging.getLogger("alembic").setLevel(std_logging.WARNING)
-    shutil.rmtree(workdir, ignore_errors=True)
-    os.makedirs(workdir)
-    config = {
-        "blobstores": {"blobs": {"type": "disk", "cachedir": os.path.join(workdir, "blobs")}},
-        "artifact_repos": {
-            "docs": {"type": "sqlite", "db": os.path.join(workdir, "index.db"), "store": "blobs"}
-        },
-    }
-    repo = p.from_config(config)["repos"]["docs"]
+    example, repo = example_repo(srcdir, workdir)
     with p.using_repo(repo):
         with p.run("Pipeline") as run:
             score = example.run_pipeline()

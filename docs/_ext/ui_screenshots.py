@@ -12,7 +12,6 @@ current code.  It needs the ``ui`` extra, Playwright and Chromium
 
 from __future__ import annotations
 
-import logging as std_logging
 import os
 import shutil
 import socket
@@ -20,10 +19,9 @@ import threading
 import time
 from typing import Any
 
+from lineage_picture import example_repo
 from sphinx.application import Sphinx
 from sphinx.util import logging
-
-from lineage_picture import EXAMPLE, _load_example
 
 logger = logging.getLogger(__name__)
 
@@ -49,21 +47,12 @@ def _serve(app: Any) -> tuple[Any, int]:
 
 def take(srcdir: str, workdir: str) -> list[str]:
     """Run the example, serve its repository and save the screenshots; their paths."""
-    import provenance as p
     from playwright.sync_api import sync_playwright
+
+    import provenance as p
     from provenance.ui import make_app
 
-    example = _load_example(os.path.join(srcdir, EXAMPLE))
-    std_logging.getLogger("alembic").setLevel(std_logging.WARNING)
-    shutil.rmtree(workdir, ignore_errors=True)
-    os.makedirs(workdir)
-    config = {
-        "blobstores": {"blobs": {"type": "disk", "cachedir": os.path.join(workdir, "blobs")}},
-        "artifact_repos": {
-            "docs": {"type": "sqlite", "db": os.path.join(workdir, "index.db"), "store": "blobs"}
-        },
-    }
-    repo = p.from_config(config)["repos"]["docs"]
+    example, repo = example_repo(srcdir, workdir)
     with p.using_repo(repo):
         score = example.run_pipeline()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

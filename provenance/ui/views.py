@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from ..display.html import duration, size
 from ..errors import ClientError, InvalidValue, MetaflowInvalidPathspec, NotFound
 from . import queries
 from .preview import preview
@@ -30,28 +31,12 @@ __all__ = [
 MAX_DEPTH = 10
 
 
-def _size(n: int | None) -> str:
-    if n is None:
-        return "-"
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{int(size)} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError  # pragma: no cover
-
-
 def _when(moment: datetime | None) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "-"
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
-
-
-FILTERS = {"size": _size, "when": _when, "duration": _duration, "short": lambda i: i[:10]}
+# Sizes and durations read as the notebook cards give them.
+FILTERS = {"size": size, "when": _when, "duration": duration, "short": lambda i: i[:10]}
 
 
 def render(request: Any, template: str, status: int = 200, **context: Any) -> Any:
