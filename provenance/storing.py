@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import journal
+from .config import indexes_sharing
 from .errors import IndexUnavailable, StorageFull
 from .fingerprint import CodeFingerprint
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
@@ -28,6 +29,7 @@ from .serializers import DEFAULT_SERIALIZER, serializer_for
 from .storage import spill
 from .storage.archived import ArchivedFile, blob_key_for_file
 from .storage.artifact import Artifact
+from .storage.eviction import maybe_evict
 from .storage.index import COLUMNS
 from .storage.inputs import dumps_inputs
 from .storage.observers import notify
@@ -382,12 +384,17 @@ def _put_row(repo: Any, row: Any, edges: Any, tags: Any, replace: bool, code: An
     A call whose index goes down while its function runs (a server restart)
     is stored once the index is back, for up to ``journal.RETRY_FOR`` seconds.
     """
-    return bool(
+    inserted = bool(
         journal.retrying(
             lambda: repo.put_row(row, edges, tags, replace=replace, code=code),
             what=f"the row of {row['name']}",
         )
     )
+    if inserted:
+        # A repo with max_size is kept under it by the process that stores
+        # (throttled there), never on the hit path.
+        maybe_evict(repo, row["id"], sharing=indexes_sharing)
+    return inserted
 
 
 def _store_blob(

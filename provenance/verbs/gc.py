@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import current_config, resolve_repo
+from ..config import indexes_sharing, resolve_repo
 
 __all__ = ["GcReport", "gc"]
 
@@ -74,7 +74,7 @@ def gc(
             _sweep_staging(store, report, grace_period)
         # Every configured index that keeps values in the same store counts:
         # a blob another repo refers to is not garbage.
-        indexes = _indexes_sharing(store, member)
+        indexes = [member.index, *(i for i in indexes_sharing(store) if i is not member.index)]
         referenced = set().union(*(index.referenced_blobs() for index in indexes))
         for key in list(store.keys()):
             examined += 1
@@ -105,22 +105,3 @@ def _sweep_staging(store: Any, report: GcReport, grace_period: float) -> None:
     if not report.dry_run and stale:
         report.staging_bytes_freed += store.remove_staging(stale)
         report.staging_removed.extend(item.path for item in stale)
-
-
-def _same_store(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    try:
-        return bool(a.spec() == b.spec())
-    except TypeError:  # a store that lives in this process only
-        return False
-
-
-def _indexes_sharing(store: Any, member: Any) -> list[Any]:
-    """The index of ``member`` and of every configured repo using the same store."""
-    indexes = {id(member.index): member.index}
-    for configured in current_config().repos.values():
-        for other in getattr(configured, "repos", [configured]):
-            if _same_store(other.blobstore, store):
-                indexes.setdefault(id(other.index), other.index)
-    return list(indexes.values())
