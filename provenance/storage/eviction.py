@@ -105,6 +105,8 @@ class Removal:
 
     dry_run: bool = False
     removed: list[str] = field(default_factory=list)
+    #: The name of each removed artifact.
+    names: dict[str, str] = field(default_factory=dict)
     #: Set members left alone (eviction, ``clear``), by id.
     protected: list[str] = field(default_factory=list)
     bytes_freed: int = 0
@@ -194,7 +196,7 @@ def remove(
     artifact_ids: Iterable[str],
     *,
     dry_run: bool = False,
-    grace_period: float = GRACE_PERIOD,
+    grace_period: float | None = None,
     sharing: Sharing | None = None,
     report: Removal | None = None,
     weighed: Sequence[Footprint] | None = None,
@@ -212,8 +214,9 @@ def remove(
         Full ids.
     dry_run : bool
         Only say what would be removed and freed.
-    grace_period : float
-        Blobs written or re-put less than this many seconds ago stay (for ``gc``).
+    grace_period : float, optional
+        Blobs written or re-put less than this many seconds ago stay (for
+        ``gc``); :data:`GRACE_PERIOD` by default.
     sharing : callable, optional
         ``sharing(store)``: every index whose rows keep a blob of ``store``
         alive (other configured repos on the same store); this repo's by default.
@@ -233,6 +236,7 @@ def remove(
         if dry_run or repo.index.delete(p.id):
             gone.append(p)
             report.removed.append(p.id)
+            report.names[p.id] = p.name
             report.bytes_freed += p.row_bytes
     candidates: dict[str, int] = {}
     for p in gone:
@@ -252,7 +256,8 @@ def remove(
     indexes = list(sharing(repo.blobstore)) if sharing is not None else [repo.index]
     if repo.index not in indexes:
         indexes.append(repo.index)
-    _delete_blobs(repo.blobstore, candidates, indexes, grace_period, report)
+    grace = GRACE_PERIOD if grace_period is None else grace_period
+    _delete_blobs(repo.blobstore, candidates, indexes, grace, report)
     return report
 
 
@@ -303,7 +308,7 @@ def delete_artifacts(
     force: bool = False,
     skip_protected: bool = False,
     dry_run: bool = False,
-    grace_period: float = GRACE_PERIOD,
+    grace_period: float | None = None,
     sharing: Sharing | None = None,
 ) -> Removal:
     """Delete artifacts of any repo (each member of a chain that has them), with their blobs.
@@ -362,7 +367,7 @@ def evict(
     max_size: int,
     *,
     dry_run: bool = False,
-    grace_period: float = GRACE_PERIOD,
+    grace_period: float | None = None,
     sharing: Sharing | None = None,
     keep: Iterable[str] = (),
 ) -> Removal:

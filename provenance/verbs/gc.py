@@ -7,12 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import indexes_sharing, resolve_repo
+from ..storage.eviction import GRACE_PERIOD, Removal, evict
+from ..storage.stored_inputs import parse_size
 
-__all__ = ["GcReport", "gc"]
-
-#: Blobs younger than this are left alone: a writer stores a blob before the
-#: index row that refers to it, and may be between the two right now.
-GRACE_PERIOD = 3600.0
+__all__ = ["GRACE_PERIOD", "GcReport", "gc"]
 
 
 @dataclass
@@ -31,6 +29,8 @@ class GcReport:
     staging_removed: list[str] = field(default_factory=list)
     #: Bytes of the removed staging files.
     staging_bytes_freed: int = 0
+    #: What keeping each member repo under ``max_size`` removed (or would).
+    evicted: list[Removal] = field(default_factory=list)
 
 
 def gc(
@@ -38,8 +38,14 @@ def gc(
     dry_run: bool = True,
     grace_period: float = GRACE_PERIOD,
     progress: Callable[[int], None] | None = None,
+    max_size: int | str | None = None,
 ) -> GcReport:
     """Find the blobs no artifact refers to and, unless ``dry_run``, delete them.
+
+    With ``max_size`` (or a repo configured with ``max_size:``), the least
+    recently used artifacts are evicted first until the repo takes at most
+    that much (see :func:`provenance.storage.eviction.evict`): members of
+    saved sets never are.
 
     A blob still referenced by any artifact is never deleted: values are
     deduplicated, so one blob may serve many artifacts.  Blobs written or
@@ -60,9 +66,28 @@ def gc(
         as garbage.
     progress : callable, optional
         Called with the number of blobs examined so far, now and then.
+    max_size : int or str, optional
+        Bytes, or a size such as ``"20GB"``, ``"500MiB"``, ``"1.5G"``; each
+        member of a chained repo is kept under it.  Default: the repo's
+        ``max_size`` setting, if any.  Eviction needs ``delete: true`` on
+        the repo and on its blobstore.
+
+    Raises
+    ------
+    ConfigError
+        If ``max_size`` is not a size (naming it).
+    PermissionDenied
+        If deleting is asked of a repo or blobstore that may not delete.
     """
     repo = resolve_repo(repo)
     report = GcReport(dry_run=dry_run)
+    bound = parse_size("max_size", max_size)
+    for member in getattr(repo, "repos", [repo]):
+        limit = bound if bound is not None else getattr(member, "max_size", None)
+        if limit is not None:
+            evicted = evict(member, limit, dry_run=dry_run, grace_period=grace_period,
+                            sharing=indexes_sharing)  # fmt: skip
+            report.evicted.append(evicted)
     examined = 0
     swept: set[int] = set()
     for member in getattr(repo, "repos", [repo]):
