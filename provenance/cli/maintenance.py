@@ -117,9 +117,10 @@ def _evicted(report: Removal) -> str:
             f"stored of max {bound}{_left(report)}"
         )
     if report.protected:
+        count = len(report.protected)
         text += (
-            f"; {format_size(report.protected_bytes)} remain in {len(report.protected)} "
-            "members of saved sets, never evicted"
+            f"; {format_size(report.protected_bytes)} remain in {count} "
+            f"{'member' if count == 1 else 'members'} of saved sets, never evicted"
         )
     if (report.size_after or 0) > (report.max_size or 0):
         text += f"; still over max {bound}"

@@ -227,7 +227,8 @@ def remove(
     """
     report = report if report is not None else Removal(dry_run=dry_run)
     wanted = list(dict.fromkeys(artifact_ids))
-    prints = footprints(repo, ids=wanted) if wanted else []
+    order = {artifact_id: i for i, artifact_id in enumerate(wanted)}
+    prints = sorted(footprints(repo, ids=wanted), key=lambda p: order[p.id]) if wanted else []
     if not prints:
         return report
     check_can_delete(repo)
