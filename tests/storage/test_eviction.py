@@ -7,6 +7,7 @@ repos: rows go, blobs no one needs go, shared blobs and set members stay.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -234,3 +235,47 @@ def test_a_yaml_max_size_is_read_in_binary_units(tmp_path: Any) -> None:
     path.write_text(yaml.safe_dump(cfg))
     loaded = p.load_yaml_config(path)
     assert loaded.repos["local"].max_size == int(1.5 * (1 << 30))
+
+
+@p.provenance(name="ev.again")
+def again(n: int) -> bytes:
+    return bytes([n % 256]) * 100_000  # the same bytes as block(n)
+
+
+def test_a_blob_a_writer_has_just_put_again_is_left_for_gc(
+    disk_repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(eviction, "GRACE_PERIOD", 3600.0)
+    old = block(1)
+    key = old.artifact.blob_id
+    path = disk_repo.blobstore._path(key)
+    two_hours_ago = os.stat(path).st_mtime - 7200
+    os.utime(path, (two_hours_ago, two_hours_ago))
+    # Another writer puts the same bytes now, and has not indexed its row
+    # yet: the put refreshes the blob's time, so the deletion leaves it.
+    disk_repo.blobstore.put(key, disk_repo.blobstore.get(key))
+    report = p.remove_artifacts([old.artifact.id], disk_repo)
+    assert report.blobs_left == [key] and stored(disk_repo, key)
+    # Once indexed, the other artifact keeps it: removing the first is safe.
+    again(1)
+    assert bytes(again(1)) == bytes([1]) * 100_000
+
+
+def test_a_blob_an_indexed_artifact_shares_is_kept(disk_repo: Any) -> None:
+    old, new = block(1), again(1)
+    assert new.artifact.blob_id == old.artifact.blob_id
+    report = p.remove_artifacts([old.artifact.id], disk_repo)
+    assert report.blobs_shared == [old.artifact.blob_id]
+    assert bytes(disk_repo.get_artifact(new.artifact.id).value) == bytes([1]) * 100_000
+
+
+def test_an_old_blob_of_a_removed_artifact_is_deleted_at_once(
+    disk_repo: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(eviction, "GRACE_PERIOD", 3600.0)
+    old = block(1)
+    path = disk_repo.blobstore._path(old.artifact.blob_id)
+    two_hours_ago = os.stat(path).st_mtime - 7200
+    os.utime(path, (two_hours_ago, two_hours_ago))
+    report = p.remove_artifacts([old.artifact.id], disk_repo)
+    assert report.blobs_deleted == [old.artifact.blob_id] and not os.path.exists(path)
