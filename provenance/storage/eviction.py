@@ -232,13 +232,12 @@ def remove(
     if not prints:
         return report
     check_can_delete(repo)
-    gone: list[Footprint] = []
-    for p in prints:
-        if dry_run or repo.index.delete(p.id):
-            gone.append(p)
-            report.removed.append(p.id)
-            report.names[p.id] = p.name
-            report.bytes_freed += p.row_bytes
+    removed = set(p.id for p in prints) if dry_run else set(repo.index.delete_many(order))
+    gone = [p for p in prints if p.id in removed]
+    for p in gone:
+        report.removed.append(p.id)
+        report.names[p.id] = p.name
+        report.bytes_freed += p.row_bytes
     candidates: dict[str, int] = {}
     for p in gone:
         candidates.update(p.blobs)
@@ -269,27 +268,43 @@ def _delete_blobs(
     grace_period: float,
     report: Removal,
 ) -> None:
-    for key, size in candidates.items():
-        if any(index.blob_referenced(key) for index in indexes):
-            report.blobs_shared.append(key)
-            continue
-        if not store.exists(key):
-            continue  # never stored, or removed already
-        age = store.age(key)
-        if not store.delete_allowed or (age is not None and age < grace_period):
-            report.blobs_left.append(key)
-            report.bytes_left += size
-            continue
-        # Look again just before: an artifact may have come to refer to it.
-        if any(index.blob_referenced(key) for index in indexes):
-            report.blobs_shared.append(key)
-            continue
-        try:
-            store.delete(key)
-        except (BlobNotFound, FileNotFoundError):
-            continue  # another process removed it first
-        report.blobs_deleted.append(key)
-        report.bytes_freed += size
+    keys = list(candidates)
+    # In batches: the time between looking for references to a blob and
+    # deleting it stays short, as in gc.
+    for start in range(0, len(keys), 100):
+        batch = keys[start : start + 100]
+        shared = _referenced(indexes, batch)
+        report.blobs_shared.extend(k for k in batch if k in shared)
+        old = []
+        for key in (k for k in batch if k not in shared):
+            if not store.exists(key):
+                continue  # never stored, or removed already
+            age = store.age(key)
+            if not store.delete_allowed or (age is not None and age < grace_period):
+                report.blobs_left.append(key)
+                report.bytes_left += candidates[key]
+            else:
+                old.append(key)
+        # Again, after the age: a writer refreshes a blob's time before its
+        # row refers to it, so a row it has indexed since is seen now.
+        used = _referenced(indexes, old)
+        for key in old:
+            if key in used:
+                report.blobs_shared.append(key)
+                continue
+            try:
+                store.delete(key)
+            except (BlobNotFound, FileNotFoundError):
+                continue  # another process removed it first
+            report.blobs_deleted.append(key)
+            report.bytes_freed += candidates[key]
+
+
+def _referenced(indexes: Sequence[Any], keys: list[str]) -> set[str]:
+    found: set[str] = set()
+    for index in indexes if keys else ():
+        found |= index.blobs_referenced(keys)
+    return found
 
 
 def protected_sets(repo: Any, artifact_ids: Iterable[str]) -> dict[str, list[str]]:

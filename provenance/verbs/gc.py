@@ -7,10 +7,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import indexes_sharing, resolve_repo
-from ..storage.eviction import GRACE_PERIOD, Removal, evict
+from ..storage.eviction import Removal, evict
 from ..storage.stored_inputs import parse_size
 
 __all__ = ["GRACE_PERIOD", "GcReport", "gc"]
+
+#: Blobs younger than this are left alone: a writer stores a blob before the
+#: index row that refers to it, and may be between the two right now.  (The
+#: same as :data:`provenance.storage.eviction.GRACE_PERIOD`, the default of
+#: deletions, which is read when they run.)
+GRACE_PERIOD = 3600.0
 
 
 @dataclass

@@ -279,3 +279,10 @@ def test_an_old_blob_of_a_removed_artifact_is_deleted_at_once(
     os.utime(path, (two_hours_ago, two_hours_ago))
     report = p.remove_artifacts([old.artifact.id], disk_repo)
     assert report.blobs_deleted == [old.artifact.blob_id] and not os.path.exists(path)
+
+
+def test_deletions_and_gc_share_one_grace_period(monkeypatch: pytest.MonkeyPatch) -> None:
+    from provenance.verbs import gc
+
+    monkeypatch.undo()  # the module's own value, not this file's
+    assert eviction.GRACE_PERIOD == gc.GRACE_PERIOD == 3600.0
