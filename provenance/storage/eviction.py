@@ -47,6 +47,7 @@ __all__ = [
     "check_can_delete",
     "delete_artifacts",
     "evict",
+    "evictable_members",
     "footprints",
     "function_ids",
     "maybe_evict",
@@ -175,12 +176,13 @@ def check_can_delete(repo: Any, *, blobs: bool = False) -> None:
     ``blobs``: its blobstore must be allowed to delete too (eviction, whose
     point is to free bytes).
     """
-    for member in getattr(repo, "repos", [repo]):
-        if not getattr(repo, "delete_allowed", False) or not member.delete_allowed:
+    for member in [repo, *getattr(repo, "repos", [])]:
+        if not getattr(member, "delete_allowed", False):
             raise PermissionDenied(
                 f"{member!r} is not configured to delete artifacts (delete: false); "
                 "set delete: true on the repo to allow it"
             )
+    for member in getattr(repo, "repos", [repo]):
         if not getattr(member, "_write_flag", True) or member.cannot_write is not None:
             reason = member.cannot_write or "write: false"
             raise PermissionDenied(f"{member!r} is read-only ({reason}): nothing can be deleted")
@@ -189,6 +191,35 @@ def check_can_delete(repo: Any, *, blobs: bool = False) -> None:
                 f"the blobstore of {member!r} is not configured to delete (delete: false); "
                 "set delete: true on the blobstore to free space"
             )
+
+
+def evictable_members(repo: Any) -> list[Any]:
+    """What eviction of ``repo`` works on: itself, or the members of a chain that may delete.
+
+    A chain must allow deleting itself; its members that may not (a shared
+    read-only repo) are left alone.
+
+    Raises
+    ------
+    PermissionDenied
+        If nothing may be evicted, saying why.
+    """
+    members = getattr(repo, "repos", None)
+    if members is None:
+        check_can_delete(repo, blobs=True)
+        return [repo]
+    if not repo.delete_allowed:
+        check_can_delete(repo)  # raises, naming the chain
+    able = []
+    for member in members:
+        try:
+            check_can_delete(member, blobs=True)
+        except PermissionDenied:
+            continue
+        able.append(member)
+    if not able:
+        check_can_delete(members[0], blobs=True)  # raises, saying why
+    return able
 
 
 def remove(

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..config import indexes_sharing, resolve_repo
-from ..storage.eviction import Removal, evict
+from ..storage.eviction import Removal, evict, evictable_members
 from ..storage.stored_inputs import parse_size
 
 __all__ = ["GRACE_PERIOD", "GcReport", "gc"]
@@ -88,7 +88,10 @@ def gc(
     repo = resolve_repo(repo)
     report = GcReport(dry_run=dry_run)
     bound = parse_size("max_size", max_size)
-    for member in getattr(repo, "repos", [repo]):
+    targets = list(getattr(repo, "repos", [repo]))
+    if bound is not None:
+        targets = evictable_members(repo)
+    for member in targets:
         limit = bound if bound is not None else getattr(member, "max_size", None)
         if limit is not None:
             evicted = evict(member, limit, dry_run=dry_run, grace_period=grace_period,

@@ -286,3 +286,32 @@ def test_deletions_and_gc_share_one_grace_period(monkeypatch: pytest.MonkeyPatch
 
     monkeypatch.undo()  # the module's own value, not this file's
     assert eviction.GRACE_PERIOD == gc.GRACE_PERIOD == 3600.0
+
+
+def test_a_chained_repo_removes_from_each_member_and_evicts_each(tmp_path: Any) -> None:
+    cfg = sqlite_config(str(tmp_path / "a"))
+    other = sqlite_config(str(tmp_path / "b"))
+    cfg["blobstores"]["disk_b"] = other["blobstores"]["disk"]
+    cfg["artifact_repos"]["other"] = {**other["artifact_repos"]["local"], "store": "disk_b"}
+    cfg["artifact_repos"]["both"] = {"type": "chained", "repos": ["local", "other"],
+                                     "delete": True}  # fmt: skip
+    cfg["default_repo"] = "both"
+    loaded = p.load_config(cfg)
+    chain, first, second = (loaded.repos[n] for n in ("both", "local", "other"))
+    made = [block(n) for n in range(3)]
+    assert all(m.artifact.id in first and m.artifact.id in second for m in made)
+    assert block.forget(0)
+    assert made[0].artifact.id not in first and made[0].artifact.id not in second
+    reports = p.gc(chain, dry_run=False, grace_period=0, max_size=150_000).evicted
+    assert [r.removed for r in reports] == [[made[1].artifact.id]] * 2
+    assert made[2].artifact.id in first and made[2].artifact.id in second
+    second.delete_allowed = False  # a shared member this user may not delete from
+    block(5)
+    reports = p.gc(chain, dry_run=False, grace_period=0, max_size=150_000).evicted
+    assert [r.removed for r in reports] == [[made[2].artifact.id]]
+    assert made[2].artifact.id not in first and made[2].artifact.id in second
+    chain.delete_allowed = False
+    with pytest.raises(PermissionDenied, match="delete: false"):
+        block.forget(2)
+    with pytest.raises(PermissionDenied, match="delete: false"):
+        p.gc(chain, max_size="1KB")
