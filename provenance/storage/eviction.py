@@ -395,6 +395,8 @@ def delete_artifacts(
         if member.delete_allowed:
             remove(member, ids, dry_run=dry_run, grace_period=grace_period, sharing=sharing,
                    report=report)  # fmt: skip
+    # Once each, though every member of a chain that held it removed it.
+    report.removed = list(dict.fromkeys(report.removed))
     return report
 
 
