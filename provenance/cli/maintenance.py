@@ -122,6 +122,11 @@ def _evicted(report: Removal) -> str:
             f"; {format_size(report.protected_bytes)} remain in {count} "
             f"{'member' if count == 1 else 'members'} of saved sets, never evicted"
         )
+    if report.held:
+        text += (
+            f"; {len(report.held)} members of composites kept while those stay "
+            "(evicted once they go)"
+        )
     if (report.size_after or 0) > (report.max_size or 0):
         text += f"; still over max {bound}"
     return text

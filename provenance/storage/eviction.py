@@ -108,8 +108,11 @@ class Removal:
     removed: list[str] = field(default_factory=list)
     #: The name of each removed artifact.
     names: dict[str, str] = field(default_factory=dict)
-    #: Set members left alone (eviction, ``clear``), by id.
+    #: Set members left alone (eviction, ``clear``), by id; for ``clear``, also
+    #: what other artifacts' values hold.
     protected: list[str] = field(default_factory=list)
+    #: Eviction only: artifacts left because a value still held holds them.
+    held: list[str] = field(default_factory=list)
     bytes_freed: int = 0
     blobs_deleted: list[str] = field(default_factory=list)
     blobs_shared: list[str] = field(default_factory=list)
@@ -379,18 +382,17 @@ def delete_artifacts(
         )
     report = Removal(dry_run=dry_run)
     if not force:
-        held = protected_sets(repo, ids)
-        if held and not skip_protected:
-            shown = "; ".join(
-                f"{i[:12]} is in {', '.join(repr(s) for s in held[i])}" for i in list(held)[:5]
-            )
-            more = f" (and {len(held) - 5} more)" if len(held) > 5 else ""
+        kept = _kept(repo, ids)
+        if kept and not skip_protected:
+            shown = "; ".join(f"{i[:12]} {kept[i]}" for i in list(kept)[:5])
+            more = f" (and {len(kept) - 5} more)" if len(kept) > 5 else ""
             raise PermissionDenied(
-                f"{len(held)} of the artifacts are members of saved sets, and were not "
-                f"deleted: {shown}{more}; delete the sets first, or force it (rm --force)"
+                f"{len(kept)} of the artifacts are members of saved sets or held by the values "
+                f"of other artifacts, and nothing was deleted: {shown}{more}; delete those "
+                "first, or force it (rm --force)"
             )
-        report.protected = [i for i in ids if i in held]
-        ids = [i for i in ids if i not in held]
+        report.protected = [i for i in ids if i in kept]
+        ids = [i for i in ids if i not in kept]
     for member in getattr(repo, "repos", [repo]):
         if member.delete_allowed:
             remove(member, ids, dry_run=dry_run, grace_period=grace_period, sharing=sharing,
@@ -398,6 +400,22 @@ def delete_artifacts(
     # Once each, though every member of a chain that held it removed it.
     report.removed = list(dict.fromkeys(report.removed))
     return report
+
+
+def _kept(repo: Any, ids: list[str]) -> dict[str, str]:
+    """Why each of ``ids`` that must stay does: a saved set, or a value that holds it."""
+    why = {i: f"is in the set {', '.join(map(repr, sets))}"
+           for i, sets in protected_sets(repo, ids).items()}  # fmt: skip
+    going = set(ids)
+    for member in getattr(repo, "repos", [repo]):
+        held = member.index.held_by_values()
+        for i in ids:
+            holders = sorted(held.get(i, set()) - going)
+            if holders and i not in why:
+                why[i] = (
+                    f"is held by the value of {holders[0][:12]} (a composite, or a returned value)"
+                )
+    return why
 
 
 def function_ids(repo: Any, name: str) -> list[str]:
@@ -435,13 +453,21 @@ def evict(
         sizes.update(p.blobs)
     total = total_size(prints)
     report = Removal(dry_run=dry_run, max_size=max_size, size_before=total)
-    chosen = []
+    chosen: list[str] = []
     kept = set(keep)
+    # What another artifact's value holds (a composite's members) goes only
+    # once every holder has gone: loading the holder would fail.
+    held = repo.index.held_by_values()
+    going: set[str] = set()
     candidates = (p for p in prints if not p.protected and p.id not in kept)
     for p in sorted(candidates, key=lambda p: (p.last_used, p.id)):
         if total <= max_size:
             break
+        if held.get(p.id, set()) - going:
+            report.held.append(p.id)
+            continue
         chosen.append(p.id)
+        going.add(p.id)
         total -= p.row_bytes
         for key, _ in p.blobs:
             users[key] -= 1

@@ -315,3 +315,28 @@ def test_a_chained_repo_removes_from_each_member_and_evicts_each(tmp_path: Any) 
         block.forget(2)
     with pytest.raises(PermissionDenied, match="delete: false"):
         p.gc(chain, max_size="1KB")
+
+
+@p.provenance(name="ev.parts", returns_composite=True)
+def parts(n: int) -> dict[str, bytes]:
+    return {"a": bytes([n]) * 100_000, "b": bytes([n + 1]) * 100_000}
+
+
+def test_a_composites_members_stay_while_it_does(repo: Any) -> None:
+    whole = parts(1)
+    ids = {k: whole[k].artifact.id for k in ("a", "b")}
+    with pytest.raises(PermissionDenied, match="held by the value of"):
+        p.remove_artifacts([ids["a"]], repo)
+    # Eviction passes over the members while the composite is there: it goes first.
+    report = p.gc(repo, dry_run=False, grace_period=0, max_size=150_000).evicted[0]
+    assert set(report.held) <= set(ids.values()) and report.removed == [whole.artifact.id]
+    assert whole.artifact.id not in repo
+    # Unheld now: the next pass may take them.
+    report = p.gc(repo, dry_run=False, grace_period=0, max_size=150_000).evicted[0]
+    assert len(report.removed) == 1 and report.removed[0] in ids.values()
+
+
+def test_removing_a_composite_with_its_members_is_allowed(repo: Any) -> None:
+    whole = parts(2)
+    every = [whole.artifact.id, whole["a"].artifact.id, whole["b"].artifact.id]
+    assert sorted(p.remove_artifacts(every, repo).removed) == sorted(every)

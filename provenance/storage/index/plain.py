@@ -9,6 +9,7 @@ and imports no SQLAlchemy on the light one.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -94,6 +95,30 @@ class PlainReads:
         if name is None:
             return self.read_rows(sql)
         return self.read_rows(sql + " WHERE a.name = ?", [name])
+
+    def held_by_values(self) -> dict[str, set[str]]:
+        """The artifacts other artifacts' values hold: holder ids by held id.
+
+        A composite's members (the ids of its member index, kept in its row)
+        and the artifacts whose values a value returned (its lineage edges
+        named ``<return>...``): loading the holder loads them.
+        """
+        held: dict[str, set[str]] = {}
+        rows = self.read_rows("SELECT id, value_inline FROM artifacts WHERE composite = ?", [True])
+        for holder, inline in rows:
+            try:
+                members = json.loads(bytes(inline)) if inline is not None else {}
+            except ValueError:
+                continue  # verify reports a damaged index; nothing is known to be held
+            for member in members.values() if isinstance(members, dict) else ():
+                held.setdefault(str(member), set()).add(holder)
+        edges = self.read_rows(
+            "SELECT artifact_id, input_artifact_id FROM artifact_lineage WHERE parameter LIKE ?",
+            ["<return>%"],
+        )
+        for holder, member in edges:
+            held.setdefault(member, set()).add(holder)
+        return held
 
     def sets_of(self, artifact_ids: Iterable[str]) -> dict[str, list[tuple[str, str | None]]]:
         """The saved sets each artifact is a member of: ``(set id, name)`` by artifact id."""
