@@ -336,7 +336,7 @@ class ProvenanceFunction:
         return artifact_id in found.removed
 
     def clear(self, *, force: bool = False) -> Removal:
-        """Delete every stored artifact of this function's name, of every version.
+        """Delete every stored artifact of this function's name (every version, composite members).
 
         Members of saved sets are left, and listed in the report's
         ``protected``, unless ``force``.  Raises

@@ -266,7 +266,8 @@ def remove(
     if not prints:
         return report
     check_can_delete(repo)
-    removed = set(p.id for p in prints) if dry_run else set(repo.index.delete_many(order))
+    ids = [p.id for p in prints]
+    removed = set(ids) if dry_run else set(repo.index.delete_many(ids))
     gone = [p for p in prints if p.id in removed]
     for p in gone:
         report.removed.append(p.id)
@@ -419,10 +420,18 @@ def _kept(repo: Any, ids: list[str]) -> dict[str, str]:
 
 
 def function_ids(repo: Any, name: str) -> list[str]:
-    """The ids of every artifact named ``name`` (any version) in ``repo`` or its members."""
+    """The ids of every artifact named ``name`` (any version) in ``repo`` or its members.
+
+    With the members of its composites (named ``<name>_<key>``), which are
+    part of its values.
+    """
     found: dict[str, None] = {}
     for member in getattr(repo, "repos", [repo]):
-        found.update(dict.fromkeys(row[0] for row in member.index.summaries(name=name)))
+        own = {row[0] for row in member.index.summaries(name=name)}
+        found.update(dict.fromkeys(sorted(own)))
+        held = [i for i, holders in member.index.held_by_values().items() if holders & own]
+        parts = member.index.usage(ids=held) if held else []
+        found.update(dict.fromkeys(r[0] for r in parts if str(r[1]).startswith(name + "_")))
     return list(found)
 
 

@@ -340,3 +340,12 @@ def test_removing_a_composite_with_its_members_is_allowed(repo: Any) -> None:
     whole = parts(2)
     every = [whole.artifact.id, whole["a"].artifact.id, whole["b"].artifact.id]
     assert sorted(p.remove_artifacts(every, repo).removed) == sorted(every)
+
+
+def test_clear_takes_a_composites_members_with_it(repo: Any) -> None:
+    whole = parts(3)
+    members = [whole[k].artifact.id for k in ("a", "b")]
+    other = block(3)
+    report = parts.clear()
+    assert sorted(report.removed) == sorted([whole.artifact.id, *members])
+    assert all(i not in repo for i in members) and other.artifact.id in repo
