@@ -349,3 +349,11 @@ def test_clear_takes_a_composites_members_with_it(repo: Any) -> None:
     report = parts.clear()
     assert sorted(report.removed) == sorted([whole.artifact.id, *members])
     assert all(i not in repo for i in members) and other.artifact.id in repo
+
+
+def test_gc_applies_the_repos_max_size_setting(disk_repo: Any) -> None:
+    made = [block(n) for n in range(3)]
+    disk_repo.max_size = 250_000  # as the config's max_size sets it
+    report = p.gc(disk_repo, dry_run=False, grace_period=0)
+    assert [r.removed for r in report.evicted] == [[made[0].artifact.id]]
+    assert made[0].artifact.blob_id in report.evicted[0].blobs_deleted
