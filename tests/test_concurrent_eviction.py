@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import signal
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -41,3 +45,39 @@ def test_evicting_while_two_processes_store(config: dict[str, Any], tmp_path: An
     assert swept.deleted and p.verify(repo).ok
     assert not p.gc(repo, dry_run=True, grace_period=0).unreferenced
     assert eviction.total_size(eviction.footprints(repo)) <= 200_000
+
+
+_EVICTOR = """
+import json, sys
+import provenance as p
+from provenance.storage import eviction
+repo = p.load_config(json.loads(sys.argv[1])).repos["local"]
+print("start", flush=True)
+eviction.evict(repo, 0, grace_period=0)
+print("done", flush=True)
+"""
+
+
+@p.provenance(name="kill.block")
+def block(n: int) -> bytes:
+    return n.to_bytes(4, "little") * 2000  # 8 KB: a blob each
+
+
+def test_an_evictor_killed_midway_leaves_only_what_gc_finds(tmp_path: Any) -> None:
+    config = sqlite_config(str(tmp_path / "repo"))
+    repo = p.load_config(config).repos["local"]
+    for n in range(1500):
+        block(n)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _EVICTOR, json.dumps(config)],
+        stdout=subprocess.PIPE, text=True, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "start"
+    time.sleep(0.4)  # into the deletions (all 1500 take a few seconds)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    left = eviction.footprints(repo)
+    assert p.verify(repo).ok  # no artifact left without its value
+    p.gc(repo, dry_run=False, grace_period=0)
+    assert len(set(repo.blobstore.keys())) == len({k for f in left for k, _ in f.blobs})
+    assert p.verify(repo).ok and not p.gc(repo, dry_run=True, grace_period=0).unreferenced
