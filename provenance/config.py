@@ -36,7 +36,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import ConfigError, RepoNotFound
+from .errors import ConfigError, PermissionDenied, RepoNotFound
 
 # The process-wide settings moved to their own module; these names stay
 # importable from here, as before (the decorator reads ``_generation`` here).
@@ -61,6 +61,7 @@ from .settings import (
 )
 from .storage import discovery
 from .storage.blobstores import Blobstore
+from .storage.eviction import check_can_delete
 from .storage.index import open_index
 from .storage.repos import ChainedRepository, Repository, memory_repo, remember_repo
 from .storage.specs import (
@@ -186,6 +187,7 @@ def _build_repo(
     original_keys(where, entry)
     flags = repo_flags(where, entry, False)
     bound = parse_size(f"{where}.max_stored_input", entry.get("max_stored_input"))
+    max_size = parse_size(f"{where}.max_size", entry.get("max_size"))
     maps = map_mode(where, entry)
 
     def store(required: bool) -> Blobstore | None:
@@ -207,7 +209,7 @@ def _build_repo(
         explicit = store(False)
         if explicit is not None:
             repo.blobstore = explicit
-        repo.max_stored_input = bound
+        repo.max_stored_input, repo.max_size = bound, max_size
         return repo
     if kind == "sql":
         db = sql_url(where, entry.get("db"), str(entry["type"]))
@@ -223,7 +225,9 @@ def _build_repo(
         blobstore = store(True)
         assert blobstore is not None
         repo = Repository(index, blobstore, name=name, trusted=trust, mmap_mode=maps, **flags)
-        repo.max_stored_input = bound
+        if max_size is not None:
+            check_evictable(where, repo)
+        repo.max_stored_input, repo.max_size = bound, max_size
         return repo
     names = entry.get("repos")
     if not isinstance(names, list) or not names:
@@ -234,6 +238,14 @@ def _build_repo(
             raise ConfigError(f"'{where}.repos' names unknown or later-defined repo {n!r}")
         members.append(built[n])
     return ChainedRepository(members, name=name, **flags)
+
+
+def check_evictable(where: str, repo: Repository) -> None:
+    """A repo with ``max_size`` must be allowed to delete artifacts and blobs."""
+    try:
+        check_can_delete(repo, blobs=True)
+    except PermissionDenied as exc:
+        raise ConfigError(f"'{where}.max_size' needs a repo that can evict: {exc}") from None
 
 
 def from_config(
@@ -563,3 +575,26 @@ def repo_for_workers() -> Any:
     if len(active) == 1:
         return next(iter(active.values()))
     return get_default_repo()
+
+
+def indexes_sharing(store: Any) -> list[Any]:
+    """The index of every configured repo whose values are kept in ``store``.
+
+    A blob that any of them refers to is not garbage: ``gc`` and deletions
+    keep it.
+    """
+    indexes: dict[int, Any] = {}
+    for configured in current_config().repos.values():
+        for other in getattr(configured, "repos", [configured]):
+            if _same_store(other.blobstore, store):
+                indexes.setdefault(id(other.index), other.index)
+    return list(indexes.values())
+
+
+def _same_store(a: Any, b: Any) -> bool:
+    if a is b:
+        return True
+    try:
+        return bool(a.spec() == b.spec())
+    except TypeError:  # a store that lives in this process only
+        return False

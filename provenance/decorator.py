@@ -26,13 +26,13 @@ from . import config as _config
 from . import recording as _runs
 from .artifact import CompositeDict
 from .errors import (
-    ArtifactNameWarning,
     BlobNotFound,
     CorruptBlob,
     HashingError,
 )
 from .fingerprint import CodeFingerprint, code_fingerprint, importable_module_name
 from .guards import (  # ensure_proxies: public here, as it always was
+    _claim_default_name,
     check_impure,
     ensure_proxies,
     report_changed_proxies,
@@ -43,6 +43,7 @@ from .hashing import HASH_SCHEME, changed_proxies, hash_bytes, hash_value, proxi
 from .runinfo import get_run_info
 from .serializers import get_serializer
 from .signature import CallSignature, remove_inputs_fn
+from .storage.eviction import Removal, delete_artifacts, function_ids
 from .storage.observers import artifact_observers, notify
 from .storage.reading import check_map_mode
 from .storage.repos import repo_from_spec
@@ -322,6 +323,29 @@ class ProvenanceFunction:
         """Whether a call with these arguments would be served from the repo."""
         return self._repo().lookup(self.artifact_id(*args, **kwargs)) is not None
 
+    def forget(self, *args: Any, **kwargs: Any) -> bool:
+        """Delete the stored artifact of this call, if any (nothing runs); whether it was.
+
+        Its blobs go too unless another artifact shares them (see
+        :mod:`provenance.storage.eviction`).  Raises
+        :class:`~provenance.PermissionDenied` if the repo may not delete, or
+        the artifact is in a saved set (``provenance rm --force`` deletes it).
+        """
+        artifact_id = self.artifact_id(*args, **kwargs)
+        found = delete_artifacts(self._repo(), [artifact_id], sharing=_config.indexes_sharing)
+        return artifact_id in found.removed
+
+    def clear(self, *, force: bool = False) -> Removal:
+        """Delete every stored artifact of this function's name (every version, composite members).
+
+        Members of saved sets are left, and listed in the report's
+        ``protected``, unless ``force``.  Raises
+        :class:`~provenance.PermissionDenied` if the repo may not delete.
+        """
+        repo = self._repo()
+        return delete_artifacts(repo, function_ids(repo, self.name), force=force,
+                                skip_protected=True, sharing=_config.indexes_sharing)  # fmt: skip
+
     def why(self, *args: Any, **kwargs: Any) -> Any:
         """Explain whether a call with these arguments would be a hit, and if not, why.
 
@@ -487,29 +511,6 @@ class ProvenanceFunction:
 
     def __repr__(self) -> str:
         return f"<provenance.ProvenanceFunction {self.name} v{self.version}>"
-
-
-#: Default artifact name -> qualified name of the first function that took it here.
-_default_names: dict[str, str] = {}
-
-
-def _claim_default_name(name: str, qualname: str | None) -> None:
-    """Warn when two methods of one module would share a default artifact name.
-
-    The default name uses ``__name__``, as the original library's did, so
-    ``CsvReader.load`` and ``JsonReader.load`` are both ``module.load``; with
-    ``version=`` their results would be taken for each other's.
-    """
-    if not qualname or "<locals>" in qualname:
-        return  # redefinitions (notebooks, tests) are not collisions
-    first = _default_names.setdefault(name, qualname)
-    if first != qualname and "." in qualname + first:
-        warnings.warn(
-            f"{qualname} and {first} share the default artifact name {name!r}: give one of "
-            f"them name=, or they may be served each other's results",
-            ArtifactNameWarning,
-            stacklevel=4,
-        )
 
 
 def _bind_spec(function: ProvenanceFunction, spec: Any, run_ref: Any = None) -> ProvenanceFunction:

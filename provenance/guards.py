@@ -5,6 +5,8 @@ cache hit made by other code under an unchanged ``version=``
 (:func:`warn_if_code_changed`), and a ``str`` argument that names a file
 (:func:`warn_path_arguments`), and an artifact's value changed in place
 since it was loaded (:func:`report_changed_proxies`).  Each names the function and the argument.
+Two methods of one module that would share a default artifact name are
+warned of when decorated.
 :func:`ensure_proxies` is the user's own guard: arguments must be proxies.
 """
 
@@ -213,3 +215,26 @@ def ensure_proxies(*parameters: str) -> Callable[[Callable[..., Any]], Callable[
         return wrapper
 
     return decorate
+
+
+#: Default artifact name -> qualified name of the first function that took it here.
+_default_names: dict[str, str] = {}
+
+
+def _claim_default_name(name: str, qualname: str | None) -> None:
+    """Warn when two methods of one module would share a default artifact name.
+
+    The default name uses ``__name__``, as the original library's did, so
+    ``CsvReader.load`` and ``JsonReader.load`` are both ``module.load``; with
+    ``version=`` their results would be taken for each other's.
+    """
+    if not qualname or "<locals>" in qualname:
+        return  # redefinitions (notebooks, tests) are not collisions
+    first = _default_names.setdefault(name, qualname)
+    if first != qualname and "." in qualname + first:
+        warnings.warn(
+            f"{qualname} and {first} share the default artifact name {name!r}: give one of "
+            f"them name=, or they may be served each other's results",
+            ArtifactNameWarning,
+            stacklevel=4,
+        )

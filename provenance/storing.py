@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from . import journal
+from .config import indexes_sharing
 from .errors import HashingError, IndexUnavailable, StorageFull
 from .fingerprint import CodeFingerprint
 from .hashing import HASH_SCHEME, hash_bytes, hash_value
@@ -28,6 +29,7 @@ from .serializers import DEFAULT_SERIALIZER, serializer_for
 from .storage import spill
 from .storage.archived import ArchivedFile, blob_key_for_file
 from .storage.artifact import Artifact
+from .storage.eviction import maybe_evict
 from .storage.index import COLUMNS
 from .storage.inputs import dumps_inputs
 from .storage.observers import notify
@@ -36,6 +38,7 @@ from .storage.spill import StoredValue
 from .storage.stored_inputs import (
     INPUT_KEY,
     input_key,
+    pickled_over,
     shared_value,
     storable_size,
     touch_or_exists,
@@ -112,6 +115,11 @@ def _store_inputs(
             continue
         found = storable_size(value)
         if found is None:
+            over = pickled_over(value, limit) if limit is not None else None
+            if over is not None and limit is not None:
+                # Not an array or frame, but over the bound all the same: by hash only.
+                refs[id(value)], summary[INPUT_KEY] = _not_stored(value, value_hash, parameter,
+                                                                  over, limit)  # fmt: skip
             continue
         try:
             refs[id(value)], summary[INPUT_KEY] = _store_input(
@@ -135,8 +143,6 @@ def _store_input(
 ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """Store one argument (or refer to its stored copy): its persistent id and reference."""
     serializer, size = found
-    kind = type(value)
-    type_name = f"{kind.__module__}.{kind.__qualname__}"
     stored: int | None = None
     if limit is None or size <= limit:
         key = input_key(value_hash)
@@ -153,10 +159,20 @@ def _store_input(
         else:
             stored, size = write_input(stores, value, key, serializer, limit)
     if stored is None:
-        pid: tuple[Any, ...] = ("not_stored", parameter, size, limit, value_hash, type_name)
-        return pid, {"stored": False, "size": size, "limit": limit}
+        assert limit is not None
+        return _not_stored(value, value_hash, parameter, size, limit)
     pid = ("input", parameter, key, serializer, value_hash)
     return pid, {"blob": key, "serializer": serializer, "size": stored}
+
+
+def _not_stored(
+    value: Any, value_hash: str, parameter: str, size: int, limit: int
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The persistent id and reference of an argument over ``max_stored_input``."""
+    kind = type(value)
+    type_name = f"{kind.__module__}.{kind.__qualname__}"
+    pid = ("not_stored", parameter, size, limit, value_hash, type_name)
+    return pid, {"stored": False, "size": size, "limit": limit}
 
 
 def build_row(
@@ -424,12 +440,17 @@ def _put_row(repo: Any, row: Any, edges: Any, tags: Any, replace: bool, code: An
     A call whose index goes down while its function runs (a server restart)
     is stored once the index is back, for up to ``journal.RETRY_FOR`` seconds.
     """
-    return bool(
+    inserted = bool(
         journal.retrying(
             lambda: repo.put_row(row, edges, tags, replace=replace, code=code),
             what=f"the row of {row['name']}",
         )
     )
+    if inserted:
+        # A repo with max_size is kept under it by the process that stores
+        # (throttled there), never on the hit path.
+        maybe_evict(repo, row["id"], sharing=indexes_sharing)
+    return inserted
 
 
 def _store_blob(

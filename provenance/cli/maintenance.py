@@ -1,4 +1,4 @@
-"""Commands that copy, check or clean repos: ``promote``, ``verify``, ``gc`` and ``db upgrade``."""
+"""Commands that copy, check or clean repos: ``promote``, ``verify``, ``rm``, ``gc``, ``db``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import sys
 from typing import Any
 
 from ..config import current_config, get_repo_by_name
+from ..storage.eviction import Removal
 from ..storage.schema import SCHEMA_HEAD, current_revision
+from ..storage.stored_inputs import parse_size
 from ..verbs.gc import gc
 from ..verbs.promote import promote
+from ..verbs.remove import remove_artifacts
 from ..verbs.verify import verify
 from .common import (
     current_repo,
@@ -23,7 +26,7 @@ from .common import (
     short_id,
 )
 
-__all__ = ["cmd_db", "cmd_gc", "cmd_promote", "cmd_verify"]
+__all__ = ["cmd_db", "cmd_gc", "cmd_promote", "cmd_rm", "cmd_verify"]
 
 
 def cmd_promote(args: argparse.Namespace) -> int:
@@ -72,11 +75,76 @@ def _checked(report: Any) -> str:
     return text
 
 
+def cmd_rm(args: argparse.Namespace) -> int:
+    """Delete artifacts by id or unique prefix (``--dry-run``: say what would go)."""
+    repo = current_repo()
+    ids = list(dict.fromkeys(resolve_artifact_id(text, repo) for text in args.ids))
+    report = remove_artifacts(ids, repo, force=args.force, dry_run=args.dry_run,
+                              grace_period=args.grace_period)  # fmt: skip
+    verb = "would remove" if args.dry_run else "removed"
+    for artifact_id in dict.fromkeys(report.removed):
+        print(f"{verb} {artifact_id}  {report.names.get(artifact_id, '')}".rstrip())
+    count = len(set(report.removed))
+    what = "artifact" if count == 1 else "artifacts"
+    print(f"{verb} {count} {what}, {_freed(report)}{_left(report)}", file=sys.stderr)
+    return 0
+
+
+def _freed(report: Removal) -> str:
+    return f"{'would free' if report.dry_run else 'freed'} {format_size(report.bytes_freed)}"
+
+
+def _left(report: Removal) -> str:
+    """What a removal did not free, and why."""
+    text = ""
+    if report.blobs_shared:
+        text += f"; {len(report.blobs_shared)} blobs kept (other artifacts refer to them)"
+    if report.blobs_left:
+        text += (
+            f"; {len(report.blobs_left)} blobs ({format_size(report.bytes_left)}) left for "
+            "`provenance gc` (written within the grace period, or the store may not delete)"
+        )
+    return text
+
+
+def _evicted(report: Removal) -> str:
+    """The summary line of keeping one repo under its size bound."""
+    bound = format_size(report.max_size)
+    if not report.removed:
+        text = f"{format_size(report.size_before)} stored, max {bound}: nothing to evict"
+    else:
+        text = (
+            f"{_freed(report)}: {len(report.removed)} least recently used artifacts "
+            f"{'would be ' if report.dry_run else ''}evicted, {format_size(report.size_after)} "
+            f"stored of max {bound}{_left(report)}"
+        )
+    if report.protected:
+        count = len(report.protected)
+        text += (
+            f"; {format_size(report.protected_bytes)} remain in {count} "
+            f"{'member' if count == 1 else 'members'} of saved sets, never evicted"
+        )
+    if report.held:
+        text += (
+            f"; {len(report.held)} members of composites kept while those stay "
+            "(evicted once they go)"
+        )
+    if (report.size_after or 0) > (report.max_size or 0):
+        text += f"; still over max {bound}"
+    return text
+
+
 def cmd_gc(args: argparse.Namespace) -> int:
     """Delete (or with ``--dry-run`` list) the blobs no artifact refers to."""
+    max_size = parse_size("--max-size", args.max_size)
     with progress_bar(args, "gc", unit=" blobs") as update:
         report = gc(current_repo(), dry_run=args.dry_run, grace_period=args.grace_period,
-                    progress=update)  # fmt: skip
+                    progress=update, max_size=max_size)  # fmt: skip
+    for evicted in report.evicted:
+        verb = "would evict" if args.dry_run else "evicted"
+        for artifact_id in evicted.removed:
+            print(f"{verb} {artifact_id}  {evicted.names.get(artifact_id, '')}".rstrip())
+        print(_evicted(evicted), file=sys.stderr)
     keys = report.unreferenced if args.dry_run else report.deleted
     for key in keys:
         print(key)

@@ -279,10 +279,30 @@ def _promote_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _rm_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ids", nargs="+", metavar="ID", help="artifact ids or unique prefixes")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="only list what would be removed and freed"
+    )
+    parser.add_argument("--force", action="store_true", help="remove members of saved sets too")
+    _grace_period_argument(parser)
+
+
 def _gc_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dry-run", action="store_true", help="only list the blobs that would be deleted"
     )
+    parser.add_argument(
+        "--max-size",
+        metavar="SIZE",
+        help="first evict least recently used artifacts (never members of saved sets) until "
+        "the repo takes at most SIZE: bytes, or 20GB, 500MiB, 1.5G (default: the repo's "
+        "max_size setting, if any)",
+    )
+    _grace_period_argument(parser)
+
+
+def _grace_period_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--grace-period",
         type=float,
@@ -411,10 +431,17 @@ COMMANDS: list[Command] = [
             None,
             "Check every artifact's stored bytes against their recorded hash.  Missing or "
             "corrupt values are listed and the exit status is 1."),
-    Command("gc", "delete blobs that no artifact refers to", "maintenance:cmd_gc",
-            _gc_arguments,
+    Command("rm", "delete artifacts, and the blobs no other artifact needs",
+            "maintenance:cmd_rm", _rm_arguments,
+            "Delete artifacts by id (or unique prefix): their index records first, then the "
+            "blobs no other artifact refers to (the repo must be configured with delete: true). "
+            "Members of saved sets are refused unless --force.  Use --dry-run first."),
+    Command("gc", "delete blobs that no artifact refers to; evict to a --max-size",
+            "maintenance:cmd_gc", _gc_arguments,
             "Delete blobs that no artifact of any configured repo sharing the blobstore refers "
-            "to (the blobstore must be configured with delete: true).  Use --dry-run first."),
+            "to (the blobstore must be configured with delete: true).  With --max-size (or the "
+            "repo's max_size), first evict the least recently used artifacts until the repo "
+            "fits.  Use --dry-run first."),
     Command("db", "database maintenance: `provenance db upgrade`", "maintenance:cmd_db",
             _db_arguments,
             "Create or upgrade the index schema (after installing a newer provenance)."),

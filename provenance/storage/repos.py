@@ -94,6 +94,9 @@ class Repository(OriginalRepositoryMethods):
     #: hash and summary only (the ``max_stored_input`` setting; see
     #: :mod:`.stored_inputs`); ``None``: no bound.
     max_stored_input: int | None = None
+    #: The size the repo is kept under by evicting least recently used
+    #: artifacts after a store (the ``max_size`` setting; see :mod:`.eviction`).
+    max_size: int | None = None
 
     def __init__(
         self,
@@ -166,6 +169,7 @@ class Repository(OriginalRepositoryMethods):
             "delete": self.delete_allowed,
             "trusted": self.trusted,
             "max_stored_input": self.max_stored_input,
+            "max_size": self.max_size,
             "mmap_mode": self.mmap_mode,
         }
 
@@ -258,15 +262,8 @@ class Repository(OriginalRepositoryMethods):
         limit : int, optional
         """
         self._require("read")
-        rows = self.index.find(
-            name=name,
-            version=version,
-            value_id=value_id,
-            fn_name=fn_name,
-            tags=tags,
-            custom_fields=custom_fields,
-            limit=limit,
-        )
+        rows = self.index.find(name=name, version=version, value_id=value_id, fn_name=fn_name,
+                               tags=tags, custom_fields=custom_fields, limit=limit)  # fmt: skip
         return [Artifact(self, row) for row in rows]
 
     def load_value(self, artifact: Artifact) -> Any:
@@ -647,4 +644,5 @@ def build_repo_from_spec(spec: Mapping[str, Any]) -> Any:
         mmap_mode=spec.get("mmap_mode"),
     )
     repo.max_stored_input = spec.get("max_stored_input")
+    repo.max_size = spec.get("max_size")
     return repo

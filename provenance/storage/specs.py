@@ -76,9 +76,10 @@ REPO_KEYS: dict[str, set[str]] = {
         "engine_kwargs",
         "trusted",
         "max_stored_input",
+        "max_size",
         "mmap_mode",
     },
-    "memory": {"store", "trusted", "max_stored_input", "mmap_mode"},
+    "memory": {"store", "trusted", "max_stored_input", "max_size", "mmap_mode"},
     # No "trusted": a chain's values are read from its members, whose own
     # setting decides (see trusted()).
     "chained": {"repos"},

@@ -22,7 +22,10 @@ The reference lives in two places:
 
 An argument whose serialized size is over the repo's ``max_stored_input``
 is recorded by hash and summary only (``"$input": {"stored": false, ...}``);
-``artifact.inputs`` then holds an :class:`InputNotStored` in its place.
+``artifact.inputs`` then holds an :class:`InputNotStored` in its place.  The
+bound holds for every argument that is not a proxy: one that is not stored
+apart (not an array or frame) counts by its pickled size, checked by
+:func:`pickled_over`.
 
 A blob appears whole or not at all: it is written to a staging file on the
 store's filesystem and moved into place, so concurrent writers of the same
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import re
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
@@ -51,6 +55,7 @@ __all__ = [
     "input_key",
     "load_stored_input",
     "parse_size",
+    "pickled_over",
     "refs_in_summary",
     "shared_value",
     "storable_size",
@@ -194,6 +199,46 @@ def storable_size(raw: Any) -> tuple[str, int] | None:
     if name == DEFAULT_SERIALIZER or not get_serializer(name).safe:
         return None
     return name, size
+
+
+class _Over(Exception):
+    pass
+
+
+class _Counter:
+    """A file that counts what is written to it, and stops past ``limit`` bytes."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+
+    def write(self, data: Any) -> int:
+        self.count += len(memoryview(data).cast("B"))
+        if self.count > self.limit:
+            raise _Over
+        return len(data)
+
+
+def pickled_over(raw: Any, limit: int) -> int | None:
+    """The pickled size of ``raw`` if over ``limit`` bytes, else ``None``.
+
+    For an argument not stored apart.  It is pickled into a counter that
+    stops once past the bound, so the check costs at most about ``limit``
+    bytes of pickling, and the size is what was counted by then (the whole
+    size when the bulk of the value is one write, as for ``bytes``).  Run
+    only when the repo sets ``max_stored_input``.  What cannot be pickled is
+    left to the inputs pickle, which says so.
+    """
+    if isinstance(raw, (bytes, bytearray, str)) and len(raw) <= limit // 4:
+        return None  # small enough whatever its encoding: no pickling
+    counter = _Counter(limit)
+    try:
+        pickle.Pickler(counter, protocol=pickle.HIGHEST_PROTOCOL).dump(raw)
+    except _Over:
+        return counter.count
+    except Exception:
+        return None
+    return None
 
 
 def _estimate(raw: Any) -> int | None:

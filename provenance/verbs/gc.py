@@ -6,12 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..config import current_config, resolve_repo
+from ..config import indexes_sharing, resolve_repo
+from ..storage.eviction import Removal, evict, evictable_members
+from ..storage.stored_inputs import parse_size
 
-__all__ = ["GcReport", "gc"]
+__all__ = ["GRACE_PERIOD", "GcReport", "gc"]
 
 #: Blobs younger than this are left alone: a writer stores a blob before the
-#: index row that refers to it, and may be between the two right now.
+#: index row that refers to it, and may be between the two right now.  (The
+#: same as :data:`provenance.storage.eviction.GRACE_PERIOD`, the default of
+#: deletions, which is read when they run.)
 GRACE_PERIOD = 3600.0
 
 
@@ -31,6 +35,8 @@ class GcReport:
     staging_removed: list[str] = field(default_factory=list)
     #: Bytes of the removed staging files.
     staging_bytes_freed: int = 0
+    #: What keeping each member repo under ``max_size`` removed (or would).
+    evicted: list[Removal] = field(default_factory=list)
 
 
 def gc(
@@ -38,8 +44,14 @@ def gc(
     dry_run: bool = True,
     grace_period: float = GRACE_PERIOD,
     progress: Callable[[int], None] | None = None,
+    max_size: int | str | None = None,
 ) -> GcReport:
     """Find the blobs no artifact refers to and, unless ``dry_run``, delete them.
+
+    With ``max_size`` (or a repo configured with ``max_size:``), the least
+    recently used artifacts are evicted first until the repo takes at most
+    that much (see :func:`provenance.storage.eviction.evict`): members of
+    saved sets never are.
 
     A blob still referenced by any artifact is never deleted: values are
     deduplicated, so one blob may serve many artifacts.  Blobs written or
@@ -60,9 +72,31 @@ def gc(
         as garbage.
     progress : callable, optional
         Called with the number of blobs examined so far, now and then.
+    max_size : int or str, optional
+        Bytes, or a size such as ``"20GB"``, ``"500MiB"``, ``"1.5G"``; each
+        member of a chained repo is kept under it.  Default: the repo's
+        ``max_size`` setting, if any.  Eviction needs ``delete: true`` on
+        the repo and on its blobstore.
+
+    Raises
+    ------
+    ConfigError
+        If ``max_size`` is not a size (naming it).
+    PermissionDenied
+        If deleting is asked of a repo or blobstore that may not delete.
     """
     repo = resolve_repo(repo)
     report = GcReport(dry_run=dry_run)
+    bound = parse_size("max_size", max_size)
+    targets = list(getattr(repo, "repos", [repo]))
+    if bound is not None:
+        targets = evictable_members(repo)
+    for member in targets:
+        limit = bound if bound is not None else getattr(member, "max_size", None)
+        if limit is not None:
+            evicted = evict(member, limit, dry_run=dry_run, grace_period=grace_period,
+                            sharing=indexes_sharing)  # fmt: skip
+            report.evicted.append(evicted)
     examined = 0
     swept: set[int] = set()
     for member in getattr(repo, "repos", [repo]):
@@ -74,7 +108,7 @@ def gc(
             _sweep_staging(store, report, grace_period)
         # Every configured index that keeps values in the same store counts:
         # a blob another repo refers to is not garbage.
-        indexes = _indexes_sharing(store, member)
+        indexes = [member.index, *(i for i in indexes_sharing(store) if i is not member.index)]
         referenced = set().union(*(index.referenced_blobs() for index in indexes))
         for key in list(store.keys()):
             examined += 1
@@ -105,22 +139,3 @@ def _sweep_staging(store: Any, report: GcReport, grace_period: float) -> None:
     if not report.dry_run and stale:
         report.staging_bytes_freed += store.remove_staging(stale)
         report.staging_removed.extend(item.path for item in stale)
-
-
-def _same_store(a: Any, b: Any) -> bool:
-    if a is b:
-        return True
-    try:
-        return bool(a.spec() == b.spec())
-    except TypeError:  # a store that lives in this process only
-        return False
-
-
-def _indexes_sharing(store: Any, member: Any) -> list[Any]:
-    """The index of ``member`` and of every configured repo using the same store."""
-    indexes = {id(member.index): member.index}
-    for configured in current_config().repos.values():
-        for other in getattr(configured, "repos", [configured]):
-            if _same_store(other.blobstore, store):
-                indexes.setdefault(id(other.index), other.index)
-    return list(indexes.values())

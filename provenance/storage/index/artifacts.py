@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Text, cast, delete, func, insert, select, update
+from sqlalchemy import Text, cast, delete, func, insert, or_, select, update
 
 from ..models import artifact_lineage, artifact_tags
 from ..stored_inputs import INPUT_KEY, InputRef, refs_in_summary
@@ -359,6 +359,47 @@ class _Artifacts(_Connections):
             "packages": decode_json(found[1]) or {},
             "created_at": decode_datetime(found[2]),
         }
+
+    def delete_many(self, artifact_ids: Sequence[str]) -> list[str]:
+        """Remove artifacts with their edges and tags, 500 to a transaction; the ids removed.
+
+        An id another process removed first is not among those returned.
+        """
+        removed: list[str] = []
+        ids = list(dict.fromkeys(artifact_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            with self._begin() as conn:
+                conn.execute(
+                    delete(artifact_lineage).where(artifact_lineage.c.artifact_id.in_(chunk))
+                )
+                conn.execute(delete(artifact_tags).where(artifact_tags.c.artifact_id.in_(chunk)))
+                stmt = delete(_table).where(_table.c.id.in_(chunk)).returning(_table.c.id)
+                removed += [r[0] for r in conn.execute(stmt)]
+        return removed
+
+    def blobs_referenced(self, keys: Iterable[str]) -> set[str]:
+        """Those of ``keys`` that an artifact row refers to (see :meth:`blob_referenced`).
+
+        A hundred keys to a query, each one scan of the rows.
+        """
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            text = cast(_table.c.inputs_json, Text)
+            columns = (_table.c.blob_id, _table.c.value_inline.is_(None), _table.c.inputs_blob_id,
+                       _table.c.inputs_json)  # fmt: skip
+            stmt = select(*columns).where(
+                (_table.c.blob_id.in_(chunk) & _table.c.value_inline.is_(None))
+                | _table.c.inputs_blob_id.in_(chunk)
+                | or_(*(text.like(f'%"{key}"%') for key in chunk))
+            )
+            with self._connect() as conn:
+                for blob_id, in_blob, inputs_blob, inputs_json in conn.execute(stmt):
+                    found.update(k for k in (blob_id if in_blob else None, inputs_blob) if k)
+                    found.update(ref.blob for ref in refs_in_summary(decode_json(inputs_json)))
+        return found & set(wanted)
 
     def delete(self, artifact_id: str) -> bool:
         """Remove an artifact with its edges and tags; whether it existed."""

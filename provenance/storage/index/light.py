@@ -54,7 +54,8 @@ __all__ = ["SqliteFileIndex", "open_sqlite_file", "sqlite_file_path"]
 #: SqlIndex (static, so that asking for a name imports nothing).
 FULL_NAMES = frozenset(
     {
-        "adopt_empty_file", "blob_referenced", "code_source", "count", "delete", "delete_set",
+        "adopt_empty_file", "blob_referenced", "blobs_referenced", "code_source", "count",
+        "delete", "delete_many", "delete_set",
         "edges_among", "engine", "find", "find_sets", "get_set", "ids_with_prefix",
         "input_blob_users", "iter_ids", "lineage_edges", "put_set",
         "referenced_blobs", "related", "set_ids_with_prefix", "set_members", "storage_rows",

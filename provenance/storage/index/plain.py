@@ -128,6 +128,76 @@ class PlainReads:
             for r in self.read_rows(sql, params)
         ]
 
+    def usage(
+        self, *, name: str | None = None, ids: Sequence[str] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """What eviction weighs, per artifact (of ``name``, or of ``ids``, or all).
+
+        ``(id, name, blob_id, value in a blob, size, bytes of pickled inputs,
+        inputs blob, inputs_json, computed_at, last task, in a saved set)``;
+        the last task is the latest start or end of a task that returned the
+        artifact (a cache hit writes one), as the driver gives it.
+        """
+        check_lookup(name=name)
+        sql = (
+            "SELECT a.id, a.name, a.blob_id, a.value_inline IS NULL, a.size, "
+            "length(a.inputs_pickle), a.inputs_blob_id, a.inputs_json, a.computed_at, "
+            "(SELECT MAX(COALESCE(t.finished_at, t.started_at)) FROM tasks t "
+            "WHERE t.artifact_id = a.id), "
+            "EXISTS (SELECT 1 FROM artifact_set_members m WHERE m.artifact_id = a.id) "
+            "FROM artifacts a"
+        )
+        if ids is not None:
+            wanted = list(dict.fromkeys(ids))
+            rows: list[tuple[Any, ...]] = []
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                marks = ", ".join("?" * len(chunk))
+                rows += self.read_rows(f"{sql} WHERE a.id IN ({marks})", chunk)
+            return rows
+        if name is None:
+            return self.read_rows(sql)
+        return self.read_rows(sql + " WHERE a.name = ?", [name])
+
+    def held_by_values(self) -> dict[str, set[str]]:
+        """The artifacts other artifacts' values hold: holder ids by held id.
+
+        A composite's members (the ids of its member index, kept in its row)
+        and the artifacts whose values a value returned (its lineage edges
+        named ``<return>...``): loading the holder loads them.
+        """
+        held: dict[str, set[str]] = {}
+        rows = self.read_rows("SELECT id, value_inline FROM artifacts WHERE composite = ?", [True])
+        for holder, inline in rows:
+            try:
+                members = json.loads(bytes(inline)) if inline is not None else {}
+            except ValueError:
+                continue  # verify reports a damaged index; nothing is known to be held
+            for member in members.values() if isinstance(members, dict) else ():
+                held.setdefault(str(member), set()).add(holder)
+        edges = self.read_rows(
+            "SELECT artifact_id, input_artifact_id FROM artifact_lineage WHERE parameter LIKE ?",
+            ["<return>%"],
+        )
+        for holder, member in edges:
+            held.setdefault(member, set()).add(holder)
+        return held
+
+    def sets_of(self, artifact_ids: Iterable[str]) -> dict[str, list[tuple[str, str | None]]]:
+        """The saved sets each artifact is a member of: ``(set id, name)`` by artifact id."""
+        ids = list(dict.fromkeys(artifact_ids))
+        found: dict[str, list[tuple[str, str | None]]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            sql = (
+                "SELECT m.artifact_id, s.id, s.name FROM artifact_set_members m "
+                "JOIN artifact_sets s ON s.id = m.set_id "
+                f"WHERE m.artifact_id IN ({', '.join('?' * len(chunk))}) ORDER BY s.id"
+            )
+            for artifact_id, set_id, name in self.read_rows(sql, chunk):
+                found.setdefault(artifact_id, []).append((set_id, name))
+        return found
+
     def input_footprints(
         self, artifact_ids: Iterable[str]
     ) -> dict[str, tuple[int, str | None, list[InputRef]]]:
