@@ -37,12 +37,15 @@ from .storage.proxies import CompositeDict, is_proxy
 from .storage.spill import StoredValue
 from .storage.stored_inputs import (
     INPUT_KEY,
+    MIN_STORED_INPUT,
     input_key,
+    pickled_apart,
     pickled_over,
     shared_value,
     storable_size,
     touch_or_exists,
     write_input,
+    write_pickled,
 )
 from .storage.validate import check_text, quote
 from .unstorable import UNSTORABLE, caller_stacklevel, unpicklable_part, unstorable_warning
@@ -111,8 +114,19 @@ def _store_inputs(
     refs: dict[int, tuple[Any, ...]] = {}
     for parameter, value, value_hash, holder, slot in slots:
         summary = holder[slot]
-        if not isinstance(value_hash, str) or not isinstance(summary, dict) or is_proxy(value):
+        if not isinstance(value_hash, str) or is_proxy(value):
             continue
+        if not isinstance(summary, dict):
+            if not isinstance(summary, list) or pickled_over(value, MIN_STORED_INPUT) is None:
+                continue
+            # A big list or tuple: summarized by type, length and hash, so
+            # that its summary can carry the reference.
+            kind = type(value)
+            summary = {"$type": f"{kind.__module__}.{kind.__qualname__}", "$hash": value_hash,
+                       "$len": len(value)}  # fmt: skip
+            if any(True for _ in iter_proxies(value, parameter)):
+                continue
+            holder[slot] = summary
         found = storable_size(value)
         if found is None:
             over = pickled_over(value, limit) if limit is not None else None
@@ -120,6 +134,14 @@ def _store_inputs(
                 # Not an array or frame, but over the bound all the same: by hash only.
                 refs[id(value)], summary[INPUT_KEY] = _not_stored(value, value_hash, parameter,
                                                                   over, limit)  # fmt: skip
+            elif not any(True for _ in iter_proxies(value, parameter)):
+                # Proxies inside it must stay in the inputs pickle, by artifact id.
+                data = pickled_apart(value)
+                if data is not None:
+                    key = write_pickled(stores, data)
+                    refs[id(value)] = ("input", parameter, key, "cloudpickle", value_hash)
+                    summary[INPUT_KEY] = {"blob": key, "serializer": "cloudpickle",
+                                          "size": len(data)}  # fmt: skip
             continue
         try:
             refs[id(value)], summary[INPUT_KEY] = _store_input(

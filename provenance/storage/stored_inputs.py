@@ -27,6 +27,13 @@ bound holds for every argument that is not a proxy: one that is not stored
 apart (not an array or frame) counts by its pickled size, checked by
 :func:`pickled_over`.
 
+Any other argument whose pickle reaches :data:`MIN_STORED_INPUT` (a long
+list, a dict of text, a fitted model) is stored apart too, pickled by
+cloudpickle under the hash of its bytes (:func:`pickled_apart`), so that
+calls with an equal value share one blob and ``verify`` checks it as any
+blob, without unpickling.  One that holds artifact proxies stays in the
+inputs pickle, which records them by id.
+
 A blob appears whole or not at all: it is written to a staging file on the
 store's filesystem and moved into place, so concurrent writers of the same
 value and killed processes never leave half an input visible (``gc``
@@ -55,9 +62,11 @@ __all__ = [
     "input_key",
     "load_stored_input",
     "parse_size",
+    "pickled_apart",
     "pickled_over",
     "refs_in_summary",
     "shared_value",
+    "write_pickled",
     "storable_size",
     "touch_or_exists",
     "write_input",
@@ -254,6 +263,38 @@ def _estimate(raw: Any) -> int | None:
         nbytes = getattr(raw, "nbytes", None)
         return nbytes if isinstance(nbytes, int) else None
     return None
+
+
+def pickled_apart(raw: Any) -> bytes | None:
+    """The pickle of an argument stored apart by the hash of its bytes, or ``None``.
+
+    For a big argument that is not an array or frame (a long list, a dict of
+    text, a fitted model): pickled with cloudpickle if its pickle reaches
+    :data:`MIN_STORED_INPUT` (found by pickling into a counter that stops
+    there, so a small argument costs at most that much).  Stored under the
+    hash of those bytes, so that equal values share one blob and ``verify``
+    checks it without unpickling.  ``None`` also for what cannot be pickled
+    (the inputs pickle says so).
+    """
+    if pickled_over(raw, MIN_STORED_INPUT) is None:
+        return None
+    import cloudpickle
+
+    try:
+        return bytes(cloudpickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL))
+    except Exception:
+        return None
+
+
+def write_pickled(stores: list[Any], data: bytes) -> str:
+    """Store the pickle ``data`` of an argument in each of ``stores`` unless there: its key."""
+    from ..hashing import hash_bytes
+
+    key = hash_bytes(data)
+    for store in stores:
+        if not touch_or_exists(store, key):
+            store.put(key, data)
+    return key
 
 
 def shared_value(repo: Any, value_hash: str) -> Any:

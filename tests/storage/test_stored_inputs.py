@@ -209,3 +209,55 @@ def test_a_writer_killed_while_storing_an_input_leaves_no_partial_blob(tmp_path:
         assert repo.index.count() == 0 and report.staging == [] and repo.blobstore.staging()
     p.gc(dry_run=False, grace_period=0)
     assert repo.blobstore.staging() == []
+
+
+@p.provenance()
+def text_length(blob: Any, k: int = 1) -> int:
+    return len(blob) * k
+
+
+def test_a_big_argument_of_any_type_is_stored_once_by_its_bytes(repo: Any) -> None:
+    payload = {"text": "x" * 2_000_000, "n": 3}  # 2 MB of pickle, not an array or frame
+    before = set(repo.blobstore.keys())
+    first, second = text_length(payload, 1).artifact, text_length(payload, 2).artifact
+    ref = stored(first, "blob")
+    assert ref == stored(second, "blob") and ref["serializer"] == "cloudpickle"
+    assert set(repo.blobstore.keys()) - before == {ref["blob"]}  # one blob for both calls
+    for artifact in (first, second):
+        assert len(bytes(artifact._get("inputs_pickle"))) < 1000
+    assert p.load_artifact(second.id).inputs["kargs"]["blob"] == payload
+    # Keyed by the hash of its bytes: verify checks it without unpickling.
+    assert p.verify(repo=repo).ok
+
+
+def test_a_big_list_is_stored_apart_too(repo: Any) -> None:
+    rows = [f"row {i}" for i in range(50_000)]
+    artifact = text_length(rows).artifact
+    summary = artifact.inputs_json["blob"]
+    assert summary["$type"] == "builtins.list"
+    assert summary["$input"]["serializer"] == "cloudpickle"
+    assert p.load_artifact(artifact.id).inputs["kargs"]["blob"] == rows
+    # A short list of big items too, its summary made to carry the reference.
+    few = text_length(["w" * 100_000, "v" * 100_000]).artifact
+    assert few.inputs_json["blob"]["$len"] == 2 and "$input" in few.inputs_json["blob"]
+    assert p.load_artifact(few.id).inputs["kargs"]["blob"] == ["w" * 100_000, "v" * 100_000]
+
+
+def test_a_big_argument_holding_a_proxy_stays_in_the_inputs_pickle(repo: Any) -> None:
+    made = make_array(10)
+    artifact = text_length(["y" * 200_000, made]).artifact
+    assert isinstance(artifact.inputs_json["blob"], list)  # its summary, proxy by id
+    assert made.artifact.id in artifact.input_artifact_ids
+
+
+def test_a_corrupt_pickled_input_is_found_by_verify(disk_repo: Any) -> None:
+    artifact = text_length({"z": "z" * 300_000}).artifact
+    key = stored(artifact, "blob")["blob"]
+    with disk_repo.blobstore.open_local(key) as local:
+        path = str(local)
+    os.chmod(path, 0o644)
+    with open(path, "r+b") as f:
+        f.seek(100)
+        f.write(b"!")
+    report = p.verify(repo=disk_repo)
+    assert not report.ok and any(key in str(problem) for problem in report.problems)
