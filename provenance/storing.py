@@ -48,7 +48,13 @@ from .storage.stored_inputs import (
     write_pickled,
 )
 from .storage.validate import check_text, quote
-from .unstorable import UNSTORABLE, caller_stacklevel, unpicklable_part, unstorable_warning
+from .unstorable import (
+    UNSTORABLE,
+    caller_stacklevel,
+    qualified_name,
+    unstorable_keys,
+    unstorable_warning,
+)
 
 __all__ = ["build_row", "input_summary", "store_archive", "store_composite", "store_value"]
 
@@ -368,18 +374,11 @@ def _unstored(
         raise exc
     if mode == "warn":
         warnings.warn(
-            unstorable_warning(_qualified(fn, name), name, serializer, exc, raw),
+            unstorable_warning(qualified_name(fn, name), name, serializer, exc, raw),
             stacklevel=caller_stacklevel(),
         )
     row.update(serializer=serializer, blob_id=None, size=None, value_inline=None, value_id=None)
     return Artifact(None, tuple(row.get(c) for c in COLUMNS), raw)
-
-
-def _qualified(fn: Any, name: str) -> str:
-    target = getattr(fn, "__wrapped__", None)
-    where = getattr(target, "__module__", None)
-    what = getattr(target, "__qualname__", None)
-    return f"{where}.{what}" if where and what else name
 
 
 #: A value of numpy or pandas at least this large is hashed in a second thread
@@ -516,11 +515,11 @@ def store_composite(
     except (HashingError, *UNSTORABLE) as exc:
         if record.get("unstorable") != "warn":
             raise
-        key = next(iter(_unstorable_keys(value, fn.serializer)), "?")
+        key = next(iter(unstorable_keys(value, fn.serializer)), "?")
         serializers = fn.serializer if isinstance(fn.serializer, Mapping) else {}
         what = f"{fn.name}_{key}"
         warnings.warn(
-            unstorable_warning(_qualified(fn, fn.name), what,
+            unstorable_warning(qualified_name(fn, fn.name), what,
                                serializers.get(key) or serializer_for(unwrap(value[key]))
                                if key in value else DEFAULT_SERIALIZER, exc, value.get(key)),
             stacklevel=caller_stacklevel(),
@@ -529,21 +528,6 @@ def store_composite(
         artifact, members = store_members(fn, repo, artifact_id, value, unstored, replace)
     index = {k: a.id for k, a in members.items()}
     return CompositeDict(artifact, {k: a.proxy for k, a in members.items()}, index)
-
-
-def _unstorable_keys(values: Mapping[str, Any], serializer: Any) -> list[str]:
-    """The keys of a composite whose values cannot be hashed or pickled (for the warning)."""
-    named = serializer if isinstance(serializer, Mapping) else {}
-    keys = []
-    for key, item in values.items():
-        try:
-            hash_value(item)
-        except HashingError:
-            keys.append(key)
-            continue
-        if unpicklable_part(unwrap(item), named.get(key) or "joblib") is not None:
-            keys.append(key)
-    return keys
 
 
 def store_members(

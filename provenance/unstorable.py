@@ -20,8 +20,17 @@ from typing import Any
 import cloudpickle
 
 from .errors import HashingError, SerializationError, UnstorableValueWarning
+from .hashing import hash_value
+from .inputs import unwrap
 
-__all__ = ["UNSTORABLE", "caller_stacklevel", "unpicklable_part", "unstorable_warning"]
+__all__ = [
+    "UNSTORABLE",
+    "caller_stacklevel",
+    "qualified_name",
+    "unpicklable_part",
+    "unstorable_keys",
+    "unstorable_warning",
+]
 
 #: The errors that say the value itself cannot be written, as opposed to the
 #: store failing (``OSError`` and the storage errors, which are raised).
@@ -136,3 +145,26 @@ def caller_stacklevel() -> int:
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     return level
+
+
+def qualified_name(fn: Any, name: str) -> str:
+    """``module.qualname`` of a decorated function, for messages (its artifact name if unknown)."""
+    target = getattr(fn, "__wrapped__", None)
+    where = getattr(target, "__module__", None)
+    what = getattr(target, "__qualname__", None)
+    return f"{where}.{what}" if where and what else name
+
+
+def unstorable_keys(values: Mapping[str, Any], serializer: Any) -> list[str]:
+    """The keys of a composite whose values cannot be hashed or pickled (for the warning)."""
+    named = serializer if isinstance(serializer, Mapping) else {}
+    keys = []
+    for key, item in values.items():
+        try:
+            hash_value(item)
+        except HashingError:
+            keys.append(key)
+            continue
+        if unpicklable_part(unwrap(item), named.get(key) or "joblib") is not None:
+            keys.append(key)
+    return keys

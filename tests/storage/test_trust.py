@@ -115,8 +115,9 @@ def shared(tmp_path: Path) -> dict[str, Any]:
             "evil": evil(marker).artifact,
             "evil_cp": evil_cp(marker).artifact,
             "inline_inputs": innocent(Payload(marker)).artifact,
-            # Inputs over the inline limit go to the blobstore.
-            "blob_inputs": innocent(Payload(marker), pad=os.urandom(100_000)).artifact,
+            # Inputs over the inline limit go to the blobstore (the pad holds a
+            # proxy, so it is not stored apart but pickled with the call).
+            "blob_inputs": innocent(Payload(marker), pad=[os.urandom(100_000), numbers()]).artifact,
             "objects": objects(marker).artifact,
             "parts": parts(marker).artifact,
             "numbers": numbers().artifact,
