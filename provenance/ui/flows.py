@@ -16,7 +16,7 @@ from ..errors import InvalidValue
 from ..flows.client import DataArtifact, Flow, Metaflow, Run, Step, Task
 from . import views
 
-__all__ = ["flow_page", "flows_page", "run_page", "step_page", "task_page"]
+__all__ = ["flow_page", "flows_page", "run_page", "status", "step_page", "task_page", "took"]
 
 #: Runs per page of a flow, tasks per page of a step.
 RUNS_PER_PAGE = 50
@@ -30,6 +30,12 @@ def _repo(request: Any) -> Any:
     if members:
         return next((m for m in members if getattr(m, "write", False)), members[0])
     return served
+
+
+def took(obj: Any) -> float | None:
+    """Seconds from a run's or task's start to its finish (``None`` while it runs)."""
+    start, end = obj.created_at, obj.finished_at
+    return (end - start).total_seconds() if start is not None and end is not None else None
 
 
 def status(run_or_task: Any) -> str:
@@ -68,7 +74,7 @@ async def flow_page(request: Any) -> Any:
     shown = runs[:RUNS_PER_PAGE]
     return views.render(
         request, "flow.html", flow=flow, tags=tags,
-        runs=[(r, status(r)) for r in shown],
+        runs=[(r, status(r), took(r)) for r in shown],
         more=skip + RUNS_PER_PAGE if len(runs) > RUNS_PER_PAGE else None,
     )  # fmt: skip
 
@@ -100,14 +106,15 @@ async def run_page(request: Any) -> Any:
     order = _graph_order((run._flow_info() or {}).get("graph") or {})
     steps = sorted((_step_row(s) for s in run.steps()), key=lambda row: order.get(row[0].id, 1e9))
     svg = steps_svg(run, steps) if steps else ""
-    return views.render(request, "run.html", run=run, state=status(run), steps=steps, svg=svg)
+    return views.render(request, "run.html", run=run, state=status(run), steps=steps, svg=svg,
+                        took=took(run))  # fmt: skip
 
 
 async def step_page(request: Any) -> Any:
     """The tasks of one step."""
     spec = "/".join(request.path_params[k] for k in ("flow", "run", "step"))
     step = Step(spec, _repo=_repo(request))
-    tasks = [(t, status(t)) for t in itertools.islice(step.tasks(), TASKS_PER_PAGE)]
+    tasks = [(t, status(t), took(t)) for t in itertools.islice(step.tasks(), TASKS_PER_PAGE)]
     return views.render(request, "step.html", step=step, tasks=tasks)
 
 

@@ -137,6 +137,7 @@ def test_flows_runs_steps_and_tasks(served: Served, http: Any) -> None:
     assert 'href="/flows/ArtFlow"' in flows and 'href="/flows/ArtFlow/3"' in flows
     assert "failed" in flows  # the latest run failed
     runs = http.get(served.url("/flows/ArtFlow")).text
+    assert "<th>took</th>" in runs and re.search(r"<td>[\d.]+ (ms|s|µs)</td>", runs)
     assert [m for m in re.findall(r'href="/flows/ArtFlow/(\d+)"', runs)] == ["3", "2", "1"]
     second = http.get(served.url("/flows/ArtFlow/2")).text
     # Every step of the second run was served from the cache: drawn as cached.
