@@ -36,12 +36,16 @@ class PlainReads:
         raise NotImplementedError
 
     def _by_ids(self, columns: str, artifact_ids: Iterable[str]) -> list[tuple[Any, ...]]:
-        ids = list(dict.fromkeys(artifact_ids))
+        return self._in_chunks(f"SELECT {columns} FROM artifacts", "id", artifact_ids)
+
+    def _in_chunks(self, sql: str, column: str, ids: Iterable[str]) -> list[tuple[Any, ...]]:
+        """The rows of ``sql WHERE column IN (...)`` for ``ids``, :data:`_CHUNK` at a time."""
+        wanted = list(dict.fromkeys(ids))
         rows: list[tuple[Any, ...]] = []
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
             marks = ", ".join("?" * len(chunk))
-            rows += self.read_rows(f"SELECT {columns} FROM artifacts WHERE id IN ({marks})", chunk)
+            rows += self.read_rows(f"{sql} WHERE {column} IN ({marks})", chunk)
         return rows
 
     def get_many(self, artifact_ids: Iterable[str]) -> dict[str, tuple[Any, ...]]:
@@ -148,13 +152,7 @@ class PlainReads:
             "FROM artifacts a"
         )
         if ids is not None:
-            wanted = list(dict.fromkeys(ids))
-            rows: list[tuple[Any, ...]] = []
-            for start in range(0, len(wanted), _CHUNK):
-                chunk = wanted[start : start + _CHUNK]
-                marks = ", ".join("?" * len(chunk))
-                rows += self.read_rows(f"{sql} WHERE a.id IN ({marks})", chunk)
-            return rows
+            return self._in_chunks(sql, "a.id", ids)
         if name is None:
             return self.read_rows(sql)
         return self.read_rows(sql + " WHERE a.name = ?", [name])
@@ -185,17 +183,15 @@ class PlainReads:
 
     def sets_of(self, artifact_ids: Iterable[str]) -> dict[str, list[tuple[str, str | None]]]:
         """The saved sets each artifact is a member of: ``(set id, name)`` by artifact id."""
-        ids = list(dict.fromkeys(artifact_ids))
+        sql = (
+            "SELECT m.artifact_id, s.id, s.name FROM artifact_set_members m "
+            "JOIN artifact_sets s ON s.id = m.set_id"
+        )
         found: dict[str, list[tuple[str, str | None]]] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            sql = (
-                "SELECT m.artifact_id, s.id, s.name FROM artifact_set_members m "
-                "JOIN artifact_sets s ON s.id = m.set_id "
-                f"WHERE m.artifact_id IN ({', '.join('?' * len(chunk))}) ORDER BY s.id"
-            )
-            for artifact_id, set_id, name in self.read_rows(sql, chunk):
-                found.setdefault(artifact_id, []).append((set_id, name))
+        for artifact_id, set_id, name in self._in_chunks(sql, "m.artifact_id", artifact_ids):
+            found.setdefault(artifact_id, []).append((set_id, name))
+        for sets in found.values():
+            sets.sort(key=lambda found_set: found_set[0])  # by set id
         return found
 
     def input_footprints(
