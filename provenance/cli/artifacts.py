@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from ..errors import UntrustedValue
+from ..storage.stored_inputs import input_sizes as stored_input_sizes
 from ..verbs.export import export_artifact
 from .common import (
     PROG,
@@ -39,11 +40,8 @@ def _summary_rows(repo: Any, name: str | None, limit: int | None) -> list[tuple[
 def input_sizes(rows: list[tuple[Any, ...]]) -> tuple[dict[str, int | None], dict[str, int]]:
     """The inputs' bytes of each listed artifact, and the distinct inputs stored apart.
 
-    An artifact's inputs are its row's pickle, its inputs blob (older or
-    other big pickles) and the inputs stored apart that it refers to, each
-    counted in full: it is what that artifact needs.  An input stored apart
-    is one blob shared by every artifact that took the value, so the second
-    result (blob key to size) counts each once.
+    Per repo of the listing (``row[5]``), as
+    :func:`provenance.storage.stored_inputs.input_sizes` counts them.
     """
     by_member: dict[int, tuple[Any, list[str]]] = {}
     for row in rows:
@@ -51,17 +49,9 @@ def input_sizes(rows: list[tuple[Any, ...]]) -> tuple[dict[str, int | None], dic
     sizes: dict[str, int | None] = {}
     shared: dict[str, int] = {}
     for member, ids in by_member.values():
-        for artifact_id, (inline, blob, refs) in member.index.input_footprints(ids).items():
-            total: int | None = inline
-            if blob is not None:
-                try:
-                    total = inline + int(member.blobstore.size(blob))
-                except Exception:  # a missing inputs blob: its size is unknown
-                    total = None
-            for ref in refs:
-                shared[ref.blob] = int(ref.size or 0)
-                total = None if total is None else total + int(ref.size or 0)
-            sizes[artifact_id] = total
+        found, blobs = stored_input_sizes(member, ids)
+        sizes.update(found)
+        shared.update(blobs)
     return sizes, shared
 
 

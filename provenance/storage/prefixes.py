@@ -17,7 +17,7 @@ from ..errors import AmbiguousId, ArtifactNotFound, SetNotFound
 from .ids import MIN_PREFIX, check_id_prefix
 from .trust import repo_label
 
-__all__ = ["SHOWN_CANDIDATES", "resolve_artifact_id", "resolve_set_id"]
+__all__ = ["SHOWN_CANDIDATES", "readable_members", "resolve_artifact_id", "resolve_set_id"]
 
 #: How many candidates of an ambiguous prefix a message lists.
 SHOWN_CANDIDATES = 10
@@ -25,13 +25,14 @@ SHOWN_CANDIDATES = 10
 _COUNTED = 100
 
 
-def _readable(repo: Any) -> list[Any]:
+def readable_members(repo: Any) -> list[Any]:
+    """The plain repositories inside ``repo`` that may be read: itself, or a chain's members."""
     return [m for m in getattr(repo, "repos", [repo]) if getattr(m, "read", True)]
 
 
 def _candidates(repo: Any, prefix: str, query: str) -> list[str]:
     found: dict[str, None] = {}
-    for member in _readable(repo):
+    for member in readable_members(repo):
         found.update(dict.fromkeys(getattr(member.index, query)(prefix, limit=_COUNTED + 1)))
     return list(found)
 

@@ -60,6 +60,7 @@ __all__ = [
     "InputNotStored",
     "InputRef",
     "input_key",
+    "input_sizes",
     "load_stored_input",
     "parse_size",
     "pickled_apart",
@@ -410,6 +411,34 @@ def check_input(value: Any, parameter: str, key: str, value_hash: str | None) ->
             f"the stored input {parameter!r} is corrupt: blob {key} holds a value "
             f"hashing to {actual}, not {value_hash}"
         )
+
+
+def input_sizes(
+    repo: Any, artifact_ids: Iterable[str]
+) -> tuple[dict[str, int | None], dict[str, int]]:
+    """The inputs' bytes of each artifact of ``repo`` (a plain repo), and the inputs stored apart.
+
+    An artifact's inputs are its row's pickle, its inputs blob (older or
+    other big pickles) and the inputs stored apart that it refers to, each
+    counted in full: it is what that artifact needs (``None`` when its
+    inputs blob is missing).  An input stored apart is one blob shared by
+    every artifact that took the value, so the second result (blob key to
+    size) counts each once.
+    """
+    sizes: dict[str, int | None] = {}
+    shared: dict[str, int] = {}
+    for artifact_id, (inline, blob, refs) in repo.index.input_footprints(artifact_ids).items():
+        total: int | None = inline
+        if blob is not None:
+            try:
+                total = inline + int(repo.blobstore.size(blob))
+            except Exception:  # a missing inputs blob: its size is unknown
+                total = None
+        for ref in refs:
+            shared[ref.blob] = int(ref.size or 0)
+            total = None if total is None else total + int(ref.size or 0)
+        sizes[artifact_id] = total
+    return sizes, shared
 
 
 def refs_in_summary(inputs_json: Any) -> Iterator[InputRef]:

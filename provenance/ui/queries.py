@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import ArtifactNotFound, InvalidValue, ProvenanceError
+from ..errors import ArtifactNotFound, InvalidValue
 from ..inputs import artifact_ref
 from ..storage import run_queries
 from ..storage.ids import check_id
+from ..storage.prefixes import readable_members
+from ..storage.stored_inputs import input_sizes
 
 __all__ = [
     "PAGE_SIZE",
@@ -29,17 +31,11 @@ __all__ = [
     "decode_cursor",
     "encode_cursor",
     "list_artifacts",
-    "members",
     "parse_field",
 ]
 
 #: Artifacts per page of the list.
 PAGE_SIZE = 50
-
-
-def members(repo: Any) -> list[Any]:
-    """The plain repositories inside ``repo``: itself, or a chained repo's members."""
-    return [m for m in getattr(repo, "repos", [repo]) if getattr(m, "read", True)]
 
 
 @dataclass(frozen=True)
@@ -124,7 +120,7 @@ def list_artifacts(
     cursor = decode_cursor(after) if after else None
     custom = parse_field(field) if field else None
     found: dict[str, tuple[Any, Any]] = {}
-    for member in members(repo):
+    for member in readable_members(repo):
         # One more than shown says whether there is a next page.
         for row in member.index.page(
             name=name or None, contains=contains or None, tag=tag or None,
@@ -167,7 +163,7 @@ class ArtifactDetails:
 
 
 def _owner(repo: Any, artifact_id: str) -> tuple[Any, Any]:
-    for member in members(repo):
+    for member in readable_members(repo):
         artifact = member.lookup(artifact_id)
         if artifact is not None:
             return member, artifact
@@ -203,7 +199,7 @@ def artifact_details(repo: Any, artifact_id: str) -> ArtifactDetails:
         task=_task_of(member, artifact.id),
         run_info=dict(artifact.run_info or {}),
         source=_source(member, artifact),
-        inputs_size=_inputs_size(member, artifact.id),
+        inputs_size=input_sizes(member, [artifact.id])[0].get(artifact.id),
         # Other calls of the same name: what "compare with" offers first.
         siblings=[
             (r[0], r[2], r[4])
@@ -211,20 +207,6 @@ def artifact_details(repo: Any, artifact_id: str) -> ArtifactDetails:
             if r[0] != artifact.id
         ][:20],
     )
-
-
-def _inputs_size(member: Any, artifact_id: str) -> int | None:
-    found = member.index.input_footprints([artifact_id]).get(artifact_id)
-    if found is None:
-        return None
-    inline, blob, refs = found
-    total = int(inline) + sum(int(r.size or 0) for r in refs)
-    if blob is None:
-        return total
-    try:
-        return total + int(member.blobstore.size(blob))
-    except (OSError, KeyError, ProvenanceError):  # a missing inputs blob: unknown
-        return None
 
 
 def _source(member: Any, artifact: Any) -> str | None:

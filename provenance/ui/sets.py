@@ -11,9 +11,9 @@ from typing import Any
 
 from ..errors import InvalidValue
 from ..storage.ids import check_id
+from ..storage.prefixes import readable_members
 from ..verbs.sets import load_set_by_id
 from . import views
-from .queries import members
 
 __all__ = ["OPERATIONS", "set_page", "sets_page"]
 
@@ -29,7 +29,7 @@ SETS_SHOWN = 200
 
 def _saved(repo: Any) -> list[dict[str, Any]]:
     rows: dict[str, dict[str, Any]] = {}
-    for member in members(repo):
+    for member in readable_members(repo):
         for row in member.index.find_sets(limit=SETS_SHOWN):
             rows.setdefault(row["id"], row)
     return sorted(rows.values(), key=lambda r: (r["created_at"], r["id"]), reverse=True)
