@@ -12,11 +12,8 @@ time is the whole request, rendering and loopback included.
 from __future__ import annotations
 
 import os
-import socket
-import threading
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import _index_fill
 from _harness import Context, Figure, Row, benchmark, limit_row, median
@@ -62,20 +59,6 @@ def _fill(ctx: Context, artifacts: int, runs: int) -> tuple[str, list[str]]:
     return path, ids
 
 
-def _serve(app: Any) -> tuple[Any, int]:
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    return server, port
-
-
 @benchmark("ui_pages")
 def ui_pages(ctx: Context) -> list[Row]:
     """provenance ui pages on 100,000 artifacts and 10,000 runs: each under 200 ms (ms)."""
@@ -87,7 +70,7 @@ def ui_pages(ctx: Context) -> list[Row]:
         return []
     from provenance import MemoryStore, Repository, client
     from provenance.storage.index import SqlIndex
-    from provenance.ui.app import make_app
+    from provenance.ui.server import serve_in_thread
 
     client.namespace(None)  # as provenance ui does: every namespace
     artifacts, runs = ctx.pick(100_000, 10_000), ctx.pick(10_000, 1_000)
@@ -98,10 +81,7 @@ def ui_pages(ctx: Context) -> list[Row]:
     )
     repo = Repository(SqlIndex("sqlite:///" + path), MemoryStore())
     token = "b" * 32
-    gate = make_app(repo, token, hosts={"127.0.0.1"})
-    server, port = _serve(gate)
-    gate.hosts = frozenset({f"127.0.0.1:{port}"})
-    base = f"http://127.0.0.1:{port}"
+    server, base = serve_in_thread(repo, token)
     with httpx.Client(headers={"Authorization": f"token {token}"}, timeout=60) as client:
         first = client.get(base + "/").text
         cursor = first.split('hx-get="/?after=')[1].split('"')[0].replace("&amp;", "&")

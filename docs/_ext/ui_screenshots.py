@@ -2,21 +2,18 @@
 
 At ``builder-inited`` the pipeline of ``examples/lineage_pipeline.py`` is run
 in a throwaway repository (in the build's doctree directory), its web view
-(:func:`provenance.ui.make_app`) is served by uvicorn on 127.0.0.1 in a
-thread, and headless Chromium, driven by Playwright, saves the artifacts list
-and the final artifact's page as ``_generated/ui-artifacts.png`` and
-``_generated/ui-artifact.png``.  The pictures are therefore always of the
-current code.  It needs the ``ui`` extra, Playwright and Chromium
-(``scripts/docs`` installs them).
+is served by uvicorn on 127.0.0.1 in a thread
+(:func:`provenance.ui.server.serve_in_thread`), and headless Chromium,
+driven by Playwright, saves the artifacts list and the final artifact's page
+as ``_generated/ui-artifacts.png`` and ``_generated/ui-artifact.png``.  The
+pictures are therefore always of the current code.  It needs the ``ui``
+extra, Playwright and Chromium (``scripts/docs`` installs them).
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from typing import Any
 
 from lineage_picture import example_repo
@@ -30,27 +27,12 @@ OUTPUTS = {"list": os.path.join("_generated", "ui-artifacts.png"),
 TOKEN = "docs-build-token-0123456789"
 
 
-def _serve(app: Any) -> tuple[Any, int]:
-    import uvicorn
-
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("the web view did not start")
-        time.sleep(0.02)
-    return server, sock.getsockname()[1]
-
-
 def take(srcdir: str, workdir: str) -> list[str]:
     """Run the example, serve its repository and save the screenshots; their paths."""
     from playwright.sync_api import sync_playwright
 
     import provenance as p
-    from provenance.ui import make_app
+    from provenance.ui.server import serve_in_thread
 
     example, repo = example_repo(srcdir, workdir)
     with p.using_repo(repo):
@@ -58,10 +40,7 @@ def take(srcdir: str, workdir: str) -> list[str]:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         raise RuntimeError("the ui screenshots need Chromium: apt-get install chromium")
-    gate = make_app(repo, TOKEN, hosts={"127.0.0.1"})
-    server, port = _serve(gate)
-    gate.hosts = frozenset({f"127.0.0.1:{port}"})
-    base = f"http://127.0.0.1:{port}"
+    server, base = serve_in_thread(repo, TOKEN)
     outs = {key: os.path.join(srcdir, path) for key, path in OUTPUTS.items()}
     os.makedirs(os.path.dirname(outs["list"]), exist_ok=True)
     try:

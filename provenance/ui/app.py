@@ -77,7 +77,7 @@ async def _refuse(send: Any, status: int, text: str) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
-def make_app(repo: Any, token: str, *, port: int = 8700, hosts: Any = None) -> Any:
+def make_app(repo: Any, token: str, *, port: int = 8700) -> Any:
     """The application serving ``repo``, behind :class:`Gate` with ``token``.
 
     Parameters
@@ -88,7 +88,7 @@ def make_app(repo: Any, token: str, *, port: int = 8700, hosts: Any = None) -> A
         The secret every request must carry.
     port : int
         The port the server listens on: the ``Host`` headers accepted are
-        ``127.0.0.1:port`` and ``localhost:port`` unless ``hosts`` is given.
+        ``127.0.0.1:port`` and ``localhost:port``.
     """
     require("starlette", "ui", "provenance ui")
     require("jinja2", "ui", "provenance ui")
@@ -121,5 +121,4 @@ def make_app(repo: Any, token: str, *, port: int = 8700, hosts: Any = None) -> A
     ]
     app = Starlette(routes=routes, exception_handlers=views.HANDLERS)
     app.state.repo, app.state.env = repo, env
-    allowed = frozenset(hosts or (f"127.0.0.1:{port}", f"localhost:{port}"))
-    return Gate(app, token, allowed)
+    return Gate(app, token, frozenset({f"127.0.0.1:{port}", f"localhost:{port}"}))
