@@ -122,32 +122,34 @@ def _store_inputs(
         summary = holder[slot]
         if not isinstance(value_hash, str) or is_proxy(value):
             continue
-        if not isinstance(summary, dict):
-            if not isinstance(summary, list) or pickled_over(value, MIN_STORED_INPUT) is None:
-                continue
-            # A big list or tuple: summarized by type, length and hash, so
-            # that its summary can carry the reference.
-            kind = type(value)
-            summary = {"$type": f"{kind.__module__}.{kind.__qualname__}", "$hash": value_hash,
-                       "$len": len(value)}  # fmt: skip
-            if any(True for _ in iter_proxies(value, parameter)):
-                continue
-            holder[slot] = summary
         found = storable_size(value)
         if found is None:
+            # Not an array or frame: stored apart pickled when its pickle is
+            # big, unless it holds proxies (the inputs pickle records them
+            # by artifact id); small ones stay in the inputs pickle.
+            checked = False  # whether it is known to be big and free of proxies
+            if not isinstance(summary, dict):
+                if not isinstance(summary, list) or not _big_and_plain(value, parameter):
+                    continue
+                # A short list or tuple of big items: summarized by type,
+                # length and hash, so that its summary can carry the reference.
+                kind = type(value)
+                summary = holder[slot] = {"$type": f"{kind.__module__}.{kind.__qualname__}",
+                                          "$hash": value_hash, "$len": len(value)}  # fmt: skip
+                checked = True
             over = pickled_over(value, limit) if limit is not None else None
             if over is not None and limit is not None:
-                # Not an array or frame, but over the bound all the same: by hash only.
+                # Over the bound all the same: by hash only.
                 refs[id(value)], summary[INPUT_KEY] = _not_stored(value, value_hash, parameter,
                                                                   over, limit)  # fmt: skip
-            elif not any(True for _ in iter_proxies(value, parameter)):
-                # Proxies inside it must stay in the inputs pickle, by artifact id.
-                data = pickled_apart(value)
-                if data is not None:
-                    key = write_pickled(stores, data)
-                    refs[id(value)] = ("input", parameter, key, "cloudpickle", value_hash)
-                    summary[INPUT_KEY] = {"blob": key, "serializer": "cloudpickle",
-                                          "size": len(data)}  # fmt: skip
+                continue
+            data = pickled_apart(value) if checked or _big_and_plain(value, parameter) else None
+            if data is not None:
+                key = write_pickled(stores, data)
+                refs[id(value)] = ("input", parameter, key, "cloudpickle", value_hash)
+                summary[INPUT_KEY] = {"blob": key, "serializer": "cloudpickle", "size": len(data)}
+            continue
+        if not isinstance(summary, dict):
             continue
         try:
             refs[id(value)], summary[INPUT_KEY] = _store_input(
@@ -158,6 +160,13 @@ def _store_inputs(
         except Exception as exc:  # what its serializer cannot write is pickled as before
             logger.info("argument %s was not stored apart (%s): pickled instead", parameter, exc)
     return refs
+
+
+def _big_and_plain(value: Any, parameter: str) -> bool:
+    """Whether an argument's pickle reaches :data:`MIN_STORED_INPUT` and it holds no proxy."""
+    if pickled_over(value, MIN_STORED_INPUT) is None:
+        return False
+    return not any(True for _ in iter_proxies(value, parameter))
 
 
 def _store_input(
@@ -515,13 +524,14 @@ def store_composite(
     except (HashingError, *UNSTORABLE) as exc:
         if record.get("unstorable") != "warn":
             raise
-        key = next(iter(unstorable_keys(value, fn.serializer)), "?")
-        serializers = fn.serializer if isinstance(fn.serializer, Mapping) else {}
-        what = f"{fn.name}_{key}"
+        key = next(iter(unstorable_keys(value, fn.serializer)), None)
+        named = fn.serializer.get(key) if isinstance(fn.serializer, Mapping) else None
+        part = value.get(key)
+        chosen = serializer_for(unwrap(part)) if key is not None else DEFAULT_SERIALIZER
+        serializer = named or chosen
         warnings.warn(
-            unstorable_warning(qualified_name(fn, fn.name), what,
-                               serializers.get(key) or serializer_for(unwrap(value[key]))
-                               if key in value else DEFAULT_SERIALIZER, exc, value.get(key)),
+            unstorable_warning(qualified_name(fn, fn.name), f"{fn.name}_{key or '?'}", serializer,
+                               exc, part),
             stacklevel=caller_stacklevel(),
         )  # fmt: skip
         unstored = {**record, "read_only": True, "unstorable": "quiet"}

@@ -267,18 +267,16 @@ def _estimate(raw: Any) -> int | None:
 
 
 def pickled_apart(raw: Any) -> bytes | None:
-    """The pickle of an argument stored apart by the hash of its bytes, or ``None``.
+    """The pickle of an argument to store apart by the hash of its bytes, or ``None``.
 
     For a big argument that is not an array or frame (a long list, a dict of
-    text, a fitted model): pickled with cloudpickle if its pickle reaches
-    :data:`MIN_STORED_INPUT` (found by pickling into a counter that stops
-    there, so a small argument costs at most that much).  Stored under the
-    hash of those bytes, so that equal values share one blob and ``verify``
-    checks it without unpickling.  ``None`` also for what cannot be pickled
-    (the inputs pickle says so).
+    text, a fitted model), whose pickle the caller found to reach
+    :data:`MIN_STORED_INPUT` (:func:`pickled_over`, which stops there, so a
+    small argument costs at most that much): pickled with cloudpickle.
+    Stored under the hash of those bytes, equal values share one blob and
+    ``verify`` checks it without unpickling.  ``None`` for what cannot be
+    pickled (the inputs pickle says so).
     """
-    if pickled_over(raw, MIN_STORED_INPUT) is None:
-        return None
     import cloudpickle
 
     try:
