@@ -28,6 +28,7 @@ __all__ = [
     "a_run_in_ns",
     "run_info",
     "computing_task",
+    "computing_tasks",
     "first_run_start",
     "flow_names",
     "last_task",
@@ -200,6 +201,18 @@ def task_row(run_id: int, step: str, number: int) -> Query:
         f"SELECT {_TASKS} FROM tasks "
         "WHERE tasks.run_id = ? AND tasks.step = ? AND tasks.task_number = ?",
         (run_id, step, number),
+    )
+
+
+def computing_tasks(artifact_ids: list[str]) -> Query:
+    # (artifact_id, flow, run_number, step, task_number) of the tasks that
+    # computed these artifacts, oldest first: the first per artifact is its own.
+    marks = ", ".join("?" * len(artifact_ids))
+    return (
+        "SELECT tasks.artifact_id, runs.flow, runs.run_number, tasks.step, tasks.task_number "
+        "FROM tasks JOIN runs ON runs.id = tasks.run_id "
+        f"WHERE tasks.artifact_id IN ({marks}) AND tasks.cached = ? ORDER BY tasks.id",
+        (*artifact_ids, False),
     )
 
 

@@ -94,12 +94,19 @@ def parse_field(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
-def _task_of(member: Any, artifact_id: str) -> str | None:
-    rows = member.index.read_rows(*run_queries.computing_task(artifact_id))
-    if not rows:
-        return None
-    flow, run, step, task = rows[0]
-    return f"{flow}/{run}/{step}/{task}"
+def _tasks_of(member: Any, artifact_ids: list[str]) -> dict[str, str]:
+    """The pathspec of the task that computed each artifact (``"Flow/3/step/1"``), if any.
+
+    One query for a page of ids (a page has at most :data:`PAGE_SIZE`).
+    """
+    if not artifact_ids:
+        return {}
+    found: dict[str, str] = {}
+    for artifact_id, flow, run, step, task in member.index.read_rows(
+        *run_queries.computing_tasks(artifact_ids)
+    ):
+        found.setdefault(artifact_id, f"{flow}/{run}/{step}/{task}")
+    return found
 
 
 def list_artifacts(
@@ -132,13 +139,16 @@ def list_artifacts(
         key=lambda item: (-(item[0][4].timestamp() if item[0][4] else 0.0), item[0][0]),
     )
     shown = ordered[:limit]
+    tasks: dict[str, str] = {}
+    for member in {id(m): m for _, m in shown}.values():
+        tasks.update(_tasks_of(member, [r[0] for r, m in shown if m is member]))
     rows = [
         ArtifactRow(
             id=r[0], name=r[1], version=r[2], size=r[3], computed_at=r[4],
             function=".".join(x for x in (r[5], r[6]) if x) or "-",
-            run=_task_of(member, r[0]),
+            run=tasks.get(r[0]),
         )
-        for r, member in shown
+        for r, _ in shown
     ]  # fmt: skip
     more = len(ordered) > limit and shown and shown[-1][0][4] is not None
     last = shown[-1][0] if shown else None
@@ -196,7 +206,7 @@ def artifact_details(repo: Any, artifact_id: str) -> ArtifactDetails:
         custom_fields=custom,
         inputs=inputs,
         parents=parents,
-        task=_task_of(member, artifact.id),
+        task=_tasks_of(member, [artifact.id]).get(artifact.id),
         run_info=dict(artifact.run_info or {}),
         source=_source(member, artifact),
         inputs_size=input_sizes(member, [artifact.id])[0].get(artifact.id),
