@@ -92,10 +92,13 @@ def _metaflow_runs(ctx: Context, work: str, env: dict[str, str], runs: int) -> d
             return n, f.read().strip()
 
     # The first run alone: two first runs race to create ``.metaflow`` (and one
-    # fails with FileExistsError).  Then in order of n, two at a time.
-    first = dict([one(1)])
+    # fails with FileExistsError).  Then in order of n, two at a time, and the
+    # last alone again: Metaflow orders runs by a creation time in milliseconds,
+    # so two runs started together can tie and either be its ``latest_run``.
+    ids = dict([one(1)])
     with ThreadPoolExecutor(max_workers=2) as pool:
-        return first | dict(pool.map(one, range(2, runs + 1)))
+        ids |= dict(pool.map(one, range(2, runs)))
+    return ids | dict([one(runs)])
 
 
 class _Side:
@@ -170,8 +173,8 @@ def _measure(ctx: Context, work: str, env: dict[str, str], runs: int) -> list[Ro
         "ours-latest": _Side([py, _WORKER, "provenance", "latest"], work, env, str(runs)),
     }  # fmt: skip
     if ids:
-        # Metaflow's run ids are start timestamps: the latest run has the largest.
-        latest = max(ids.values(), key=int)
+        # The last run started after every other had finished (_metaflow_runs).
+        latest = ids[runs]
         readers["mf-data"] = _Side([py, _WORKER, "metaflow", "data", ids[_READ_N]], work, env,
                                  data_expect)  # fmt: skip
         readers["mf-latest"] = _Side([py, _WORKER, "metaflow", "latest"], work, env, latest)
