@@ -37,6 +37,7 @@ __all__ = [
     "ArtifactRow",
     "Base",
     "CodeSource",
+    "FieldRow",
     "LineageEdge",
     "RunRow",
     "RunTag",
@@ -120,6 +121,7 @@ artifacts = Table(
     Column("input_hashes", json_type),
     Index("ix_artifacts_name_computed_at", "name", "computed_at"),
     Index("ix_artifacts_computed_at", "computed_at"),
+    Index("ix_artifacts_fn_name_computed_at", "fn_name", "computed_at"),
 )
 
 #: The normalized source text of a code fingerprint, stored once per fingerprint.
@@ -147,7 +149,25 @@ artifact_tags = Table(
     "artifact_tags",
     metadata,
     Column("artifact_id", ID, ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True),
-    Column("tag", String(500), primary_key=True, index=True),
+    Column("tag", String(500), primary_key=True),
+    # The artifact's ``computed_at``, copied so that a page of a tag's
+    # artifacts, newest first, is one range of the index below (since 0006).
+    Column("computed_at", UTC),
+    Index("ix_artifact_tags_tag_computed_at", "tag", "computed_at"),
+)
+
+#: A top-level scalar of an artifact's custom fields (``name`` is its key), for
+#: filters that stay fast (since 0006): ``value_hash`` is the hash of the value's
+#: canonical JSON (see ``index.layout.field_rows``), and ``computed_at`` is the
+#: artifact's, as in ``artifact_tags``.
+artifact_fields = Table(
+    "artifact_fields",
+    metadata,
+    Column("artifact_id", ID, ForeignKey("artifacts.id", ondelete="CASCADE"), primary_key=True),
+    Column("name", String(255), primary_key=True),
+    Column("value_hash", String(32), nullable=False),
+    Column("computed_at", UTC),
+    Index("ix_artifact_fields_name_value_hash_computed_at", "name", "value_hash", "computed_at"),
 )
 
 #: A saved artifact set: its labels; its members are in ``artifact_set_members``.
@@ -272,6 +292,12 @@ class TagRow(_Named):
     """The ``artifact_tags`` table."""
 
     __table__ = artifact_tags
+
+
+class FieldRow(_Named):
+    """The ``artifact_fields`` table."""
+
+    __table__ = artifact_fields
 
 
 class SetRow(_Named):

@@ -12,6 +12,6 @@ from __future__ import annotations
 __all__ = ["KNOWN_REVISIONS", "SCHEMA_HEAD"]
 
 #: The newest migration: the revision this library reads and writes.
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 #: Every revision this library knows, oldest first.
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")

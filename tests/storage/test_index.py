@@ -12,10 +12,8 @@ from provenance.storage.index import (
     COLUMNS,
     DEFERRED,
     SqlIndex,
-    SqliteFileIndex,
     decode_datetime,
     decode_json,
-    open_index,
 )
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
@@ -50,33 +48,6 @@ def row(i: int, **extra: Any) -> dict[str, Any]:
     }
     base.update(extra)
     return base
-
-
-@pytest.fixture(
-    params=[
-        "sqlite-file",
-        "sqlite-light",
-        "sqlite-memory",
-        pytest.param("postgres", marks=pytest.mark.postgres),
-        pytest.param("postgres-schema", marks=pytest.mark.postgres),
-    ]
-)
-def index(request: pytest.FixtureRequest, tmp_path: Any) -> SqlIndex:
-    if request.param == "sqlite-file":
-        idx = SqlIndex(f"sqlite:///{tmp_path / 'i.db'}")
-    elif request.param == "sqlite-light":
-        # The light index of an existing file: its own reads, the rest delegated.
-        SqlIndex(f"sqlite:///{tmp_path / 'i.db'}").dispose()
-        idx = open_index(f"sqlite:///{tmp_path / 'i.db'}")
-        assert isinstance(idx, SqliteFileIndex)
-    elif request.param == "sqlite-memory":
-        idx = SqlIndex("sqlite://")
-    elif request.param == "postgres":
-        idx = SqlIndex(request.getfixturevalue("postgres_url"))
-    else:
-        idx = SqlIndex(request.getfixturevalue("postgres_url"), schema="team_a")
-    yield idx
-    idx.dispose()
 
 
 def as_dict(values: tuple[Any, ...]) -> dict[str, Any]:
@@ -298,9 +269,12 @@ def test_postgres_indexes_exist(postgres_url: str) -> None:
     idx = SqlIndex(postgres_url)
     insp = inspect(idx.engine)
     indexed = {tuple(i["column_names"]) for t in ("artifacts", "artifact_lineage", "artifact_tags",
-               "artifact_sets", "artifact_set_members") for i in insp.get_indexes(t)}  # fmt: skip
-    for columns in [("value_id",), ("name", "computed_at"), ("input_artifact_id",), ("tag",),
-                    ("labels_hash",), ("name", "created_at"), ("artifact_id",)]:  # fmt: skip
+               "artifact_fields", "artifact_sets", "artifact_set_members")
+               for i in insp.get_indexes(t)}  # fmt: skip
+    for columns in [("value_id",), ("name", "computed_at"), ("fn_name", "computed_at"),
+                    ("input_artifact_id",), ("tag", "computed_at"),
+                    ("name", "value_hash", "computed_at"), ("labels_hash",),
+                    ("name", "created_at"), ("artifact_id",)]:  # fmt: skip
         assert columns in indexed, columns
     idx.dispose()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -155,3 +157,40 @@ def test_processes_upgrading_one_postgres_index_at_once_take_turns(
         assert out.strip() == "0"
     index = SqlIndex(url, schema=pg_schema)
     assert schema.current_revision(index.engine) == schema.SCHEMA_HEAD
+
+
+def test_upgrading_to_0006_indexes_the_tags_and_fields_already_stored(tmp_path: Any) -> None:
+    from alembic import command
+
+    from tests.storage.test_index import row
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(schema._alembic_config(conn), "0005")
+        for i, custom in enumerate([{"team": "a", "n": 3}, {"team": "b"}, None, {"team": "a"}]):
+            r = row(i)
+            conn.execute(
+                text(
+                    "INSERT INTO artifacts (id, value_id, hash_scheme, name, version, serializer, "
+                    "composite, custom_fields, computed_at) VALUES (:id, :value_id, :hash_scheme, "
+                    ":name, :version, :serializer, 0, :custom, :when)"
+                ),
+                {**r, "custom": None if custom is None else json.dumps(custom),
+                 "when": f"2026-01-02 03:04:0{i}.000000"},
+            )  # fmt: skip
+            conn.execute(text("INSERT INTO artifact_tags (artifact_id, tag) VALUES (:i, 't')"),
+                         {"i": r["id"]})  # fmt: skip
+    engine.dispose()
+    index = SqlIndex(url, upgrade_db=True)
+    try:
+        assert schema.current_revision(index.engine) == "0006"
+        newest_first = [row(i)["id"] for i in (3, 2, 1, 0)]
+        assert [r[0] for r in index.page(tag="t")] == newest_first
+        # The tags' computed_at is the artifacts': a keyset page goes on from it.
+        after = (datetime(2026, 1, 2, 3, 4, 3, tzinfo=timezone.utc), newest_first[0])
+        assert [r[0] for r in index.page(tag="t", limit=2, after=after)] == newest_first[1:3]
+        assert [r[0] for r in index.page(field=("team", "a"))] == [row(3)["id"], row(0)["id"]]
+        assert [r[0] for r in index.page(field=("n", 3))] == [row(0)["id"]]
+    finally:
+        index.dispose()

@@ -20,6 +20,7 @@ from ..models import artifact_lineage, artifact_tags
 from ..stored_inputs import INPUT_KEY, InputRef, refs_in_summary
 from ..validate import MAX_JSON_BYTES, check_lookup, check_tags, check_text, quote
 from .engine import _Connections, _insert_new
+from .fields import field_rows
 from .rows import (
     _HOT,
     _HOT_POSITIONS,
@@ -28,6 +29,7 @@ from .rows import (
     DEFERRED_COLUMNS,
     _code,
     _edges,
+    _fields,
     _storable,
     _table,
     _tags,
@@ -305,23 +307,38 @@ class _Artifacts(_Connections):
         with self._begin() as conn:
             if code is not None and code[0] not in self._code_stored:
                 self._put_code(conn, *code)
+            replaced = False
             if replace:
                 result = conn.execute(
                     update(_table).where(_table.c.id == artifact_id).values(**row)
                 )
-                if result.rowcount:
-                    return True
-            if not _insert_new(conn, _table, self._insert_artifact, row):
+                replaced = result.rowcount > 0
+            if replaced:
+                # Its tags and fields are written again, with the new computed_at.
+                for table in (_tags, _fields):
+                    conn.execute(delete(table).where(table.c.artifact_id == artifact_id))
+            elif not _insert_new(conn, _table, self._insert_artifact, row):
                 return False
-            edge_rows = [
-                {"artifact_id": artifact_id, "input_artifact_id": i, "parameter": p}
-                for i, p in dict.fromkeys(edges)
+            else:
+                edge_rows = [
+                    {"artifact_id": artifact_id, "input_artifact_id": i, "parameter": p}
+                    for i, p in dict.fromkeys(edges)
+                ]
+                if edge_rows:
+                    conn.execute(insert(_edges), edge_rows)
+            when = row.get("computed_at")
+            tag_rows = [
+                {"artifact_id": artifact_id, "tag": str(t), "computed_at": when}
+                for t in dict.fromkeys(tags)
             ]
-            if edge_rows:
-                conn.execute(insert(_edges), edge_rows)
-            tag_rows = [{"artifact_id": artifact_id, "tag": str(t)} for t in dict.fromkeys(tags)]
             if tag_rows:
                 conn.execute(insert(_tags), tag_rows)
+            field_values = [
+                {"artifact_id": artifact_id, "name": k, "value_hash": h, "computed_at": when}
+                for k, h in field_rows(row.get("custom_fields"))
+            ]
+            if field_values:
+                conn.execute(insert(_fields), field_values)
         return True
 
     def _put_code(
@@ -361,7 +378,7 @@ class _Artifacts(_Connections):
         }
 
     def delete_many(self, artifact_ids: Sequence[str]) -> list[str]:
-        """Remove artifacts with their edges and tags, 500 to a transaction; the ids removed.
+        """Remove artifacts with their edges, tags and fields, 500 a transaction; the ids removed.
 
         An id another process removed first is not among those returned.
         """
@@ -373,7 +390,8 @@ class _Artifacts(_Connections):
                 conn.execute(
                     delete(artifact_lineage).where(artifact_lineage.c.artifact_id.in_(chunk))
                 )
-                conn.execute(delete(artifact_tags).where(artifact_tags.c.artifact_id.in_(chunk)))
+                for table in (artifact_tags, _fields):
+                    conn.execute(delete(table).where(table.c.artifact_id.in_(chunk)))
                 stmt = delete(_table).where(_table.c.id.in_(chunk)).returning(_table.c.id)
                 removed += [r[0] for r in conn.execute(stmt)]
         return removed
@@ -402,10 +420,11 @@ class _Artifacts(_Connections):
         return found & set(wanted)
 
     def delete(self, artifact_id: str) -> bool:
-        """Remove an artifact with its edges and tags; whether it existed."""
+        """Remove an artifact with its edges, tags and fields; whether it existed."""
         with self._begin() as conn:
             conn.execute(
                 delete(artifact_lineage).where(artifact_lineage.c.artifact_id == artifact_id)
             )
-            conn.execute(delete(artifact_tags).where(artifact_tags.c.artifact_id == artifact_id))
+            for table in (artifact_tags, _fields):
+                conn.execute(delete(table).where(table.c.artifact_id == artifact_id))
             return conn.execute(delete(_table).where(_table.c.id == artifact_id)).rowcount > 0

@@ -34,8 +34,7 @@ SCHEMA_DDL: tuple[str, ...] = (
     "CREATE INDEX ix_artifacts_computed_at ON artifacts (computed_at)",
     "CREATE TABLE artifact_lineage (\n\tartifact_id VARCHAR(128) NOT NULL, \n\tinput_artifact_id VARCHAR(128) NOT NULL, \n\tparameter VARCHAR(255) NOT NULL, \n\tPRIMARY KEY (artifact_id, input_artifact_id, parameter), \n\tFOREIGN KEY(artifact_id) REFERENCES artifacts (id) ON DELETE CASCADE\n)",
     "CREATE INDEX ix_artifact_lineage_input_artifact_id ON artifact_lineage (input_artifact_id)",
-    "CREATE TABLE artifact_tags (\n\tartifact_id VARCHAR(128) NOT NULL, \n\ttag VARCHAR(500) NOT NULL, \n\tPRIMARY KEY (artifact_id, tag), \n\tFOREIGN KEY(artifact_id) REFERENCES artifacts (id) ON DELETE CASCADE\n)",
-    "CREATE INDEX ix_artifact_tags_tag ON artifact_tags (tag)",
+    "CREATE TABLE artifact_tags (\n\tartifact_id VARCHAR(128) NOT NULL, \n\ttag VARCHAR(500) NOT NULL, computed_at DATETIME, \n\tPRIMARY KEY (artifact_id, tag), \n\tFOREIGN KEY(artifact_id) REFERENCES artifacts (id) ON DELETE CASCADE\n)",
     "CREATE TABLE artifact_sets (\n\tid VARCHAR(128) NOT NULL, \n\tname VARCHAR(255), \n\tlabels JSON, \n\tlabels_hash VARCHAR(128) NOT NULL, \n\tsize INTEGER NOT NULL, \n\tcreated_at DATETIME NOT NULL, \n\tPRIMARY KEY (id)\n)",
     "CREATE INDEX ix_artifact_sets_labels_hash ON artifact_sets (labels_hash)",
     "CREATE INDEX ix_artifact_sets_name_created_at ON artifact_sets (name, created_at)",
@@ -48,6 +47,10 @@ SCHEMA_DDL: tuple[str, ...] = (
     "CREATE TABLE tasks (\n\tid INTEGER NOT NULL, \n\trun_id INTEGER NOT NULL, \n\tstep VARCHAR(255) NOT NULL, \n\ttask_number INTEGER NOT NULL, \n\tartifact_id VARCHAR(128), \n\tcached BOOLEAN NOT NULL, \n\tsuccessful BOOLEAN NOT NULL, \n\texception JSON, \n\tparams JSON, \n\tstarted_at DATETIME NOT NULL, \n\tfinished_at DATETIME, hits INTEGER DEFAULT 1 NOT NULL, \n\tPRIMARY KEY (id), \n\tCONSTRAINT uq_tasks_run_step_number UNIQUE (run_id, step, task_number), \n\tFOREIGN KEY(run_id) REFERENCES runs (id) ON DELETE CASCADE\n)",
     "CREATE INDEX ix_tasks_artifact_id_cached ON tasks (artifact_id, cached)",
     "CREATE TABLE code_sources (\n\tfingerprint VARCHAR(64) NOT NULL, \n\tsource TEXT NOT NULL, \n\tpackages JSON, \n\tcreated_at DATETIME NOT NULL, \n\tPRIMARY KEY (fingerprint)\n)",
+    "CREATE INDEX ix_artifact_tags_tag_computed_at ON artifact_tags (tag, computed_at)",
+    "CREATE TABLE artifact_fields (\n\tartifact_id VARCHAR(128) NOT NULL, \n\tname VARCHAR(255) NOT NULL, \n\tvalue_hash VARCHAR(32) NOT NULL, \n\tcomputed_at DATETIME, \n\tPRIMARY KEY (artifact_id, name), \n\tFOREIGN KEY(artifact_id) REFERENCES artifacts (id) ON DELETE CASCADE\n)",
+    "CREATE INDEX ix_artifact_fields_name_value_hash_computed_at ON artifact_fields (name, value_hash, computed_at)",
+    "CREATE INDEX ix_artifacts_fn_name_computed_at ON artifacts (fn_name, computed_at)",
 )
 
 

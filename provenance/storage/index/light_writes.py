@@ -1,4 +1,4 @@
-"""The artifact write of the light SQLite index: one artifact row, its edges and tags, in plain SQL.
+"""The artifact write of the light SQLite index: its row, edges, tags and fields, in plain SQL.
 
 What :meth:`SqlIndex.put <provenance.storage.index.sql.SqlIndex.put>` does,
 written for :mod:`sqlite3`, so that a process that computes and stores a
@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from .fields import field_rows
 from .layout import COLUMNS, JSON_COLUMNS, sqlite_time
 
 __all__ = ["put_artifact", "put_code"]
@@ -58,31 +59,46 @@ def put_artifact(
         cur = conn.cursor()
         if code is not None and code[0] not in code_stored:
             _insert_code(cur, *code)
+        replaced = False
         if replace:
             sets = ", ".join(f"{c} = ?" for c in columns)
             cur.execute(f"UPDATE artifacts SET {sets} WHERE id = ?", (*values, artifact_id))
-            if cur.rowcount:
-                cur.close()
-                return True
-        marks = ", ".join("?" for _ in columns)
-        cur.execute(
-            f"INSERT INTO artifacts ({', '.join(columns)}) VALUES ({marks}) "
-            "ON CONFLICT DO NOTHING RETURNING id",
-            values,
-        )
-        if cur.fetchone() is None:
-            cur.close()
-            return False
-        edge_rows = [(artifact_id, i, p) for i, p in dict.fromkeys(edges)]
-        if edge_rows:
-            cur.executemany(
-                "INSERT INTO artifact_lineage (artifact_id, input_artifact_id, parameter) "
-                "VALUES (?, ?, ?)",
-                edge_rows,
+            replaced = cur.rowcount > 0
+        if replaced:
+            # Its tags and fields are written again, with the new computed_at.
+            for table in ("artifact_tags", "artifact_fields"):
+                cur.execute(f"DELETE FROM {table} WHERE artifact_id = ?", (artifact_id,))
+        else:
+            marks = ", ".join("?" for _ in columns)
+            cur.execute(
+                f"INSERT INTO artifacts ({', '.join(columns)}) VALUES ({marks}) "
+                "ON CONFLICT DO NOTHING RETURNING id",
+                values,
             )
-        tag_rows = [(artifact_id, str(t)) for t in dict.fromkeys(tags)]
+            if cur.fetchone() is None:
+                cur.close()
+                return False
+            edge_rows = [(artifact_id, i, p) for i, p in dict.fromkeys(edges)]
+            if edge_rows:
+                cur.executemany(
+                    "INSERT INTO artifact_lineage (artifact_id, input_artifact_id, parameter) "
+                    "VALUES (?, ?, ?)",
+                    edge_rows,
+                )
+        when = _value("computed_at", row.get("computed_at"))
+        tag_rows = [(artifact_id, str(t), when) for t in dict.fromkeys(tags)]
         if tag_rows:
-            cur.executemany("INSERT INTO artifact_tags (artifact_id, tag) VALUES (?, ?)", tag_rows)
+            cur.executemany(
+                "INSERT INTO artifact_tags (artifact_id, tag, computed_at) VALUES (?, ?, ?)",
+                tag_rows,
+            )
+        field_values = [(artifact_id, k, h, when) for k, h in field_rows(row.get("custom_fields"))]
+        if field_values:
+            cur.executemany(
+                "INSERT INTO artifact_fields (artifact_id, name, value_hash, computed_at) "
+                "VALUES (?, ?, ?, ?)",
+                field_values,
+            )
         cur.close()
     if code is not None:
         code_stored.add(code[0])  # once committed: after a rollback it is written again

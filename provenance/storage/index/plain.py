@@ -17,12 +17,11 @@ from typing import Any
 
 from ..stored_inputs import InputRef, refs_in_summary
 from ..validate import check_lookup
-from .layout import COLUMNS, decode_datetime, decode_json, decode_row, sqlite_time
+from .layout import COLUMNS, decode_datetime, decode_json, decode_row
+from .pages import PAGE_COLUMNS, artifact_page
 
 __all__ = ["PAGE_COLUMNS", "PlainReads"]
 
-#: The columns of a row of :meth:`PlainReads.page`, in order.
-PAGE_COLUMNS = ("id", "name", "version", "size", "computed_at", "fn_module", "fn_name")
 
 _ALL = ", ".join(COLUMNS)
 #: Ids per ``IN (...)`` query: below every driver's limit on parameters.
@@ -86,51 +85,22 @@ class PlainReads:
         """One page of artifacts, newest first: rows of :data:`PAGE_COLUMNS`.
 
         Keyset pagination: ``after`` is the ``(computed_at, id)`` of the
-        last row of the previous page, so a page costs the same at any depth
-        (the ``computed_at`` and ``(name, computed_at)`` indexes serve the
-        order).  ``name`` is exact; ``contains`` is a case-insensitive
-        substring of the name or the function's name (a scan, newest first,
-        that stops once the page is full); ``tag`` must be one of the
-        artifact's tags; ``field`` is ``(key, value)``: a top-level key of
-        the custom fields holding that JSON scalar (``3`` is not ``"3"``).
+        last row of the previous page, so a page costs the same at any depth,
+        and every filter is served by an index in the page's order (see
+        :mod:`.pages`).  ``name`` is exact; ``contains`` is a case-insensitive
+        substring of the name or the function's name; ``tag`` must be one of
+        the artifact's tags; ``field`` is ``(key, value)``: a top-level key of
+        the custom fields holding that JSON scalar (``3`` is not ``"3"``,
+        ``1`` is not ``true``).
         """
         check_lookup(name=name, fn_name=contains, tag=tag)
         if not 1 <= int(limit) <= 10_000:
             raise ValueError(f"limit must be between 1 and 10000, got {limit!r}")
-        where: list[str] = []
-        params: list[Any] = []
-        if name is not None:
-            where.append("name = ?")
-            params.append(name)
-        if contains:
-            # LIKE's own wildcards in the text are matched as themselves.
-            pattern = "%" + contains.lower().replace("\\", "\\\\").replace("%", "\\%")
-            pattern = pattern.replace("_", "\\_") + "%"
-            where.append("(lower(name) LIKE ? ESCAPE '\\' OR lower(fn_name) LIKE ? ESCAPE '\\')")
-            params += [pattern, pattern]
-        if tag is not None:
-            where.append("id IN (SELECT artifact_id FROM artifact_tags WHERE tag = ?)")
-            params.append(tag)
-        dialect = getattr(self, "dialect_name", "sqlite")
         if field is not None:
-            where.append(_field_clause(dialect, *field, params))
-        if after is not None:
-            when, last = after
-            if not isinstance(when, datetime) or not isinstance(last, str):
-                raise TypeError(f"after must be (datetime, artifact id), got {after!r}")
-            # Compared as stored: SQLite keeps text, the others a timestamp.
-            stored = sqlite_time(when) if dialect == "sqlite" else when
-            where.append("(computed_at < ? OR (computed_at = ? AND id > ?))")
-            params += [stored, stored, last]
-        sql = f"SELECT {', '.join(PAGE_COLUMNS)} FROM artifacts"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY computed_at DESC, id LIMIT ?"
-        params.append(int(limit))
-        return [
-            (r[0], r[1], r[2], r[3], decode_datetime(r[4]), r[5], r[6])
-            for r in self.read_rows(sql, params)
-        ]
+            _check_field(*field)
+        dialect = getattr(self, "dialect_name", "sqlite")
+        return artifact_page(self, dialect, name=name, contains=contains, tag=tag, field=field,
+                             after=after, limit=int(limit))  # fmt: skip
 
     def usage(
         self, *, name: str | None = None, ids: Sequence[str] | None = None
@@ -208,8 +178,7 @@ class PlainReads:
 _FIELD_KEY = re.compile(r"[A-Za-z0-9_.\-]{1,64}\Z")
 
 
-def _field_clause(dialect: str, key: Any, value: Any, params: list[Any]) -> str:
-    """The condition "custom field ``key`` holds the JSON scalar ``value``" (adds its params)."""
+def _check_field(key: Any, value: Any) -> None:
     if not isinstance(key, str) or not _FIELD_KEY.match(key):
         raise ValueError(
             f"a custom field key to filter on is 1 to 64 letters, digits, '_', '.' or '-', "
@@ -217,15 +186,3 @@ def _field_clause(dialect: str, key: Any, value: Any, params: list[Any]) -> str:
         )
     if value is not None and not isinstance(value, (str, int, float, bool)):
         raise TypeError(f"custom field {key!r}: only a JSON scalar can be matched, got {value!r}")
-    if dialect == "sqlite":
-        # json_extract gives a scalar its SQL type (a JSON true is 1, "3" and 3
-        # compare apart only by type): json_type tells them apart.
-        path = f'$."{key}"'
-        if value is None or isinstance(value, bool):
-            params += [path, json.dumps(value)]
-            return "json_type(custom_fields, ?) = ?"
-        kind = "'text'" if isinstance(value, str) else "'integer', 'real'"
-        params += [path, path, value]
-        return f"(json_type(custom_fields, ?) IN ({kind}) AND json_extract(custom_fields, ?) = ?)"
-    params += [key, json.dumps(value)]
-    return "(custom_fields -> ?) = CAST(? AS jsonb)"

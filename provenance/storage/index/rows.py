@@ -18,7 +18,15 @@ from typing import Any
 
 from sqlalchemy import Table
 
-from ..models import ArtifactRow, CodeSource, LineageEdge, SetMember, SetRow, TagRow
+from ..models import (
+    ArtifactRow,
+    CodeSource,
+    FieldRow,
+    LineageEdge,
+    SetMember,
+    SetRow,
+    TagRow,
+)
 from .layout import (
     COLUMNS,
     DEFERRED,
@@ -35,6 +43,7 @@ __all__ = ["COLUMNS", "DEFERRED", "DEFERRED_COLUMNS", "HOT_COLUMNS", "decode_dat
 _table: Table = ArtifactRow.__table__
 _edges: Table = LineageEdge.__table__
 _tags: Table = TagRow.__table__
+_fields: Table = FieldRow.__table__
 _sets: Table = SetRow.__table__
 _members: Table = SetMember.__table__
 _code: Table = CodeSource.__table__
