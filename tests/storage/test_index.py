@@ -18,6 +18,8 @@ from provenance.storage.index import (
 
 T0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
 
+pytest_plugins = ["index_backends"]
+
 
 def row(i: int, **extra: Any) -> dict[str, Any]:
     base = {

@@ -29,6 +29,8 @@ SPECS: list[tuple[str, str, list[str], dict[str, Any]]] = [
     ("x_50%", "fit", ["prod"], {"team": "vision"}),
 ]
 
+pytest_plugins = ["index_backends"]
+
 
 def _fill(index: SqlIndex) -> list[dict[str, Any]]:
     rows = []

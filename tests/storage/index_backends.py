@@ -1,4 +1,4 @@
-"""The index every contract test of ``tests/storage`` runs on, one per backend."""
+"""The index each index contract test runs on, one per backend (a ``pytest_plugins`` plugin)."""
 
 from __future__ import annotations
 
