@@ -15,6 +15,8 @@ import pytest
 from provenance.storage.index import SqlIndex, pages
 from tests.storage.test_index import T0, row
 
+pytest_plugins = ["index_backends"]
+
 # Name, function name, tags and custom fields of each artifact, in time order;
 # the first four share one time, so their order is by id.
 SPECS: list[tuple[str, str, list[str], dict[str, Any]]] = [
@@ -28,8 +30,6 @@ SPECS: list[tuple[str, str, list[str], dict[str, Any]]] = [
     ("eval", "score", [], {}),
     ("x_50%", "fit", ["prod"], {"team": "vision"}),
 ]
-
-pytest_plugins = ["index_backends"]
 
 
 def _fill(index: SqlIndex) -> list[dict[str, Any]]:
