@@ -3,7 +3,8 @@
 Issue 20 sets an absolute limit, with no peer: every page renders in under
 200 ms.  The repository is an SQLite index filled directly (as the index
 benchmarks fill theirs) with 100,000 artifacts, a chain of lineage edges
-between them, and 10,000 runs of one flow with a task each.  ``provenance
+between them, tags and custom fields to filter on (a common and a rare
+one), and 10,000 runs of one flow with a task each.  ``provenance
 ui``'s application is served by uvicorn on 127.0.0.1 in this process, and
 each page is fetched over HTTP, token included, as the browser would: the
 time is the whole request, rendering and loopback included.
@@ -56,7 +57,34 @@ def _fill(ctx: Context, artifacts: int, runs: int) -> tuple[str, list[str]]:
         conn.execute(insert(RunTag.__table__), tags)
         conn.execute(insert(TaskRow.__table__), tasks)
     _index_fill.bulk_load(index, _index_fill.small_call_rows(maker, ids), maker, edges)
+    _tag_and_field(path)
     return path, ids
+
+
+def _tag_and_field(path: str) -> None:
+    """Tags and custom fields to filter on, as the decorator indexes them.
+
+    Every other artifact is tagged ``common`` and holds ``{"team": "ml"}``;
+    one in 10,000 is tagged ``rare``.  Written in SQL (the decorator's way
+    would take minutes), with the rows that index them (see
+    ``provenance.storage.index.fields``).
+    """
+    import sqlite3
+
+    from provenance.storage.index.fields import field_hash
+
+    db = sqlite3.connect(path)
+    with db:
+        db.execute("UPDATE artifacts SET custom_fields = json_object('team', 'ml') "
+                   "WHERE rowid % 2 = 0")  # fmt: skip
+        db.execute("INSERT INTO artifact_fields (artifact_id, name, value_hash, computed_at) "
+                   "SELECT id, 'team', ?, computed_at FROM artifacts WHERE rowid % 2 = 0",
+                   [field_hash("ml")])  # fmt: skip
+        for tag, every in (("common", 2), ("rare", 10_000)):
+            db.execute("INSERT INTO artifact_tags (artifact_id, tag, computed_at) "
+                       "SELECT id, ?, computed_at FROM artifacts WHERE rowid % ? = 1",
+                       [tag, every])  # fmt: skip
+    db.close()
 
 
 @benchmark("ui_pages")
@@ -90,6 +118,11 @@ def ui_pages(ctx: Context) -> list[Row]:
             "artifact list, first page": "/",
             "artifact list, a later page": f"/?after={cursor}",
             "artifact list, searched": "/?q=small",
+            "artifact list, a search matching nothing": "/?q=no-such-name",
+            "artifact list, a tag on every other artifact": "/?tag=common",
+            "artifact list, a tag on 1 in 10,000": "/?tag=rare",
+            "artifact list, a custom field (team=ml)": "/?field=team%3Dml",
+            "artifact list, a custom field matching nothing": "/?field=team%3Dnone",
             "an artifact": f"/artifacts/{middle}",
             "its lineage drawing (3 up, 1 down)": f"/artifacts/{middle}/lineage?up=3&down=1",
             "flows": "/flows",
