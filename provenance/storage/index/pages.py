@@ -133,7 +133,9 @@ def _keyset(dialect: str, order: tuple[str, str], after: Any, params: list[Any])
     # Compared as stored: SQLite keeps text, the others a timestamp.
     stored = sqlite_time(when) if dialect == "sqlite" else when
     params += [stored, stored, last]
-    return f"({order[0]} < ? OR ({order[0]} = ? AND {order[1]} > ?))"
+    # The first term is a range the index can start from; an OR alone is not
+    # one, and SQLite then walked the index from the newest row to the cursor.
+    return f"({order[0]} <= ? AND ({order[0]} < ? OR {order[1]} > ?))"
 
 
 def _like_clause(contains: str, params: list[Any]) -> str:
