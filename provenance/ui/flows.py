@@ -49,10 +49,12 @@ def _tags(request: Any) -> list[str]:
     return [t for t in request.query_params.getlist("tag") if t.strip()]
 
 
-def _skip(request: Any) -> int:
-    text = request.query_params.get("skip", "0")
-    if not text.isdigit() or int(text) > 10_000_000:
-        raise InvalidValue(f"the skip parameter must be a count, got {text!r}")
+def _before(request: Any) -> int | None:
+    text = request.query_params.get("before", "")
+    if not text:
+        return None
+    if not text.isdigit() or len(text) > 18:
+        raise InvalidValue(f"the before parameter must be a run number, got {text!r}")
     return int(text)
 
 
@@ -69,13 +71,15 @@ async def flows_page(request: Any) -> Any:
 async def flow_page(request: Any) -> Any:
     """The runs of one flow, newest first, filtered by tags as ``Flow.runs(*tags)``."""
     flow = Flow(request.path_params["flow"], _repo=_repo(request))
-    tags, skip = _tags(request), _skip(request)
-    runs = list(itertools.islice(flow.runs(*tags), skip, skip + RUNS_PER_PAGE + 1))
+    tags, before = _tags(request), _before(request)
+    flow.runs(*tags)  # checks the tags as the client does
+    # Keyset pages: the older runs are those numbered below the last one shown.
+    runs = list(itertools.islice(flow._children(tuple(tags), before), RUNS_PER_PAGE + 1))
     shown = runs[:RUNS_PER_PAGE]
     return views.render(
         request, "flow.html", flow=flow, tags=tags,
         runs=[(r, status(r), took(r)) for r in shown],
-        more=skip + RUNS_PER_PAGE if len(runs) > RUNS_PER_PAGE else None,
+        more=shown[-1].id if len(runs) > RUNS_PER_PAGE else None,
     )  # fmt: skip
 
 

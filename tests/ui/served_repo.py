@@ -107,6 +107,9 @@ def _populate(root: Path) -> tuple[Path, dict[str, str]]:
     ids["raw_other"] = other.artifact.id
     ids["small_set"] = p.create_set([ids["raw"], ids["features"]], "small").id
     ids["big_set"] = p.create_set([ids["raw"], ids["model"]], "big").id
+    for n in range(1, 56):  # more than a page of a flow's runs; the odd ones tagged
+        with p.run("Many", tags=["odd"] if n % 2 else []):
+            raw_data(5)
     # A flow run that computes, one served from the cache, and one that fails.
     (root / "artflow.py").write_text(FLOW)
     env = {**_env(), "PROVENANCE_CONFIG": str(config)}

@@ -171,6 +171,22 @@ def test_flows_runs_steps_and_tasks(served: Served, http: Any) -> None:
     assert http.get(served.url("/flows/ArtFlow/x")).status_code in (400, 404)
 
 
+def test_a_flow_s_runs_page_by_keyset_with_their_tags(served: Served, http: Any) -> None:
+    def numbers(page: str) -> list[int]:
+        return [int(m) for m in re.findall(r'href="/flows/Many/(\d+)"', page)]
+
+    first = http.get(served.url("/flows/Many")).text
+    assert numbers(first) == list(range(55, 5, -1))
+    assert 'href="?before=6"' in first
+    older = http.get(served.url("/flows/Many?before=6")).text
+    assert numbers(older) == [5, 4, 3, 2, 1] and 'id="more"' not in older
+    odd = http.get(served.url("/flows/Many?tag=odd")).text
+    assert numbers(odd) == list(range(55, 0, -2))  # 28 runs: one page
+    assert http.get(served.url("/flows/Many?tag=odd&before=9")).text.count("/flows/Many/") == 4
+    bad = http.get(served.url("/flows/Many?before=x"))
+    assert bad.status_code == 400 and "before" in bad.text
+
+
 def test_sets_members_and_algebra(served: Served, http: Any) -> None:
     listing = http.get(served.url("/sets")).text
     assert f'href="/sets/{served.ids["small_set"]}"' in listing and "big" in listing

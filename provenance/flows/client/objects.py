@@ -85,10 +85,10 @@ class Flow(MetaflowObject):
         _runs.validate_tags(tags)
         return self._children(tags)
 
-    def _children(self, tags: tuple[str, ...] = ()) -> Iterator[Run]:
+    def _children(self, tags: tuple[str, ...] = (), below: int | None = None) -> Iterator[Run]:
         ns = get_namespace()
         wanted = list(tags) + ([ns] if ns is not None else [])
-        last: int | None = None
+        last = below  # the web view's "older runs" start below the last run shown
         page = 4
         while True:
             # Keyset pagination over the (flow, run_number) index, in pages
