@@ -33,6 +33,7 @@ from .. import config
 from ..errors import AmbiguousId, InvalidId, ProvenanceError, SetNotFound
 from ..inputs import artifact_ref
 from ..storage import discovery, prefixes
+from ..verbs.calls import input_label
 from ..verbs.sets import load_set_by_id, load_set_by_name
 from .parser import CONFIG_ENV, PROG
 
@@ -161,7 +162,11 @@ def format_value(value: Any) -> str:
     if ref is not None:
         return f"<artifact {short_id(ref)}>"
     if isinstance(value, dict) and "$type" in value:
-        return f"<{value['$type']} {str(value.get('$hash', value.get('$repr', '')))[:SHORT_ID]}>"
+        # Labelled as the lineage drawings label it (``ndarray float64 (1000,)``),
+        # with the start of its hash, which tells two such inputs apart.
+        digest = value.get("$hash")
+        label = input_label(value)
+        return f"{label} <{str(digest)[:SHORT_ID]}>" if digest else label
     return json.dumps(value, sort_keys=True, default=str)
 
 

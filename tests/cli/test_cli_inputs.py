@@ -59,5 +59,9 @@ def test_ls_and_show_give_the_inputs_size_and_say_what_is_shared(tmp_path: Path)
     stored = shown.split("stored inputs\n")[1]
     line = next(x for x in stored.splitlines() if x.strip().startswith("a "))
     assert "npy" in line and "stored once, shared by 2 artifacts" in line
+    # An input that is not an artifact reads as the lineage drawings label it.
+    given = shown.split("\ninputs\n")[1].split("\n\n")[0]
+    assert re.search(r"^  a\s+ndarray float64 \(100000,\) <[0-9a-f]{12}>$", given, re.M), given
+    assert re.search(r"^  k\s+1$", given, re.M), given
     alone = run(config, "show", small).stdout
     assert "stored inputs" not in alone and "inputs size:" in alone
