@@ -8,6 +8,11 @@ way, by a tuple ``("input", parameter, key, serializer, value hash)``, and
 one too big to store by ``("not_stored", parameter, size, limit, value hash,
 type)``; records written before either existed hold only artifact ids, and
 load as they always did.
+
+An artifact argument that is no longer in the repository (removed, or
+evicted: its children usually outlive it) loads as an
+:class:`~.stored_inputs.InputArtifactGone` naming the parameter, read from
+the lineage edges of the artifact whose inputs these are.
 """
 
 from __future__ import annotations
@@ -17,8 +22,9 @@ import pickle
 from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
+from ..errors import ArtifactNotFound
 from .proxies import ArtifactProxy, TransformedProxy, is_proxy
-from .stored_inputs import InputNotStored, load_stored_input
+from .stored_inputs import InputArtifactGone, InputNotStored, load_stored_input
 
 if TYPE_CHECKING:
     from .artifact import ArtifactSource
@@ -69,9 +75,11 @@ def _identity(value: Any) -> Any:
 
 
 class _InputsUnpickler(pickle.Unpickler):
-    def __init__(self, file: Any, repo: ArtifactSource | None) -> None:
+    def __init__(self, file: Any, repo: ArtifactSource | None, owner: str | None) -> None:
         super().__init__(file)
         self._repo = repo
+        self._owner = owner
+        self._parameters: dict[str, list[str]] | None = None
 
     def persistent_load(self, pid: Any) -> Any:
         if isinstance(pid, tuple) and pid and pid[0] == "not_stored":
@@ -80,7 +88,23 @@ class _InputsUnpickler(pickle.Unpickler):
             raise RuntimeError(f"input {pid!r} needs a repository to load from")
         if isinstance(pid, tuple) and pid and pid[0] == "input":
             return load_stored_input(self._repo, *pid[1:5])
-        return self._repo.get_artifact(pid).proxy()
+        try:
+            artifact = self._repo.get_artifact(pid)
+        except ArtifactNotFound:
+            return InputArtifactGone(self._parameter_of(pid), pid)
+        return artifact.proxy()
+
+    def _parameter_of(self, artifact_id: str) -> str:
+        # The pickle refers to the artifact by id alone; where it was passed
+        # is in the lineage edges, read once, only when an artifact is gone.
+        assert self._repo is not None
+        if self._parameters is None:
+            self._parameters = {}
+            edges = self._repo.index.lineage_edges(self._owner) if self._owner else []
+            for parent, parameter in edges:
+                if not parameter.startswith("<return>"):  # found in the value, not an input
+                    self._parameters.setdefault(parent, []).append(parameter)
+        return ", ".join(self._parameters.get(artifact_id, [])) or "?"
 
 
 _pickler: type | None = None
@@ -109,6 +133,12 @@ def dumps_inputs(
     return buf.getvalue()
 
 
-def loads_inputs(data: bytes, repo: ArtifactSource | None) -> dict[str, Any]:
-    """Unpickle inputs written by :func:`dumps_inputs`, reloading proxies from ``repo``."""
-    return _InputsUnpickler(io.BytesIO(data), repo).load()
+def loads_inputs(
+    data: bytes, repo: ArtifactSource | None, owner: str | None = None
+) -> dict[str, Any]:
+    """Unpickle inputs written by :func:`dumps_inputs`, reloading proxies from ``repo``.
+
+    ``owner`` is the id of the artifact whose inputs these are: it names the
+    parameter of an :class:`~.stored_inputs.InputArtifactGone`.
+    """
+    return _InputsUnpickler(io.BytesIO(data), repo, owner).load()
