@@ -12,14 +12,17 @@ load as they always did.
 An artifact argument that is no longer in the repository (removed, or
 evicted: its children usually outlive it) loads as an
 :class:`~.stored_inputs.InputArtifactGone` naming the parameter, read from
-the lineage edges of the artifact whose inputs these are.
+the lineage edges of the artifact whose inputs these are; a transformed
+value of it (``proxy.transform_value(...)``, pickled whole) loads as that
+value alone, without its lineage.
 """
 
 from __future__ import annotations
 
+import functools
 import io
 import pickle
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArtifactNotFound
@@ -74,6 +77,13 @@ def _identity(value: Any) -> Any:
     return value
 
 
+def _transformed(value: Any, artifact: Any) -> Any:
+    """A transformed proxy as unpickled: its value alone if its artifact is gone."""
+    if isinstance(artifact, InputArtifactGone):
+        return value
+    return TransformedProxy._base(value, artifact)
+
+
 class _InputsUnpickler(pickle.Unpickler):
     def __init__(self, file: Any, repo: ArtifactSource | None, owner: str | None) -> None:
         super().__init__(file)
@@ -94,10 +104,28 @@ class _InputsUnpickler(pickle.Unpickler):
             return InputArtifactGone(self._parameter_of(pid), pid)
         return artifact.proxy()
 
+    def find_class(self, module: str, name: str) -> Any:
+        found = super().find_class(module, name)
+        # A transformed proxy is pickled with its value and a reference to its
+        # artifact (by repo spec and id): its value stays good once the
+        # artifact is gone, and comes back plain, without the lineage.
+        if module.startswith("provenance.") and name == "artifact_from_spec":
+            return functools.partial(self._artifact_or_gone, found)
+        if found is TransformedProxy:
+            return _transformed
+        return found
+
+    def _artifact_or_gone(self, load: Callable[..., Any], spec: Any, artifact_id: str) -> Any:
+        try:
+            return load(spec, artifact_id)
+        except ArtifactNotFound:
+            return InputArtifactGone(self._parameter_of(artifact_id), artifact_id)
+
     def _parameter_of(self, artifact_id: str) -> str:
         # The pickle refers to the artifact by id alone; where it was passed
         # is in the lineage edges, read once, only when an artifact is gone.
-        assert self._repo is not None
+        if self._repo is None:
+            return "?"
         if self._parameters is None:
             self._parameters = {}
             edges = self._repo.index.lineage_edges(self._owner) if self._owner else []

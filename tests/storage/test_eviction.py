@@ -20,6 +20,7 @@ import provenance as p
 from provenance import recording
 from provenance.errors import ConfigError, PermissionDenied
 from provenance.storage import eviction
+from provenance.storage.proxies import TransformedProxy
 from provenance.storage.stored_inputs import InputArtifactGone
 
 
@@ -435,3 +436,18 @@ def test_eviction_takes_a_parent_first_and_its_kept_childs_hit_needs_it_not(
     assert made == [] and parent.artifact.id not in repo
     # The same value given plain is the same call: a hit too.
     assert head(bytes([2]) * 100_000).artifact.id == child.artifact.id and made == []
+
+
+def test_a_transformed_value_of_a_removed_artifact_loads_as_the_value_alone(repo: Any) -> None:
+    parent = big(3)
+    shorter = parent.transform_value(lambda data: bytes(data[:5]))
+    child = head(shorter, k=4)
+    kept = repo.get_artifact(child.artifact.id).inputs["kargs"]["data"]
+    assert isinstance(kept, TransformedProxy) and kept.artifact.id == parent.artifact.id
+    p.remove_artifacts([parent.artifact.id], repo)
+    # The value was recorded whole: it is still right, only its lineage is gone.
+    alone = repo.get_artifact(child.artifact.id).inputs["kargs"]["data"]
+    assert bytes(alone) == bytes([3]) * 5
+    if repo.reduce_artifact(parent.artifact.id) is not None:
+        assert type(alone) is bytes
+    # else a repo in memory only: the pickle carries a copy of the artifact itself
