@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import UntrustedValue
 from ..storage.stored_inputs import input_sizes as stored_input_sizes
+from ..verbs.calls import GONE
 from ..verbs.export import export_artifact
 from .common import (
     PROG,
@@ -127,7 +128,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         rows = []
         for parent, parameter in edges:
             art = found.get(parent)
-            name = f"{art.name} v{art.version}" if art else "(missing)"
+            name = f"{art.name} v{art.version}" if art else GONE
             rows.append((short_id(parent), name, f"as {parameter}"))
         print(format_table(None, rows, indent="  "))
     else:

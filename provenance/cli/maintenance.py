@@ -86,7 +86,8 @@ def cmd_rm(args: argparse.Namespace) -> int:
         print(f"{verb} {artifact_id}  {report.names.get(artifact_id, '')}".rstrip())
     count = len(set(report.removed))
     what = "artifact" if count == 1 else "artifacts"
-    print(f"{verb} {count} {what}, {_freed(report)}{_left(report)}", file=sys.stderr)
+    print(f"{verb} {count} {what}, {_freed(report)}{_left(report)}{_dependents(report)}",
+          file=sys.stderr)  # fmt: skip
     return 0
 
 
@@ -107,6 +108,19 @@ def _left(report: Removal) -> str:
     return text
 
 
+def _dependents(report: Removal) -> str:
+    """The kept artifacts computed from removed ones, if any."""
+    count = len(report.dependents_kept)
+    if not count:
+        return ""
+    what = "artifact" if count == 1 else "artifacts"
+    shows = "would show" if report.dry_run else "now show"
+    return (
+        f"; {count} kept {what} took removed ones as inputs "
+        f"(their inputs and lineage {shows} those as gone)"
+    )
+
+
 def _evicted(report: Removal) -> str:
     """The summary line of keeping one repo under its size bound."""
     bound = format_size(report.max_size)
@@ -116,7 +130,7 @@ def _evicted(report: Removal) -> str:
         text = (
             f"{_freed(report)}: {len(report.removed)} least recently used artifacts "
             f"{'would be ' if report.dry_run else ''}evicted, {format_size(report.size_after)} "
-            f"stored of max {bound}{_left(report)}"
+            f"stored of max {bound}{_left(report)}{_dependents(report)}"
         )
     if report.protected:
         count = len(report.protected)

@@ -70,6 +70,9 @@ def _picture(artifact: Any) -> Row | None:
         )
     nodes, edges = found
     labelled = [(a.id, a.name) for a in nodes if a is not None]
+    # A parent removed or evicted while this artifact was kept: its edge is left.
+    drawn = {artifact_id for artifact_id, _ in labelled}
+    labelled += [(p, "gone") for p in dict.fromkeys(p for p, _, _ in edges) if p not in drawn]
     svg = lineage_svg(labelled, edges, highlight=artifact.id)
     return ("lineage", svg) if svg else None
 
@@ -196,7 +199,8 @@ def _graph_rows(graph: Any, order: Iterable[Any]) -> list[list[str]]:
             for p in sorted(graph.predecessors(node), key=str)
         )
         if data.get("missing"):
-            rows.append([link(node), "—", '<span class="prov-note">missing</span>', inputs])
+            note = '<span class="prov-note">gone (removed or evicted)</span>'
+            rows.append([link(node), "—", note, inputs])
         else:
             rows.append([link(node, data.get("name")), text(data.get("version")),
                          text(when(data.get("computed_at"))), inputs or "—"])  # fmt: skip
@@ -222,7 +226,7 @@ def graph_html(graph: Any) -> str:
             ),
         )
     ]
-    nodes = [(n, str(graph.nodes[n].get("name", "missing"))) for n in order]
+    nodes = [(n, str(graph.nodes[n].get("name", "gone"))) for n in order]
     edges = [(p, c, str(d.get("parameter", ""))) for p, c, d in graph.edges(data=True)]
     svg = lineage_svg(nodes, edges, highlight=root)
     if svg:

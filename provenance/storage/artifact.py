@@ -197,8 +197,10 @@ class Artifact:
     def inputs(self) -> dict[str, Any]:
         """The recorded inputs: ``{'kargs': {...}, 'varargs': (...)}``.
 
-        Parameters passed as artifacts come back as proxies.  Parameters the
-        decorator was told to ``remove`` are absent.
+        Parameters passed as artifacts come back as proxies; one whose
+        artifact was removed or evicted since is an
+        :class:`~provenance.storage.stored_inputs.InputArtifactGone` naming
+        it.  Parameters the decorator was told to ``remove`` are absent.
 
         Raises
         ------
@@ -219,7 +221,7 @@ class Artifact:
             data = self.repo.blobstore.get(blob)
         if data is None:
             return {"kargs": {}, "varargs": ()}
-        inputs = loads_inputs(bytes(data), self.repo)
+        inputs = loads_inputs(bytes(data), self.repo, self.id)
         # A tuple, as in the original library (provenance 0.2 stored a list).
         if isinstance(inputs, dict) and isinstance(inputs.get("varargs"), list):
             inputs["varargs"] = tuple(inputs["varargs"])

@@ -23,6 +23,12 @@ An artifact's last use is the latest of its computation and its task
 records: every call that returned it, cache hits included, writes one, so
 the order costs the hit path nothing.  Members of saved sets (named or
 labelled) are never evicted.
+
+Neither removal nor eviction follows lineage: an artifact computed from
+removed ones stays, and a cache hit on it still returns its stored value.
+Its edges to them stay too, so lineage shows them as gone, and its
+``inputs`` hold an :class:`~.stored_inputs.InputArtifactGone` for each; the
+report counts such artifacts (``dependents_kept``).
 """
 
 from __future__ import annotations
@@ -102,6 +108,8 @@ class Removal:
     blobs deleted; on a dry run, those that would be.  A blob still
     referenced by another artifact is ``shared``; one written within the
     grace period, or in a store that may not delete, is ``left`` for ``gc``.
+    Artifacts computed from removed ones stay (nothing is removed for being
+    a child): they are listed in ``dependents_kept``.
     """
 
     dry_run: bool = False
@@ -118,6 +126,11 @@ class Removal:
     blobs_shared: list[str] = field(default_factory=list)
     blobs_left: list[str] = field(default_factory=list)
     bytes_left: int = 0
+    #: Kept artifacts that took removed ones as inputs: their lineage names
+    #: artifacts that are gone, and their ``inputs`` hold an
+    #: :class:`~provenance.storage.stored_inputs.InputArtifactGone` in place
+    #: of each (on a dry run, those that would).
+    dependents_kept: list[str] = field(default_factory=list)
     #: Eviction only: the bound, the repo's size before and after (by the index),
     #: and how much of what remains is held by set members.
     max_size: int | None = None
@@ -273,6 +286,7 @@ def remove(
         report.removed.append(p.id)
         report.names[p.id] = p.name
         report.bytes_freed += p.row_bytes
+    _note_dependents(repo, report, removed)
     candidates: dict[str, int] = {}
     for p in gone:
         candidates.update(p.blobs)
@@ -294,6 +308,14 @@ def remove(
     grace = GRACE_PERIOD if grace_period is None else grace_period
     _delete_blobs(repo.blobstore, candidates, indexes, grace, report)
     return report
+
+
+def _note_dependents(repo: Any, report: Removal, removed: set[str]) -> None:
+    # One query over the edges: eviction goes by least recent use, so the
+    # parents of kept artifacts are the common case, not a corner.
+    going = removed | set(report.removed)
+    kept = repo.index.dependents(removed) - going if removed else set()
+    report.dependents_kept = sorted((set(report.dependents_kept) | kept) - going)
 
 
 def _delete_blobs(
@@ -518,6 +540,7 @@ def maybe_evict(repo: Any, stored: str, sharing: Sharing | None = None) -> Remov
             logger.warning("max_size of %r not applied: %s", member, exc)
             continue
         if done.removed:
-            logger.info("max_size of %r: evicted %d artifacts, freed %d bytes",
-                        member, len(done.removed), done.bytes_freed)  # fmt: skip
+            logger.info("max_size of %r: evicted %d artifacts, freed %d bytes; %d kept artifacts "
+                        "took evicted ones as inputs", member, len(done.removed),
+                        done.bytes_freed, len(done.dependents_kept))  # fmt: skip
     return done

@@ -22,10 +22,11 @@ The reference lives in two places:
 
 An argument whose serialized size is over the repo's ``max_stored_input``
 is recorded by hash and summary only (``"$input": {"stored": false, ...}``);
-``artifact.inputs`` then holds an :class:`InputNotStored` in its place.  The
-bound holds for every argument that is not a proxy: one that is not stored
-apart (not an array or frame) counts by its pickled size, checked by
-:func:`pickled_over`.
+``artifact.inputs`` then holds an :class:`InputNotStored` in its place (as
+it holds an :class:`InputArtifactGone` for an artifact argument removed or
+evicted since).  The bound holds for every argument that is not a proxy:
+one that is not stored apart (not an array or frame) counts by its pickled
+size, checked by :func:`pickled_over`.
 
 Any other argument whose pickle reaches :data:`MIN_STORED_INPUT` (a long
 list, a dict of text, a fitted model) is stored apart too, pickled by
@@ -57,6 +58,7 @@ from ..serializers import DEFAULT_SERIALIZER, get_serializer, serializer_for
 __all__ = [
     "INPUT_KEY",
     "MIN_STORED_INPUT",
+    "InputArtifactGone",
     "InputNotStored",
     "InputRef",
     "input_key",
@@ -102,7 +104,24 @@ def keyed_by_value(key: str) -> bool:
     return key.endswith(_SUFFIX)
 
 
-class InputNotStored:
+class _Placeholder:
+    """What ``artifact.inputs`` holds for an argument it cannot give back.
+
+    Reading any attribute of it (other than its own) raises an
+    ``AttributeError`` that says why, instead of failing somewhere later.
+    """
+
+    __slots__ = ()
+
+    def message(self) -> str:
+        """Why the value is not here."""
+        raise NotImplementedError
+
+    def __getattr__(self, name: str) -> Any:
+        raise AttributeError(f"{name!r}: {self.message()}")
+
+
+class InputNotStored(_Placeholder):
     """What ``artifact.inputs`` holds for an argument too big to store (``max_stored_input``).
 
     Only its hash and summary were recorded.  Reading any attribute of it
@@ -142,15 +161,56 @@ class InputNotStored:
             f"{self.value_hash} and summary were recorded"
         )
 
-    def __getattr__(self, name: str) -> Any:
-        raise AttributeError(f"{name!r}: {self.message()}")
-
     def __repr__(self) -> str:
         return f"<InputNotStored {self.parameter!r}: {self.message()}>"
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (InputNotStored, (self.parameter, self.size, self.limit, self.value_hash,
                                  self.type_name))  # fmt: skip
+
+
+class InputArtifactGone(_Placeholder):
+    """What ``artifact.inputs`` holds for an argument whose artifact is no longer in the repo.
+
+    The artifact passed as the argument was removed (``provenance rm``,
+    ``f.forget()``, ``f.clear()``) or evicted (``max_size``, ``provenance gc
+    --max-size``) after this one was computed from it; eviction goes by
+    least recent use, so parents usually go before their children.  The
+    recorded inputs refer to it by id only, so nothing else of it is left.
+    Calling the function that computed it again, with the same arguments,
+    stores it again under the same id, and the inputs load whole once more.
+    Reading any attribute of it (other than those below) raises an
+    ``AttributeError`` that says so.
+
+    Attributes
+    ----------
+    parameter : str
+        The parameter it was passed as, by the lineage edges (``data``,
+        ``items[2]``; several joined by ``", "``; ``"?"`` if no edge names it).
+    artifact_id : str
+        The id of the artifact that is gone.
+    """
+
+    __slots__ = ("artifact_id", "parameter")
+
+    def __init__(self, parameter: str, artifact_id: str) -> None:
+        self.parameter = parameter
+        self.artifact_id = artifact_id
+
+    def message(self) -> str:
+        """Why the value is not here."""
+        return (
+            f"the argument {self.parameter!r} was the artifact {self.artifact_id}, which is no "
+            "longer in the repo: it was removed or evicted after this artifact was computed "
+            "from it; calling the function that computed it again, with the same arguments, "
+            "stores it again"
+        )
+
+    def __repr__(self) -> str:
+        return f"<InputArtifactGone {self.parameter!r}: {self.message()}>"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (InputArtifactGone, (self.parameter, self.artifact_id))
 
 
 def _size(n: int) -> str:

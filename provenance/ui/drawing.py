@@ -20,8 +20,8 @@ MAX_NODES = 200
 
 
 def _label(data: dict[str, Any], artifact_id: str) -> str:
-    if data.get("missing"):
-        return f"missing\n{artifact_id[:10]}"
+    if data.get("missing"):  # removed or evicted while its children were kept
+        return f"gone\n{artifact_id[:10]}"
     # A backslash starts an escape sequence in a dot label: shown as itself.
     name = str(data.get("name") or "").replace("\\", "\\\\")
     return f"{name}\n{artifact_id[:10]}"

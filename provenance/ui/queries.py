@@ -170,6 +170,8 @@ class ArtifactDetails:
     source: str | None = None  # the function's stored source (its code fingerprint's)
     inputs_size: int | None = None  # the row's pickle, its inputs blob and inputs stored apart
     siblings: list[tuple[str, int, datetime | None]] = field(default_factory=list)
+    #: The parents no longer in the repo (removed or evicted since): shown, not linked.
+    gone: frozenset[str] = frozenset()
 
 
 def _owner(repo: Any, artifact_id: str) -> tuple[Any, Any]:
@@ -216,6 +218,7 @@ def artifact_details(repo: Any, artifact_id: str) -> ArtifactDetails:
             for r in member.index.page(name=artifact.name, limit=21)
             if r[0] != artifact.id
         ][:20],
+        gone=frozenset(parent for parent, _, name in parents if name is None),
     )
 
 

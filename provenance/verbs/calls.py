@@ -20,10 +20,14 @@ from typing import Any
 from ..hashing import hash_value
 from ..inputs import artifact_ref
 
-__all__ = ["Call", "group_calls", "input_label", "literal_inputs"]
+__all__ = ["GONE", "Call", "group_calls", "input_label", "literal_inputs"]
 
 #: Longer reprs of literal inputs are cut to this many characters.
 MAX_LITERAL = 40
+#: What stands for an artifact that a lineage names and the repo no longer
+#: has (removed or evicted while its children were kept): the tree,
+#: ``provenance show`` and the drawings say the same.
+GONE = "gone (removed or evicted)"
 
 
 def _short(text: str) -> str:

@@ -1,17 +1,21 @@
 """Lineage: the artifacts an artifact was computed from, and those computed from it.
 
 Lineage is read from the index's edges by recursive SQL queries; no value is
-ever loaded.
+ever loaded.  An artifact removed or evicted while artifacts computed from it
+were kept is still named by their edges: it is a node marked ``missing`` in
+:func:`lineage_graph` (and "gone" in the tree and the drawings), and is left
+out of :func:`dependencies` with a warning.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
 from ..artifact import Artifact, is_proxy
 from ..config import resolve_repo
-from ..errors import ArtifactNotFound, require
+from ..errors import ProvenanceWarning, require
 from .calls import group_calls, literal_inputs
 
 __all__ = ["coerce_artifact", "dependencies", "lineage_graph"]
@@ -59,6 +63,11 @@ def _topological(ids: Iterable[str], edges: list[tuple[str, str, str]]) -> list[
 def dependencies(artifact_or_id: Any, repo: Any = None) -> list[Artifact]:
     """The artifact and every artifact it depends on, dependencies first.
 
+    An artifact of the lineage that was removed or evicted (its children
+    were kept) is left out, with a :class:`~provenance.ProvenanceWarning`
+    naming it; what it was computed from is out of reach too, as its edges
+    went with it.
+
     Parameters
     ----------
     artifact_or_id : Artifact, ArtifactProxy or str
@@ -72,11 +81,16 @@ def dependencies(artifact_or_id: Any, repo: Any = None) -> list[Artifact]:
     found = owner.get_artifacts(order)
     missing = [i for i in order if i not in found]
     if missing:
-        raise ArtifactNotFound(
-            f"the lineage of {artifact.id} refers to artifacts missing from {owner!r}: "
-            f"{', '.join(missing[:5])}"
+        more = f" (and {len(missing) - 5} more)" if len(missing) > 5 else ""
+        warnings.warn(
+            f"the lineage of {artifact.id} names {len(missing)} artifact(s) no longer in "
+            f"{owner!r} (removed or evicted), left out of its dependencies: "
+            f"{', '.join(missing[:5])}{more}; calling the functions that computed them again "
+            "stores them again",
+            ProvenanceWarning,
+            stacklevel=2,
         )
-    return [found[i] for i in order]
+    return [found[i] for i in order if i in found]
 
 
 def lineage_graph(
@@ -95,7 +109,10 @@ def lineage_graph(
     input that is not an artifact (``{"df": "DataFrame 150×5", "k": "int
     3"}``, see :func:`~provenance.verbs.calls.input_label`); an edge goes
     from an input artifact to the artifact computed from it, carrying the
-    ``parameter`` name (several names joined by ``", "``).
+    ``parameter`` name (several names joined by ``", "``).  An artifact that
+    is gone (removed or evicted while an artifact computed from it was
+    kept) is a node with only ``id`` and ``missing=True``, its edge to its
+    child kept; what it was computed from is not known any more.
 
     Parameters
     ----------

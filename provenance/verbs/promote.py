@@ -62,9 +62,13 @@ def _closure(source: Any, root_ids: list[str]) -> tuple[Any, list[str], list[tup
         artifacts = source.get_artifacts(list(ids))
         missing = [i for i in ids if i not in artifacts]
         if missing:
+            # The whole lineage or nothing: a target must never hold a row
+            # whose parents it cannot have.
             raise ArtifactNotFound(
-                f"cannot promote: {source!r} lacks artifacts of the lineage: "
-                f"{', '.join(missing[:5])}"
+                f"cannot promote: {source!r} lacks artifacts of the lineage, removed or "
+                f"evicted since: {', '.join(missing[:5])}; call the functions that computed "
+                "them again (with the same arguments they are stored under the same ids), "
+                "then promote"
             )
         extra = [m for a in artifacts.values() for m in _composite_members(a) if m not in ids]
         if not extra:
@@ -160,6 +164,9 @@ def promote(
     ------
     PermissionDenied
         If the target is not writable (nothing is changed).
+    ArtifactNotFound
+        If an artifact of the lineage was removed or evicted from the source
+        while those computed from it were kept (nothing is copied).
     """
     to_repo = resolve_repo(to_repo)
     from_repo = resolve_repo(from_repo)

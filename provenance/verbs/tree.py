@@ -11,14 +11,16 @@ neither graphviz nor networkx::
     │   └── … the same call as 3bb1838ff6b5, above
     └── weights = ndarray float64 (1000,)
 
-An artifact reached a second time is not expanded again (``… see above``).
+An artifact reached a second time is not expanded again (``… see above``);
+one removed or evicted while the artifacts computed from it were kept is a
+line of its own, ``gone (removed or evicted)``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .calls import Call, group_calls, literal_inputs
+from .calls import GONE, Call, group_calls, literal_inputs
 from .lineage import coerce_artifact
 
 __all__ = ["lineage_tree"]
@@ -30,7 +32,7 @@ SHORT = 12
 def _describe(artifact_id: str, found: dict[str, Any], call: Call) -> str:
     art = found.get(artifact_id)
     if art is None:
-        return f"{artifact_id[:SHORT]}  (missing from the repo)"
+        return f"{artifact_id[:SHORT]}  {GONE}"
     function = ".".join(x for x in (art.fn_module, art.fn_name) if x) or art.name
     line = f"{artifact_id[:SHORT]}  {art.name}  {function}() v{art.version}"
     key = call.keys.get(artifact_id)

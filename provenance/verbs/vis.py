@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import require
-from .calls import Call, group_calls, literal_inputs
+from .calls import GONE, Call, group_calls, literal_inputs
 from .lineage import coerce_artifact
 
 __all__ = ["visualize_lineage"]
@@ -82,6 +82,11 @@ def visualize_lineage(
     return dot
 
 
+def _draw_gone(dot: Any, artifact_id: str) -> None:
+    dot.node(f"a_{artifact_id}", f"gone\n{artifact_id[:10]}", shape="ellipse", style="dashed",
+             tooltip=f"{artifact_id}: {GONE}")  # fmt: skip
+
+
 def _draw_call(
     dot: Any, call: Call, found: dict[str, Any], root: str, show_literals: bool, large: bool
 ) -> None:
@@ -89,15 +94,13 @@ def _draw_call(
     described = call.first(found)
     if described is None:
         for artifact_id in call.outputs:
-            dot.node(f"a_{artifact_id}", f"missing\n{artifact_id[:10]}", shape="ellipse",
-                     style="dashed")  # fmt: skip
+            _draw_gone(dot, artifact_id)
         return
     node = f"c_{call.node}"
     for artifact_id in call.outputs:
         art = found.get(artifact_id)
         if art is None:
-            dot.node(f"a_{artifact_id}", f"missing\n{artifact_id[:10]}", shape="ellipse",
-                     style="dashed")  # fmt: skip
+            _draw_gone(dot, artifact_id)
         else:
             dot.node(
                 f"a_{artifact_id}",

@@ -98,3 +98,52 @@ def test_gc_max_size_evicts_the_least_recently_used(tmp_path: Path) -> None:
 
     again = run(config, "gc", "--max-size", "250KB", "--grace-period", "0")
     assert "max 244.1 KiB: nothing to evict" in again.stderr
+
+
+@p.provenance(name="rm.head")
+def head(data: bytes, k: int = 3) -> bytes:
+    return bytes(data[:k])
+
+
+def test_rm_of_a_parent_says_its_children_stay_and_lineage_and_show_still_work(
+    tmp_path: Path,
+) -> None:
+    config, repo = setup(tmp_path)
+    parent = block(5)
+    child = head(parent, k=2).artifact
+    gone = parent.artifact.id
+
+    done = run(config, "rm", gone[:10], "--grace-period", "0")
+    assert done.stdout.splitlines() == [f"removed {gone}  rm.block"]
+    assert "; 1 kept artifact took removed ones as inputs (their inputs and lineage now show " \
+           "those as gone)" in done.stderr  # fmt: skip
+    assert child.id in repo and gone not in repo
+
+    tree = run(config, "lineage", child.id[:10]).stdout.splitlines()
+    assert tree == [
+        f"{child.id[:12]}  rm.head  {__name__}.head() v0",
+        f"├── data: {gone[:12]}  gone (removed or evicted)",
+        "└── k = int 2",
+    ]
+    dot = run(config, "lineage", child.id[:10], "--format", "dot").stdout
+    assert f'a_{gone} [label="gone\n{gone[:10]}"' in dot
+
+    shown = run(config, "show", child.id[:10], "--value").stdout
+    parents = shown.split("lineage parents\n", 1)[1].splitlines()[0]
+    assert parents.split() == [gone[:12], "gone", "(removed", "or", "evicted)", "as", "data"]
+    loaded = shown.split("loaded inputs\n", 1)[1]
+    assert f"<InputArtifactGone 'data': the argument 'data' was the artifact {gone}" in loaded
+    assert "value\nb'\\x05\\x05'" in shown  # the child's own value is intact
+
+
+def test_gc_max_size_says_when_kept_artifacts_took_evicted_ones_as_inputs(
+    tmp_path: Path,
+) -> None:
+    config, repo = setup(tmp_path)
+    parent = block(6)
+    child = head(parent).artifact
+    p.recording.flush()
+    done = run(config, "gc", "--max-size", "1KB", "--grace-period", "0")
+    assert done.stdout.splitlines()[0] == f"evicted {parent.artifact.id}  rm.block"
+    assert "1 kept artifact took removed ones as inputs" in done.stderr
+    assert child.id in repo  # small enough to stay under the bound

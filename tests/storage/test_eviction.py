@@ -8,6 +8,7 @@ repos: rows go, blobs no one needs go, shared blobs and set members stay.
 from __future__ import annotations
 
 import os
+import pickle
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,8 @@ import provenance as p
 from provenance import recording
 from provenance.errors import ConfigError, PermissionDenied
 from provenance.storage import eviction
+from provenance.storage.proxies import TransformedProxy
+from provenance.storage.stored_inputs import InputArtifactGone
 
 
 @pytest.fixture(autouse=True)
@@ -357,3 +360,94 @@ def test_gc_applies_the_repos_max_size_setting(disk_repo: Any) -> None:
     report = p.gc(disk_repo, dry_run=False, grace_period=0)
     assert [r.removed for r in report.evicted] == [[made[0].artifact.id]]
     assert made[0].artifact.blob_id in report.evicted[0].blobs_deleted
+
+
+# -- artifacts kept when those they were computed from go -----------------------------
+
+made: list[str] = []
+
+
+@p.provenance(name="ev.big")
+def big(n: int) -> bytes:
+    made.append(f"big({n})")
+    return bytes([n]) * 100_000
+
+
+@p.provenance(name="ev.head")
+def head(data: bytes, k: int = 3) -> bytes:
+    made.append("head")
+    return bytes(data[:k])
+
+
+def test_a_removed_parents_kept_child_shows_a_placeholder_in_its_inputs(repo: Any) -> None:
+    parent = big(7)
+    child = head(parent, k=2)
+    report = p.remove_artifacts([parent.artifact.id], repo)
+    assert report.removed == [parent.artifact.id]
+    assert report.dependents_kept == [child.artifact.id]
+
+    inputs = repo.get_artifact(child.artifact.id).inputs  # read again from the index
+    gone = inputs["kargs"]["data"]
+    assert isinstance(gone, InputArtifactGone)
+    assert (gone.parameter, gone.artifact_id) == ("data", parent.artifact.id)
+    assert inputs["kargs"]["k"] == 2 and inputs["varargs"] == ()
+    assert "removed or evicted" in repr(gone) and parent.artifact.id in repr(gone)
+    # Never a value that looks like the parent's: any use says what happened.
+    with pytest.raises(AttributeError, match="no longer in the repo: it was removed or evicted"):
+        gone.decode()
+    assert repr(pickle.loads(pickle.dumps(gone))) == repr(gone)
+
+    # Computing the parent again stores it under the same id: the inputs load whole.
+    assert big(7).artifact.id == parent.artifact.id
+    again = repo.get_artifact(child.artifact.id).inputs["kargs"]["data"]
+    assert bytes(again) == bytes([7]) * 100_000 and again.artifact.id == parent.artifact.id
+
+
+def test_a_removal_counts_the_kept_artifacts_computed_from_it(repo: Any) -> None:
+    parent = big(1)
+    first, second = head(parent, k=1), head(parent, k=2)
+    planned = p.remove_artifacts([parent.artifact.id], repo, dry_run=True)
+    assert planned.dependents_kept == sorted([first.artifact.id, second.artifact.id])
+    assert parent.artifact.id in repo
+    # What goes with its parent is not counted as kept.
+    both = p.remove_artifacts([parent.artifact.id, first.artifact.id], repo)
+    assert both.dependents_kept == [second.artifact.id]
+    assert big.clear().dependents_kept == []  # already gone: nothing removed, nothing noted
+    assert head.clear().dependents_kept == []  # children have no children of their own
+
+
+def test_eviction_takes_a_parent_first_and_its_kept_childs_hit_needs_it_not(
+    repo: Any,
+) -> None:
+    parent = big(2)
+    child = head(parent)
+    recording.flush()
+    size = eviction.total_size(eviction.footprints(repo))
+    report = p.gc(repo, dry_run=False, grace_period=0, max_size=size - 1).evicted[0]
+    assert report.removed == [parent.artifact.id]  # the least recently used
+    assert report.dependents_kept == [child.artifact.id]
+    assert isinstance(repo.get_artifact(child.artifact.id).inputs["kargs"]["data"],
+                      InputArtifactGone)  # fmt: skip
+
+    # A hit on the child returns its stored value: nothing runs, the parent stays gone.
+    made.clear()
+    hit = head(parent)
+    assert bytes(hit) == bytes([2]) * 3 and hit.artifact.id == child.artifact.id
+    assert made == [] and parent.artifact.id not in repo
+    # The same value given plain is the same call: a hit too.
+    assert head(bytes([2]) * 100_000).artifact.id == child.artifact.id and made == []
+
+
+def test_a_transformed_value_of_a_removed_artifact_loads_as_the_value_alone(repo: Any) -> None:
+    parent = big(3)
+    shorter = parent.transform_value(lambda data: bytes(data[:5]))
+    child = head(shorter, k=4)
+    kept = repo.get_artifact(child.artifact.id).inputs["kargs"]["data"]
+    assert isinstance(kept, TransformedProxy) and kept.artifact.id == parent.artifact.id
+    p.remove_artifacts([parent.artifact.id], repo)
+    # The value was recorded whole: it is still right, only its lineage is gone.
+    alone = repo.get_artifact(child.artifact.id).inputs["kargs"]["data"]
+    assert bytes(alone) == bytes([3]) * 5
+    if repo.reduce_artifact(parent.artifact.id) is not None:
+        assert type(alone) is bytes
+    # else a repo in memory only: the pickle carries a copy of the artifact itself

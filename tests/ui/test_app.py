@@ -14,6 +14,8 @@ pytest_plugins = ["served_repo"]
 
 from served_repo import MARKUP, Served  # noqa: E402
 
+import provenance as p  # noqa: E402
+
 
 def test_a_request_without_the_token_is_refused(served: Served, http: Any) -> None:
     for path in ("/", f"/artifacts/{served.ids['model']}", "/static/htmx.min.js"):
@@ -231,3 +233,32 @@ def test_the_command_without_the_ui_extra_says_what_to_install(served: Served) -
                           timeout=60)  # fmt: skip
     assert done.returncode != 0
     assert "pip install 'provenance[ui]'" in done.stderr and "Traceback" not in done.stderr
+
+
+@p.provenance(name="ui.parent")
+def parent(n: int) -> list[int]:
+    return list(range(n))
+
+
+@p.provenance(name="ui.child")
+def child(data: list[int]) -> int:
+    return sum(data)
+
+
+def test_a_removed_parent_is_shown_gone_on_its_childs_page(disk_repo: Any, http: Any) -> None:
+    from provenance.ui.server import serve_in_thread
+
+    made = child(parent(4))
+    gone = made.artifact.input_artifact_ids[0]
+    p.remove_artifacts([gone], disk_repo)
+    server, base = serve_in_thread(disk_repo, "t" * 32)
+    try:
+        page = http.get(f"{base}/artifacts/{made.artifact.id}?token={'t' * 32}")
+        assert page.status_code == 200
+        inputs = page.text.split('id="inputs"', 1)[1].split("</table>", 1)[0]
+        assert "gone (removed or evicted)" in inputs and gone[:10] in inputs
+        assert f'href="/artifacts/{gone}"' not in inputs  # no link to a page that is not there
+        drawing = http.get(f"{base}/artifacts/{made.artifact.id}/lineage?token={'t' * 32}")
+        assert drawing.status_code == 200 and ">gone</text>" in drawing.text
+    finally:
+        server.should_exit = True

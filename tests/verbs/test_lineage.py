@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 import provenance as p
+from provenance.verbs.tree import lineage_tree
 
 
 @p.provenance()
@@ -158,3 +159,30 @@ def test_artifacts_inside_a_returned_value_are_in_its_lineage(repo: Any) -> None
     # The id is still made from the inputs only: a hit, with the same lineage.
     again = calc(1, 2)
     assert again.artifact.id == result.artifact.id
+
+
+def test_a_removed_parent_is_a_gone_node_in_every_lineage_view(repo: Any) -> None:
+    # Eviction takes the least recently used first: parents go before children.
+    raw, cleaned, other, result = pipeline()
+    gone = raw.artifact.id
+    p.remove_artifacts([gone], repo)
+
+    graph = p.lineage_graph(result)
+    assert graph.nodes[gone] == {"id": gone, "missing": True}
+    assert graph.edges[gone, cleaned.artifact.id]["parameter"] == "data"
+    down = p.lineage_graph(cleaned, direction="both")
+    assert down.nodes[gone]["missing"] and result.artifact.id in down.nodes
+
+    with pytest.warns(p.ProvenanceWarning, match=f"removed or evicted.*{gone}"):
+        deps = p.dependencies(result)
+    assert [a.id for a in deps][-1] == result.artifact.id
+    assert {a.id for a in deps} == {cleaned.artifact.id, other.artifact.id, result.artifact.id}
+
+    tree = lineage_tree(result)
+    assert f"data: {gone[:12]}  gone (removed or evicted)" in tree
+    assert "drop = int 2" in tree  # the kept child's literal inputs are still shown
+
+    source = p.visualize_lineage(result).source
+    assert f'a_{gone} [label="gone\n{gone[:10]}"' in source
+    assert f"a_{gone} -> c_{cleaned.artifact.id} [label=data]" in source
+    assert "gone (removed or evicted)" in p.lineage_graph(result)._repr_html_()

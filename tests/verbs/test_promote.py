@@ -161,3 +161,20 @@ def test_promote_into_a_chained_repo(tmp_path: Any) -> None:
     assert made.artifact.id in objs.repos["b"]
     assert made.artifact.id in objs.repos["mem"]
     assert os.path.exists(tmp_path / "team_b" / "index.db")
+
+
+def test_promote_refuses_a_lineage_whose_parent_was_removed_and_says_how_to_mend_it(
+    tmp_path: Any,
+) -> None:
+    cfg = two_repo_config(tmp_path)
+    cfg["artifact_repos"]["a"]["delete"] = True
+    p.load_config(cfg)
+    x = load(4)
+    result = combine(x, 1)
+    p.remove_artifacts([x.artifact.id], "a")
+    with pytest.raises(p.ArtifactNotFound, match=f"removed or evicted since: {x.artifact.id}.*"
+                       "call the functions that computed them again"):  # fmt: skip
+        p.promote(result, "b")
+    assert p.get_repo_by_name("b").index.count() == 0  # nothing half copied
+    assert load(4).artifact.id == x.artifact.id  # computed again, under the same id
+    assert set(p.promote(result, "b")) == {x.artifact.id, result.artifact.id}
