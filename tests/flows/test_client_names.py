@@ -52,6 +52,7 @@ def client_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_a_name_is_quoted_so_it_is_one_component(name: str, quoted: str) -> None:
     assert quote_name(name) == quoted
     assert unquote_name(quoted) == name
+    assert client.quote_name is quote_name and client.unquote_name is unquote_name
 
 
 @given(_names, _names)
