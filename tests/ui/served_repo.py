@@ -127,6 +127,9 @@ def _populate(root: Path) -> tuple[Path, dict[str, str]]:
         (root / "artflow.py").write_text(source)
         subprocess.run([sys.executable, "artflow.py", "run"], cwd=root, env=env,
                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    # This process's tasks are written behind (every few seconds): written
+    # now, the server shows who made each artifact from its first request.
+    p.runs.flush()
     return config, ids
 
 
