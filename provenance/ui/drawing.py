@@ -12,6 +12,7 @@ from typing import Any
 
 from ..errors import require
 from ..verbs.lineage import lineage_graph
+from .queries import spec_url
 
 __all__ = ["CACHED_COLOUR", "MAX_NODES", "STEP_COLOURS", "lineage_svg", "steps_svg"]
 
@@ -88,7 +89,7 @@ def steps_svg(run: Any, steps: list[tuple[Any, str, int, int]]) -> str:
             f"s_{name}",
             f"{name}\n{count} task{'s' if count != 1 else ''}"
             + (f", {cached} cached" if cached else ""),
-            URL=f"/flows/{step.pathspec}",
+            URL=f"/flows/{spec_url(step.pathspec)}",
             target="_top",
             fillcolor=CACHED_COLOUR if all_cached else STEP_COLOURS.get(state, "#e5e7eb"),
             style="rounded,filled,dashed" if all_cached else "rounded,filled",

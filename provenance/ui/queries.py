@@ -12,8 +12,10 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import quote
 
 from ..errors import ArtifactNotFound, InvalidValue
+from ..flows.client.names import quote_name
 from ..inputs import artifact_ref
 from ..storage import run_queries
 from ..storage.ids import check_id
@@ -32,6 +34,7 @@ __all__ = [
     "encode_cursor",
     "list_artifacts",
     "parse_field",
+    "spec_url",
 ]
 
 #: Artifacts per page of the list.
@@ -94,6 +97,16 @@ def parse_field(text: str) -> tuple[str, Any]:
     return key.strip(), value
 
 
+def spec_url(pathspec: str) -> str:
+    """The URL path of ``pathspec``: each component quoted, ``/`` and ``%`` too.
+
+    A step's or data artifact's id may hold ``%`` (the client quotes ``/`` in
+    a name as ``%2F``); the server unquotes a path once before matching it to
+    a route, so each component is quoted again.
+    """
+    return "/".join(quote(part, safe="") for part in pathspec.split("/"))
+
+
 def _tasks_of(member: Any, artifact_ids: list[str]) -> dict[str, str]:
     """The pathspec of the task that computed each artifact (``"Flow/3/step/1"``), if any.
 
@@ -105,7 +118,7 @@ def _tasks_of(member: Any, artifact_ids: list[str]) -> dict[str, str]:
     for artifact_id, flow, run, step, task in member.index.read_rows(
         *run_queries.computing_tasks(artifact_ids)
     ):
-        found.setdefault(artifact_id, f"{flow}/{run}/{step}/{task}")
+        found.setdefault(artifact_id, f"{flow}/{run}/{quote_name(step)}/{task}")
     return found
 
 

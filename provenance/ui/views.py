@@ -36,7 +36,10 @@ def _when(moment: datetime | None) -> str:
 
 
 # Sizes and durations read as the notebook cards give them.
-FILTERS = {"size": size, "when": _when, "duration": duration, "short": lambda i: i[:10]}
+FILTERS = {
+    "size": size, "when": _when, "duration": duration, "short": lambda i: i[:10],
+    "spec_url": queries.spec_url,
+}  # fmt: skip
 
 
 def render(request: Any, template: str, status: int = 200, **context: Any) -> Any:

@@ -97,10 +97,23 @@ def _populate(root: Path) -> tuple[Path, dict[str, str]]:
     def marked(x: int) -> int:
         return x
 
+    # Names holding '/' and '%' (the original library accepted them): each is
+    # a step of the run, at a pathspec that quotes it.
+    @p.provenance(name="models/train")
+    def slashed(x: int) -> int:
+        return x + 1
+
+    @p.provenance(name="models%2Ftrain")
+    def percent(x: int) -> int:
+        return x * 10
+
+    with p.run("Slashes"):
+        slashed_id, percent_id = slashed(1).artifact.id, percent(1).artifact.id
     marked_id = marked(1).artifact.id
     raw = raw_data(5)
     made = model(features(raw))
     ids = {"raw": raw.artifact.id, "model": made.artifact.id, "marked": marked_id}
+    ids.update(slashed=slashed_id, percent=percent_id)
     ids["features"] = made.artifact.input_artifact_ids[0]
     for n in range(60):  # more than a page of the list
         other = raw_data(100 + n)
@@ -117,6 +130,9 @@ def _populate(root: Path) -> tuple[Path, dict[str, str]]:
         (root / "artflow.py").write_text(source)
         subprocess.run([sys.executable, "artflow.py", "run"], cwd=root, env=env,
                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    # This process's tasks are written behind (every few seconds): written
+    # now, the server shows who made each artifact from its first request.
+    p.runs.flush()
     return config, ids
 
 

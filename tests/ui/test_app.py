@@ -189,6 +189,31 @@ def test_a_flow_s_runs_page_by_keyset_with_their_tags(served: Served, http: Any)
     assert bad.status_code == 400 and "before" in bad.text
 
 
+def test_a_step_named_with_a_slash_or_a_percent_has_its_page(served: Served, http: Any) -> None:
+    # Steps "models/train" and "models%2Ftrain" are ids models%2Ftrain and
+    # models%252Ftrain; a link quotes each once more, as the server unquotes.
+    run = http.get(served.url("/flows/Slashes/1"))
+    assert run.status_code == 200
+    steps = {"models%2Ftrain": "models%252Ftrain", "models%252Ftrain": "models%25252Ftrain"}
+    for step_id, in_url in steps.items():
+        assert f'<a href="/flows/Slashes/1/{in_url}">{step_id}</a>' in run.text
+        assert f'xlink:href="/flows/Slashes/1/{in_url}"' in run.text  # the graph's node
+        step = http.get(served.url(f"/flows/Slashes/1/{in_url}"))
+        assert step.status_code == 200 and f"/ {step_id}</h1>" in step.text
+        task_link = re.search(rf'href="(/flows/Slashes/1/{in_url}/\d+)"', step.text)
+        assert task_link is not None
+        task = http.get(served.url(task_link.group(1)))
+        assert task.status_code == 200 and f"<td>{step_id}</td>" in task.text
+        assert f'href="/flows/Slashes/1/{in_url}">' in task.text  # up to the step
+    for key, in_url in (("slashed", "models%252Ftrain"), ("percent", "models%25252Ftrain")):
+        page = http.get(served.url(f"/artifacts/{served.ids[key]}")).text
+        assert re.search(rf'id="task"><a href="/flows/Slashes/1/{in_url}/\d+">', page)
+    listed = http.get(served.url("/?q=models")).text
+    assert re.search(r'href="/flows/Slashes/1/models%252Ftrain/\d+"', listed)
+    # Unquoted by the server, the slash splits the step: no step has that name.
+    assert http.get(served.url("/flows/Slashes/1/models%2Ftrain")).status_code in (400, 404)
+
+
 def test_sets_members_and_algebra(served: Served, http: Any) -> None:
     listing = http.get(served.url("/sets")).text
     assert f'href="/sets/{served.ids["small_set"]}"' in listing and "big" in listing

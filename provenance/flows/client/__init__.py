@@ -21,6 +21,9 @@ Only runs in the current namespace (:func:`namespace`, by default
 
 The modules, each importing only those listed before it:
 
+- :mod:`.names`: a step's or data artifact's id, its name quoted
+  (:func:`quote_name`, ``models/train`` is ``models%2Ftrain``) and back
+  (:func:`unquote_name`);
 - :mod:`.namespaces`: the namespace and metadata provider in effect (the
   process-wide selection state) and the repo they select;
 - the SELECTs the objects run are storage's: :mod:`provenance.storage.run_queries`;
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 from .base import MetaflowObject
 from .data import FlowCode, MetaflowArtifacts, MetaflowCode, MetaflowData, TaskException
+from .names import quote_name, unquote_name
 from .namespaces import (
     default_metadata,
     default_namespace,
@@ -63,4 +67,6 @@ __all__ = [
     "get_namespace",
     "metadata",
     "namespace",
+    "quote_name",
+    "unquote_name",
 ]

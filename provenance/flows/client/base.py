@@ -16,7 +16,8 @@ from typing import Any
 from ... import recording as _runs
 from ...display import client_html
 from ...errors import MetaflowInvalidPathspec, MetaflowNamespaceMismatch, MetaflowNotFound
-from ...storage.validate import check_text, quote
+from ...storage.validate import MAX_NAME, check_text, quote
+from .names import quote_name, unquote_name
 from .namespaces import _current_repo, get_metadata, get_namespace
 
 
@@ -58,14 +59,23 @@ class MetaflowObject:
                     f"got {quote(pathspec)}"
                 )
             for i, part in enumerate(parts):
-                # Looked up in the index: refused as every backend would refuse it.
                 what = ["flow name", "run id", "step name", "task id", "artifact name"][i]
-                check_text(part, f"the {what} in {type(self).__name__}({quote(pathspec)})",
-                           error=MetaflowInvalidPathspec)  # fmt: skip
+                where = f"the {what} in {type(self).__name__}({quote(pathspec)})"
                 if part in (".", ".."):
+                    named = f"; one named {part!r} is {quote_name(part)!r}" if i in (2, 4) else ""
                     raise MetaflowInvalidPathspec(
-                        f"{part!r} is not a {what} (in pathspec {quote(pathspec)})", field=what
+                        f"{part!r} is not a {what} (in pathspec {quote(pathspec)}){named}",
+                        field=what,
                     )
+                # A quoted name is up to three times its name's length.
+                check_text(part, where, 3 * MAX_NAME if i in (2, 4) else MAX_NAME,
+                           error=MetaflowInvalidPathspec)  # fmt: skip
+                if i in (2, 4):
+                    # Looked up by its name, refused as every backend would refuse
+                    # it; kept quoted the one way (names.py), so that equal
+                    # objects have one pathspec.
+                    name = check_text(unquote_name(part), where, error=MetaflowInvalidPathspec)
+                    parts[i] = quote_name(name)
             for i in (1, 3):
                 # 'F/03' is run 3: the pathspec says so, so objects compare equal.
                 if i < len(parts):
@@ -121,6 +131,17 @@ class MetaflowObject:
     def pathspec(self) -> str | None:
         """The path addressing this object, e.g. ``'TrainFlow/3'`` for a run."""
         return "/".join(self._components) or None
+
+    @property
+    def _step_name(self) -> str:
+        # The name the step's id (the third component) stands for: its
+        # tasks' step in the index.
+        return unquote_name(self._components[2])
+
+    @property
+    def _data_name(self) -> str:
+        # The name of a data artifact, which its id (the fifth component) quotes.
+        return unquote_name(self._components[4])
 
     @property
     def path_components(self) -> list[str]:

@@ -17,6 +17,7 @@ from ...runnames import OUTPUT_MEMBERS
 from ...storage import run_queries as q
 from ...storage.index import decode_json
 from .data import composite_members
+from .names import quote_name
 
 __all__ = ["FlowTaskParts", "Metadata"]
 
@@ -38,6 +39,7 @@ class FlowTaskParts:
     _repo: Any
     _run: Any
     _components: Any
+    _step_name: str
     artifact_id: Any
     artifact: Any
     pathspec: str
@@ -132,7 +134,7 @@ class FlowTaskParts:
         """The pathspecs of the tasks this flow task came from (none for start)."""
         run = self._run.pathspec
         for step, number in self._params().get("parents") or []:
-            yield f"{run}/{step}/{number}"
+            yield f"{run}/{quote_name(step)}/{number}"
 
     @property
     def parent_tasks(self) -> Iterator[Any]:
@@ -144,14 +146,14 @@ class FlowTaskParts:
     def child_task_pathspecs(self) -> Iterator[str]:
         """The pathspecs of the tasks that came from this flow task."""
         graph = (self._run._flow_info() or {}).get("graph") or {}
-        me = [self._components[2], int(self._components[3])]
+        me = [self._step_name, int(self._components[3])]
         run_id = self._run._row[0]
-        for step in graph.get(self._components[2], []):
+        for step in graph.get(self._step_name, []):
             rows = self._read(q.step_tasks(run_id, step, cached_only=False, limit=None))
             for row in reversed(rows):  # in the order they ran
                 params = decode_json(row[7])
                 if isinstance(params, dict) and me in (params.get("parents") or []):
-                    yield f"{self._run.pathspec}/{row[1]}/{row[2]}"
+                    yield f"{self._run.pathspec}/{quote_name(row[1])}/{row[2]}"
 
     @property
     def child_tasks(self) -> Iterator[Any]:

@@ -30,6 +30,7 @@ from .data import (
     prefetch_artifacts,
 )
 from .flow_task import FlowTaskParts
+from .names import quote_name, unquote_name
 from .namespaces import _UNSET, get_metadata, get_namespace
 from .tagging import Tagging
 
@@ -221,7 +222,7 @@ class Run(Tagging, _InRun):
     def _children(self, tags: tuple[str, ...] = ()) -> Iterator[Step]:
         names = [r[0] for r in self._read(q.step_names(self._row[0]))]
         for name in names:
-            yield self._related(Step, f"{self.pathspec}/{name}", _run=self)
+            yield self._related(Step, f"{self.pathspec}/{quote_name(name)}", _run=self)
 
     def _child_by_id(self, child_id: str) -> Step:
         return self._related(Step, f"{self.pathspec}/{child_id}", _run=self)
@@ -270,7 +271,8 @@ class Run(Tagging, _InRun):
         return None
 
     def _task(self, row: Any) -> Task:
-        return self._related(Task, f"{self.pathspec}/{row[1]}/{row[2]}", _row=row, _run=self)
+        spec = f"{self.pathspec}/{quote_name(row[1])}/{row[2]}"
+        return self._related(Task, spec, _row=row, _run=self)
 
     @property
     def data(self) -> MetaflowData:
@@ -307,7 +309,7 @@ class Step(_InRun):
         run = self._run
         # The first and the latest task, each one step down the (run, step,
         # task_number) index, whatever the number of tasks.
-        run_id, step = run._row[0], self._components[2]
+        run_id, step = run._row[0], self._step_name
         first = self._first(q.task_times(run_id, step, latest=False))
         last = self._first(q.task_times(run_id, step, latest=True))
         if first is None or last is None:
@@ -331,18 +333,19 @@ class Step(_InRun):
     @property
     def child_steps(self) -> Iterator[Step]:
         """The steps this one leads to, from a FlowSpec run's graph (none for other runs)."""
-        return self._neighbours(lambda name, targets: name == self._components[2], True)
+        return self._neighbours(lambda name, targets: name == self._step_name, True)
 
     @property
     def parent_steps(self) -> Iterator[Step]:
         """The steps that lead to this one, from a FlowSpec run's graph (none for other runs)."""
-        return self._neighbours(lambda name, targets: self._components[2] in targets, False)
+        return self._neighbours(lambda name, targets: self._step_name in targets, False)
 
     def _neighbours(self, chosen: Any, targets_of_chosen: bool) -> Iterator[Step]:
         graph = (self._run._flow_info() or {}).get("graph") or {}
         names = [t for n, ts in graph.items() if chosen(n, ts) for t in ts] if targets_of_chosen \
             else [n for n, ts in graph.items() if chosen(n, ts)]  # fmt: skip
-        return (self._related(Step, f"{self._run.pathspec}/{n}", _run=self._run) for n in names)
+        spec = self._run.pathspec
+        return (self._related(Step, f"{spec}/{quote_name(n)}", _run=self._run) for n in names)
 
     @property
     def control_task(self) -> None:
@@ -370,7 +373,7 @@ class Step(_InRun):
         if extra - {_runs.CACHED_TAG}:
             return
         # A tag the run lacks can only be 'cached', which cache hits carry.
-        stmt = q.step_tasks(run._row[0], self._components[2], cached_only=bool(extra), limit=limit)
+        stmt = q.step_tasks(run._row[0], self._step_name, cached_only=bool(extra), limit=limit)
         rows = self._read(stmt)
         for row in rows:
             yield run._task(row)
@@ -393,7 +396,7 @@ class Task(FlowTaskParts, _InRun):
     def _load(self) -> Any:
         run = self._run
         number = int(self._components[3])
-        row = self._first(q.task_row(run._row[0], self._components[2], number))
+        row = self._first(q.task_row(run._row[0], self._step_name, number))
         if row is None:
             raise self._not_found()
         return row
@@ -498,7 +501,7 @@ class Task(FlowTaskParts, _InRun):
         if not self.cached or self.artifact_id is None:
             return None
         row = self._first(q.computing_task(self.artifact_id))
-        return None if row is None else "/".join(str(c) for c in row)
+        return None if row is None else f"{row[0]}/{row[1]}/{quote_name(row[2])}/{row[3]}"
 
     @property
     def metadata_dict(self) -> dict[str, Any]:
@@ -543,19 +546,18 @@ class Task(FlowTaskParts, _InRun):
             for hidden in OUTPUT_MEMBERS:
                 members.pop(hidden, None)
         else:
-            members = {self._components[2]: self.artifact_id}
-        return {
-            name: self._related(
-                DataArtifact, f"{self.pathspec}/{name}", _row=artifact_id, _run=self._run
-            )
-            for name, artifact_id in members.items()
+            members = {self._step_name: self.artifact_id}
+        spec = self.pathspec
+        return {  # by name, as .data gives them; a DataArtifact's id quotes its name
+            name: self._related(DataArtifact, f"{spec}/{quote_name(name)}", _row=i, _run=self._run)
+            for name, i in members.items()
         }
 
     def _children(self, tags: tuple[str, ...] = ()) -> Iterator[DataArtifact]:
         return iter(list(self._outputs().values()))
 
     def _child_by_id(self, child_id: str) -> DataArtifact:
-        found = self._outputs().get(child_id)
+        found = self._outputs().get(unquote_name(child_id))
         if found is None:
             raise MetaflowNotFound(f"task {self.pathspec} has no data artifact {child_id!r}")
         return found
@@ -578,7 +580,7 @@ class DataArtifact(_InRun):
     _kind = "data artifact"
 
     def _load(self) -> Any:
-        found = self.parent._outputs().get(self._components[4])
+        found = self.parent._outputs().get(self._data_name)
         if found is None:
             raise self._not_found()
         return found._row
