@@ -105,6 +105,8 @@ class TestIndexContract:
             index.page(field=("team", ["x"]))
         with pytest.raises(TypeError, match="after"):
             index.page(after=("2026", "x"))  # type: ignore[arg-type]
+        with pytest.raises(TypeError, match="after"):  # before the search finds no name
+            index.page(contains="no-such-name", after=("2026", "x"))  # type: ignore[arg-type]
 
     def test_put_and_get(self, index: SqlIndex) -> None:
         assert index.put(row(1))

@@ -128,8 +128,6 @@ def _decoded(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 def _keyset(dialect: str, order: tuple[str, str], after: Any, params: list[Any]) -> str:
     when, last = after
-    if not isinstance(when, datetime) or not isinstance(last, str):
-        raise TypeError(f"after must be (datetime, artifact id), got {after!r}")
     # Compared as stored: SQLite keeps text, the others a timestamp.
     stored = sqlite_time(when) if dialect == "sqlite" else when
     params += [stored, stored, last]

@@ -98,6 +98,12 @@ class PlainReads:
             raise ValueError(f"limit must be between 1 and 10000, got {limit!r}")
         if field is not None:
             _check_field(*field)
+        # Checked here, before any query: a search that matches no name reads no page.
+        if after is not None and (
+            not isinstance(after, tuple) or len(after) != 2
+            or not isinstance(after[0], datetime) or not isinstance(after[1], str)
+        ):  # fmt: skip
+            raise TypeError(f"after must be (datetime, artifact id), got {after!r}")
         dialect = getattr(self, "dialect_name", "sqlite")
         return artifact_page(self, dialect, name=name, contains=contains, tag=tag, field=field,
                              after=after, limit=int(limit))  # fmt: skip
